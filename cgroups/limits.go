@@ -1,0 +1,228 @@
+package cgroups
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/docker/go-units"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+const (
+	// MinMemory is the smallest memory limit accepted, like docker's.
+	MinMemory = 6 * 1024 * 1024
+	// CPUPeriod is the CFS period, in microseconds, used for --cpus.
+	CPUPeriod = 100000
+	// minCPUQuota is the smallest CFS quota the kernel accepts (1ms).
+	minCPUQuota    = 1000
+	minCPUShares   = 2
+	maxCPUShares   = 262144
+	minOOMScoreAdj = -1000
+	maxOOMScoreAdj = 1000
+)
+
+// Flags holds the limit flags exactly as the user typed them; an empty
+// string means the flag was not given.
+type Flags struct {
+	Memory      string // --memory, e.g. "256m"
+	MemorySwap  string // --memory-swap, memory+swap; "-1" is unlimited swap
+	CPUs        string // --cpus, e.g. "1.5"
+	CPUShares   string // --cpu-shares
+	CPUSetCPUs  string // --cpuset-cpus, e.g. "0-2,4"
+	PidsLimit   string // --pids-limit; "0" and "-1" are unlimited
+	OOMScoreAdj string // --oom-score-adj, -1000..1000
+}
+
+// Limits are parsed resource limits. Zero values mean "not set".
+type Limits struct {
+	Memory      int64   // bytes
+	MemorySwap  int64   // bytes of memory+swap, -1 for unlimited swap
+	NanoCPUs    int64   // CPUs in units of 1e-9
+	CPUShares   uint64  // relative weight
+	CPUSet      CPUList // CPUs the container may run on
+	PidsLimit   int64   // maximum number of tasks, > 0 when set
+	OOMScoreAdj *int    // nil when not set
+}
+
+// ParseLimits parses every limit flag and checks the ones that can be
+// checked without looking at the host. Use Validate for the host checks.
+func ParseLimits(f Flags) (Limits, error) {
+	var l Limits
+	var err error
+	if l.Memory, err = ParseMemory(f.Memory); err != nil {
+		return Limits{}, err
+	}
+	if l.MemorySwap, err = ParseMemorySwap(f.MemorySwap, l.Memory); err != nil {
+		return Limits{}, err
+	}
+	if l.NanoCPUs, err = ParseCPUs(f.CPUs); err != nil {
+		return Limits{}, err
+	}
+	if l.CPUShares, err = ParseCPUShares(f.CPUShares); err != nil {
+		return Limits{}, err
+	}
+	if l.CPUSet, err = ParseCPUList(f.CPUSetCPUs); err != nil {
+		return Limits{}, fmt.Errorf("--cpuset-cpus %q: %w", f.CPUSetCPUs, err)
+	}
+	if l.PidsLimit, err = ParsePidsLimit(f.PidsLimit); err != nil {
+		return Limits{}, err
+	}
+	if l.OOMScoreAdj, err = ParseOOMScoreAdj(f.OOMScoreAdj); err != nil {
+		return Limits{}, err
+	}
+	return l, nil
+}
+
+// ParseMemory parses --memory ("256m", "1g", "512k", "1048576b"; units are
+// powers of 1024). "" and "0" mean no limit. Values under 6 MiB are refused.
+func ParseMemory(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := units.RAMInBytes(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%w: --memory %q: want a size like 256m or 1g (units b, k, m, g)", ErrInvalidLimit, s)
+	}
+	if n != 0 && n < MinMemory {
+		return 0, fmt.Errorf("%w: --memory %q: the minimum memory limit is 6m", ErrInvalidLimit, s)
+	}
+	return n, nil
+}
+
+// ParseMemorySwap parses --memory-swap, the total of memory and swap. "-1"
+// means unlimited swap; "" and "0" mean unset. It needs --memory and must
+// not be smaller than it.
+func ParseMemorySwap(s string, memory int64) (int64, error) {
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	if memory == 0 {
+		return 0, fmt.Errorf("%w: --memory-swap %q needs --memory as well: set --memory too, or drop --memory-swap", ErrInvalidLimit, s)
+	}
+	if s == "-1" {
+		return -1, nil
+	}
+	n, err := units.RAMInBytes(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%w: --memory-swap %q: want a size like 512m, or -1 for unlimited swap", ErrInvalidLimit, s)
+	}
+	if n < memory {
+		return 0, fmt.Errorf("%w: --memory-swap %q is smaller than --memory (%s): it is the total of memory and swap, so make it at least as large as --memory", ErrInvalidLimit, s, units.BytesSize(float64(memory)))
+	}
+	return n, nil
+}
+
+// ParseCPUs parses --cpus ("1.5") into nano CPUs. "" and "0" mean unset;
+// the smallest value is 0.01.
+func ParseCPUs(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || r.Sign() < 0 || strings.ContainsAny(s, "/eE") {
+		return 0, fmt.Errorf("%w: --cpus %q: want a decimal number of CPUs like 1.5", ErrInvalidLimit, s)
+	}
+	nano := r.Mul(r, big.NewRat(1e9, 1))
+	if !nano.IsInt() {
+		return 0, fmt.Errorf("%w: --cpus %q: too many decimal places", ErrInvalidLimit, s)
+	}
+	if nano.Num().BitLen() > 62 {
+		return 0, fmt.Errorf("%w: --cpus %q is too large", ErrInvalidLimit, s)
+	}
+	n := nano.Num().Int64()
+	if n != 0 && n*CPUPeriod/1e9 < minCPUQuota {
+		return 0, fmt.Errorf("%w: --cpus %q: the smallest value is 0.01", ErrInvalidLimit, s)
+	}
+	return n, nil
+}
+
+// ParseCPUShares parses --cpu-shares, a relative weight between 2 and
+// 262144 (1024 is the default weight). "" and "0" mean unset.
+func ParseCPUShares(s string) (uint64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || (n != 0 && (n < minCPUShares || n > maxCPUShares)) {
+		return 0, fmt.Errorf("%w: --cpu-shares %q: want a whole number between %d and %d (1024 is the default weight)", ErrInvalidLimit, s, minCPUShares, maxCPUShares)
+	}
+	return n, nil
+}
+
+// ParsePidsLimit parses --pids-limit. "", "0" and "-1" mean unlimited and
+// return 0.
+func ParsePidsLimit(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < -1 {
+		return 0, fmt.Errorf("%w: --pids-limit %q: want a positive number of processes, or -1 for unlimited", ErrInvalidLimit, s)
+	}
+	if n == -1 {
+		return 0, nil
+	}
+	return n, nil
+}
+
+// ParseOOMScoreAdj parses --oom-score-adj (-1000..1000).
+func ParseOOMScoreAdj(s string) (*int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < minOOMScoreAdj || n > maxOOMScoreAdj {
+		return nil, fmt.Errorf("%w: --oom-score-adj %q: want a whole number between %d and %d", ErrInvalidLimit, s, minOOMScoreAdj, maxOOMScoreAdj)
+	}
+	return &n, nil
+}
+
+// CPUQuota returns the CFS quota for CPUPeriod, or 0 when --cpus is unset.
+func (l Limits) CPUQuota() int64 {
+	if l.NanoCPUs == 0 {
+		return 0
+	}
+	q := l.NanoCPUs / (1e9 / CPUPeriod)
+	if q > math.MaxInt64/2 {
+		q = math.MaxInt64 / 2
+	}
+	return q
+}
+
+// Resources converts the limits into runtime-spec resources. It returns nil
+// when no cgroup limit is set (--oom-score-adj is a process setting, not a
+// cgroup one; see OOMScoreAdj).
+func (l Limits) Resources() *specs.LinuxResources {
+	var r specs.LinuxResources
+	set := false
+	if l.Memory > 0 {
+		mem := &specs.LinuxMemory{Limit: ptr(l.Memory)}
+		if l.MemorySwap != 0 {
+			mem.Swap = ptr(l.MemorySwap)
+		}
+		r.Memory, set = mem, true
+	}
+	if l.NanoCPUs > 0 || l.CPUShares > 0 || len(l.CPUSet) > 0 {
+		cpu := &specs.LinuxCPU{}
+		if l.NanoCPUs > 0 {
+			cpu.Quota, cpu.Period = ptr(l.CPUQuota()), ptr(uint64(CPUPeriod))
+		}
+		if l.CPUShares > 0 {
+			cpu.Shares = ptr(l.CPUShares)
+		}
+		cpu.Cpus = l.CPUSet.String()
+		r.CPU, set = cpu, true
+	}
+	if l.PidsLimit > 0 {
+		r.Pids, set = &specs.LinuxPids{Limit: ptr(l.PidsLimit)}, true
+	}
+	if !set {
+		return nil
+	}
+	return &r
+}
+
+func ptr[T any](v T) *T { return &v }

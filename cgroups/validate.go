@@ -1,0 +1,87 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Validate checks limits against the host: every limit that is set needs
+// its controller, --cpus may not exceed the online CPUs and --cpuset-cpus
+// may only name online CPUs. Limits that are not set need nothing, so a
+// host without the memory controller still runs containers without
+// --memory.
+func Validate(l Limits, h *Host) error {
+	var errs []error
+	if l.Memory > 0 {
+		errs = append(errs, h.need("memory", "--memory"))
+		if l.MemorySwap != 0 && h.Controllers["memory"] && !h.SwapAccounting {
+			errs = append(errs, fmt.Errorf("%w: swap accounting is disabled on this kernel, so --memory-swap cannot be enforced: "+
+				"add `swapaccount=1` to the kernel command line (/boot/firmware/cmdline.txt on Raspberry Pi OS) and reboot, or run without --memory-swap", ErrControllerUnavailable))
+		}
+	}
+	if l.NanoCPUs > 0 {
+		errs = append(errs, h.need("cpu", "--cpus"), h.checkCPUs(l.NanoCPUs))
+	}
+	if l.CPUShares > 0 {
+		errs = append(errs, h.need("cpu", "--cpu-shares"))
+	}
+	if len(l.CPUSet) > 0 {
+		errs = append(errs, h.need("cpuset", "--cpuset-cpus"), h.checkCPUSet(l.CPUSet))
+	}
+	if l.PidsLimit > 0 {
+		errs = append(errs, h.need("pids", "--pids-limit"))
+	}
+	return errors.Join(errs...)
+}
+
+// ControllerError reports a limit flag whose cgroup controller the kernel
+// does not provide. It matches ErrControllerUnavailable with errors.Is.
+type ControllerError struct {
+	Controller string // "memory", "cpu", "cpuset", "pids"
+	Flag       string // the flag that needs it, e.g. "--memory"
+}
+
+func (e *ControllerError) Error() string {
+	param := "cgroup_enable=" + e.Controller
+	if e.Controller == "memory" {
+		// The Raspberry Pi kernel also wants cgroup_memory=1.
+		param += " cgroup_memory=1"
+	}
+	return fmt.Sprintf("%s cgroup controller is disabled on this kernel: add `%s` to /boot/firmware/cmdline.txt "+
+		"(Raspberry Pi OS; /boot/cmdline.txt on older releases) and reboot, or run without %s", e.Controller, param, e.Flag)
+}
+
+// Is makes errors.Is(err, ErrControllerUnavailable) true.
+func (e *ControllerError) Is(target error) bool { return target == ErrControllerUnavailable }
+
+// need returns a *ControllerError when the host lacks controller.
+func (h *Host) need(controller, flag string) error {
+	if h.Controllers[controller] {
+		return nil
+	}
+	return &ControllerError{Controller: controller, Flag: flag}
+}
+
+func (h *Host) checkCPUs(nano int64) error {
+	n := int64(len(h.OnlineCPUs))
+	if n == 0 || nano <= n*1e9 {
+		return nil
+	}
+	return fmt.Errorf("%w: --cpus %s is more than the %d CPUs online on this host: use a value from 0.01 to %d",
+		ErrInvalidLimit, formatCPUs(nano), n, n)
+}
+
+func (h *Host) checkCPUSet(set CPUList) error {
+	for _, c := range set {
+		if !h.OnlineCPUs.Contains(c) {
+			return fmt.Errorf("%w: --cpuset-cpus %s: CPU %d is not online on this host (online: %s)",
+				ErrInvalidLimit, set, c, h.OnlineCPUs)
+		}
+	}
+	return nil
+}
+
+func formatCPUs(nano int64) string {
+	return strconv.FormatFloat(float64(nano)/1e9, 'f', -1, 64)
+}

@@ -1,0 +1,103 @@
+package cgroups
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func detect(t *testing.T, dir string) *Host {
+	t.Helper()
+	h, err := Detect("testdata/" + dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func mustLimits(t *testing.T, f Flags) Limits {
+	t.Helper()
+	l, err := ParseLimits(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestValidateMemoryDisabledSaysHowToEnable(t *testing.T) {
+	want := "memory cgroup controller is disabled on this kernel: add `cgroup_enable=memory cgroup_memory=1` to " +
+		"/boot/firmware/cmdline.txt (Raspberry Pi OS; /boot/cmdline.txt on older releases) and reboot, or run without --memory"
+	for _, dir := range []string{"pi-v1-nomemory", "pi-v2-nomemory"} {
+		t.Run(dir, func(t *testing.T) {
+			err := Validate(mustLimits(t, Flags{Memory: "256m"}), detect(t, dir))
+			if err == nil || err.Error() != want {
+				t.Fatalf("error = %v\nwant %s", err, want)
+			}
+			var ce *ControllerError
+			if !errors.Is(err, ErrControllerUnavailable) || !errors.As(err, &ce) || ce.Flag != "--memory" {
+				t.Fatalf("error %v is not a *ControllerError for --memory", err)
+			}
+		})
+	}
+}
+
+func TestValidateWithoutMemoryPassesOnPi(t *testing.T) {
+	for _, dir := range []string{"pi-v1-nomemory", "pi-v2-nomemory"} {
+		l := mustLimits(t, Flags{CPUs: "2", CPUSetCPUs: "0-3", CPUShares: "512", OOMScoreAdj: "100"})
+		if err := Validate(l, detect(t, dir)); err != nil {
+			t.Errorf("%s: %v", dir, err)
+		}
+	}
+}
+
+func TestValidateMissingControllers(t *testing.T) {
+	h := detect(t, "pi-v1-nomemory")
+	err := Validate(mustLimits(t, Flags{PidsLimit: "10"}), h)
+	if !errors.Is(err, ErrControllerUnavailable) || !strings.Contains(err.Error(), "cgroup_enable=pids") || !strings.Contains(err.Error(), "--pids-limit") {
+		t.Fatalf("pids error = %v", err)
+	}
+	delete(h.Controllers, "cpu")
+	delete(h.Controllers, "cpuset")
+	for _, f := range []Flags{{CPUs: "1"}, {CPUShares: "100"}, {CPUSetCPUs: "0"}} {
+		if err := Validate(mustLimits(t, f), h); !errors.Is(err, ErrControllerUnavailable) {
+			t.Errorf("Validate(%+v) = %v, want ErrControllerUnavailable", f, err)
+		}
+	}
+	if err := Validate(mustLimits(t, Flags{PidsLimit: "-1"}), h); err != nil {
+		t.Errorf("unlimited pids needs no controller, got %v", err)
+	}
+}
+
+func TestValidateCPUsAgainstHost(t *testing.T) {
+	h := detect(t, "hybrid") // 2 CPUs online
+	if err := Validate(mustLimits(t, Flags{CPUs: "2"}), h); err != nil {
+		t.Fatalf("--cpus 2 on 2 CPUs: %v", err)
+	}
+	err := Validate(mustLimits(t, Flags{CPUs: "2.5"}), h)
+	if !errors.Is(err, ErrInvalidLimit) || !strings.Contains(err.Error(), "--cpus 2.5 is more than the 2 CPUs") {
+		t.Fatalf("--cpus 2.5 error = %v", err)
+	}
+}
+
+func TestValidateCPUSetMustBeOnline(t *testing.T) {
+	h := detect(t, "hybrid")
+	if err := Validate(mustLimits(t, Flags{CPUSetCPUs: "0-1"}), h); err != nil {
+		t.Fatal(err)
+	}
+	err := Validate(mustLimits(t, Flags{CPUSetCPUs: "0-2,4"}), h)
+	if !errors.Is(err, ErrInvalidLimit) || !strings.Contains(err.Error(), "CPU 2 is not online") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestValidateSwapNeedsAccounting(t *testing.T) {
+	h := detect(t, "hybrid")
+	l := mustLimits(t, Flags{Memory: "64m", MemorySwap: "128m"})
+	if err := Validate(l, h); err != nil {
+		t.Fatal(err)
+	}
+	h.SwapAccounting = false
+	if err := Validate(l, h); err == nil || !strings.Contains(err.Error(), "swapaccount=1") {
+		t.Fatalf("error = %v, want swapaccount hint", err)
+	}
+}
