@@ -1,0 +1,188 @@
+package rootfs
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	digest "github.com/opencontainers/go-digest"
+)
+
+const (
+	chunkSize  = 256 << 10 // read-ahead chunk
+	chunkDepth = 8         // chunks decompressed ahead of the tar reader
+)
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// checkMediaType accepts the OCI and Docker layer media types (and the empty
+// string, for callers that only have a blob). The compression is decided by
+// the magic bytes, because `docker save` archives declare gzip for plain tars.
+func checkMediaType(mt string) error {
+	if mt == "" {
+		return nil
+	}
+	if strings.Contains(mt, "encrypted") {
+		return fmt.Errorf("%w %q: encrypted layers are not supported", ErrMediaType, mt)
+	}
+	known := strings.HasPrefix(mt, "application/vnd.oci.image.layer.") ||
+		strings.HasPrefix(mt, "application/vnd.docker.image.rootfs.")
+	if !known {
+		return fmt.Errorf("%w %q: expected an OCI or Docker layer (tar, tar+gzip or tar+zstd)", ErrMediaType, mt)
+	}
+	return nil
+}
+
+// layerStream is the decompressed tar stream. A producer goroutine
+// decompresses and hashes ahead of the tar reader, so decompression and file
+// creation use two cores, like `tar -xzf` piping from gzip.
+type layerStream struct {
+	ch      chan chunk
+	free    chan []byte
+	done    chan struct{}
+	wg      sync.WaitGroup
+	cur     []byte
+	curBuf  []byte
+	err     error
+	closeFn func()
+
+	h     hash.Hash
+	total int64
+	algo  digest.Algorithm
+}
+
+type chunk struct {
+	b   []byte
+	err error
+}
+
+func openStream(r io.Reader, cfg *unpackConfig) (*layerStream, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	magic, _ := br.Peek(4)
+	var src io.Reader = br
+	closeFn := func() {}
+	switch {
+	case bytes.HasPrefix(magic, gzipMagic):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("%w: gzip header: %w", ErrCorruptLayer, err)
+		}
+		src, closeFn = zr, func() { zr.Close() }
+	case bytes.HasPrefix(magic, zstdMagic):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxWindow(cfg.zstdWindow), zstd.WithDecoderMaxMemory(uint64(cfg.zstdWindow)*2))
+		if err != nil {
+			return nil, fmt.Errorf("%w: zstd: %w", ErrCorruptLayer, err)
+		}
+		src, closeFn = zr, zr.Close
+	}
+	algo := digest.SHA256
+	if cfg.diffID != "" {
+		algo = cfg.diffID.Algorithm()
+		if !algo.Available() {
+			closeFn()
+			return nil, fmt.Errorf("diff ID %s: %w", cfg.diffID, digest.ErrDigestUnsupported)
+		}
+	}
+	s := &layerStream{
+		ch:      make(chan chunk, chunkDepth),
+		free:    make(chan []byte, chunkDepth+2),
+		done:    make(chan struct{}),
+		closeFn: closeFn,
+		h:       algo.Hash(),
+		algo:    algo,
+	}
+	if algo == digest.SHA256 {
+		s.h = sha256.New()
+	}
+	for range chunkDepth + 2 {
+		s.free <- make([]byte, chunkSize)
+	}
+	s.wg.Add(1)
+	go s.produce(src, cfg.maxBytes)
+	return s, nil
+}
+
+func (s *layerStream) produce(src io.Reader, limit int64) {
+	defer s.wg.Done()
+	for {
+		var b []byte
+		select {
+		case b = <-s.free:
+		case <-s.done:
+			return
+		}
+		n, err := fill(src, b)
+		if n > 0 {
+			s.h.Write(b[:n])
+			s.total += int64(n)
+			if s.total > limit {
+				err = fmt.Errorf("%w: more than %d uncompressed bytes", ErrTooLarge, limit)
+			}
+		}
+		select {
+		case s.ch <- chunk{b[:n], err}:
+		case <-s.done:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// fill reads until b is full or src fails; unlike io.ReadFull it keeps the
+// source's own error (a truncated gzip's io.ErrUnexpectedEOF stays an error,
+// a clean end stays io.EOF).
+func fill(src io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := src.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (s *layerStream) Read(p []byte) (int, error) {
+	for len(s.cur) == 0 {
+		if s.err != nil {
+			return 0, s.err
+		}
+		if s.curBuf != nil {
+			s.free <- s.curBuf[:cap(s.curBuf)]
+			s.curBuf = nil
+		}
+		c := <-s.ch
+		s.cur, s.curBuf, s.err = c.b, c.b, c.err
+	}
+	n := copy(p, s.cur)
+	s.cur = s.cur[n:]
+	return n, nil
+}
+
+// Sum returns the stream size and digest; valid after Read returned io.EOF.
+func (s *layerStream) Sum() (int64, digest.Digest) {
+	return s.total, digest.NewDigest(s.algo, s.h)
+}
+
+// Close stops the producer and waits for it, so the caller may close the
+// underlying reader afterwards.
+func (s *layerStream) Close() error {
+	close(s.done)
+	s.wg.Wait()
+	s.closeFn()
+	return nil
+}
