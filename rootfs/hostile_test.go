@@ -16,7 +16,7 @@ type hostileCase struct {
 	name  string
 	blob  func(t testing.TB, s sandbox) []byte
 	opts  []UnpackOption
-	err   error                        // nil: the layer must unpack
+	err   error                         // nil: the layer must unpack
 	check func(t *testing.T, s sandbox) // the documented safe result
 }
 
@@ -47,7 +47,7 @@ func hostileCases() []hostileCase {
 		{name: "dotdot", blob: ents(file("../outside/secret", "pwned")), err: ErrUnsafePath},
 		{name: "dotdot nested", blob: ents(dir("a"), file("a/../../outside/secret", "pwned")), err: ErrUnsafePath},
 		{name: "absolute path is rooted in the layer",
-			blob: tarOf(func(s sandbox) []ent { return []ent{file(s.sentinel, "pwned")} }),
+			blob:  tarOf(func(s sandbox) []ent { return []ent{file(s.sentinel, "pwned")} }),
 			check: func(t *testing.T, s sandbox) { wantFile(s.sentinel, "pwned")(t, s) }},
 		{name: "absolute symlink parent, dangling in the layer",
 			blob: tarOf(func(s sandbox) []ent {
@@ -62,7 +62,7 @@ func hostileCases() []hostileCase {
 			blob:  ents(dir("outside"), symlink("ln", "../../../../outside"), file("ln/secret", "pwned")),
 			check: wantFile("outside/secret", "pwned")},
 		{name: "symlink chain",
-			blob: ents(dir("outside"), symlink("a", "b"), symlink("b", "../../outside"), file("a/secret", "pwned")),
+			blob:  ents(dir("outside"), symlink("a", "b"), symlink("b", "../../outside"), file("a/secret", "pwned")),
 			check: wantFile("outside/secret", "pwned")},
 		{name: "symlink chain, dangling",
 			blob: ents(symlink("a", "b"), symlink("b", "../../outside"), file("a/secret", "pwned")), err: ErrBadParent},

@@ -8,8 +8,8 @@ import (
 	"io"
 	"os"
 
-	digest "github.com/opencontainers/go-digest"
 	"github.com/moby/sys/userns"
+	digest "github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,14 +23,14 @@ const (
 
 // Stats describes one unpacked layer.
 type Stats struct {
-	DiffID   digest.Digest // digest of the uncompressed tar stream
-	Bytes    int64         // size of the uncompressed tar stream
-	Entries  int
-	Files    int
-	Dirs     int
-	Symlinks int
-	Links    int // hardlinks
-	Devices  int // device nodes and fifos created
+	DiffID    digest.Digest // digest of the uncompressed tar stream
+	Bytes     int64         // size of the uncompressed tar stream
+	Entries   int
+	Files     int
+	Dirs      int
+	Symlinks  int
+	Links     int // hardlinks
+	Devices   int // device nodes and fifos created
 	Whiteouts int
 	// Skipped counts what the policy left out: device nodes when not
 	// privileged, ownership when not privileged, xattrs outside the allowed
