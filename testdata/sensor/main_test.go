@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSimulatedReadingsAreDeterministic(t *testing.T) {
+	want := []float64{21, 22, 23, 23.8, 24.5, 24.9, 25}
+	src, err := newSource("sim", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range want {
+		r, err := src.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Seq != i || r.Celsius != c || r.Source != "sim" {
+			t.Errorf("reading %d = %+v, want seq %d celsius %v source sim", i, r, i, c)
+		}
+	}
+}
+
+func TestThermalZoneIsRead(t *testing.T) {
+	dir := t.TempDir()
+	zone := filepath.Join(dir, "thermal_zone0")
+	if err := os.Mkdir(zone, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(zone, "temp"), []byte("48250\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"thermal", "auto"} {
+		src, err := newSource(kind, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := src.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Celsius != 48.25 || r.Sensor != "thermal_zone0" || r.Source != "thermal" {
+			t.Errorf("%s: got %+v, want 48.25 from thermal_zone0", kind, r)
+		}
+	}
+}
+
+func TestSourceSelectionErrors(t *testing.T) {
+	tests := []struct {
+		kind, want string
+	}{
+		{"thermal", "no readable thermal zone"},
+		{"moon", `unknown source "moon"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			_, err := newSource(tt.kind, t.TempDir())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("newSource(%q) error = %v, want %q", tt.kind, err, tt.want)
+			}
+		})
+	}
+	if src, err := newSource("auto", t.TempDir()); err != nil || src.zone != "" {
+		t.Errorf("auto without zones = %+v, %v; want simulation", src, err)
+	}
+}
+
+func TestReadPrintsJSONLines(t *testing.T) {
+	t.Setenv("SENSOR_SOURCE", "sim")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"read", "-n", "2"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"seq":0,"sensor":"sim0","celsius":21,"source":"sim"}` + "\n" +
+		`{"seq":1,"sensor":"sim0","celsius":22,"source":"sim"}` + "\n"
+	if out.String() != want {
+		t.Errorf("output = %q, want %q", out.String(), want)
+	}
+	if err := run(context.Background(), []string{"fly"}, &out); err == nil {
+		t.Error("unknown command accepted")
+	}
+}
+
+func TestHTTPServesReadingsAndHealth(t *testing.T) {
+	src, err := newSource("sim", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler(src))
+	defer srv.Close()
+	for i := range 2 {
+		resp, err := http.Get(srv.URL + "/reading")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r reading
+		err = json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		if err != nil || r.Seq != i {
+			t.Fatalf("GET /reading #%d = %+v, %v", i, r, err)
+		}
+	}
+	resp, err := http.Get(srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz status %d", resp.StatusCode)
+	}
+}
