@@ -1,0 +1,187 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Loaded is one image Load stored.
+type Loaded struct {
+	Names    []string
+	Digest   digest.Digest // platform-specific manifest
+	Platform ocispec.Platform
+}
+
+// Progress reports a blob Load has verified and stored.
+type Progress struct {
+	Digest digest.Digest
+	Size   int64
+}
+
+// LoadOption configures Load.
+type LoadOption func(*loadOptions)
+
+type loadOptions struct {
+	name     string
+	nameErr  error
+	platform *ocispec.Platform
+	progress func(Progress)
+}
+
+// WithName tags the loaded image with ref (input with several images is
+// refused).
+func WithName(ref string) LoadOption {
+	return func(o *loadOptions) { o.name, o.nameErr = ParseReference(ref) }
+}
+
+// WithPlatform picks this platform from multi-arch indexes instead of the
+// host's.
+func WithPlatform(p ocispec.Platform) LoadOption {
+	return func(o *loadOptions) { n := normalizePlatform(p); o.platform = &n }
+}
+
+// WithProgress is called for each blob stored.
+func WithProgress(fn func(Progress)) LoadOption {
+	return func(o *loadOptions) { o.progress = fn }
+}
+
+// blobSource hands out verified, staged blobs of the input.
+type blobSource interface {
+	blob(ctx context.Context, desc ocispec.Descriptor) (*ingest, error)
+	close() // discards whatever was staged and not committed
+}
+
+// entry is one image named at the top of the input.
+type entry struct {
+	desc  ocispec.Descriptor
+	names []string
+}
+
+// Load imports the images in src: an OCI image layout directory, an OCI
+// archive, or a docker-save archive (plain or gzip-compressed); src "-"
+// reads the archive from stdin. From a multi-arch index only the manifest
+// for the host (or WithPlatform) platform is stored, with its config and
+// layers. Nothing becomes visible unless every blob of the image verified.
+func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts ...LoadOption) ([]Loaded, error) {
+	var o loadOptions
+	for _, fn := range opts {
+		fn(&o)
+	}
+	if o.nameErr != nil {
+		return nil, fmt.Errorf("load: --name: %w", o.nameErr)
+	}
+	want := HostPlatform()
+	if o.platform != nil {
+		want = *o.platform
+	}
+	l, err := s.writerLock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	bs, entries, err := s.openInput(ctx, src, stdin, want)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", inputName(src), err)
+	}
+	defer bs.close()
+	im := &importer{s: s, src: bs, want: want, used: map[digest.Digest]*ingest{}}
+	res, err := im.resolveAll(ctx, entries)
+	if err == nil && o.name != "" {
+		if len(res) != 1 {
+			err = fmt.Errorf("--name tags one image but the input holds %d: load without --name, then use edgerun tag", len(res))
+		} else {
+			res[0].Names = appendName(res[0].Names, o.name)
+		}
+	}
+	if err == nil {
+		err = im.commit(ctx, res, o.progress)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", inputName(src), err)
+	}
+	return res, nil
+}
+
+func inputName(src string) string {
+	if src == "-" {
+		return "from stdin"
+	}
+	return src
+}
+
+// openInput detects the input format and lists the images at its top.
+func (s *Store) openInput(ctx context.Context, src string, stdin io.Reader, want ocispec.Platform) (blobSource, []entry, error) {
+	var r io.Reader
+	if src == "-" {
+		if stdin == nil {
+			return nil, nil, fmt.Errorf("no stdin to read the archive from")
+		}
+		r = stdin
+	} else {
+		fi, err := os.Stat(src)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: give the path of an OCI layout directory or an image archive, or - for stdin", err)
+		}
+		if fi.IsDir() {
+			ld := &layoutDir{s: s, dir: src, staged: map[digest.Digest]*ingest{}}
+			es, err := ld.entries(want)
+			return ld, es, err
+		}
+		f, err := os.Open(src)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	a, err := s.readArchive(ctx, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	es, err := a.entries(ctx, want)
+	if err != nil {
+		a.close()
+		return nil, nil, err
+	}
+	return a, es, nil
+}
+
+func appendName(names []string, n string) []string {
+	for _, x := range names {
+		if x == n {
+			return names
+		}
+	}
+	return append(names, n)
+}
+
+// commit publishes the verified blobs of the chosen images, then points
+// their names at them. Blobs first: a crash in between leaves unnamed
+// blobs for Prune, never a name without its blobs.
+func (im *importer) commit(ctx context.Context, res []Loaded, progress func(Progress)) error {
+	for d, w := range im.used {
+		if err := w.commit(); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(Progress{Digest: d, Size: w.n})
+		}
+	}
+	now := im.s.now().UTC()
+	return im.s.updateIndex(ctx, func(ix *indexFile) error {
+		for _, r := range res {
+			if ix.Images[r.Digest] == nil {
+				ix.Images[r.Digest] = &record{Platform: r.Platform, Loaded: now}
+			}
+			for _, n := range r.Names {
+				ix.setName(n, r.Digest)
+			}
+		}
+		return nil
+	})
+}

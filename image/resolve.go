@@ -1,0 +1,134 @@
+package image
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// importer walks the images of one input, verifying every document and
+// blob it needs and remembering them for commit.
+type importer struct {
+	s    *Store
+	src  blobSource
+	want ocispec.Platform
+	used map[digest.Digest]*ingest
+}
+
+// resolveAll resolves every top-level entry; entries naming the same
+// manifest merge into one image.
+func (im *importer) resolveAll(ctx context.Context, entries []entry) ([]Loaded, error) {
+	var out []Loaded
+	at := map[digest.Digest]int{}
+	for _, e := range entries {
+		r, err := im.resolve(ctx, e.desc)
+		if err != nil {
+			return nil, err
+		}
+		i, seen := at[r.Digest]
+		if !seen {
+			i = len(out)
+			at[r.Digest] = i
+			out = append(out, r)
+		}
+		for _, n := range e.names {
+			out[i].Names = appendName(out[i].Names, n)
+		}
+	}
+	return out, nil
+}
+
+// resolve turns a manifest or index descriptor into the one image stored.
+func (im *importer) resolve(ctx context.Context, desc ocispec.Descriptor) (Loaded, error) {
+	switch {
+	case isIndexType(desc.MediaType):
+		b, err := im.json(ctx, desc)
+		if err != nil {
+			return Loaded{}, err
+		}
+		idx, err := parseIndex(b, desc.Digest, desc.MediaType)
+		if err != nil {
+			return Loaded{}, err
+		}
+		m, err := selectPlatform(idx.Manifests, im.want)
+		if err != nil {
+			return Loaded{}, fmt.Errorf("index %s: %w", desc.Digest, err)
+		}
+		p := normalizePlatform(*m.Platform)
+		return im.manifest(ctx, m, &p)
+	case isManifestType(desc.MediaType):
+		var p *ocispec.Platform
+		if desc.Platform != nil {
+			n := normalizePlatform(*desc.Platform)
+			p = &n
+		}
+		return im.manifest(ctx, desc, p)
+	}
+	return Loaded{}, invalidf("%s has media type %q: want an OCI or docker image manifest or index", desc.Digest, desc.MediaType)
+}
+
+// manifest verifies a manifest, its config and all its layers.
+func (im *importer) manifest(ctx context.Context, desc ocispec.Descriptor, plat *ocispec.Platform) (Loaded, error) {
+	b, err := im.json(ctx, desc)
+	if err != nil {
+		return Loaded{}, err
+	}
+	m, err := parseManifest(b, desc.Digest, desc.MediaType)
+	if err != nil {
+		return Loaded{}, err
+	}
+	cb, err := im.json(ctx, m.Config)
+	if err != nil {
+		return Loaded{}, fmt.Errorf("manifest %s: config: %w", desc.Digest, err)
+	}
+	cfg, err := parseConfig(cb, m.Config.Digest, m.Layers)
+	if err != nil {
+		return Loaded{}, err
+	}
+	own := normalizePlatform(ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
+	if plat == nil {
+		plat = &own
+	} else if plat.OS != own.OS || plat.Architecture != own.Architecture {
+		return Loaded{}, invalidf("index says manifest %s is for %s but its config says %s", desc.Digest, FormatPlatform(*plat), FormatPlatform(own))
+	}
+	for i, l := range m.Layers {
+		w, err := im.src.blob(ctx, l)
+		if err != nil {
+			return Loaded{}, fmt.Errorf("manifest %s: layer %d: %w", desc.Digest, i, err)
+		}
+		im.used[l.Digest] = w
+	}
+	for _, d := range []ocispec.Descriptor{desc, m.Config} {
+		w, err := im.src.blob(ctx, d)
+		if err != nil {
+			return Loaded{}, err
+		}
+		im.used[d.Digest] = w
+	}
+	return Loaded{Digest: desc.Digest, Platform: *plat}, nil
+}
+
+// json fetches a small document, refusing oversized ones before reading.
+func (im *importer) json(ctx context.Context, desc ocispec.Descriptor) ([]byte, error) {
+	if err := checkDigest(desc.Digest); err != nil {
+		return nil, err
+	}
+	if desc.Size > im.s.jsonLimit {
+		return nil, fmt.Errorf("%s is %d bytes: %w (limit %d)", desc.Digest, desc.Size, ErrTooLarge, im.s.jsonLimit)
+	}
+	if desc.Size <= 0 {
+		return nil, invalidf("descriptor of %s has size %d", desc.Digest, desc.Size)
+	}
+	w, err := im.src.blob(ctx, desc)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := w.open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return readCapped(rc, im.s.jsonLimit, desc.Digest.String())
+}
