@@ -1,0 +1,221 @@
+package rootfs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/edgerun/edgerun/internal/atomicfile"
+	"github.com/edgerun/edgerun/internal/lockfile"
+	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+)
+
+// Layer is one layer to make available in the cache.
+type Layer struct {
+	DiffID    digest.Digest                 // from the image config's rootfs.diff_ids
+	MediaType string                        // OCI/Docker layer media type; compression is sniffed
+	Open      func() (io.ReadCloser, error) // the (compressed) blob, already digest-verified
+}
+
+// Cache is the store of unpacked layers under one directory:
+//
+//	cache.lock                   shared by Ensure, exclusive by Prune
+//	locks/<algo>-<hex>.lock      one per layer, held while unpacking it
+//	staging/<algo>-<hex>-<rand>/ a layer being unpacked (removed after a crash)
+//	<algo>/<hex>/rootfs/         the published layer tree (read-only by convention)
+//	<algo>/<hex>/complete        the completion marker (JSON Stats)
+type Cache struct {
+	dir      string
+	parallel int
+	unpack   []UnpackOption
+}
+
+// CacheOption configures a Cache.
+type CacheOption func(*Cache)
+
+// WithParallel bounds how many layers Ensure unpacks at once (default:
+// GOMAXPROCS).
+func WithParallel(n int) CacheOption { return func(c *Cache) { c.parallel = max(n, 1) } }
+
+// WithUnpackOptions passes options (limits, rootless) to every unpack.
+func WithUnpackOptions(opts ...UnpackOption) CacheOption {
+	return func(c *Cache) { c.unpack = append(c.unpack, opts...) }
+}
+
+const completeName = "complete"
+
+// OpenCache opens (creating if needed) the layer cache in dir.
+func OpenCache(dir string, opts ...CacheOption) (*Cache, error) {
+	c := &Cache{dir: dir, parallel: runtime.GOMAXPROCS(0)}
+	for _, o := range opts {
+		o(c)
+	}
+	for _, d := range []string{dir, c.path("locks"), c.path("staging"), c.path(string(digest.SHA256))} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("create layer cache %s: %w", d, err)
+		}
+	}
+	if err := c.cleanStaging(false); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cache) path(elem ...string) string { return filepath.Join(append([]string{c.dir}, elem...)...) }
+
+func layerKey(d digest.Digest) string { return d.Algorithm().String() + "-" + d.Encoded() }
+
+// Dir is where the published tree of diffID lives (whether or not it exists).
+func (c *Cache) Dir(diffID digest.Digest) string {
+	return c.path(diffID.Algorithm().String(), diffID.Encoded(), "rootfs")
+}
+
+// Has reports whether the layer is unpacked and published.
+func (c *Cache) Has(diffID digest.Digest) bool {
+	if diffID.Validate() != nil {
+		return false
+	}
+	_, err := os.Stat(c.path(diffID.Algorithm().String(), diffID.Encoded(), completeName))
+	return err == nil
+}
+
+// Ensure unpacks the layers that are not in the cache yet (in parallel) and
+// returns their tree directories in the order given (bottom first). Each
+// layer's diff ID is verified before it is published; on any error nothing
+// of that layer is published.
+func (c *Cache) Ensure(ctx context.Context, layers []Layer) ([]string, error) {
+	for i, l := range layers {
+		if err := l.DiffID.Validate(); err != nil {
+			return nil, fmt.Errorf("layer %d: diff ID %q: %w", i, l.DiffID, err)
+		}
+		if l.Open == nil {
+			return nil, fmt.Errorf("layer %d (%s): no blob to open", i, l.DiffID)
+		}
+		if err := checkMediaType(l.MediaType); err != nil {
+			return nil, fmt.Errorf("layer %d (%s): %w", i, l.DiffID, err)
+		}
+	}
+	lk, err := lockfile.Shared(ctx, c.path("cache.lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Unlock()
+	if err := c.cleanStaging(false); err != nil {
+		return nil, err
+	}
+	dirs := make([]string, len(layers))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.parallel)
+	for i, l := range layers {
+		dirs[i] = c.Dir(l.DiffID)
+		g.Go(func() error { return c.ensureOne(gctx, l) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return dirs, nil
+}
+
+func (c *Cache) ensureOne(ctx context.Context, l Layer) error {
+	if c.Has(l.DiffID) {
+		return nil
+	}
+	key := layerKey(l.DiffID)
+	lk, err := lockfile.Exclusive(ctx, c.path("locks", key+".lock"))
+	if err != nil {
+		return err
+	}
+	defer lk.Unlock()
+	if c.Has(l.DiffID) {
+		return nil // another process or goroutine published it while we waited
+	}
+	staging, err := os.MkdirTemp(c.path("staging"), key+"-")
+	if err != nil {
+		return fmt.Errorf("create staging dir for layer %s: %w", l.DiffID, err)
+	}
+	if err := c.unpackInto(ctx, staging, l); err != nil {
+		if _, rerr := removeAllAt(unix.AT_FDCWD, staging, nil); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return fmt.Errorf("layer %s: %w", l.DiffID, err)
+	}
+	return nil
+}
+
+// unpackInto unpacks l into staging/rootfs, writes the marker, syncs the
+// filesystem once (syncfs) and publishes staging by rename.
+func (c *Cache) unpackInto(ctx context.Context, staging string, l Layer) error {
+	tree := filepath.Join(staging, "rootfs")
+	if err := os.Mkdir(tree, 0o755); err != nil {
+		return err
+	}
+	rc, err := l.Open()
+	if err != nil {
+		return fmt.Errorf("open blob: %w", err)
+	}
+	opts := append([]UnpackOption{WithDiffID(l.DiffID), WithMediaType(l.MediaType)}, c.unpack...)
+	st, err := Unpack(ctx, rc, tree, opts...)
+	rc.Close()
+	if err != nil {
+		return err
+	}
+	marker, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(staging, completeName), marker, 0o600); err != nil {
+		return err
+	}
+	// One syncfs instead of an fsync per file: everything below staging is
+	// durable before the rename makes it visible.
+	if err := syncfs(staging); err != nil {
+		return err
+	}
+	final := filepath.Dir(c.Dir(l.DiffID))
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return err
+	}
+	// A dir without marker can only be debris; the layer lock is ours.
+	if _, err := removeAllAt(unix.AT_FDCWD, final, nil); err != nil {
+		return err
+	}
+	if err := atomicfile.Rename(staging, final); err != nil {
+		return fmt.Errorf("publish layer: %w", err)
+	}
+	return nil
+}
+
+// cleanStaging removes staging dirs left by crashed processes: those whose
+// layer lock nobody holds (or all of them, when the caller holds the cache
+// lock exclusively).
+func (c *Cache) cleanStaging(all bool) error {
+	entries, err := os.ReadDir(c.path("staging"))
+	if err != nil {
+		return fmt.Errorf("read staging dir: %w", err)
+	}
+	for _, e := range entries {
+		if !all {
+			key := e.Name()
+			if i := strings.LastIndexByte(key, '-'); i > 0 {
+				key = key[:i]
+			}
+			lk, err := lockfile.TryExclusive(c.path("locks", key+".lock"))
+			if err != nil {
+				continue // a live process is unpacking it
+			}
+			defer lk.Unlock()
+		}
+		if _, err := removeAllAt(unix.AT_FDCWD, c.path("staging", e.Name()), nil); err != nil {
+			return fmt.Errorf("remove leftover staging dir: %w", err)
+		}
+	}
+	return nil
+}

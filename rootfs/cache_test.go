@@ -1,0 +1,127 @@
+package rootfs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	digest "github.com/opencontainers/go-digest"
+)
+
+// testLayer makes a gzip layer from ents and counts how often it is opened.
+func testLayer(t testing.TB, opens *atomic.Int32, e ...ent) Layer {
+	raw := buildTar(t, e...)
+	blob := gzipBytes(t, raw)
+	return Layer{
+		DiffID:    digest.FromBytes(raw),
+		MediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+		Open: func() (io.ReadCloser, error) {
+			opens.Add(1)
+			return io.NopCloser(bytes.NewReader(blob)), nil
+		},
+	}
+}
+
+func TestEnsureConcurrentUnpacksOnce(t *testing.T) {
+	c, err := OpenCache(filepath.Join(t.TempDir(), "layers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opens atomic.Int32
+	l := testLayer(t, &opens, dir("etc"), file("etc/hostname", "edge"))
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dirs, err := c.Ensure(context.Background(), []Layer{l, l})
+			if err == nil && (len(dirs) != 2 || readFile(t, filepath.Join(dirs[0], "etc/hostname")) != "edge") {
+				err = errors.New("wrong layer dirs")
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := opens.Load(); n != 1 {
+		t.Fatalf("layer blob opened %d times, want 1", n)
+	}
+	if !c.Has(l.DiffID) {
+		t.Fatal("Has = false after Ensure")
+	}
+}
+
+func TestEnsureDiffIDMismatchPublishesNothing(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "layers")
+	c, err := OpenCache(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opens atomic.Int32
+	l := testLayer(t, &opens, file("a", "content"))
+	l.DiffID = digest.FromString("another layer")
+	if _, err := c.Ensure(context.Background(), []Layer{l}); !errors.Is(err, ErrDiffIDMismatch) {
+		t.Fatalf("Ensure = %v, want ErrDiffIDMismatch", err)
+	}
+	if c.Has(l.DiffID) {
+		t.Fatal("mismatching layer was published")
+	}
+	for _, d := range []string{filepath.Join(root, "staging"), filepath.Join(root, "sha256")} {
+		if ents, _ := os.ReadDir(d); len(ents) != 0 {
+			t.Fatalf("%s not empty after failed Ensure: %v", d, ents)
+		}
+	}
+}
+
+func TestOpenCacheRemovesUnlockedStaging(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "layers")
+	c, err := OpenCache(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	debris := filepath.Join(root, "staging", "sha256-"+digest.FromString("x").Encoded()+"-123")
+	if err := os.MkdirAll(filepath.Join(debris, "rootfs", "usr"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenCache(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(debris); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("leftover staging dir still there: %v", err)
+	}
+	_ = c
+}
+
+func TestPruneRemovesUnkeptLayers(t *testing.T) {
+	c, err := OpenCache(filepath.Join(t.TempDir(), "layers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opens atomic.Int32
+	keep := testLayer(t, &opens, file("keep", "1"))
+	drop := testLayer(t, &opens, file("drop", "2222"))
+	if _, err := c.Ensure(context.Background(), []Layer{keep, drop}); err != nil {
+		t.Fatal(err)
+	}
+	removed, freed, err := c.Prune(context.Background(), map[digest.Digest]bool{keep.DiffID: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != drop.DiffID || freed <= 0 {
+		t.Fatalf("Prune = %v, %d; want [%s] and freed > 0", removed, freed, drop.DiffID)
+	}
+	if !c.Has(keep.DiffID) || c.Has(drop.DiffID) {
+		t.Fatalf("after Prune Has(keep)=%v Has(drop)=%v", c.Has(keep.DiffID), c.Has(drop.DiffID))
+	}
+}

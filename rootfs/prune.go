@@ -1,0 +1,70 @@
+package rootfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/edgerun/edgerun/internal/lockfile"
+	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
+)
+
+// Prune removes every published layer whose diff ID is not in keep, and all
+// staging debris. It holds the cache lock exclusively, so it never races an
+// Ensure; the caller must put every layer of every image and container it
+// still needs in keep. Each layer is unpublished by a rename first, so a
+// crash mid-removal leaves only staging debris.
+func (c *Cache) Prune(ctx context.Context, keep map[digest.Digest]bool) ([]digest.Digest, int64, error) {
+	lk, err := lockfile.Exclusive(ctx, c.path("cache.lock"))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer lk.Unlock()
+	if err := c.cleanStaging(true); err != nil {
+		return nil, 0, err
+	}
+	algo := digest.SHA256
+	entries, err := os.ReadDir(c.path(algo.String()))
+	if err != nil {
+		return nil, 0, fmt.Errorf("read layer cache: %w", err)
+	}
+	var removed []digest.Digest
+	var freed int64
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return removed, freed, err
+		}
+		d := digest.NewDigestFromEncoded(algo, e.Name())
+		if d.Validate() != nil || keep[d] {
+			continue
+		}
+		n, err := c.removeLayer(d)
+		freed += n
+		if err != nil {
+			return removed, freed, err
+		}
+		removed = append(removed, d)
+	}
+	return removed, freed, nil
+}
+
+func (c *Cache) removeLayer(d digest.Digest) (int64, error) {
+	key := layerKey(d)
+	trash := c.path("staging", "trash-"+key)
+	if err := os.Rename(filepath.Dir(c.Dir(d)), trash); err != nil {
+		return 0, fmt.Errorf("unpublish layer %s: %w", d, err)
+	}
+	n, err := removeAllAt(unix.AT_FDCWD, trash, map[uint64]bool{})
+	if err != nil {
+		return n, fmt.Errorf("remove layer %s: %w", d, err)
+	}
+	// Nobody can be waiting on the layer lock: Ensure takes it only under
+	// the shared cache lock, which we hold exclusively.
+	if err := os.Remove(c.path("locks", key+".lock")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return n, fmt.Errorf("remove layer lock: %w", err)
+	}
+	return n, nil
+}
