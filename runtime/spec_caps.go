@@ -1,0 +1,99 @@
+package runtime
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// defaultCaps are docker's 14 default capabilities.
+func defaultCaps() []string {
+	return []string{
+		"CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+		"CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP",
+		"CAP_SETUID", "CAP_SYS_CHROOT",
+	}
+}
+
+// allCaps are the capabilities Linux 6.x knows, in kernel order.
+func allCaps() []string {
+	return []string{
+		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+		"CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+		"CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+		"CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+		"CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+		"CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
+		"CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+		"CAP_CHECKPOINT_RESTORE",
+	}
+}
+
+// normalizeCap turns "net_admin", "CAP_NET_ADMIN" or "all" into the
+// canonical name ("CAP_NET_ADMIN", "ALL").
+func normalizeCap(flag, c string) (string, error) {
+	u := strings.ToUpper(strings.TrimSpace(c))
+	if u == "ALL" {
+		return u, nil
+	}
+	if !strings.HasPrefix(u, "CAP_") {
+		u = "CAP_" + u
+	}
+	if !slices.Contains(allCaps(), u) {
+		return "", fmt.Errorf("%w: %s %q: unknown capability (names look like NET_ADMIN or CAP_NET_ADMIN, or ALL)", ErrInvalidOption, flag, c)
+	}
+	return u, nil
+}
+
+// capabilities applies --cap-add and --cap-drop to docker's defaults (or
+// to every capability with --privileged), the way docker does: ALL in
+// --cap-add starts from every capability, ALL in --cap-drop from none,
+// and an explicit add wins over a drop of ALL. The result is sorted.
+func capabilities(add, drop []string, privileged bool) ([]string, error) {
+	adds, err := normalizeCaps("--cap-add", add)
+	if err != nil {
+		return nil, err
+	}
+	drops, err := normalizeCaps("--cap-drop", drop)
+	if err != nil {
+		return nil, err
+	}
+	var base []string
+	switch {
+	case privileged || slices.Contains(adds, "ALL"):
+		base = allCaps()
+	case slices.Contains(drops, "ALL"):
+		base = nil
+	default:
+		base = defaultCaps()
+	}
+	set := map[string]bool{}
+	for _, c := range base {
+		set[c] = !slices.Contains(drops, c)
+	}
+	for _, c := range adds {
+		if c != "ALL" && !(slices.Contains(drops, c) && !slices.Contains(drops, "ALL")) {
+			set[c] = true
+		}
+	}
+	var out []string
+	for c, ok := range set {
+		if ok {
+			out = append(out, c)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func normalizeCaps(flag string, in []string) ([]string, error) {
+	out := make([]string, 0, len(in))
+	for _, c := range in {
+		n, err := normalizeCap(flag, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
