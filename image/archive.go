@@ -37,7 +37,7 @@ var metadataFiles = map[string]bool{
 }
 
 // readArchive reads a tar stream, gunzipping it first if it is compressed.
-func (s *Store) readArchive(ctx context.Context, r io.Reader) (a *archive, err error) {
+func (s *Store) readArchive(ctx context.Context, r io.Reader) (_ *archive, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var in io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -48,7 +48,7 @@ func (s *Store) readArchive(ctx context.Context, r io.Reader) (a *archive, err e
 		defer zr.Close()
 		in = zr
 	}
-	a = &archive{s: s, blobs: map[digest.Digest]*ingest{}, paths: map[string]digest.Digest{},
+	a := &archive{s: s, blobs: map[digest.Digest]*ingest{}, paths: map[string]digest.Digest{},
 		links: map[string]string{}, meta: map[string][]byte{}}
 	defer func() {
 		if err != nil {
