@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
@@ -61,6 +62,9 @@ func resolveUser(rootfs, spec string, groupAdd []string) (resolvedUser, error) {
 			out.AdditionalGids = append(out.AdditionalGids, uint32(g))
 		}
 	}
+	// GetAdditionalGroups does not keep the order; sort for stable specs.
+	slices.Sort(out.AdditionalGids)
+	out.AdditionalGids = slices.Compact(out.AdditionalGids)
 	return out, nil
 }
 

@@ -1,0 +1,154 @@
+package runtime
+
+import (
+	"errors"
+	"os"
+	"slices"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// allowedBy reports whether a set of masked rules allows x, evaluating them
+// the way libseccomp does: any matching rule allows.
+func allowedBy(rules []maskedValue, x uint64) bool {
+	for _, r := range rules {
+		if x&r.mask == r.value {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMaskedComplementBlocksExactlyTheFamilies(t *testing.T) {
+	blocked := []uint32{unix.AF_ALG, unix.AF_VSOCK}
+	rules := maskedComplement(blocked)
+	for x := uint64(0); x < 1<<16; x++ {
+		want := x != unix.AF_ALG && x != unix.AF_VSOCK
+		if allowedBy(rules, x) != want {
+			t.Fatalf("family %d allowed=%v, want %v", x, !want, want)
+		}
+	}
+	for _, x := range []uint64{1<<32 | unix.AF_ALG, 0xffffffff00000000 | unix.AF_VSOCK} {
+		if allowedBy(rules, x) {
+			t.Errorf("family %#x (blocked family with junk upper bits) is allowed", x)
+		}
+	}
+	for _, x := range []uint64{0xffffffff, 1 << 31, 1<<32 | unix.AF_INET} {
+		if !allowedBy(rules, x) {
+			t.Errorf("family %#x is refused", x)
+		}
+	}
+}
+
+func TestDefaultSeccompCapabilityGating(t *testing.T) {
+	names := func(s *specs.LinuxSeccomp) []string { return s.Syscalls[0].Names }
+	base := DefaultSeccomp("amd64", defaultCaps())
+	for _, n := range []string{"mount", "unshare", "setns", "init_module", "ptrace", "bpf", "clone3", "reboot", "socket", "personality", "clone"} {
+		if slices.Contains(names(base), n) {
+			t.Errorf("%s is allowed unconditionally with the default capabilities", n)
+		}
+	}
+	for _, n := range []string{"read", "execve", "chroot", "arch_prctl", "futex"} {
+		if !slices.Contains(names(base), n) {
+			t.Errorf("%s is not allowed with the default capabilities", n)
+		}
+	}
+	if base.DefaultAction != specs.ActErrno || *base.DefaultErrnoRet != uint(unix.EPERM) {
+		t.Errorf("default action %s/%v, want ERRNO(EPERM)", base.DefaultAction, base.DefaultErrnoRet)
+	}
+	admin := DefaultSeccomp("arm64", append(defaultCaps(), "CAP_SYS_ADMIN", "CAP_SYS_MODULE"))
+	for _, n := range []string{"mount", "unshare", "setns", "clone", "clone3", "init_module", "set_tls"} {
+		if !slices.Contains(names(admin), n) {
+			t.Errorf("%s not allowed with CAP_SYS_ADMIN/CAP_SYS_MODULE on arm64", n)
+		}
+	}
+	if slices.ContainsFunc(admin.Syscalls, func(s specs.LinuxSyscall) bool { return slices.Contains(s.Names, "clone3") && s.Action != specs.ActAllow }) {
+		t.Error("clone3 is still refused with CAP_SYS_ADMIN")
+	}
+	if !slices.Equal(admin.Architectures, []specs.Arch{specs.ArchAARCH64, specs.ArchARM}) {
+		t.Errorf("arm64 architectures = %v", admin.Architectures)
+	}
+}
+
+func TestDefaultSeccompCloneRule(t *testing.T) {
+	s := DefaultSeccomp("amd64", defaultCaps())
+	var clone, clone3 *specs.LinuxSyscall
+	for i := range s.Syscalls {
+		switch s.Syscalls[i].Names[0] {
+		case "clone":
+			clone = &s.Syscalls[i]
+		case "clone3":
+			clone3 = &s.Syscalls[i]
+		}
+	}
+	if clone == nil || len(clone.Args) != 1 || clone.Args[0].Op != specs.OpMaskedEqual || clone.Args[0].Value&unix.CLONE_NEWUSER == 0 || clone.Args[0].ValueTwo != 0 {
+		t.Fatalf("clone rule = %+v", clone)
+	}
+	if clone3 == nil || clone3.Action != specs.ActErrno || *clone3.ErrnoRet != uint(unix.ENOSYS) {
+		t.Fatalf("clone3 rule = %+v", clone3)
+	}
+}
+
+func TestSocketRulesOneConditionPerEntry(t *testing.T) {
+	// libcontainer ORs conditions on the same argument, so every entry must
+	// carry exactly one.
+	for _, r := range socketRules(blockedSocketFamilies) {
+		if len(r.Args) != 1 || r.Args[0].Op != specs.OpMaskedEqual || r.Args[0].Value>>32 != 0 {
+			t.Fatalf("socket rule %+v", r)
+		}
+	}
+}
+
+func TestParseDockerSeccomp(t *testing.T) {
+	data, err := os.ReadFile("testdata/profile.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := func(s *specs.LinuxSeccomp, name string) bool {
+		return slices.ContainsFunc(s.Syscalls, func(c specs.LinuxSyscall) bool { return slices.Contains(c.Names, name) })
+	}
+	s, err := ParseDockerSeccomp(data, "amd64", []string{"CAP_SYS_ADMIN"}, "4.4.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Architectures, []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32}) {
+		t.Errorf("architectures = %v", s.Architectures)
+	}
+	checks := map[string]bool{"read": true, "ptrace": false, "newkernelcall": false, "mount": true,
+		"chroot": true, "set_tls": false, "arch_prctl": true, "clone3": true}
+	for n, want := range checks {
+		if has(s, n) != want {
+			t.Errorf("amd64/4.4/SYS_ADMIN: %s present=%v, want %v", n, !want, want)
+		}
+	}
+	s, err = ParseDockerSeccomp(data, "arm64", []string{"CAP_SYS_CHROOT"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[string]bool{"ptrace": true, "newkernelcall": true, "mount": false, "chroot": false, "set_tls": true, "arch_prctl": false} {
+		if has(s, n) != want {
+			t.Errorf("arm64/any kernel/SYS_CHROOT: %s present=%v, want %v", n, !want, want)
+		}
+	}
+	bad := []string{`{}`, `{"defaultAction":"SCMP_ACT_ERRNO","unknown":1}`, `not json`,
+		`{"defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86"],"archMap":[{"architecture":"SCMP_ARCH_X86"}]}`,
+		`{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"name":"a","names":["b"],"action":"SCMP_ACT_ALLOW"}]}`}
+	for _, b := range bad {
+		if _, err := ParseDockerSeccomp([]byte(b), "amd64", nil, ""); !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("ParseDockerSeccomp(%s) error = %v", b, err)
+		}
+	}
+}
+
+func TestParseKernelVersion(t *testing.T) {
+	for in, want := range map[string][2]int{"6.1.0-rpi7-rpi-v8": {6, 1}, "5.15": {5, 15}, "4.8": {4, 8}, "6.18.0+": {6, 18}} {
+		if got, err := parseKernelVersion(in); err != nil || got != want {
+			t.Errorf("parseKernelVersion(%q) = %v, %v", in, got, err)
+		}
+	}
+	if _, err := parseKernelVersion("six"); err == nil {
+		t.Error("parseKernelVersion(six) succeeded")
+	}
+}
