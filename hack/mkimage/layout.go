@@ -94,8 +94,8 @@ func (b builder) writeLayout(dir, ref string, specs []imageSpec) error {
 	}
 	ann := layout.WithAnnotations(map[string]string{refNameAnnotation: ref})
 	if len(specs) == 1 {
-		img, err := b.image(specs[0])
-		if err != nil {
+		var img v1.Image
+		if img, err = b.image(specs[0]); err != nil {
 			return err
 		}
 		err = p.AppendImage(img, ann, layout.WithPlatform(specs[0].platform))
@@ -157,8 +157,11 @@ func firstLayerBlob(dir string) (string, error) {
 		return "", err
 	}
 	layers, err := img.Layers()
-	if err != nil || len(layers) == 0 {
-		return "", fmt.Errorf("layout %s: no layers: %v", dir, err)
+	if err != nil {
+		return "", err
+	}
+	if len(layers) == 0 {
+		return "", fmt.Errorf("layout %s: image has no layers", dir)
 	}
 	d, err := layers[0].Digest()
 	if err != nil {

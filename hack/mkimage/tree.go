@@ -42,7 +42,7 @@ func treeEntries(root string) ([]entry, error) {
 		switch fi.Mode().Type() {
 		case 0:
 			if st.Nlink > 1 {
-				key = inode{uint64(st.Dev), st.Ino}
+				key = inode{st.Dev, st.Ino}
 			}
 			e.typ, e.size = tar.TypeReg, fi.Size()
 			e.open = func() (io.ReadCloser, error) { return os.Open(p) }
@@ -58,7 +58,7 @@ func treeEntries(root string) ([]entry, error) {
 			if fi.Mode()&fs.ModeCharDevice != 0 {
 				e.typ = tar.TypeChar
 			}
-			e.major, e.minor = int64(unix.Major(uint64(st.Rdev))), int64(unix.Minor(uint64(st.Rdev)))
+			e.major, e.minor = int64(unix.Major(st.Rdev)), int64(unix.Minor(st.Rdev))
 		case fs.ModeNamedPipe:
 			e.typ = tar.TypeFifo
 		default:

@@ -1,0 +1,117 @@
+# edgerun's build. Targets are the interface (see docs): deps build test demo bench cross lint.
+#
+# Environment the tests read (exported below):
+#   EDGERUN_TEST_IMAGES  directory with the OCI layouts built by `make images`:
+#                        sensor   multi-arch index (linux/amd64, arm64, arm/v7, arm/v6), ref.name sensor:latest
+#                        busybox  linux/$(GOARCH) from Debian's busybox-static, ref.name busybox:latest
+#   EDGERUN_BIN          the binary built by `make build`
+# Tests that need them skip with a reason when they are unset.
+#
+# Static linking: cgo is required (libcontainer's nsenter) and seccomp needs libseccomp, linked
+# statically from Debian's libseccomp-dev. The osusergo and netgo tags keep os/user and net on
+# their pure Go implementations, so glibc's NSS functions (getpwnam_r, getaddrinfo, ...) are not
+# linked and the static binary never needs glibc's shared NSS modules at run time (without them
+# the linker warns exactly about that).
+
+SHELL := /bin/sh
+export PATH := /usr/local/go/bin:$(PATH)
+
+GO       ?= go
+TAGS     := seccomp osusergo netgo
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -extldflags=-static -X main.version=$(VERSION)
+GOBUILD  := CGO_ENABLED=1 $(GO) build -tags '$(TAGS)' -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
+
+BIN      := bin/edgerun
+BUILD    := out/build
+MKIMAGE  := $(BUILD)/mkimage
+IMAGES   := $(CURDIR)/out/images
+DEMO     := out/demo
+BUSYBOX  ?= /bin/busybox
+SENSOR_PLATFORMS := linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6
+
+export EDGERUN_TEST_IMAGES := $(IMAGES)
+export EDGERUN_BIN := $(CURDIR)/$(BIN)
+
+.PHONY: all deps cross-deps bench-deps lint-deps build images test demo bench cross lint clean
+
+all: build
+
+## deps: install what build and test need (Debian packages; as root; no-op when present)
+deps:
+	@hack/deps.sh test
+cross-deps:
+	@hack/deps.sh cross
+bench-deps:
+	@hack/deps.sh bench
+lint-deps:
+	@hack/deps.sh lint
+
+## build: the static edgerun binary for this machine
+build: deps
+	$(GOBUILD) -o $(BIN) ./cmd/edgerun
+	@$(GO) version -m $(BIN) > $(BIN).deps
+	@echo "$(BIN): $$(stat -c %s $(BIN)) bytes ($$(du -h $(BIN) | cut -f1)), dependencies in $(BIN).deps"
+
+$(MKIMAGE): FORCE
+	$(GO) build -o $@ ./hack/mkimage
+
+## images: the demo and test images (offline, reproducible) under out/images
+images: $(MKIMAGE)
+	@set -e; bins=; for p in $(SENSOR_PLATFORMS); do \
+		arch=$$(echo $$p | cut -d/ -f2); variant=$$(echo $$p | cut -s -d/ -f3); \
+		out=$(BUILD)/sensor-$$(echo $$p | tr / -); \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch GOARM=$${variant#v} \
+			$(GO) build -trimpath -buildvcs=false -ldflags '-s -w' -o $$out ./testdata/sensor; \
+		bins="$$bins -bin $$p=$$out"; \
+	done; \
+	$(MKIMAGE) sensor -o $(IMAGES)/sensor $$bins
+	$(MKIMAGE) busybox -o $(IMAGES)/busybox -bin $(BUSYBOX)
+	@echo "images: $(IMAGES)/sensor $(IMAGES)/busybox"
+
+## test: unit, integration (root) and end-to-end tests; go test -v output is what CI reads
+test: deps build images
+	$(GO) test -tags '$(TAGS)' -v -count=1 ./... ./testdata/sensor
+
+## demo: load the sensor image into a throwaway root under out/demo and list images
+demo: build images
+	rm -rf $(DEMO)
+	$(BIN) --root $(DEMO)/root --state $(DEMO)/state load -i $(IMAGES)/sensor
+	$(BIN) --root $(DEMO)/root --state $(DEMO)/state images
+
+## bench: edgerun vs tar vs umoci unpacking a Debian minbase layer (see bench/run.sh)
+bench: bench-deps
+	$(GO) build -o $(BUILD)/bench-unpack ./bench/cmd/unpack
+	$(GO) build -o $(MKIMAGE) ./hack/mkimage
+	bench/run.sh $(MKIMAGE) $(BUILD)/bench-unpack
+
+## cross: static builds for linux/arm64, linux/arm/v7, linux/arm/v6 with Debian's cross compilers
+#
+# arm64 and arm/v7 link Debian's arm64 and armhf glibc and libseccomp. armhf is built for ARMv7
+# (Thumb-2, VFPv3-D16), so it cannot serve ARMv6. arm/v6 therefore links Debian's armel port
+# instead (ARMv5TE baseline, soft-float ABI, runs on every ARMv6 and later core), compiles our own
+# cgo code with -march=armv6 -marm, and Go code with GOARM=6 (VFPv2, which the Raspberry Pi 1 and
+# Zero have). The result is checked to carry Tag_CPU_arch <= v6: nothing in it is v7-only.
+# Being static, the binaries do not care whether the device's own userland is armel or armhf.
+CROSS_arm64  := GOARCH=arm64 CC=aarch64-linux-gnu-gcc PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig
+CROSS_arm-v7 := GOARCH=arm GOARM=7 CC=arm-linux-gnueabihf-gcc PKG_CONFIG_LIBDIR=/usr/lib/arm-linux-gnueabihf/pkgconfig
+CROSS_arm-v6 := GOARCH=arm GOARM=6 CC=arm-linux-gnueabi-gcc PKG_CONFIG_LIBDIR=/usr/lib/arm-linux-gnueabi/pkgconfig \
+	CGO_CFLAGS='-O2 -g -march=armv6 -marm'
+
+cross: cross-deps
+	@$(MAKE) --no-print-directory bin/edgerun-linux-arm64 bin/edgerun-linux-arm-v7 bin/edgerun-linux-arm-v6
+
+bin/edgerun-linux-%: FORCE
+	env GOOS=linux $(CROSS_$*) $(GOBUILD) -o $@ ./cmd/edgerun
+	hack/check-elf.sh $@ $*
+	@echo "$@: $$(stat -c %s $@) bytes"
+
+## lint: go vet and golangci-lint (.golangci.yml, incl. depguard layering rules)
+lint: lint-deps
+	$(GO) vet -tags '$(TAGS)' ./...
+	out/tools/golangci-lint run ./...
+
+clean:
+	rm -rf bin out/build out/images out/demo out/bench
+
+FORCE:

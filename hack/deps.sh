@@ -1,0 +1,87 @@
+#!/bin/sh
+# Install what a make target needs, only when something is missing (idempotent, fast when
+# everything is there). Usage: hack/deps.sh GROUP...   GROUP: test cross bench lint
+#   test   build + `make test`: C toolchain, static libseccomp, busybox-static (busybox test
+#          image), skopeo and umoci (cross-check the test images' OCI layouts)
+#   cross  Debian cross compilers and libseccomp for arm64, armhf (arm/v7) and armel (arm/v6)
+#   bench  hyperfine, debootstrap, umoci
+#   lint   golangci-lint $GOLANGCI_LINT_VERSION built with the local Go into $TOOLS
+set -eu
+
+GOLANGCI_LINT_VERSION=${GOLANGCI_LINT_VERSION:-v2.15.0}
+TOOLS=${TOOLS:-$(pwd)/out/tools}
+
+pkgs_test="gcc libc6-dev pkg-config libseccomp-dev busybox-static skopeo umoci file binutils"
+pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libseccomp-dev:arm64
+gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libseccomp-dev:armhf
+gcc-arm-linux-gnueabi libc6-dev-armel-cross libseccomp-dev:armel binutils file"
+pkgs_bench="hyperfine debootstrap umoci tar gzip"
+
+# missing_pkgs prints the packages not installed; a name without :arch means the native
+# architecture (or arch all), since multiarch systems may have other instances.
+missing_pkgs() {
+	native=$(dpkg --print-architecture)
+	for p in "$@"; do
+		case $p in
+		*:*) want="ii ${p#*:}" ;;
+		*) want="ii $native|ii all" ;;
+		esac
+		if ! dpkg-query -W -f='${db:Status-Abbrev}${Architecture}\n' "${p%%:*}" 2>/dev/null |
+			grep -Eqx "$want"; then
+			echo "$p"
+		fi
+	done
+}
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: missing: $*" >&2
+		echo "deps: run as root (sudo make deps), or install them yourself" >&2
+		exit 1
+	fi
+}
+
+apt_install() {
+	missing=$(missing_pkgs "$@")
+	[ -z "$missing" ] && return 0
+	# shellcheck disable=SC2086 # word splitting of the package list is intended
+	need_root $missing
+	for p in $missing; do
+		case $p in *:*)
+			arch=${p#*:}
+			if [ "$arch" != "$(dpkg --print-architecture)" ] &&
+				! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+				echo "deps: dpkg --add-architecture $arch"
+				dpkg --add-architecture "$arch"
+			fi ;;
+		esac
+	done
+	echo "deps: installing:" $missing
+	# A mirror caught mid-sync fails one index file; the install below still fails loudly
+	# if a package really cannot be found.
+	apt-get update -q || echo "deps: apt-get update reported errors; trying the install anyway" >&2
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing </dev/null
+}
+
+check_go() {
+	if ! command -v go >/dev/null 2>&1; then
+		echo "deps: go not found: install Go 1.26 to /usr/local/go and put /usr/local/go/bin on PATH" >&2
+		exit 1
+	fi
+}
+
+for group in "$@"; do
+	case $group in
+	test) check_go; apt_install $pkgs_test ;;
+	cross) check_go; apt_install $pkgs_cross ;;
+	bench) apt_install $pkgs_bench ;;
+	lint)
+		check_go
+		if [ "$("$TOOLS/golangci-lint" version --short 2>/dev/null || true)" != "${GOLANGCI_LINT_VERSION#v}" ]; then
+			echo "deps: installing golangci-lint $GOLANGCI_LINT_VERSION into $TOOLS"
+			GOBIN=$TOOLS go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION"
+		fi ;;
+	*) echo "deps: unknown group $group: use test, cross, bench or lint" >&2; exit 2 ;;
+	esac
+done
