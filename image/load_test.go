@@ -2,6 +2,7 @@ package image
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"strings"
 	"testing"
@@ -29,6 +30,13 @@ func TestLoadFormats(t *testing.T) {
 		{"docker save", func(t *testing.T) (string, []byte) {
 			return writeTemp(t, dockerSave(t, map[string]v1.Image{"busybox": img})), nil
 		}, []string{"docker.io/library/busybox:latest"}, false},
+		{"gzipped docker save", func(t *testing.T) (string, []byte) {
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			zw.Write(dockerSave(t, map[string]v1.Image{"busybox:1": img}))
+			zw.Close()
+			return writeTemp(t, buf.Bytes()), nil
+		}, []string{"docker.io/library/busybox:1"}, false},
 		{"docker save from stdin", func(t *testing.T) (string, []byte) {
 			return "-", dockerSave(t, map[string]v1.Image{"localhost:5000/x/y:1": img})
 		}, []string{"localhost:5000/x/y:1"}, false},
@@ -227,4 +235,38 @@ func TestLoadRetagLeavesOldImageAsNone(t *testing.T) {
 	if len(imgs) != 2 || len(imgs[0].Names) != 1 || len(imgs[1].Names) != 0 {
 		t.Fatalf("want one named and one <none> image, got %+v", imgs)
 	}
+}
+
+func TestConcurrentLoadsAndPrune(t *testing.T) {
+	s := newStore(t)
+	archive := tarDir(t, layoutDirWith(t, layoutItem{img: testImage(t, "linux/amd64"), ann: refName("same:1")}), true, false)
+	errs := make(chan error, 5)
+	for range 4 {
+		go func() {
+			_, err := s.Load(bg, "-", bytes.NewReader(archive))
+			errs <- err
+		}()
+	}
+	go func() {
+		_, _, err := s.Prune(bg)
+		errs <- err
+	}()
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	img, err := s.Get("same:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range s.Layers(img) {
+		if !s.HasBlob(l.Desc.Digest) {
+			t.Fatalf("layer %s lost", l.Desc.Digest)
+		}
+	}
+	if n := blobCount(t, s); n != 4 {
+		t.Fatalf("%d blobs, want 4", n)
+	}
+	assertClean(t, s)
 }
