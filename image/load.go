@@ -31,6 +31,7 @@ type loadOptions struct {
 	nameErr  error
 	platform *ocispec.Platform
 	progress func(Progress)
+	before   func(context.Context, *Image) error
 }
 
 // WithName tags the loaded image with ref (input with several images is
@@ -48,6 +49,14 @@ func WithPlatform(p ocispec.Platform) LoadOption {
 // WithProgress is called for each blob stored.
 func WithProgress(fn func(Progress)) LoadOption {
 	return func(o *loadOptions) { o.progress = fn }
+}
+
+// WithBeforeTag is called for each image after its blobs are stored and
+// before any name points at it; an error aborts the load and leaves the
+// image unnamed (its blobs are garbage for Prune). The runtime unpacks the
+// layers here, so a hostile layer never gets a name.
+func WithBeforeTag(fn func(context.Context, *Image) error) LoadOption {
+	return func(o *loadOptions) { o.before = fn }
 }
 
 // blobSource hands out verified, staged blobs of the input.
@@ -99,7 +108,7 @@ func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts ...L
 		}
 	}
 	if err == nil {
-		err = im.commit(ctx, res, o.progress)
+		err = im.commit(ctx, res, o.progress, o.before)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", inputName(src), err)
@@ -163,13 +172,24 @@ func appendName(names []string, n string) []string {
 // commit publishes the verified blobs of the chosen images, then points
 // their names at them. Blobs first: a crash in between leaves unnamed
 // blobs for Prune, never a name without its blobs.
-func (im *importer) commit(ctx context.Context, res []Loaded, progress func(Progress)) error {
+func (im *importer) commit(ctx context.Context, res []Loaded, progress func(Progress), before func(context.Context, *Image) error) error {
 	for d, w := range im.used {
 		if err := w.commit(); err != nil {
 			return err
 		}
 		if progress != nil {
 			progress(Progress{Digest: d, Size: w.n})
+		}
+	}
+	if before != nil {
+		for _, r := range res {
+			img, err := im.s.image(r.Digest, &record{Names: r.Names, Platform: r.Platform})
+			if err != nil {
+				return err
+			}
+			if err := before(ctx, img); err != nil {
+				return err
+			}
 		}
 	}
 	now := im.s.now().UTC()

@@ -3,6 +3,7 @@ package image
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -269,4 +270,35 @@ func TestConcurrentLoadsAndPrune(t *testing.T) {
 		t.Fatalf("%d blobs, want 4", n)
 	}
 	assertClean(t, s)
+}
+
+func TestLoadBeforeTagErrorLeavesNoName(t *testing.T) {
+	img := testImage(t, "linux/amd64")
+	dir := layoutDirWith(t, layoutItem{img: img, ann: refName("sensor:1.2")})
+	s := newStore(t)
+	refused := errors.New("layer refused")
+	var seen *Image
+	_, err := s.Load(bg, dir, nil, WithBeforeTag(func(_ context.Context, im *Image) error {
+		seen = im
+		return refused
+	}))
+	if !errors.Is(err, refused) {
+		t.Fatalf("Load error %v, want the hook's error", err)
+	}
+	if seen == nil || len(s.Layers(seen)) != 2 {
+		t.Fatalf("hook saw %+v, want the image with its 2 layers", seen)
+	}
+	if imgs, _ := s.List(); len(imgs) != 0 {
+		t.Fatalf("a refused image is listed: %+v", imgs[0])
+	}
+	if _, err := s.Get("sensor:1.2"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get of the refused name: %v, want ErrNotFound", err)
+	}
+	// The hook passing names the image.
+	if _, err := s.Load(bg, dir, nil, WithBeforeTag(func(context.Context, *Image) error { return nil })); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("sensor:1.2"); err != nil {
+		t.Fatal(err)
+	}
 }
