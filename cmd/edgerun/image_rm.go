@@ -1,0 +1,81 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgerun/edgerun/runtime"
+)
+
+func newRmiCommand(g *globalOptions) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "rmi [-f] IMAGE [IMAGE...]",
+		Short: "Remove images by name, digest or ID prefix",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, err := runtime.Open(g.config())
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, ref := range args {
+				removed, err := rt.RemoveImage(ref, force)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				for _, line := range removed {
+					if n, ok := strings.CutPrefix(line, "Untagged: "); ok {
+						line = "Untagged: " + familiarName(n)
+					}
+					fmt.Fprintln(g.Stdout, line)
+				}
+			}
+			return errors.Join(errs...)
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove even if a container uses the image")
+	return cmd
+}
+
+func newImageCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "image",
+		Short: "Manage images",
+		Args:  cobra.NoArgs,
+	}
+	rm := newRmiCommand(g)
+	rm.Use = "rm [-f] IMAGE [IMAGE...]"
+	ls := newImagesCommand(g)
+	ls.Use, ls.Aliases = "ls", []string{"list"}
+	load := newLoadCommand(g)
+	cmd.AddCommand(ls, rm, load, newImagePruneCommand(g))
+	return cmd
+}
+
+func newImagePruneCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "prune",
+		Short: "Remove blobs and unpacked layers that no image or container needs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rt, err := runtime.Open(g.config())
+			if err != nil {
+				return err
+			}
+			rep, err := rt.PruneImages(cmd.Context())
+			for _, d := range rep.Blobs {
+				fmt.Fprintf(g.Stdout, "Deleted blob: %s\n", d)
+			}
+			for _, d := range rep.Layers {
+				fmt.Fprintf(g.Stdout, "Deleted layer: %s\n", d)
+			}
+			fmt.Fprintf(g.Stdout, "Total reclaimed space: %s\n", humanBytes(rep.Freed))
+			return err
+		},
+	}
+}

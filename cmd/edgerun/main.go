@@ -1,0 +1,57 @@
+// Command edgerun is a daemonless container runtime for IoT gateways.
+//
+// This folder only parses flags into options and calls one library function
+// per command; all behaviour lives in the runtime, image, rootfs, netns and
+// cgroups packages.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/edgerun/edgerun/runtime"
+)
+
+func main() {
+	// libcontainer re-executes this binary as "edgerun init" inside the new
+	// namespaces; answer it before cobra sees the arguments.
+	if len(os.Args) > 1 && os.Args[1] == runtime.InitCommand {
+		runtime.Init()
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd := newRootCommand(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(os.Stderr, "edgerun: %v\n", ee.err)
+		}
+		os.Exit(ee.code)
+	}
+	fmt.Fprintf(os.Stderr, "edgerun: %v\n", err)
+	os.Exit(1)
+}
+
+// exitError carries a process exit code through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }

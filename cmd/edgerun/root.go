@@ -1,0 +1,52 @@
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgerun/edgerun/runtime"
+)
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	Root  string
+	State string
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// config turns the global flags into the runtime's configuration.
+func (g *globalOptions) config() runtime.Config {
+	return runtime.Config{Root: g.Root, State: g.State}
+}
+
+func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
+	g := &globalOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	defRoot, defState := runtime.DefaultPaths(getenv)
+	cmd := &cobra.Command{
+		Use:   "edgerun",
+		Short: "A daemonless container runtime for IoT gateways",
+		Long: "edgerun runs OCI containers on gateways without a daemon: one small binary,\n" +
+			"safe against hostile images and power cuts.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetIn(stdin)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&g.Root, "root", defRoot, "persistent state directory (images, layers, containers) [$EDGERUN_ROOT]")
+	pf.StringVar(&g.State, "state", defState, "volatile state directory (locks, runtime state) [$EDGERUN_STATE]")
+
+	cmd.AddCommand(
+		newLoadCommand(g),
+		newImagesCommand(g),
+		newRmiCommand(g),
+		newImageCommand(g),
+		newVersionCommand(g),
+	)
+	return cmd
+}

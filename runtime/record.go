@@ -1,0 +1,80 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/edgerun/edgerun/internal/atomicfile"
+)
+
+// recordFile is the name of a container's record inside its directory.
+const recordFile = "record.json"
+
+// Record is what edgerun remembers of a container across processes and
+// reboots. It is written atomically; readers never see half a record.
+type Record struct {
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Image       string          `json:"image"`
+	ImageDigest digest.Digest   `json:"imageDigest"`
+	Layers      []digest.Digest `json:"layers"`
+	Created     time.Time       `json:"created"`
+}
+
+func (r *Runtime) containersDir() string { return filepath.Join(r.cfg.Root, "containers") }
+
+func (r *Runtime) containerDir(id string) string { return filepath.Join(r.containersDir(), id) }
+
+func (r *Runtime) saveRecord(rec *Record) error {
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(r.containerDir(rec.ID), recordFile), b, 0o600)
+}
+
+func (r *Runtime) loadRecord(id string) (*Record, error) {
+	b, err := os.ReadFile(filepath.Join(r.containerDir(id), recordFile))
+	if err != nil {
+		return nil, err
+	}
+	var rec Record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("container record %s is corrupt: %w", id, err)
+	}
+	return &rec, nil
+}
+
+// listRecords returns every container record. Directories without a record
+// are half-created containers; they are skipped here and removed by cleanup.
+func (r *Runtime) listRecords() ([]*Record, error) {
+	ents, err := os.ReadDir(r.containersDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var recs []*Record
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		rec, err := r.loadRecord(e.Name())
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
+}
