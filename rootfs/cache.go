@@ -69,7 +69,9 @@ func OpenCache(dir string, opts ...CacheOption) (*Cache, error) {
 	return c, nil
 }
 
-func (c *Cache) path(elem ...string) string { return filepath.Join(append([]string{c.dir}, elem...)...) }
+func (c *Cache) path(elem ...string) string {
+	return filepath.Join(append([]string{c.dir}, elem...)...)
+}
 
 func layerKey(d digest.Digest) string { return d.Algorithm().String() + "-" + d.Encoded() }
 

@@ -25,6 +25,7 @@ type unpacker struct {
 	cfg  *unpackConfig
 	st   *Stats
 	buf  []byte
+	size int64     // sum of file sizes, which sparse entries can inflate beyond the stream
 	dirs []dirAttr // applied after all entries, deepest first
 }
 
@@ -56,6 +57,9 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeGNUSparse, tar.TypeCont:
 		u.st.Files++
+		if u.size += hdr.Size; hdr.Size < 0 || u.size > u.cfg.maxBytes {
+			return fmt.Errorf("%w: files add up to more than %d bytes", ErrTooLarge, u.cfg.maxBytes)
+		}
 		return u.file(pfd, base, hdr, r)
 	case tar.TypeDir:
 		u.st.Dirs++

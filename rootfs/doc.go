@@ -1,0 +1,113 @@
+// Package rootfs turns image layers into container root filesystems: a
+// secure layer unpacker, a cache of unpacked layers keyed by diff ID, and
+// per-container snapshots (an overlay mount, or a copy where overlay fails).
+// It knows nothing of containers or registries and logs nothing.
+//
+// # Unpack policy
+//
+// Layers are untrusted. Unpack never lets an entry act outside its root:
+//
+//   - Names are cleaned; a name that climbs above the root ("../x",
+//     "a/../../x") is refused with ErrUnsafePath. Absolute names are taken
+//     relative to the root, as GNU tar does ("/etc/x" is written to etc/x).
+//   - The parent directory of every entry is resolved with pathrs-lite
+//     (openat2 RESOLVE_IN_ROOT, or its safe userspace emulation on kernels
+//     before 5.6), so symlinks met on the way (absolute, relative, chained,
+//     or in a symlinked parent) are resolved inside the root, exactly as the
+//     container will see them. A parent that does not resolve to a directory
+//     inside the root (a file, a dangling symlink) fails with ErrBadParent.
+//     Missing parents are created with mode 0755.
+//   - The last component is created with *at syscalls relative to that
+//     parent handle and never followed: openat(O_CREAT|O_EXCL|O_NOFOLLOW),
+//     mkdirat, symlinkat, linkat (no AT_SYMLINK_FOLLOW), mknodat,
+//     fchownat(AT_SYMLINK_NOFOLLOW), utimensat(AT_SYMLINK_NOFOLLOW); modes are
+//     set with fchmod on an fd we opened (or, for device nodes and fifos,
+//     through an O_PATH fd via /proc/self/fd). A symlink's target is never
+//     chmodded, chowned or written.
+//   - Symlinks are created as given; they are only resolved at run time,
+//     inside the container root.
+//   - Duplicate entries: the later one wins (an existing non-directory, or a
+//     directory replaced by a non-directory, is removed first); two
+//     directory entries merge and the later one's attributes win.
+//   - An entry for the root itself may only be a directory (its mode, owner
+//     and times are applied); anything else is ErrRootType.
+//   - Hardlinks must name an earlier non-directory entry of the same layer
+//     (docker's rule): the target is resolved inside the root without
+//     following its last component; a target in a lower layer, outside, or
+//     a directory is ErrBadHardlink. A hardlink to a symlink links the
+//     symlink itself.
+//   - Directory modes, owners and times are applied after all entries,
+//     deepest first, so mtimes are final and read-only directories do not
+//     block their own contents.
+//   - Supported entries: regular (also GNU sparse and contiguous) files,
+//     directories, symlinks, hardlinks, char/block devices and fifos; any
+//     other type is ErrUnsupportedEntry.
+//
+// # Privileges
+//
+// Privileged means euid 0 in the initial user namespace (see Privileged,
+// WithRootless). Privileged: files are lchown'ed to the tar uid/gid, device
+// nodes are created (major must be <= 4095 and minor <= 1048575, otherwise
+// ErrBadDevice), setuid/setgid/sticky bits are kept (chmod after chown,
+// since chown clears them). Unprivileged (not root, or in a user
+// namespace): ownership is not changed, device nodes are skipped (counted
+// in Stats.SkippedDevices, their numbers are still validated), fifos and
+// setuid/setgid bits are kept where the kernel allows.
+//
+// Xattrs: only user.* (except user.overlay.*, which overlayfs would
+// interpret) and security.capability are applied; trusted.*,
+// security.selinux and all others are dropped. An allowed xattr the
+// filesystem or privileges refuse is skipped; both are counted in
+// Stats.SkippedXattrs. Xattrs on symlinks are not applied.
+//
+// # Whiteouts
+//
+// ".wh.NAME" becomes overlayfs's whiteout, a 0:0 character device NAME
+// (unprivileged processes may create those since Linux 5.8; on older kernels
+// an unprivileged unpack of a layer with whiteouts fails with a clear error).
+// ".wh..wh..opq" sets trusted.overlay.opaque=y on its directory when
+// privileged, user.overlay.opaque=y otherwise (such layers must be mounted
+// with overlay's "userxattr" option, which Prepare does when unprivileged).
+// Other ".wh..wh." names are aufs metadata and are skipped; ".wh." and
+// ".wh.." are ErrUnsafePath.
+//
+// # Streams and limits
+//
+// The compression is sniffed from magic bytes (gzip, zstd, else plain tar);
+// the media type is only checked to be an OCI or Docker layer type and not
+// encrypted, because `docker save` archives declare gzip for plain tars.
+// The decompressor runs in its own goroutine, a few chunks ahead of the tar
+// reader. Limits (WithLimits, WithZstdWindow): uncompressed bytes (also the
+// sum of file sizes, which sparse entries could inflate), entries, and the
+// zstd window. The whole uncompressed stream, including padding after the
+// tar end, is hashed and compared with the diff ID (WithDiffID); the gzip
+// checksum is verified at its end. Corrupt or truncated input is
+// ErrCorruptLayer.
+//
+// Unpack does not fsync. Cache.Ensure calls syncfs(2) once on the staging
+// directory's filesystem before the rename that publishes a layer: one flush
+// per layer instead of one fsync per file.
+//
+// # Cache
+//
+// Layout under the cache dir: cache.lock (shared by Ensure, exclusive by
+// Prune), locks/<algo>-<hex>.lock (held while a layer is unpacked; a second
+// process waits on it and then finds the layer published),
+// staging/<algo>-<hex>-<random>/ (removed by the next OpenCache or Ensure
+// when no live process holds its layer lock), and <algo>/<hex>/rootfs plus
+// <algo>/<hex>/complete (JSON Stats, the completion marker). Published
+// layers are never modified. Ensure unpacks missing layers in parallel
+// (WithParallel, default GOMAXPROCS).
+//
+// # Snapshots
+//
+// Prepare takes lower dirs bottom layer first, as Ensure returns them, and
+// mounts overlay with lowerdir=top:...:bottom, upperdir=dir/upper and
+// workdir=dir/work on dir/rootfs. When the mount fails (no overlay, an upper
+// dir on a filesystem overlay rejects, or so many layers that the options
+// exceed a page) it copies the layers bottom-up into dir/rootfs, applying
+// whiteouts and opaque directories, with the same fd-relative, no-follow
+// operations, and reports it once through WithNotice. Hardlinks are not
+// preserved in a copy. Remove unmounts (checking mountinfo, so it works
+// after a crash) and deletes rootfs, upper and work.
+package rootfs

@@ -1,0 +1,170 @@
+package rootfs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+)
+
+// twoLayers unpacks a lower layer and an upper layer that deletes a file,
+// replaces a directory opaquely and adds a file.
+func twoLayers(t *testing.T) []string {
+	t.Helper()
+	c, err := OpenCache(filepath.Join(t.TempDir(), "layers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opens atomic.Int32
+	lower := testLayer(t, &opens, dir("etc"), file("etc/passwd", "root"), file("etc/gone", "x"),
+		dir("opq"), file("opq/old", "old"), file("keep", "k"))
+	upper := testLayer(t, &opens, dir("etc"), file("etc/.wh.gone", ""), dir("opq"),
+		file("opq/.wh..wh..opq", ""), file("opq/new", "new"), file("added", "a"))
+	dirs, err := c.Ensure(context.Background(), []Layer{lower, upper})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirs
+}
+
+func checkMerged(t *testing.T, rootfs string) {
+	t.Helper()
+	for rel, want := range map[string]string{"etc/passwd": "root", "opq/new": "new", "added": "a", "keep": "k"} {
+		if got := readFile(t, filepath.Join(rootfs, rel)); got != want {
+			t.Errorf("%s = %q, want %q", rel, got, want)
+		}
+	}
+	for _, rel := range []string{"etc/gone", "opq/old"} {
+		if _, err := os.Lstat(filepath.Join(rootfs, rel)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s visible through the snapshot (err %v), want hidden", rel, err)
+		}
+	}
+}
+
+func TestWhiteoutConversion(t *testing.T) {
+	requireRoot(t)
+	dirs := twoLayers(t)
+	if !isWhiteout(t, filepath.Join(dirs[1], "etc/gone")) {
+		t.Error(".wh.gone did not become a 0:0 character device")
+	}
+	if _, err := os.Lstat(filepath.Join(dirs[1], "etc/.wh.gone")); !errors.Is(err, os.ErrNotExist) {
+		t.Error(".wh.gone itself was written")
+	}
+	if got := xattr(t, filepath.Join(dirs[1], "opq"), "trusted.overlay.opaque"); got != "y" {
+		t.Errorf("opq opaque xattr = %q, want y", got)
+	}
+}
+
+func TestPrepareOverlayHidesWhiteouts(t *testing.T) {
+	requireRoot(t)
+	dirs := twoLayers(t)
+	cdir := t.TempDir()
+	t.Cleanup(func() { Remove(cdir) })
+	var notices []string
+	s, err := Prepare(context.Background(), cdir, dirs, WithNotice(func(m string) { notices = append(notices, m) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Mode != ModeOverlay {
+		t.Fatalf("mode %q (notices %q), want overlay", s.Mode, notices)
+	}
+	if ok, err := Mounted(cdir); !ok || err != nil {
+		t.Fatalf("Mounted = %v, %v", ok, err)
+	}
+	checkMerged(t, s.Rootfs)
+	if err := os.WriteFile(filepath.Join(s.Rootfs, "written"), []byte("w"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if readFile(t, filepath.Join(s.Upper, "written")) != "w" {
+		t.Error("write did not land in the upper dir")
+	}
+	for _, d := range dirs {
+		if _, err := os.Lstat(filepath.Join(d, "written")); err == nil {
+			t.Errorf("write reached layer %s", d)
+		}
+	}
+	if err := s.Unmount(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unmount(); err != nil {
+		t.Fatalf("second Unmount: %v", err)
+	}
+	for range 2 {
+		if err := Remove(cdir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cdir, "upper")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("upper dir left after Remove")
+	}
+}
+
+func TestRemoveUnmountsAfterCrash(t *testing.T) {
+	requireRoot(t)
+	dirs := twoLayers(t)
+	cdir := t.TempDir()
+	t.Cleanup(func() { Remove(cdir) })
+	if _, err := Prepare(context.Background(), cdir, dirs); err != nil {
+		t.Fatal(err)
+	}
+	// A crashed process forgot its Snapshot; Remove finds the mount itself.
+	if err := Remove(cdir); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := Mounted(cdir); ok {
+		t.Fatal("still mounted after Remove")
+	}
+	if _, err := os.Stat(filepath.Join(cdir, "rootfs")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("rootfs left after Remove")
+	}
+}
+
+func TestPrepareCopyFallbackMatchesOverlay(t *testing.T) {
+	requireRoot(t)
+	dirs := twoLayers(t)
+	cdir := t.TempDir()
+	t.Cleanup(func() { Remove(cdir) })
+	s, err := Prepare(context.Background(), cdir, dirs, WithCopy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Mode != ModeCopy {
+		t.Fatalf("mode %q, want copy", s.Mode)
+	}
+	if ok, _ := Mounted(cdir); ok {
+		t.Fatal("copy snapshot is a mount")
+	}
+	checkMerged(t, s.Rootfs)
+	if again, err := Prepare(context.Background(), cdir, dirs); err != nil || again.Mode != ModeCopy {
+		t.Fatalf("second Prepare = %+v, %v; want the existing copy", again, err)
+	}
+	if err := Remove(cdir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPrepareFallsBackWhenOverlayFails(t *testing.T) {
+	requireRoot(t)
+	dirs := twoLayers(t)
+	// An upper dir on an overlay mount is rejected by overlayfs: put the
+	// container dir inside another container's overlay rootfs.
+	outer := t.TempDir()
+	t.Cleanup(func() { Remove(outer) })
+	os1, err := Prepare(context.Background(), outer, dirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdir := filepath.Join(os1.Rootfs, "nested")
+	t.Cleanup(func() { Remove(cdir) })
+	var notices []string
+	s, err := Prepare(context.Background(), cdir, dirs, WithNotice(func(m string) { notices = append(notices, m) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Mode != ModeCopy || len(notices) != 1 {
+		t.Fatalf("mode %q with notices %q; want copy and one notice", s.Mode, notices)
+	}
+	checkMerged(t, s.Rootfs)
+}
