@@ -1,0 +1,188 @@
+package runtime
+
+import (
+	"bytes"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	goruntime "runtime"
+	"strings"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"golang.org/x/sys/unix"
+)
+
+
+// checkCommand finds the command inside the container's root file system
+// the way the container's execve will, and refuses early, with docker's exit
+// codes, what cannot run: 127 when it does not exist, 126 when it is not an
+// executable file, 125 when it is built for another architecture.
+func checkCommand(rootfs string, args, env []string, cwd string) error {
+	cmd := args[0]
+	var candidates []string
+	switch {
+	case strings.Contains(cmd, "/"):
+		if !path.IsAbs(cmd) {
+			cmd = path.Join(cwd, cmd)
+		}
+		candidates = []string{cmd}
+	default:
+		p := strings.TrimPrefix(defaultPath, "PATH=")
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+				p = v
+			}
+		}
+		for _, dir := range strings.Split(p, ":") {
+			if dir == "" {
+				dir = cwd
+			}
+			if !path.IsAbs(dir) {
+				dir = path.Join(cwd, dir)
+			}
+			candidates = append(candidates, path.Join(dir, cmd))
+		}
+	}
+	var notExec error
+	for _, c := range candidates {
+		err := checkExecutable(rootfs, c, 0)
+		if err == nil {
+			return nil
+		}
+		var ee *ExitError
+		if errors.As(err, &ee) && ee.Code != ExitCommandNotFound {
+			if ee.Code == ExitRuntimeFailed {
+				return err
+			}
+			if notExec == nil {
+				notExec = err
+			}
+		}
+	}
+	if notExec != nil {
+		return notExec
+	}
+	if strings.Contains(args[0], "/") {
+		return &ExitError{ExitCommandNotFound, fmt.Errorf("%s: no such file or directory in the image", args[0])}
+	}
+	return &ExitError{ExitCommandNotFound, fmt.Errorf("%s: executable file not found in $PATH of the container", args[0])}
+}
+
+// checkExecutable checks one path (resolved inside rootfs) and, for a
+// script, its interpreter.
+func checkExecutable(rootfs, p string, depth int) error {
+	f, err := pathrs.OpenInRoot(rootfs, p)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+			return &ExitError{ExitCommandNotFound, fmt.Errorf("%s: no such file or directory in the image", p)}
+		}
+		return &ExitError{ExitRuntimeFailed, fmt.Errorf("look up %s in the image: %w", p, err)}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return &ExitError{ExitRuntimeFailed, fmt.Errorf("stat %s in the image: %w", p, err)}
+	}
+	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		return &ExitError{ExitCannotInvoke, fmt.Errorf("%s: permission denied: not an executable file", p)}
+	}
+	rf, err := pathrs.Reopen(f, unix.O_RDONLY|unix.O_CLOEXEC)
+	if err != nil {
+		// Execute-only files cannot be inspected; let execve decide.
+		return nil
+	}
+	defer rf.Close()
+	var head [256]byte
+	n, _ := io.ReadFull(rf, head[:])
+	b := head[:n]
+	switch {
+	case bytes.HasPrefix(b, []byte("\x7fELF")):
+		return checkELF(rf, p)
+	case bytes.HasPrefix(b, []byte("#!")) && depth == 0:
+		line, _, _ := bytes.Cut(b[2:], []byte("\n"))
+		fields := strings.Fields(string(line))
+		if len(fields) == 0 {
+			return &ExitError{ExitCannotInvoke, fmt.Errorf("%s: the script has an empty #! line", p)}
+		}
+		if err := checkExecutable(rootfs, fields[0], 1); err != nil {
+			var ee *ExitError
+			if errors.As(err, &ee) && ee.Code == ExitCommandNotFound {
+				return &ExitError{ExitCommandNotFound, fmt.Errorf("%s: its interpreter %s is not in the image", p, fields[0])}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// hostMachines are the ELF machines this host executes natively.
+func hostMachines() []elf.Machine {
+	switch goruntime.GOARCH {
+	case "amd64":
+		return []elf.Machine{elf.EM_X86_64, elf.EM_386}
+	case "386":
+		return []elf.Machine{elf.EM_386}
+	case "arm64":
+		return []elf.Machine{elf.EM_AARCH64, elf.EM_ARM}
+	case "arm":
+		return []elf.Machine{elf.EM_ARM}
+	case "riscv64":
+		return []elf.Machine{elf.EM_RISCV}
+	}
+	return nil
+}
+
+var machinePlatform = map[elf.Machine]string{
+	elf.EM_X86_64:  "linux/amd64",
+	elf.EM_386:     "linux/386",
+	elf.EM_AARCH64: "linux/arm64",
+	elf.EM_ARM:     "linux/arm",
+	elf.EM_RISCV:   "linux/riscv64",
+}
+
+func checkELF(r io.ReaderAt, p string) error {
+	ef, err := elf.NewFile(r)
+	if err != nil {
+		return &ExitError{ExitCannotInvoke, fmt.Errorf("%s: not a valid executable: %w", p, err)}
+	}
+	host := hostMachines()
+	for _, m := range host {
+		if ef.Machine == m {
+			return nil
+		}
+	}
+	if binfmtHandles(ef.Machine) {
+		return nil
+	}
+	img := machinePlatform[ef.Machine]
+	if img == "" {
+		img = ef.Machine.String()
+	}
+	return &ExitError{ExitRuntimeFailed, fmt.Errorf("%s: image is %s but this host is linux/%s: load the image for this host's platform (edgerun load --platform linux/%s), or register a qemu-user binfmt handler for it",
+		p, img, goruntime.GOARCH, goruntime.GOARCH)}
+}
+
+// binfmtQemu maps ELF machines to the names Debian's qemu-user-static
+// registers in binfmt_misc.
+var binfmtQemu = map[elf.Machine]string{
+	elf.EM_X86_64:  "qemu-x86_64",
+	elf.EM_386:     "qemu-i386",
+	elf.EM_AARCH64: "qemu-aarch64",
+	elf.EM_ARM:     "qemu-arm",
+	elf.EM_RISCV:   "qemu-riscv64",
+}
+
+// binfmtHandles says whether an enabled binfmt_misc handler runs binaries
+// of machine m (a qemu-user emulator), so foreign images can still run.
+func binfmtHandles(m elf.Machine) bool {
+	name := binfmtQemu[m]
+	if name == "" {
+		return false
+	}
+	b, err := os.ReadFile("/proc/sys/fs/binfmt_misc/" + name)
+	return err == nil && bytes.HasPrefix(b, []byte("enabled"))
+}
