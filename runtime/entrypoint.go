@@ -16,7 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-
 // checkCommand finds the command inside the container's root file system
 // the way the container's execve will, and refuses early, with docker's exit
 // codes, what cannot run: 127 when it does not exist, 126 when it is not an
