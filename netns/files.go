@@ -51,6 +51,18 @@ func Hosts(hostname string, addrs []netip.Addr, extra []HostEntry) []byte {
 	return b.Bytes()
 }
 
+// AppendHosts adds the extra entries to an existing hosts file.
+func AppendHosts(hosts []byte, extra []HostEntry) []byte {
+	b := bytes.NewBuffer(bytes.Clone(hosts))
+	if len(hosts) > 0 && hosts[len(hosts)-1] != '\n' {
+		b.WriteByte('\n')
+	}
+	for _, e := range extra {
+		fmt.Fprintf(b, "%s\t%s\n", e.IP, e.Name)
+	}
+	return b.Bytes()
+}
+
 // Hostname renders /etc/hostname.
 func Hostname(name string) []byte { return []byte(name + "\n") }
 

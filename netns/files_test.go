@@ -86,3 +86,11 @@ func TestParseAddHost(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendHostsKeepsHostLines(t *testing.T) {
+	got := string(AppendHosts([]byte("127.0.0.1 localhost\n10.0.0.1 gw"), []HostEntry{{"db", netip.MustParseAddr("192.0.2.5")}}))
+	want := "127.0.0.1 localhost\n10.0.0.1 gw\n192.0.2.5\tdb\n"
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}

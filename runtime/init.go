@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	// The device cgroup manager registers itself; without it libcontainer
+	// cannot apply device rules.
+	_ "github.com/opencontainers/cgroups/devices"
 	"github.com/opencontainers/runc/libcontainer"
 	// nsenter's C constructor joins namespaces before the Go runtime starts
 	// when this binary is re-executed as the container's init.

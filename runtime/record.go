@@ -26,7 +26,28 @@ type Record struct {
 	ImageDigest digest.Digest   `json:"imageDigest"`
 	Layers      []digest.Digest `json:"layers"`
 	Created     time.Time       `json:"created"`
+	Command     []string        `json:"command"`
+	AutoRemove  bool            `json:"autoRemove,omitempty"`
+	// Snapshot is how the root file system is made: overlay or copy.
+	Snapshot string `json:"snapshot"`
+
+	State      State     `json:"state"`
+	Pid        int       `json:"pid,omitempty"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	ExitCode   int       `json:"exitCode"`
+	OOMKilled  bool      `json:"oomKilled,omitempty"`
 }
+
+// State is where a container is in its life.
+type State string
+
+// The container states, as docker names them.
+const (
+	StateCreated State = "created"
+	StateRunning State = "running"
+	StateExited  State = "exited"
+)
 
 func (r *Runtime) containersDir() string { return filepath.Join(r.cfg.Root, "containers") }
 

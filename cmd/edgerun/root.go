@@ -42,6 +42,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 	pf.StringVar(&g.State, "state", defState, "volatile state directory (locks, runtime state) [$EDGERUN_STATE]")
 
 	cmd.AddCommand(
+		newRunCommand(g),
 		newLoadCommand(g),
 		newImagesCommand(g),
 		newRmiCommand(g),

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgerun/edgerun/runtime"
+)
+
+func newRunCommand(g *globalOptions) *cobra.Command {
+	var opts runtime.RunOptions
+	var envFiles []string
+	var entrypoint string
+	var tty bool
+	cmd := &cobra.Command{
+		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Run a command in a new container",
+		Long: "Run a command in a new container, in the foreground: stdio is passed through,\n" +
+			"signals are forwarded, and edgerun exits with the container's exit code\n" +
+			"(125 when edgerun fails, 126 when the command cannot be invoked, 127 when it\n" +
+			"is not found).",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Image, opts.Spec.Args = args[0], args[1:]
+			if cmd.Flags().Changed("entrypoint") {
+				opts.Spec.Entrypoint = &entrypoint
+			}
+			opts.Spec.TTY = tty
+			env, err := readEnvFiles(envFiles)
+			if err != nil {
+				return &exitError{code: runtime.ExitRuntimeFailed, err: err}
+			}
+			opts.Spec.Env = append(env, opts.Spec.Env...)
+			opts.Spec.HostEnv = os.LookupEnv
+			opts.Stdin, opts.Stdout, opts.Stderr = g.Stdin, g.Stdout, g.Stderr
+			opts.Notice = func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) }
+			rt, err := runtime.Open(g.config())
+			if err != nil {
+				return &exitError{code: runtime.ExitRuntimeFailed, err: err}
+			}
+			code, err := rt.Run(cmd.Context(), opts)
+			if err != nil || code != 0 {
+				return &exitError{code: code, err: err}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false) // flags after IMAGE belong to the command
+	f.Bool("help", false, "help for run") // -h is --hostname, as in docker
+	f.StringVar(&opts.Name, "name", "", "name of the container")
+	f.BoolVar(&opts.Remove, "rm", false, "remove the container when it exits")
+	f.StringArrayVarP(&opts.Spec.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to pass the host's)")
+	f.StringArrayVar(&envFiles, "env-file", nil, "read environment variables from a file")
+	f.StringVarP(&opts.Spec.Workdir, "workdir", "w", "", "working directory inside the container")
+	f.StringVarP(&opts.Spec.User, "user", "u", "", "user to run as: name or uid[:gid] (looked up in the image)")
+	f.StringArrayVar(&opts.Spec.GroupAdd, "group-add", nil, "additional group to join")
+	f.StringVar(&entrypoint, "entrypoint", "", "override the image's entrypoint (empty clears it)")
+	f.StringVarP(&opts.Spec.Hostname, "hostname", "h", "", "container host name")
+	f.StringArrayVarP(&opts.Spec.Volumes, "volume", "v", nil, "bind mount a host path: SRC:DST[:ro|rw]")
+	f.StringArrayVar(&opts.Spec.Mounts, "mount", nil, "attach a mount: type=bind|tmpfs,source=...,target=...[,readonly]")
+	f.StringArrayVar(&opts.Spec.Tmpfs, "tmpfs", nil, "mount a tmpfs: DST[:OPTIONS]")
+	f.BoolVar(&opts.Spec.ReadOnly, "read-only", false, "mount the container's root file system read-only")
+	f.BoolVarP(&tty, "tty", "t", false, "allocate a pseudo-terminal")
+	f.BoolVarP(&opts.Interactive, "interactive", "i", false, "keep standard input open")
+	f.StringArrayVar(&opts.Spec.Devices, "device", nil, "add a host device: HOST[:CONTAINER][:rwm]")
+	f.StringArrayVar(&opts.Spec.CapAdd, "cap-add", nil, "add a Linux capability (or ALL)")
+	f.StringArrayVar(&opts.Spec.CapDrop, "cap-drop", nil, "drop a Linux capability (or ALL)")
+	f.BoolVar(&opts.Spec.Privileged, "privileged", false, "give the container all capabilities and devices, no seccomp")
+	f.StringArrayVar(&opts.Spec.SecurityOpts, "security-opt", nil, "no-new-privileges[:true|false], seccomp=unconfined, seccomp=PROFILE.json")
+	f.StringArrayVar(&opts.Spec.Sysctls, "sysctl", nil, "set a namespaced kernel parameter: NAME=VALUE")
+	f.StringArrayVar(&opts.Spec.Ulimits, "ulimit", nil, "set a resource limit: NAME=SOFT[:HARD]")
+	f.StringVar(&opts.Platform, "platform", "", "require the image to be for this platform (os/arch[/variant])")
+	f.StringVar(&opts.Spec.Network, "network", "none", "network mode: none or host")
+	f.StringArrayVar(&opts.Resolv.DNS, "dns", nil, "DNS server for the container")
+	f.StringArrayVar(&opts.Resolv.Search, "dns-search", nil, "DNS search domain")
+	f.StringArrayVar(&opts.Resolv.Options, "dns-option", nil, "DNS resolver option")
+	f.StringArrayVar(&opts.Resolv.AddHosts, "add-host", nil, "add a line to /etc/hosts: NAME:IP")
+	f.StringVarP(&opts.Limits.Memory, "memory", "m", "", "memory limit, e.g. 256m")
+	f.StringVar(&opts.Limits.MemorySwap, "memory-swap", "", "memory plus swap limit (-1: unlimited swap)")
+	f.StringVar(&opts.Limits.CPUs, "cpus", "", "number of CPUs, e.g. 1.5")
+	f.StringVarP(&opts.Limits.CPUShares, "cpu-shares", "c", "", "relative CPU weight")
+	f.StringVar(&opts.Limits.CPUSetCPUs, "cpuset-cpus", "", "CPUs the container may use, e.g. 0-1")
+	f.StringVar(&opts.Limits.PidsLimit, "pids-limit", "", "maximum number of processes (-1: unlimited)")
+	f.StringVar(&opts.Limits.OOMScoreAdj, "oom-score-adj", "", "OOM score adjustment, -1000..1000")
+	return cmd
+}
+
+// readEnvFiles reads --env-file files in order.
+func readEnvFiles(paths []string) ([]string, error) {
+	var env []string
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("--env-file: %w", err)
+		}
+		e, err := runtime.ParseEnvFile(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--env-file %s: %w", p, err)
+		}
+		env = append(env, e...)
+	}
+	return env, nil
+}

@@ -1,0 +1,312 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/cgroups"
+	"github.com/edgerun/edgerun/image"
+	"github.com/edgerun/edgerun/internal/atomicfile"
+	"github.com/edgerun/edgerun/internal/lockfile"
+	"github.com/edgerun/edgerun/rootfs"
+)
+
+// RunOptions are the inputs of `edgerun run`.
+type RunOptions struct {
+	Image    string
+	Name     string
+	Remove   bool   // --rm
+	Platform string // --platform: the stored image must be for it
+
+	Interactive bool // -i: pass stdin
+	Spec        SpecOptions
+	Limits      cgroups.Flags
+	Resolv      ResolvFlags
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Notice receives messages for the user (a fallback taken, a setting
+	// changed); nil drops them.
+	Notice func(string)
+}
+
+// ResolvFlags are the --dns, --dns-search, --dns-option and --add-host flags.
+type ResolvFlags struct {
+	DNS, Search, Options, AddHosts []string
+}
+
+// Run creates a container, runs it in the foreground with stdio passed
+// through and signals forwarded, and returns its exit code (128+N when it
+// was killed by signal N). Errors of edgerun itself are *ExitError with
+// docker's codes 125, 126 and 127. With Remove, nothing of the container
+// is left afterwards; without, it stays listed as exited.
+func (r *Runtime) Run(ctx context.Context, opts RunOptions) (int, error) {
+	c, err := r.create(ctx, &opts)
+	if err != nil {
+		return exitCodeOf(err), err
+	}
+	defer c.lock.Unlock()
+	code, runErr := r.runForeground(ctx, c, &opts)
+	if err := r.finish(c, code, runErr == nil, opts.Remove); err != nil && runErr == nil {
+		runErr = &ExitError{ExitRuntimeFailed, err}
+	}
+	if runErr != nil {
+		return exitCodeOf(runErr), runErr
+	}
+	return code, nil
+}
+
+func exitCodeOf(err error) int {
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return ExitRuntimeFailed
+}
+
+// created is a container made by create and not yet started.
+type created struct {
+	rec  *Record
+	spec *specs.Spec
+	lc   *libcontainer.Container
+	lock *lockfile.Lock
+	snap *rootfs.Snapshot
+}
+
+// create validates everything it can before touching the system, then
+// makes the container: name claim, directory, layers, root file system,
+// spec, record and libcontainer state. On any error it undoes all of it.
+func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, retErr error) {
+	fail := func(err error) error { return &ExitError{ExitRuntimeFailed, err} }
+	limits, err := cgroups.ParseLimits(opts.Limits)
+	if err != nil {
+		return nil, fail(err)
+	}
+	host, err := cgroups.Detect("/")
+	if err != nil {
+		return nil, fail(err)
+	}
+	if err := cgroups.Validate(limits, host); err != nil {
+		return nil, fail(err)
+	}
+	opts.Spec.Limits = limits
+	if opts.Name != "" {
+		if err := checkName(opts.Name); err != nil {
+			return nil, fail(err)
+		}
+	}
+	img, err := r.images.Get(opts.Image)
+	if err != nil {
+		if errors.Is(err, image.ErrNotFound) {
+			return nil, fail(fmt.Errorf("image %q is not in the store: load it first with edgerun load -i FILE", opts.Image))
+		}
+		return nil, fail(err)
+	}
+	if err := checkPlatform(img, opts.Platform); err != nil {
+		return nil, fail(err)
+	}
+	id, err := newID()
+	if err != nil {
+		return nil, fail(err)
+	}
+	name := opts.Name
+	if name == "" {
+		name = defaultName(opts.Image, id)
+	}
+	var undo []func()
+	defer func() {
+		if retErr != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	lock, err := r.lockContainer(ctx, id)
+	if err != nil {
+		return nil, fail(err)
+	}
+	undo = append(undo, func() { lock.Unlock() })
+	if err := r.reserveName(name, id); err != nil {
+		return nil, fail(err)
+	}
+	undo = append(undo, func() { r.releaseName(name, id) })
+	dir := r.containerDir(id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fail(fmt.Errorf("create container directory: %w", err))
+	}
+	undo = append(undo, func() { rootfs.Remove(dir); os.RemoveAll(dir) })
+	layerDirs, err := r.unpack(ctx, img)
+	if err != nil {
+		return nil, fail(err)
+	}
+	snap, err := rootfs.Prepare(ctx, dir, layerDirs, rootfs.WithNotice(opts.notice))
+	if err != nil {
+		return nil, fail(fmt.Errorf("prepare the root file system: %w", err))
+	}
+	opts.Spec.ID, opts.Spec.Rootfs = id, snap.Rootfs
+	spec, err := GenerateSpec(img.Config.Config, &opts.Spec)
+	if err != nil {
+		return nil, fail(err)
+	}
+	if err := checkCommand(snap.Rootfs, spec.Process.Args, spec.Process.Env, spec.Process.Cwd); err != nil {
+		return nil, err
+	}
+	if err := r.writeEtcFiles(dir, spec, opts); err != nil {
+		return nil, fail(err)
+	}
+	rec := &Record{
+		ID: id, Name: name, Image: opts.Image, ImageDigest: img.Digest,
+		Layers: img.Config.RootFS.DiffIDs, Created: time.Now().UTC(),
+		Command: spec.Process.Args, AutoRemove: opts.Remove, Snapshot: snap.Mode,
+		State: StateCreated,
+	}
+	if err := writeJSON(filepath.Join(dir, "config.json"), spec); err != nil {
+		return nil, fail(err)
+	}
+	if err := r.saveRecord(rec); err != nil {
+		return nil, fail(err)
+	}
+	lc, err := r.createLibcontainer(id, spec)
+	if err != nil {
+		return nil, fail(err)
+	}
+	undo = append(undo, func() { r.destroyLibcontainer(id) })
+	return &created{rec: rec, spec: spec, lc: lc, lock: lock, snap: snap}, nil
+}
+
+func (o *RunOptions) notice(msg string) {
+	if o.Notice != nil {
+		o.Notice(msg)
+	}
+}
+
+// checkPlatform refuses an image stored for another platform than --platform.
+func checkPlatform(img *image.Image, want string) error {
+	if want == "" {
+		return nil
+	}
+	p, err := image.ParsePlatform(want)
+	if err != nil {
+		return err
+	}
+	if image.FormatPlatform(p) != image.FormatPlatform(img.Platform) {
+		return fmt.Errorf("image %.12s is stored for %s, not %s: load it again with edgerun load --platform %s",
+			img.Digest.Encoded(), image.FormatPlatform(img.Platform), want, want)
+	}
+	return nil
+}
+
+// runForeground starts the container with the caller's stdio and waits
+// for it, forwarding signals. It returns the container's exit code.
+func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOptions) (int, error) {
+	proc, err := newProcess(c.spec.Process)
+	if err != nil {
+		return 0, &ExitError{ExitRuntimeFailed, err}
+	}
+	io, err := attachIO(proc, opts, c.spec.Process.Terminal)
+	if err != nil {
+		return 0, &ExitError{ExitRuntimeFailed, err}
+	}
+	defer io.close()
+	fwd := forwardSignals(proc, io)
+	defer fwd.stop()
+	if err := c.lc.Run(proc); err != nil {
+		return 0, startError(err)
+	}
+	if err := io.started(); err != nil {
+		proc.Signal(unix.SIGKILL)
+	}
+	pid, _ := proc.Pid()
+	c.rec.State, c.rec.Pid, c.rec.StartedAt = StateRunning, pid, time.Now().UTC()
+	if err := r.saveRecord(c.rec); err != nil {
+		proc.Signal(unix.SIGKILL)
+	}
+	ps, werr := proc.Wait()
+	io.wait()
+	if ps == nil {
+		return 0, &ExitError{ExitRuntimeFailed, fmt.Errorf("wait for the container: %w", werr)}
+	}
+	return waitCode(ps), nil
+}
+
+// startError maps libcontainer's start failures to docker's exit codes.
+func startError(err error) error {
+	switch {
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, unix.ENOENT):
+		return &ExitError{ExitCommandNotFound, fmt.Errorf("start container: %w", err)}
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC), errors.Is(err, unix.EPERM):
+		return &ExitError{ExitCannotInvoke, fmt.Errorf("start container: %w", err)}
+	}
+	return &ExitError{ExitRuntimeFailed, fmt.Errorf("start container: %w", err)}
+}
+
+// waitCode is the shell's convention: the exit status, or 128+N when the
+// process was killed by signal N.
+func waitCode(ps *os.ProcessState) int {
+	ws, ok := ps.Sys().(unix.WaitStatus)
+	if !ok {
+		return ps.ExitCode()
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// finish records how the container ended and tears down what a stopped
+// container does not need: its processes, cgroup and libcontainer state,
+// and (with remove) everything else.
+func (r *Runtime) finish(c *created, code int, started, remove bool) error {
+	oom := false
+	if st, err := c.lc.State(); err == nil {
+		oom = cgroups.OOMKilled(st.CgroupPaths)
+	}
+	errs := []error{r.destroyLibcontainer(c.rec.ID)}
+	if remove {
+		errs = append(errs, r.removeFiles(c.rec))
+		return errors.Join(errs...)
+	}
+	errs = append(errs, c.snap.Unmount())
+	c.rec.State, c.rec.Pid, c.rec.FinishedAt = StateExited, 0, time.Now().UTC()
+	c.rec.ExitCode, c.rec.OOMKilled = code, oom
+	if !started {
+		c.rec.ExitCode = ExitRuntimeFailed
+	}
+	errs = append(errs, r.saveRecord(c.rec))
+	return errors.Join(errs...)
+}
+
+// removeFiles removes the container's root file system, directory and
+// name claim; the record goes first so a crash midway leaves garbage
+// that cleanup recognises, never a record without its files.
+func (r *Runtime) removeFiles(rec *Record) error {
+	dir := r.containerDir(rec.ID)
+	errs := []error{os.Remove(filepath.Join(dir, recordFile))}
+	errs = append(errs, rootfs.Remove(dir), os.RemoveAll(dir), r.releaseName(rec.Name, rec.ID))
+	for i, e := range errs {
+		if errors.Is(e, os.ErrNotExist) {
+			errs[i] = nil
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, b, 0o600)
+}
