@@ -48,7 +48,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.SetInterspersed(false) // flags after IMAGE belong to the command
+	f.SetInterspersed(false)              // flags after IMAGE belong to the command
 	f.Bool("help", false, "help for run") // -h is --hostname, as in docker
 	f.StringVar(&opts.Name, "name", "", "name of the container")
 	f.BoolVar(&opts.Remove, "rm", false, "remove the container when it exits")
