@@ -64,7 +64,9 @@ func TestDefaultSeccompCapabilityGating(t *testing.T) {
 			t.Errorf("%s not allowed with CAP_SYS_ADMIN/CAP_SYS_MODULE on arm64", n)
 		}
 	}
-	if slices.ContainsFunc(admin.Syscalls, func(s specs.LinuxSyscall) bool { return slices.Contains(s.Names, "clone3") && s.Action != specs.ActAllow }) {
+	if slices.ContainsFunc(admin.Syscalls, func(s specs.LinuxSyscall) bool {
+		return slices.Contains(s.Names, "clone3") && s.Action != specs.ActAllow
+	}) {
 		t.Error("clone3 is still refused with CAP_SYS_ADMIN")
 	}
 	if !slices.Equal(admin.Architectures, []specs.Arch{specs.ArchAARCH64, specs.ArchARM}) {
