@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
@@ -53,6 +54,13 @@ func (r *Runtime) destroyLibcontainer(id string) error {
 	}
 	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
 		_ = c.Signal(killSignal)
+		// Destroy refuses a running container: wait for the kill to land.
+		for i := 0; i < 500; i++ {
+			if st, err := c.Status(); err != nil || st == libcontainer.Stopped {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	err := c.Destroy()
 	if err != nil && errors.Is(err, os.ErrNotExist) {

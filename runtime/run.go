@@ -57,9 +57,8 @@ func (r *Runtime) Run(ctx context.Context, opts RunOptions) (int, error) {
 	if err != nil {
 		return exitCodeOf(err), err
 	}
-	defer c.lock.Unlock()
 	code, runErr := r.runForeground(ctx, c, &opts)
-	if err := r.finish(c, code, runErr == nil, opts.Remove); err != nil && runErr == nil {
+	if err := r.finish(ctx, c, code, runErr == nil, opts.Remove); err != nil && runErr == nil {
 		runErr = &ExitError{ExitRuntimeFailed, err}
 	}
 	if runErr != nil {
@@ -233,6 +232,10 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 	if err := r.saveRecord(c.rec); err != nil {
 		proc.Signal(unix.SIGKILL)
 	}
+	// Other commands (ps, inspect, rm -f) may act on the container while
+	// it runs: hold the lock only around load → act → save.
+	c.lock.Unlock()
+	c.lock = nil
 	ps, werr := proc.Wait()
 	io.wait()
 	if ps == nil {
@@ -268,7 +271,20 @@ func waitCode(ps *os.ProcessState) int {
 // finish records how the container ended and tears down what a stopped
 // container does not need: its processes, cgroup and libcontainer state,
 // and (with remove) everything else.
-func (r *Runtime) finish(c *created, code int, started, remove bool) error {
+func (r *Runtime) finish(ctx context.Context, c *created, code int, started, remove bool) error {
+	if c.lock == nil {
+		lock, err := r.lockContainer(context.WithoutCancel(ctx), c.rec.ID)
+		if err != nil {
+			return err
+		}
+		c.lock = lock
+		if _, err := r.loadRecord(c.rec.ID); err != nil {
+			// Removed while it ran (rm -f): nothing is left to record.
+			c.lock.Unlock()
+			return nil
+		}
+	}
+	defer c.lock.Unlock()
 	oom := false
 	if st, err := c.lc.State(); err == nil {
 		oom = cgroups.OOMKilled(st.CgroupPaths)

@@ -43,6 +43,9 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 
 	cmd.AddCommand(
 		newRunCommand(g),
+		newPsCommand(g),
+		newRmCommand(g),
+		newInspectCommand(g),
 		newLoadCommand(g),
 		newImagesCommand(g),
 		newRmiCommand(g),

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgerun/edgerun/runtime"
+)
+
+func newPsCommand(g *globalOptions) *cobra.Command {
+	var all, quiet bool
+	var format string
+	cmd := &cobra.Command{
+		Use:   "ps [-a]",
+		Short: "List containers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "" && format != "table" && format != "json" {
+				return fmt.Errorf("unknown --format %q: use table or json", format)
+			}
+			rt, err := runtime.Open(g.config())
+			if err != nil {
+				return err
+			}
+			recs, err := rt.Containers(all)
+			if err != nil {
+				return err
+			}
+			switch {
+			case format == "json":
+				if recs == nil {
+					recs = []*runtime.Record{}
+				}
+				return writeJSON(g, recs)
+			case quiet:
+				for _, r := range recs {
+					fmt.Fprintln(g.Stdout, r.ID[:12])
+				}
+				return nil
+			}
+			w := tabwriter.NewWriter(g.Stdout, 0, 8, 3, ' ', 0)
+			fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tNAMES")
+			for _, r := range recs {
+				fmt.Fprintf(w, "%s\t%s\t%q\t%s\t%s\t%s\n", r.ID[:12], r.Image, truncate(strings.Join(r.Command, " "), 30),
+					ago(r.Created), status(r), r.Name)
+			}
+			return w.Flush()
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "show stopped containers too")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only container IDs")
+	cmd.Flags().StringVar(&format, "format", "", "output format: table (default) or json")
+	return cmd
+}
+
+func status(r *runtime.Record) string {
+	switch r.State {
+	case runtime.StateRunning:
+		return "Up " + ago(r.StartedAt)[:len(ago(r.StartedAt))-len(" ago")]
+	case runtime.StateExited:
+		s := fmt.Sprintf("Exited (%d) %s", r.ExitCode, ago(r.FinishedAt))
+		if r.OOMKilled {
+			s += " (OOM killed)"
+		}
+		return s
+	}
+	return string(r.State)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}
+
+func writeJSON(g *globalOptions, v any) error {
+	enc := json.NewEncoder(g.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newRmCommand(g *globalOptions) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "rm [-f] CONTAINER [CONTAINER...]",
+		Short: "Remove containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, err := runtime.Open(g.config())
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, ref := range args {
+				if _, err := rt.RemoveContainer(cmd.Context(), ref, force); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintln(g.Stdout, ref)
+			}
+			return errors.Join(errs...)
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill and remove a running container")
+	return cmd
+}
+
+func newInspectCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect CONTAINER [CONTAINER...]",
+		Short: "Show the record and state of containers as JSON",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rt, err := runtime.Open(g.config())
+			if err != nil {
+				return err
+			}
+			recs := []*runtime.Record{}
+			var errs []error
+			for _, ref := range args {
+				rec, err := rt.Inspect(ref)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				recs = append(recs, rec)
+			}
+			if err := writeJSON(g, recs); err != nil {
+				return err
+			}
+			return errors.Join(errs...)
+		},
+	}
+}

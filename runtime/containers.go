@@ -1,0 +1,124 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/opencontainers/runc/libcontainer"
+)
+
+// lookup finds a container by name, full ID or unique ID prefix.
+func (r *Runtime) lookup(ref string) (*Record, error) {
+	if ref == "" {
+		return nil, fmt.Errorf("%w: empty container name", ErrNoSuchContainer)
+	}
+	if validName.MatchString(ref) {
+		if id, err := os.ReadFile(filepath.Join(r.namesDir(), ref)); err == nil {
+			if rec, err := r.loadRecord(string(id)); err == nil && rec.Name == ref {
+				return rec, nil
+			}
+		}
+	}
+	if isHexPrefix(ref) {
+		ents, err := os.ReadDir(r.containersDir())
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		var found []string
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ref) {
+				if _, err := os.Stat(filepath.Join(r.containerDir(e.Name()), recordFile)); err == nil {
+					found = append(found, e.Name())
+				}
+			}
+		}
+		switch len(found) {
+		case 1:
+			return r.loadRecord(found[0])
+		case 0:
+		default:
+			return nil, fmt.Errorf("%w: %q matches %d containers: give more characters of the ID, or the name", ErrAmbiguousID, ref, len(found))
+		}
+	}
+	return nil, fmt.Errorf("%w: %s: see edgerun ps -a", ErrNoSuchContainer, ref)
+}
+
+// refresh corrects a record that says running when its container is gone
+// (edgerun was killed, or the host rebooted), so no command shows a stale
+// "running".
+func (r *Runtime) refresh(rec *Record) {
+	if rec.State != StateRunning && rec.State != StateCreated {
+		return
+	}
+	c := r.loadLibcontainer(rec.ID)
+	if c != nil {
+		if st, err := c.Status(); err == nil && (st == libcontainer.Running || st == libcontainer.Created) {
+			return
+		}
+	}
+	if rec.State == StateRunning || !r.lockHeld(rec.ID) {
+		rec.State = StateExited
+		rec.Pid = 0
+		if rec.ExitCode == 0 {
+			rec.ExitCode = -1 // unknown: nobody saw it end
+		}
+	}
+}
+
+// Containers lists containers, newest first; all includes stopped ones.
+func (r *Runtime) Containers(all bool) ([]*Record, error) {
+	recs, err := r.listRecords()
+	if err != nil {
+		return nil, err
+	}
+	out := recs[:0]
+	for _, rec := range recs {
+		r.refresh(rec)
+		if all || rec.State == StateRunning {
+			out = append(out, rec)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// Inspect returns the record of one container, its state made current.
+func (r *Runtime) Inspect(ref string) (*Record, error) {
+	rec, err := r.lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	r.refresh(rec)
+	return rec, nil
+}
+
+// RemoveContainer removes a stopped container; with force it kills a
+// running one first.
+func (r *Runtime) RemoveContainer(ctx context.Context, ref string, force bool) (*Record, error) {
+	rec, err := r.lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := r.lockContainer(ctx, rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	if rec, err = r.loadRecord(rec.ID); err != nil {
+		return nil, fmt.Errorf("%w: %s was removed meanwhile", ErrNoSuchContainer, ref)
+	}
+	r.refresh(rec)
+	if rec.State == StateRunning && !force {
+		return nil, fmt.Errorf("%w: cannot remove running container %s: stop it first, or use rm -f", ErrContainerRunning, rec.Name)
+	}
+	if err := r.destroyLibcontainer(rec.ID); err != nil {
+		return nil, fmt.Errorf("stop container %s: %w", rec.Name, err)
+	}
+	return rec, r.removeFiles(rec)
+}
