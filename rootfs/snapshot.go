@@ -186,6 +186,22 @@ func Mounted(dir string) (bool, error) {
 	return ok, nil
 }
 
+// Unmount unmounts dir/rootfs if mounted, keeping the upper and work dirs
+// (a stopped container that may start again). Idempotent, and usable
+// after a crash when the Snapshot handle is gone.
+func Unmount(dir string) error {
+	for range 8 {
+		ok, err := Mounted(dir)
+		if err != nil || !ok {
+			return err
+		}
+		if err := unmount(filepath.Join(dir, "rootfs")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Remove unmounts dir/rootfs if mounted and removes rootfs, upper and work
 // (never following symlinks). Idempotent, and safe after a crash.
 func Remove(dir string) error {

@@ -28,3 +28,27 @@ func (r *Runtime) lockHeld(id string) bool {
 	}
 	return false
 }
+
+// ownerLockPath is held for its whole life by the process that owns a
+// running container (the foreground edgerun, or the detached monitor), so
+// other commands can tell a live owner from one that died.
+func (r *Runtime) ownerLockPath(id string) string {
+	return filepath.Join(r.cfg.State, "locks", id+".owner")
+}
+
+// holdOwner takes the owner lock of a container being started.
+func (r *Runtime) holdOwner(id string) (*lockfile.Lock, error) {
+	return lockfile.TryExclusive(r.ownerLockPath(id))
+}
+
+// ownerAlive says whether a live process owns the container.
+func (r *Runtime) ownerAlive(id string) bool {
+	l, err := lockfile.TryExclusive(r.ownerLockPath(id))
+	if errors.Is(err, lockfile.ErrLocked) {
+		return true
+	}
+	if err == nil {
+		l.Unlock()
+	}
+	return false
+}

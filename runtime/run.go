@@ -57,6 +57,7 @@ func (r *Runtime) Run(ctx context.Context, opts RunOptions) (int, error) {
 	if err != nil {
 		return exitCodeOf(err), err
 	}
+	defer c.owner.Unlock()
 	code, runErr := r.runForeground(ctx, c, &opts)
 	if err := r.finish(ctx, c, code, runErr == nil, opts.Remove); err != nil && runErr == nil {
 		runErr = &ExitError{ExitRuntimeFailed, err}
@@ -77,11 +78,12 @@ func exitCodeOf(err error) int {
 
 // created is a container made by create and not yet started.
 type created struct {
-	rec  *Record
-	spec *specs.Spec
-	lc   *libcontainer.Container
-	lock *lockfile.Lock
-	snap *rootfs.Snapshot
+	rec   *Record
+	spec  *specs.Spec
+	lc    *libcontainer.Container
+	lock  *lockfile.Lock
+	owner *lockfile.Lock // held while this process owns the container
+	snap  *rootfs.Snapshot
 }
 
 // create validates everything it can before touching the system, then
@@ -137,6 +139,11 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 		return nil, fail(err)
 	}
 	undo = append(undo, func() { lock.Unlock() })
+	owner, err := r.holdOwner(id)
+	if err != nil {
+		return nil, fail(err)
+	}
+	undo = append(undo, func() { owner.Unlock() })
 	if err := r.reserveName(name, id); err != nil {
 		return nil, fail(err)
 	}
@@ -182,7 +189,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 		return nil, fail(err)
 	}
 	undo = append(undo, func() { r.destroyLibcontainer(id) })
-	return &created{rec: rec, spec: spec, lc: lc, lock: lock, snap: snap}, nil
+	return &created{rec: rec, spec: spec, lc: lc, lock: lock, owner: owner, snap: snap}, nil
 }
 
 func (o *RunOptions) notice(msg string) {

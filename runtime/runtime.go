@@ -84,5 +84,9 @@ func Open(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open layer cache under %s: %w", cfg.Root, err)
 	}
-	return &Runtime{cfg: cfg, images: images, layers: layers}, nil
+	r := &Runtime{cfg: cfg, images: images, layers: layers}
+	// Best effort: leftovers of crashed processes must not block the
+	// command the user asked for; they are retried by the next command.
+	_ = r.cleanup()
+	return r, nil
 }
