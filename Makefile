@@ -26,7 +26,7 @@ BIN      := bin/edgerun
 BUILD    := out/build
 MKIMAGE  := $(BUILD)/mkimage
 IMAGES   := $(CURDIR)/out/images
-DEMO     := out/demo
+DEMO     := $(CURDIR)/out/demo
 BUSYBOX  ?= /bin/busybox
 SENSOR_PLATFORMS := linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6
 
