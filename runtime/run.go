@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/edgerun/edgerun/cgroups"
 	"github.com/edgerun/edgerun/image"
 	"github.com/edgerun/edgerun/internal/atomicfile"
+	"github.com/edgerun/edgerun/internal/containerinit"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/rootfs"
 )
@@ -30,9 +32,12 @@ type RunOptions struct {
 	Platform string // --platform: the stored image must be for it
 
 	Interactive bool // -i: pass stdin
-	Spec        SpecOptions
-	Limits      cgroups.Flags
-	Resolv      ResolvFlags
+	// Init runs edgerun's own small init as PID 1 in front of the command
+	// (--init): it forwards signals and reaps orphaned processes.
+	Init   bool
+	Spec   SpecOptions
+	Limits cgroups.Flags
+	Resolv ResolvFlags
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -171,6 +176,11 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 	}
 	if err := r.writeEtcFiles(dir, spec, opts); err != nil {
 		return nil, fail(err)
+	}
+	if opts.Init {
+		if err := addInit(spec); err != nil {
+			return nil, fail(err)
+		}
 	}
 	rec := &Record{
 		ID: id, Name: name, Image: opts.Image, ImageDigest: img.Digest,
@@ -332,4 +342,29 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return atomicfile.WriteFile(path, b, 0o600)
+}
+
+// addInit bind-mounts this edgerun binary (static, so it runs in any
+// image) read-only into the container's /dev and starts the command
+// through it; see internal/containerinit.
+func addInit(spec *specs.Spec) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("--init: find the edgerun binary: %w", err)
+	}
+	if ef, err := elf.Open(exe); err == nil {
+		for _, p := range ef.Progs {
+			if p.Type == elf.PT_INTERP {
+				ef.Close()
+				return fmt.Errorf("--init needs a statically linked edgerun (this one is dynamic and cannot run inside the container): build it with make build")
+			}
+		}
+		ef.Close()
+	}
+	spec.Mounts = append(spec.Mounts, specs.Mount{
+		Destination: containerinit.Path, Type: "bind", Source: exe,
+		Options: []string{"bind", "ro", "nosuid", "nodev"},
+	})
+	spec.Process.Args = append([]string{containerinit.Path, "--"}, spec.Process.Args...)
+	return nil
 }

@@ -68,11 +68,13 @@ func Open(cfg Config) (*Runtime, error) {
 	if cfg.Root == "" || cfg.State == "" {
 		return nil, fmt.Errorf("edgerun needs a persistent and a volatile state directory: set --root and --state")
 	}
-	for _, d := range []string{cfg.Root, cfg.State} {
-		if !filepath.IsAbs(d) {
-			return nil, fmt.Errorf("state directory %q must be an absolute path", d)
+	for _, d := range []*string{&cfg.Root, &cfg.State} {
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return nil, fmt.Errorf("state directory %q: %w", *d, err)
 		}
-		if err := os.MkdirAll(d, 0o711); err != nil {
+		*d = abs
+		if err := os.MkdirAll(*d, 0o711); err != nil {
 			return nil, fmt.Errorf("create state directory: %w", err)
 		}
 	}

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
+	"github.com/edgerun/edgerun/internal/containerinit"
 	"github.com/edgerun/edgerun/runtime"
 )
 
@@ -22,6 +24,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == runtime.InitCommand {
 		runtime.Init()
 		return
+	}
+	// Inside a container started with --init, this binary is PID 1.
+	if filepath.Base(os.Args[0]) == containerinit.Name {
+		os.Exit(containerinit.Main(os.Args[1:], os.Stderr))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

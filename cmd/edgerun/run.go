@@ -65,6 +65,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.BoolVar(&opts.Spec.ReadOnly, "read-only", false, "mount the container's root file system read-only")
 	f.BoolVarP(&tty, "tty", "t", false, "allocate a pseudo-terminal")
 	f.BoolVarP(&opts.Interactive, "interactive", "i", false, "keep standard input open")
+	f.BoolVar(&opts.Init, "init", false, "run a small init as PID 1 that forwards signals and reaps orphans")
 	f.StringArrayVar(&opts.Spec.Devices, "device", nil, "add a host device: HOST[:CONTAINER][:rwm]")
 	f.StringArrayVar(&opts.Spec.CapAdd, "cap-add", nil, "add a Linux capability (or ALL)")
 	f.StringArrayVar(&opts.Spec.CapDrop, "cap-drop", nil, "drop a Linux capability (or ALL)")
