@@ -73,11 +73,16 @@ images: $(MKIMAGE)
 test: deps build images
 	$(GO) test -tags '$(TAGS)' -v -count=1 ./... ./testdata/sensor
 
-## demo: load the sensor image into a throwaway root under out/demo and list images
+## demo: load the sensor image into a throwaway root under out/demo, list it, run the sensor
 demo: build images
+	@if [ -d $(DEMO)/root ]; then $(BIN) --root $(DEMO)/root --state $(DEMO)/state rm -f $$($(BIN) --root $(DEMO)/root --state $(DEMO)/state ps -aq) >/dev/null 2>&1 || true; fi
 	rm -rf $(DEMO)
 	$(BIN) --root $(DEMO)/root --state $(DEMO)/state load -i $(IMAGES)/sensor
 	$(BIN) --root $(DEMO)/root --state $(DEMO)/state images
+	@echo "--- one reading from the sensor container:"
+	$(BIN) --root $(DEMO)/root --state $(DEMO)/state run --rm --name sensor-demo sensor
+	@echo "--- five readings, one every 200ms, with a 32 MiB memory limit:"
+	$(BIN) --root $(DEMO)/root --state $(DEMO)/state run --rm --memory 32m sensor watch -every 200ms -n 5
 
 ## bench: edgerun vs tar vs umoci unpacking a Debian minbase layer (see bench/run.sh)
 bench: bench-deps

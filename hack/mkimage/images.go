@@ -46,7 +46,7 @@ func sensorSpec(pl v1.Platform, binary string) (imageSpec, error) {
 		entries:  entries,
 		config: v1.Config{
 			Entrypoint:   []string{"/usr/bin/sensor"},
-			Cmd:          []string{"serve"},
+			Cmd:          []string{"read"}, // print one reading; `sensor serve` serves them over HTTP
 			Env:          []string{defaultPath, "SENSOR_LISTEN=:8080", "SENSOR_SOURCE=sim"},
 			WorkingDir:   "/",
 			User:         "65534:65534",
