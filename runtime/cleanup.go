@@ -87,7 +87,7 @@ func (r *Runtime) reapLost(rec *Record) error {
 		return nil
 	}
 	before := cur.State
-	r.refresh(cur)
+	r.refreshLocked(cur, true)
 	if cur.State == before {
 		return nil // still running for real
 	}

@@ -52,22 +52,31 @@ func (r *Runtime) lookup(ref string) (*Record, error) {
 // refresh corrects a record that says running when its container is gone
 // (edgerun was killed, or the host rebooted), so no command shows a stale
 // "running".
-func (r *Runtime) refresh(rec *Record) {
-	if rec.State != StateRunning && rec.State != StateCreated {
-		return
-	}
-	c := r.loadLibcontainer(rec.ID)
-	if c != nil {
-		if st, err := c.Status(); err == nil && (st == libcontainer.Running || st == libcontainer.Created) {
+func (r *Runtime) refresh(rec *Record) { r.refreshLocked(rec, false) }
+
+// refreshLocked is refresh for a caller that may hold the container lock
+// itself (then only the owner lock tells whether a creator is alive).
+func (r *Runtime) refreshLocked(rec *Record, locked bool) {
+	switch rec.State {
+	case StateCreated:
+		// Being created, or owned by a live process that is starting it.
+		if (!locked && r.lockHeld(rec.ID)) || r.ownerAlive(rec.ID) {
 			return
 		}
-	}
-	if rec.State == StateRunning || !r.lockHeld(rec.ID) {
-		rec.State = StateExited
-		rec.Pid = 0
-		if rec.ExitCode == 0 {
-			rec.ExitCode = -1 // unknown: nobody saw it end
+	case StateRunning:
+		c := r.loadLibcontainer(rec.ID)
+		if c != nil {
+			if st, err := c.Status(); err == nil && (st == libcontainer.Running || st == libcontainer.Paused) {
+				return
+			}
 		}
+	default:
+		return
+	}
+	rec.State = StateExited
+	rec.Pid = 0
+	if rec.ExitCode == 0 {
+		rec.ExitCode = -1 // unknown: nobody saw it end
 	}
 }
 
@@ -113,7 +122,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, ref string, force bool) (
 	if rec, err = r.loadRecord(rec.ID); err != nil {
 		return nil, fmt.Errorf("%w: %s was removed meanwhile", ErrNoSuchContainer, ref)
 	}
-	r.refresh(rec)
+	r.refreshLocked(rec, true)
 	if rec.State == StateRunning && !force {
 		return nil, fmt.Errorf("%w: cannot remove running container %s: stop it first, or use rm -f", ErrContainerRunning, rec.Name)
 	}

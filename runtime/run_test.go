@@ -1,0 +1,222 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgerun/edgerun/cgroups"
+	"github.com/edgerun/edgerun/rootfs"
+)
+
+// TestMain answers libcontainer's re-exec of the test binary as a
+// container's init, so these tests run real containers.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == InitCommand {
+		Init()
+	}
+	os.Exit(m.Run())
+}
+
+// testRuntime opens a runtime in temp dirs with the busybox test image
+// loaded, and checks at the end that nothing of any container is left on
+// the host: no mount under its root, no cgroup, no libcontainer state.
+func testRuntime(t *testing.T) *Runtime {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run containers")
+	}
+	images := os.Getenv("EDGERUN_TEST_IMAGES")
+	if images == "" {
+		t.Skip("EDGERUN_TEST_IMAGES is not set: run through make test, which builds the test images")
+	}
+	dir := t.TempDir()
+	r, err := Open(Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.LoadImages(context.Background(), LoadOptions{Input: filepath.Join(images, "busybox")}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { assertNoContainerLeftovers(t, r) })
+	return r
+}
+
+func assertNoContainerLeftovers(t *testing.T, r *Runtime) {
+	t.Helper()
+	recs, _ := r.listRecords()
+	for _, rec := range recs {
+		r.RemoveContainer(context.Background(), rec.ID, true)
+	}
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	if bytes.Contains(mi, []byte(r.cfg.Root)) {
+		t.Errorf("a mount under %s is left:\n%s", r.cfg.Root, mi)
+	}
+	for _, id := range recIDs(recs) {
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/pids/edgerun", id)); err == nil {
+			t.Errorf("cgroup of %s is left", id)
+		}
+	}
+	if ents, _ := os.ReadDir(r.libcontainerRoot()); len(ents) > 0 {
+		t.Errorf("libcontainer state left: %v", ents)
+	}
+}
+
+func recIDs(recs []*Record) []string {
+	var ids []string
+	for _, r := range recs {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+func run(t *testing.T, r *Runtime, opts RunOptions) (int, string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	opts.Image = "busybox"
+	opts.Stdout, opts.Stderr = &out, &out
+	code, err := r.Run(context.Background(), opts)
+	return code, out.String(), err
+}
+
+func TestRunWithRemoveReturnsExitCodeAndLeavesNothing(t *testing.T) {
+	r := testRuntime(t)
+	code, out, err := run(t, r, RunOptions{Remove: true, Spec: SpecOptions{Args: []string{"sh", "-c", "echo out; exit 3"}}})
+	if err != nil || code != 3 || out != "out\n" {
+		t.Fatalf("code %d, out %q, err %v; want 3, out", code, out, err)
+	}
+	ents, _ := os.ReadDir(r.containersDir())
+	names, _ := os.ReadDir(r.namesDir())
+	if len(ents) != 0 || len(names) != 0 {
+		t.Fatalf("--rm left containers %v, names %v", ents, names)
+	}
+}
+
+func TestRunWithoutRemoveKeepsExitedContainer(t *testing.T) {
+	r := testRuntime(t)
+	code, _, err := run(t, r, RunOptions{Name: "keeper", Spec: SpecOptions{Args: []string{"false"}}})
+	if err != nil || code != 1 {
+		t.Fatalf("code %d, err %v", code, err)
+	}
+	recs, err := r.Containers(true)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("containers %v, %v", recs, err)
+	}
+	rec := recs[0]
+	if rec.Name != "keeper" || rec.State != StateExited || rec.ExitCode != 1 || rec.FinishedAt.IsZero() {
+		t.Fatalf("record %+v", rec)
+	}
+	if ok, _ := rootfs.Mounted(r.containerDir(rec.ID)); ok {
+		t.Fatal("an exited container's root file system is still mounted")
+	}
+	if _, _, err := run(t, r, RunOptions{Name: "keeper", Spec: SpecOptions{Args: []string{"true"}}}); !errors.Is(err, ErrNameInUse) {
+		t.Fatalf("second container named keeper: %v, want ErrNameInUse", err)
+	}
+	if _, err := r.RemoveContainer(context.Background(), "keeper", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Inspect("keeper"); !errors.Is(err, ErrNoSuchContainer) {
+		t.Fatalf("inspect after rm: %v", err)
+	}
+}
+
+func TestRunRefusesBadInputBeforeCreatingAnything(t *testing.T) {
+	r := testRuntime(t)
+	cases := []struct {
+		name string
+		opts RunOptions
+		code int
+		msg  string
+	}{
+		{"missing command", RunOptions{Spec: SpecOptions{Args: []string{"nosuchcmd"}}}, ExitCommandNotFound, "not found"},
+		{"not executable", RunOptions{Spec: SpecOptions{Args: []string{"/etc/passwd"}}}, ExitCannotInvoke, "permission denied"},
+		{"bad name", RunOptions{Name: "-x", Spec: SpecOptions{Args: []string{"true"}}}, ExitRuntimeFailed, "container name"},
+		{"bad memory", RunOptions{Limits: limitsFlags("12q"), Spec: SpecOptions{Args: []string{"true"}}}, ExitRuntimeFailed, "memory"},
+		{"mount onto /proc", RunOptions{Spec: SpecOptions{Args: []string{"true"}, Volumes: []string{"/tmp:/proc/sys"}}}, ExitRuntimeFailed, "/proc"},
+		{"workdir in /proc", RunOptions{Spec: SpecOptions{Args: []string{"true"}, Workdir: "/proc/self/fd/7"}}, ExitRuntimeFailed, "/proc"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, err := run(t, r, tc.opts)
+			if code != tc.code || err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("code %d, err %v; want %d and %q", code, err, tc.code, tc.msg)
+			}
+			ents, _ := os.ReadDir(r.containersDir())
+			names, _ := os.ReadDir(r.namesDir())
+			if len(ents) != 0 || len(names) != 0 {
+				t.Fatalf("refused run left containers %v, names %v", ents, names)
+			}
+		})
+	}
+}
+
+func limitsFlags(memory string) cgroups.Flags { return cgroups.Flags{Memory: memory} }
+
+// crashAfterCreate makes a container the way run does and then "dies":
+// its locks are dropped without any cleanup, as when edgerun is killed.
+func crashAfterCreate(t *testing.T, r *Runtime, dropRecord bool) string {
+	t.Helper()
+	opts := RunOptions{Image: "busybox", Spec: SpecOptions{Args: []string{"true"}}}
+	c, err := r.create(context.Background(), &opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dropRecord {
+		// Killed before the record was written.
+		os.Remove(filepath.Join(r.containerDir(c.rec.ID), recordFile))
+	}
+	c.lock.Unlock()
+	c.owner.Unlock()
+	return c.rec.ID
+}
+
+func TestNextCommandRemovesHalfMadeContainer(t *testing.T) {
+	r := testRuntime(t)
+	id := crashAfterCreate(t, r, true)
+	if ok, _ := rootfs.Mounted(r.containerDir(id)); !ok {
+		t.Fatal("setup: the crashed container's root file system should be mounted")
+	}
+	r2, err := Open(r.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(r2.containerDir(id)); !os.IsNotExist(err) {
+		t.Fatalf("half-made container dir survives the next command: %v", err)
+	}
+	if r2.loadLibcontainer(id) != nil {
+		t.Fatal("libcontainer state of the half-made container survives")
+	}
+	if ents, _ := os.ReadDir(r2.namesDir()); len(ents) != 0 {
+		// The name claim is stale; the next claim of that name takes it over.
+		if err := r2.reserveName(ents[0].Name(), "0000"); err != nil {
+			t.Fatalf("stale name claim blocks the name: %v", err)
+		}
+		r2.releaseName(ents[0].Name(), "0000")
+	}
+}
+
+func TestNextCommandMarksOrphanedCreatedContainerExited(t *testing.T) {
+	r := testRuntime(t)
+	id := crashAfterCreate(t, r, false)
+	r2, err := Open(r.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r2.Inspect(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != StateExited {
+		t.Fatalf("state %s, want exited: its creator is gone", rec.State)
+	}
+	if ok, _ := rootfs.Mounted(r2.containerDir(id)); ok {
+		t.Fatal("the orphaned container's root file system is still mounted")
+	}
+	if r2.loadLibcontainer(id) != nil {
+		t.Fatal("libcontainer state of the orphaned container survives")
+	}
+}
