@@ -89,6 +89,12 @@ bench: bench-deps
 	$(GO) build -o $(BUILD)/bench-unpack ./bench/cmd/unpack
 	$(GO) build -o $(MKIMAGE) ./hack/mkimage
 	bench/run.sh $(MKIMAGE) $(BUILD)/bench-unpack
+	@$(MAKE) --no-print-directory bench-run
+
+## bench-run: container start, edgerun vs runc vs podman, one hyperfine run (see bench/run-containers.sh)
+.PHONY: bench-run
+bench-run: bench-deps build images
+	bench/run-containers.sh $(BIN) $(IMAGES)
 
 ## cross: static builds for linux/arm64, linux/arm/v7, linux/arm/v6 with Debian's cross compilers
 #

@@ -1,0 +1,133 @@
+#!/bin/sh
+# Container start benchmark: `edgerun run --rm --network none busybox true` against Debian's
+# runc running a ready bundle of the same image and Debian's podman running the same image,
+# in one hyperfine run; then the peak RSS of each (GNU time, several runs).
+#
+# Usage: bench/run-containers.sh [EDGERUN_BIN] [IMAGES_DIR]
+#   EDGERUN_BIN  default bin/edgerun          IMAGES_DIR  default out/images (from `make images`)
+# Environment: RUNS (hyperfine runs per command, default 100), WARMUP (default 10),
+#   RSS_RUNS (GNU time runs per command, default 10), OUT (default out/bench).
+# Writes $OUT/run.json and $OUT/run.md (hyperfine) and $OUT/run-summary.txt (ratios, RSS).
+#
+# Everything lives in one temp dir (edgerun --root/--state, the runc bundle and --root, podman's
+# --root/--runroot/--tmpdir/--network-config-dir and a containers.conf that selects the CNI
+# backend, so no netavark run dir appears under /run), removed on exit. The only state podman
+# and skopeo share with the host is the blob-info cache in /var/lib/containers/cache.
+#
+# podman on this machine (hybrid cgroups: v1 controllers plus an empty cgroup2 at
+# /sys/fs/cgroup/unified) needs: --cgroup-manager cgroupfs (no systemd), --runtime runc, and
+# explicit --ulimit nofile/nproc, because its default nofile limit (1048576) is above the
+# hard limit it runs under and runc's setrlimit then fails with EPERM.
+set -eu
+
+EDGERUN=$(realpath "${1:-bin/edgerun}")
+IMAGES=$(realpath "${2:-out/images}")
+RUNS=${RUNS:-100}
+WARMUP=${WARMUP:-10}
+RSS_RUNS=${RSS_RUNS:-10}
+OUT=${OUT:-out/bench}
+
+die() { echo "bench-run: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root (containers through runc, podman and edgerun): run as root"
+for t in hyperfine runc podman skopeo umoci jq /usr/bin/time; do
+	command -v "$t" >/dev/null 2>&1 || die "$t not found: run make bench-deps"
+done
+[ -x "$EDGERUN" ] || die "$EDGERUN missing: run make build"
+[ -f "$IMAGES/busybox/index.json" ] || die "$IMAGES/busybox missing: run make images"
+mkdir -p "$OUT"
+
+T=$(mktemp -d /tmp/edgerun-bench-run.XXXXXX)
+# The podman cgroup parent is created by the first podman run; remove it afterwards only if it
+# was not there before (someone else's podman may use it).
+had_libpod_parent=$([ -d /sys/fs/cgroup/memory/libpod_parent ] && echo yes || echo no)
+
+cleanup() {
+	set +e
+	[ -n "${ER:-}" ] && $ER rm -f $($ER ps -aq 2>/dev/null) >/dev/null 2>&1
+	[ -n "${PODMAN:-}" ] && $PODMAN rm -af >/dev/null 2>&1 && $PODMAN rmi -af >/dev/null 2>&1
+	# Unmount whatever is still mounted under $T, deepest first, then remove it.
+	awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do
+		umount -l "$m"
+	done
+	rm -rf "$T"
+	if [ "$had_libpod_parent" = no ]; then
+		for d in /sys/fs/cgroup/*/libpod_parent; do
+			[ -d "$d" ] || continue
+			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		done
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ref=busybox:latest
+
+# edgerun: its own root and state, the image loaded from the OCI layout.
+ER="$EDGERUN --root $T/edgerun/root --state $T/edgerun/state"
+$ER load -i "$IMAGES/busybox" >/dev/null
+
+# runc: a ready bundle, rootfs unpacked by umoci from the same layout, config from `runc spec`
+# without a terminal, running `true`, with a new (unconfigured) network namespace as before.
+mkdir -p "$T/bundle"
+umoci raw unpack --image "$IMAGES/busybox:$ref" "$T/bundle/rootfs" >/dev/null 2>&1 ||
+	die "umoci could not unpack $IMAGES/busybox:$ref"
+(cd "$T/bundle" && runc spec)
+jq '.process.terminal = false | .process.args = ["true"]
+    | if any(.linux.namespaces[]; .type == "network") then .
+      else .linux.namespaces += [{"type": "network"}] end' \
+	"$T/bundle/config.json" >"$T/config.json"
+mv "$T/config.json" "$T/bundle/config.json"
+RUNC="runc --root $T/runc run --bundle $T/bundle bench"
+
+# podman: throwaway storage, image imported through an oci-archive made by skopeo.
+printf '[network]\nnetwork_backend = "cni"\n' >"$T/containers.conf"
+export CONTAINERS_CONF="$T/containers.conf"
+PODMAN="podman --root $T/podman/root --runroot $T/podman/run --tmpdir $T/podman/tmp \
+--network-config-dir $T/podman/net --storage-driver overlay --cgroup-manager cgroupfs \
+--events-backend file --runtime runc"
+skopeo copy -q "oci:$IMAGES/busybox:$ref" "oci-archive:$T/busybox.tar:localhost/$ref"
+$PODMAN load -q -i "$T/busybox.tar" >/dev/null
+PODMAN_RUN="$PODMAN run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/$ref true"
+
+EDGERUN_RUN="$ER run --rm --network none $ref true"
+
+# Each must succeed before it is timed (hyperfine would stop on a failure anyway, with less
+# context).
+for c in "$EDGERUN_RUN" "$RUNC" "$PODMAN_RUN"; do
+	$c || die "failed: $c"
+done
+
+hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
+	--export-json "$OUT/run.json" --export-markdown "$OUT/run.md" \
+	-n edgerun "$EDGERUN_RUN" -n runc "$RUNC" -n podman "$PODMAN_RUN"
+
+# Peak RSS: GNU time's %M is the largest resident set of the command or of any child it
+# waited for (for edgerun that includes its libcontainer init re-exec; podman's conmon
+# double-forks away, so it is not counted).
+rss() {
+	i=0
+	while [ $i -lt "$RSS_RUNS" ]; do
+		/usr/bin/time -f %M -o "$T/rss" "$@" || die "failed: $*"
+		cat "$T/rss"
+		i=$((i + 1))
+	done | sort -n | awk '{v[NR]=$1} END {printf "%d %d %d", v[1], v[int((NR+1)/2)], v[NR]}'
+}
+# shellcheck disable=SC2086 # the command strings are word-split on purpose
+{
+	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "runs: $RUNS (warmup $WARMUP), rss runs: $RSS_RUNS"
+	jq -r '.results | (map({(.command): .mean}) | add) as $m
+		| map("mean \(.command): \(.mean * 1000 | . * 100 | round / 100) ms ± \(.stddev * 1000 | . * 100 | round / 100) ms (median \(.median * 1000 | . * 100 | round / 100) ms)")[],
+		  "ratio edgerun/podman: \($m.edgerun / $m.podman | . * 1000 | round / 1000) (target <= 0.25)",
+		  "ratio edgerun/runc: \($m.edgerun / $m.runc | . * 1000 | round / 1000) (target <= 1.3)"' "$OUT/run.json"
+	for n in edgerun runc podman; do
+		case $n in
+		edgerun) set -- $EDGERUN_RUN ;;
+		runc) set -- $RUNC ;;
+		podman) set -- $PODMAN_RUN ;;
+		esac
+		rss "$@" | awk -v n=$n '{printf "peak RSS %s: min %.1f MiB, median %.1f MiB, max %.1f MiB\n", n, $1/1024, $2/1024, $3/1024}'
+	done
+	echo "(target: edgerun peak RSS <= 15 MiB)"
+} | tee "$OUT/run-summary.txt"
