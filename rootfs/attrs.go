@@ -184,7 +184,9 @@ func (u *unpacker) finishDirs() error {
 	}
 	sort.SliceStable(u.dirs, func(i, j int) bool { return depth(u.dirs[i].name) > depth(u.dirs[j].name) })
 	for _, d := range u.dirs {
-		if err := u.dirAttrs(d); err != nil {
+		err := u.dirAttrs(d)
+		u.t.release()
+		if err != nil {
 			return fmt.Errorf("unpack %q: %w", d.hdr.Name, err)
 		}
 	}

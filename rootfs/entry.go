@@ -64,7 +64,11 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 	case tar.TypeDir:
 		u.st.Dirs++
 		u.dirs = append(u.dirs, dirAttr{name, hdr})
-		return u.mkdir(pfd, base)
+		if err := u.mkdir(pfd, base); err != nil {
+			return err
+		}
+		u.t.adopt(name, pfd, base)
+		return nil
 	case tar.TypeSymlink:
 		u.st.Symlinks++
 		return u.symlink(pfd, base, hdr)

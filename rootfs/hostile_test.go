@@ -121,6 +121,17 @@ func hostileCases() []hostileCase {
 			}},
 		{name: "duplicate file: last wins", blob: ents(file("f", "one"), file("f", "two")), check: wantFile("f", "two")},
 		{name: "duplicate dir then file", blob: ents(dir("d"), file("d/x", "1"), file("d", "file")), check: wantFile("d", "file")},
+		{name: "duplicate symlink in a subdir: last wins",
+			blob: ents(dir("a"), symlink("a/l", "b"), symlink("a/l", "c"), file("a/f", "x")),
+			check: func(t *testing.T, s sandbox) {
+				if got, err := os.Readlink(filepath.Join(s.dst, "a", "l")); err != nil || got != "c" {
+					t.Fatalf("a/l -> %q, %v; want c", got, err)
+				}
+			}},
+		{name: "cached dir replaced by symlink resolves in the layer",
+			blob: ents(dir("outside"), dir("a"), dir("a/b"), file("a/b/x", "1"),
+				symlink("a/b", "../../outside"), file("a/b/secret", "pwned")),
+			check: wantFile("outside/secret", "pwned")},
 		{name: "device with huge major", blob: ents(chardev("dev", 1<<20, 1)), err: ErrBadDevice},
 		{name: "device with huge minor", blob: ents(chardev("dev", 1, 1<<40)), err: ErrBadDevice},
 		{name: "gzip bomb", blob: bomb, opts: []UnpackOption{WithLimits(8<<20, 100)}, err: ErrTooLarge},

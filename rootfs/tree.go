@@ -20,8 +20,9 @@ const maxCachedDirs = 512
 // outside the root; the last component is always handled by an *at syscall
 // relative to that handle, without following it.
 type tree struct {
-	root *os.File
-	dirs map[string]*os.File // cleaned relative dir path -> O_PATH handle
+	root  *os.File
+	dirs  map[string]*os.File // cleaned relative dir path -> O_PATH handle
+	stale []*os.File          // forgotten handles, still open until release
 }
 
 func openTree(dst string) (*tree, error) {
@@ -34,16 +35,28 @@ func openTree(dst string) (*tree, error) {
 
 func (t *tree) close() {
 	t.forget()
+	t.release()
 	t.root.Close()
 }
 
 // forget drops every cached handle. Called whenever a directory or symlink
 // is removed or replaced, since a cached path may have resolved through it.
+// The handles stay open until release: the entry being unpacked may still
+// hold one as its parent, and closing it would free its fd number for reuse
+// (by another layer's unpack in the same process) under its feet.
 func (t *tree) forget() {
 	for k, f := range t.dirs {
-		f.Close()
+		t.stale = append(t.stale, f)
 		delete(t.dirs, k)
 	}
+}
+
+// release closes the handles forgotten so far; called between entries.
+func (t *tree) release() {
+	for _, f := range t.stale {
+		f.Close()
+	}
+	t.stale = t.stale[:0]
 }
 
 // dir returns a handle on directory rel (a cleaned relative path), creating
@@ -70,6 +83,24 @@ func (t *tree) dir(rel string, create bool) (int, error) {
 	}
 	t.dirs[rel] = f
 	return int(f.Fd()), nil
+}
+
+// adopt caches a handle on base, a directory just made (or found) in pfd by
+// mkdir, under rel, its path from the root. pfd is itself a handle resolved
+// inside the root, base is one component, and the open never follows a
+// symlink (O_NOFOLLOW with O_DIRECTORY fails with ENOTDIR on one, O_PATH
+// included), so the handle is what pathrs would resolve, for one syscall
+// instead of a walk. Failing to adopt is not an error: dir resolves rel the
+// long way when it is next needed.
+func (t *tree) adopt(rel string, pfd int, base string) {
+	if _, ok := t.dirs[rel]; ok || len(t.dirs) >= maxCachedDirs {
+		return
+	}
+	fd, err := unix.Openat(pfd, base, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	t.dirs[rel] = os.NewFile(uintptr(fd), rel)
 }
 
 // cleanName turns a tar name into a path relative to the root. Absolute

@@ -151,7 +151,9 @@ func (u *unpacker) run(ctx context.Context, tr *tar.Reader) error {
 		if u.st.Entries > u.cfg.maxEntries {
 			return fmt.Errorf("%w: more than %d entries", ErrTooLarge, u.cfg.maxEntries)
 		}
-		if err := u.entry(hdr, tr); err != nil {
+		err = u.entry(hdr, tr)
+		u.t.release()
+		if err != nil {
 			return fmt.Errorf("unpack %q: %w", hdr.Name, err)
 		}
 	}
