@@ -31,16 +31,22 @@ func allowedXattr(name string) bool {
 	return strings.HasPrefix(name, "user.") && !strings.HasPrefix(name, "user.overlay.")
 }
 
-// fdAttrs applies ownership, mode and xattrs to an open file or directory.
-// Ownership goes first: chown clears setuid/setgid bits, fchmod restores them.
-func (u *unpacker) fdAttrs(fd int, hdr *tar.Header) error {
-	if u.cfg.privileged {
+// unknownPerm says fdAttrs does not know the current mode of a node.
+const unknownPerm = ^uint32(0)
+
+// fdAttrs applies ownership, mode and xattrs to an open file or directory
+// whose current permission bits are have (or unknownPerm). Ownership goes
+// first: chown clears setuid/setgid bits, fchmod restores them.
+func (u *unpacker) fdAttrs(fd int, hdr *tar.Header, have uint32) error {
+	if u.needChown(hdr) {
 		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
 			return fmt.Errorf("chown to %d:%d: %w", hdr.Uid, hdr.Gid, err)
 		}
 	}
-	if err := unix.Fchmod(fd, hdrPerm(hdr)); err != nil {
-		return fmt.Errorf("chmod %o: %w", hdrPerm(hdr), err)
+	if have != hdrPerm(hdr) {
+		if err := unix.Fchmod(fd, hdrPerm(hdr)); err != nil {
+			return fmt.Errorf("chmod %o: %w", hdrPerm(hdr), err)
+		}
 	}
 	for k, v := range hdr.PAXRecords {
 		name, ok := strings.CutPrefix(k, paxXattr)
@@ -65,7 +71,7 @@ func (u *unpacker) fdAttrs(fd int, hdr *tar.Header) error {
 
 // chownAt changes the owner of base itself (never a symlink's target).
 func (u *unpacker) chownAt(pfd int, base string, hdr *tar.Header) error {
-	if !u.cfg.privileged {
+	if !u.needChown(hdr) {
 		return nil
 	}
 	if err := unix.Fchownat(pfd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
@@ -209,7 +215,7 @@ func (u *unpacker) dirAttrs(d dirAttr) error {
 	if err != nil {
 		return fmt.Errorf("open directory: %w", err)
 	}
-	err = u.fdAttrs(fd, d.hdr)
+	err = u.fdAttrs(fd, d.hdr, unknownPerm)
 	unix.Close(fd)
 	if err != nil {
 		return err

@@ -25,6 +25,7 @@ type unpacker struct {
 	cfg  *unpackConfig
 	st   *Stats
 	buf  []byte
+	news newNodes  // what a node we create starts as, to skip no-op chown/chmod
 	size int64     // sum of file sizes, which sparse entries can inflate beyond the stream
 	dirs []dirAttr // applied after all entries, deepest first
 }
@@ -112,8 +113,9 @@ func (u *unpacker) clear(pfd int, base string) error {
 
 func (u *unpacker) file(pfd int, base string, hdr *tar.Header, r io.Reader) error {
 	var fd int
+	perm, have := u.createPerm(hdr)
 	err := u.create(pfd, base, func() (err error) {
-		fd, err = unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		fd, err = unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
 		return err
 	})
 	if err != nil {
@@ -121,7 +123,7 @@ func (u *unpacker) file(pfd int, base string, hdr *tar.Header, r io.Reader) erro
 	}
 	err = u.copyContent(fd, r)
 	if err == nil {
-		err = u.fdAttrs(fd, hdr)
+		err = u.fdAttrs(fd, hdr, have)
 	}
 	if cerr := unix.Close(fd); err == nil && cerr != nil {
 		err = fmt.Errorf("close: %w", cerr)

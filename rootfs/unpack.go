@@ -120,7 +120,7 @@ func Unpack(ctx context.Context, r io.Reader, dst string, opts ...UnpackOption) 
 		return st, err
 	}
 	defer t.close()
-	u := &unpacker{t: t, cfg: cfg, st: &st, buf: make([]byte, 256<<10)}
+	u := &unpacker{t: t, cfg: cfg, st: &st, buf: make([]byte, 256<<10), news: probeNewNodes(t.root, cfg.privileged)}
 	if err := u.run(ctx, tar.NewReader(stream)); err != nil {
 		return st, err
 	}
