@@ -98,6 +98,7 @@ for c in "$EDGERUN_RUN" "$RUNC" "$PODMAN_RUN"; do
 	$c || die "failed: $c"
 done
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
 	--export-json "$OUT/run.json" --export-markdown "$OUT/run.md" \
 	-n edgerun "$EDGERUN_RUN" -n runc "$RUNC" -n podman "$PODMAN_RUN"
@@ -120,7 +121,10 @@ rss() {
 	jq -r '.results | (map({(.command): .mean}) | add) as $m
 		| map("mean \(.command): \(.mean * 1000 | . * 100 | round / 100) ms ± \(.stddev * 1000 | . * 100 | round / 100) ms (median \(.median * 1000 | . * 100 | round / 100) ms)")[],
 		  "ratio edgerun/podman: \($m.edgerun / $m.podman | . * 1000 | round / 1000) (target <= 0.25)",
-		  "ratio edgerun/runc: \($m.edgerun / $m.runc | . * 1000 | round / 1000) (target <= 1.3)"' "$OUT/run.json"
+		  "ratio edgerun/runc: \($m.edgerun / $m.runc | . * 1000 | round / 1000) (target <= 1.3)",
+		  (map({(.command): .median}) | add) as $d
+		| "median ratios: edgerun/podman \($d.edgerun / $d.podman | . * 1000 | round / 1000), edgerun/runc \($d.edgerun / $d.runc | . * 1000 | round / 1000)"' "$OUT/run.json"
+	echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 	for n in edgerun runc podman; do
 		case $n in
 		edgerun) set -- $EDGERUN_RUN ;;
