@@ -1,0 +1,349 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// cmdTimeout bounds every edgerun invocation; a hang fails the test.
+const cmdTimeout = 90 * time.Second
+
+// env is one test's private edgerun: its own persistent and volatile roots.
+type env struct {
+	t     *testing.T
+	base  string // the test's temp dir; root and state live below it
+	root  string
+	state string
+
+	mu  sync.Mutex
+	ids map[string]bool // every container ID seen, for the cgroup check
+}
+
+// newEnv makes a private edgerun state and registers the leftover check.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	requireSetup(t)
+	base := t.TempDir()
+	e := &env{t: t, base: base, root: filepath.Join(base, "root"), state: filepath.Join(base, "state"), ids: map[string]bool{}}
+	// Cleanups run last-in first-out: this runs before TempDir's removal,
+	// and detaches leftover mounts so the removal cannot reach the host.
+	t.Cleanup(func() { assertClean(t, e) })
+	return e
+}
+
+// result is what one edgerun invocation did.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return "exit " + strconv.Itoa(r.code) + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
+}
+
+// command returns an edgerun command on this env's roots.
+func (e *env) command(ctx context.Context, args ...string) *exec.Cmd {
+	full := append([]string{"--root", e.root, "--state", e.state}, args...)
+	cmd := exec.CommandContext(ctx, s.bin, full...)
+	cmd.Env = append(os.Environ(), "EDGERUN_ROOT=", "EDGERUN_STATE=")
+	return cmd
+}
+
+// run runs edgerun to completion and returns its output and exit code.
+func (e *env) run(args ...string) result {
+	return e.runIn(nil, args...)
+}
+
+// runIn is run with stdin.
+func (e *env) runIn(stdin []byte, args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := e.command(ctx, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	stop := e.watchIDs()
+	err := cmd.Run()
+	stop()
+	if ctx.Err() != nil {
+		e.t.Fatalf("edgerun %s: timed out after %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), cmdTimeout, out.String(), errb.String())
+	}
+	return result{stdout: out.String(), stderr: errb.String(), code: exitCode(e.t, err)}
+}
+
+// must runs edgerun and fails the test unless it exits 0.
+func (e *env) must(args ...string) string {
+	e.t.Helper()
+	r := e.run(args...)
+	if r.code != 0 {
+		e.t.Fatalf("edgerun %s: %s", strings.Join(args, " "), r)
+	}
+	return r.stdout
+}
+
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	t.Fatalf("start edgerun: %v", err)
+	return -1
+}
+
+// watchIDs records the IDs of containers that appear while a command runs,
+// so the cleanup check can look for their cgroups even after --rm.
+func (e *env) watchIDs() (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			e.collectIDs()
+			select {
+			case <-done:
+				e.collectIDs()
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func (e *env) collectIDs() {
+	for _, dir := range []string{filepath.Join(e.root, "containers"), filepath.Join(e.state, "libcontainer")} {
+		ents, _ := os.ReadDir(dir)
+		e.mu.Lock()
+		for _, ent := range ents {
+			if len(ent.Name()) == 64 {
+				e.ids[ent.Name()] = true
+			}
+		}
+		e.mu.Unlock()
+	}
+}
+
+// loadBusybox loads the busybox test image (busybox:latest).
+func (e *env) loadBusybox() {
+	e.t.Helper()
+	e.must("load", "-i", imagePath(e.t, "busybox"))
+}
+
+// record is the part of `inspect` and `ps --format json` the tests read.
+type record struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Image     string `json:"image"`
+	State     string `json:"state"`
+	Pid       int    `json:"pid"`
+	ExitCode  int    `json:"exitCode"`
+	OOMKilled bool   `json:"oomKilled"`
+}
+
+// inspect returns the record of one container.
+func (e *env) inspect(name string) record {
+	e.t.Helper()
+	var recs []record
+	out := e.must("inspect", name)
+	if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs) != 1 {
+		e.t.Fatalf("inspect %s: want one record, got %q (%v)", name, out, err)
+	}
+	e.noteID(recs[0].ID)
+	return recs[0]
+}
+
+func (e *env) noteID(id string) {
+	e.mu.Lock()
+	e.ids[id] = true
+	e.mu.Unlock()
+}
+
+// background is an edgerun command running while the test acts on it.
+type background struct {
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	stdout *bufio.Reader
+	stderr bytes.Buffer
+	stop   func()
+	done   chan struct{}
+	err    error
+}
+
+// start starts edgerun without waiting; stdout is read through b.stdout.
+func (e *env) start(args ...string) *background {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	b := &background{cmd: e.command(ctx, args...), cancel: cancel, done: make(chan struct{})}
+	pipe, err := b.cmd.StdoutPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b.stdout = bufio.NewReader(pipe)
+	b.cmd.Stderr = &b.stderr
+	b.stop = e.watchIDs()
+	if err := b.cmd.Start(); err != nil {
+		b.stop()
+		e.t.Fatal(err)
+	}
+	go func() { b.err = b.cmd.Wait(); b.stop(); close(b.done) }()
+	e.t.Cleanup(func() {
+		// A failed test must not leave edgerun running.
+		_ = b.cmd.Process.Kill()
+		<-b.done
+		cancel()
+	})
+	return b
+}
+
+// waitLine reads stdout until a line equal to want, and fails otherwise.
+func (b *background) waitLine(t *testing.T, want string) {
+	t.Helper()
+	got := make(chan error, 1)
+	go func() {
+		for {
+			line, err := b.stdout.ReadString('\n')
+			if strings.TrimSpace(line) == want {
+				got <- nil
+				return
+			}
+			if err != nil {
+				got <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("waiting for %q on stdout: %v; stderr: %s", want, err, b.stderr.String())
+		}
+	case <-time.After(cmdTimeout):
+		t.Fatalf("waiting for %q on stdout: timed out", want)
+	}
+}
+
+// wait waits for the command to end and returns its exit code and the rest
+// of stdout.
+func (b *background) wait(t *testing.T) (int, string) {
+	t.Helper()
+	rest, _ := readAll(b.stdout)
+	<-b.done
+	return exitCode(t, b.err), rest
+}
+
+func readAll(r *bufio.Reader) (string, error) {
+	b, err := io.ReadAll(r)
+	return string(b), err
+}
+
+// assertClean checks that the test left nothing: no mount under its
+// directory, no cgroup of its containers, no container state.
+func assertClean(t *testing.T, e *env) {
+	t.Helper()
+	e.collectIDs()
+	if mnts := mountsUnder(e.base); len(mnts) > 0 {
+		t.Errorf("leftover mounts under %s:\n%s", e.base, strings.Join(mnts, "\n"))
+		for i := len(mnts) - 1; i >= 0; i-- {
+			_ = unix.Unmount(mnts[i], unix.MNT_DETACH)
+		}
+	}
+	e.mu.Lock()
+	ids := make([]string, 0, len(e.ids))
+	for id := range e.ids {
+		ids = append(ids, id)
+	}
+	e.mu.Unlock()
+	for _, id := range ids {
+		if cg := cgroupDirs(id); len(cg) > 0 {
+			t.Errorf("leftover cgroups of container %s:\n%s", id, strings.Join(cg, "\n"))
+		}
+	}
+	for _, dir := range []string{
+		filepath.Join(e.root, "containers"), filepath.Join(e.root, "names"), filepath.Join(e.state, "libcontainer"),
+	} {
+		if left := entries(dir); len(left) > 0 {
+			t.Errorf("leftover container state in %s: %s", dir, strings.Join(left, ", "))
+		}
+	}
+}
+
+// entries lists a directory's entries, nil when it does not exist.
+func entries(dir string) []string {
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, ent := range ents {
+		names = append(names, ent.Name())
+	}
+	return names
+}
+
+// mountsUnder returns the mount points at or below dir, outermost first.
+func mountsUnder(dir string) []string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return []string{"cannot read /proc/self/mountinfo: " + err.Error()}
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		mp := unescapeMount(f[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for space, ...).
+func unescapeMount(s string) string {
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			sb.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		sb.WriteByte(s[i])
+	}
+	return sb.String()
+}
+
+// cgroupDirs returns the cgroup directories of a container, in every
+// hierarchy (v1 controllers, the unified v2 tree, or a pure v2 host).
+func cgroupDirs(id string) []string {
+	var found []string
+	for _, pattern := range []string{"/sys/fs/cgroup/*/edgerun/" + id, "/sys/fs/cgroup/edgerun/" + id} {
+		m, _ := filepath.Glob(pattern)
+		found = append(found, m...)
+	}
+	return found
+}
