@@ -1,0 +1,72 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMemoryLimitOOMKillsAHog(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	r := e.run("run", "--name", "hog", "--memory", "16m", "busybox", "sh", "-c", `x=a; while true; do x=$x$x; done`)
+	if r.code != 137 {
+		t.Errorf("want exit 137 from the OOM kill, got %s", r)
+	}
+	if rec := e.inspect("hog"); !rec.OOMKilled || rec.ExitCode != 137 || rec.State != "exited" {
+		t.Errorf("inspect after the OOM kill: %+v, want oomKilled true, exit 137", rec)
+	}
+	if out := e.must("ps", "-a"); !strings.Contains(out, "OOM") {
+		t.Errorf("ps -a does not say the container was OOM killed:\n%s", out)
+	}
+	e.must("rm", "hog")
+}
+
+func TestPidsLimitStopsAForkBomb(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	// 60 background sleeps cannot fit in 20 pids: a fork fails, busybox sh
+	// gives up, and the container ends instead of filling the host.
+	r := e.run("run", "--rm", "--pids-limit", "20", "busybox", "sh", "-c",
+		`i=0; while [ $i -lt 60 ]; do sleep 30 & i=$((i+1)); done; echo spawned-all`)
+	if !strings.Contains(r.stderr, "can't fork") {
+		t.Errorf("no fork failed under --pids-limit 20:\n%s", r)
+	}
+	if containsLine(r.stdout, "spawned-all") || r.code == 0 || r.code == 125 {
+		t.Errorf("want the shell to fail on the fork limit, got:\n%s", r)
+	}
+}
+
+func TestCpusQuotaIsVisibleInTheCgroup(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	b := e.start("run", "--name", "cpu", "--cpus", "0.5", "busybox", "sh", "-c", "echo ready; while true; do sleep 1; done")
+	b.waitLine(t, "ready")
+	rec := e.inspect("cpu")
+	file, want := "/sys/fs/cgroup/cpu/edgerun/"+rec.ID+"/cpu.cfs_quota_us", "50000"
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil { // pure v2
+		file, want = filepath.Join("/sys/fs/cgroup/edgerun", rec.ID, "cpu.max"), "50000 100000"
+	}
+	got, err := os.ReadFile(file)
+	if err != nil || strings.TrimSpace(string(got)) != want {
+		t.Errorf("--cpus 0.5: %s = %q (%v), want %q", file, got, err, want)
+	}
+	if period, err := os.ReadFile(filepath.Join(filepath.Dir(file), "cpu.cfs_period_us")); err == nil &&
+		strings.TrimSpace(string(period)) != "100000" {
+		t.Errorf("cpu.cfs_period_us = %q, want 100000", period)
+	}
+	// rm -f stops it while run is in the foreground; run then ends.
+	e.must("rm", "-f", "cpu")
+	done := make(chan struct{})
+	go func() { b.wait(t); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("run did not end after rm -f of its container")
+	}
+}

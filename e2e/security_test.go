@@ -1,0 +1,188 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestDefaultCapabilitiesAndSeccompSeenFromInside(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	out := e.must("run", "--rm", "busybox", "cat", "/proc/self/status")
+	for key, want := range map[string]string{
+		"CapEff":     "00000000a80425fb", // docker's 14 capabilities
+		"CapPrm":     "00000000a80425fb",
+		"CapBnd":     "00000000a80425fb",
+		"CapInh":     "0000000000000000",
+		"CapAmb":     "0000000000000000",
+		"Seccomp":    "2", // filter mode
+		"NoNewPrivs": "1",
+	} {
+		if got := statusField(out, key); got != want {
+			t.Errorf("/proc/self/status %s = %q, want %q", key, got, want)
+		}
+	}
+}
+
+func statusField(status, key string) string {
+	for _, l := range strings.Split(status, "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && k == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// hostBlockDevice returns MAJOR:MINOR of the block device holding /.
+func hostBlockDevice(t *testing.T) string {
+	var st unix.Stat_t
+	if err := unix.Stat("/", &st); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
+}
+
+// probeResults runs the probe program in a container and parses its lines.
+func probeResults(t *testing.T, e *env, extra ...string) map[string]string {
+	t.Helper()
+	args := append([]string{"run", "--rm", "-v", probe(t) + ":/probe:ro"}, extra...)
+	// Through sh: edgerun checks the command against the image, not the volumes.
+	args = append(args, "busybox", "sh", "-c", "/probe/probe "+hostBlockDevice(t))
+	out := e.must(args...)
+	res := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if k, v, ok := strings.Cut(l, " "); ok {
+			res[k] = v
+		}
+	}
+	return res
+}
+
+func TestConfinedRootCannotEscapeFromInside(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	res := probeResults(t, e)
+	for _, name := range []string{
+		"mount", "finit_module", "init_module", "socket_af_alg", "socket_af_vsock", "unshare_user", "keyctl",
+	} {
+		if res[name] != "operation not permitted" {
+			t.Errorf("%s from inside the container: %q, want operation not permitted", name, res[name])
+		}
+	}
+	if got := res["raw_block_open"]; got == "ok" || got == "" {
+		t.Errorf("reading the host's block device %s from inside: %q, want a failure", hostBlockDevice(t), got)
+	}
+	if got := res["sysrq_trigger"]; got == "ok" || got == "" {
+		t.Errorf("writing /proc/sysrq-trigger from inside: %q, want a failure", got)
+	}
+	if _, err := os.Stat("/proc/sysrq-trigger"); err != nil {
+		t.Logf("note: this kernel has no /proc/sysrq-trigger, so its check is weak here")
+	}
+}
+
+// The probe itself must be able to tell: with CAP_SYS_ADMIN and no seccomp
+// the same calls reach the kernel and fail (or not) for the kernel's own
+// reasons, not with the confinement's EPERM.
+func TestProbeSeesTheKernelWithoutConfinement(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	res := probeResults(t, e, "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined")
+	for _, name := range []string{"mount", "finit_module", "socket_af_alg", "unshare_user"} {
+		if res[name] == "operation not permitted" || res[name] == "" {
+			t.Errorf("%s without confinement: %q, want the kernel's own answer", name, res[name])
+		}
+	}
+}
+
+func TestBusyboxToolsFailAsConfinedRoot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	for _, script := range []string{
+		"mount -t tmpfs x /mnt",
+		"unshare -U true",
+		"insmod /bin/busybox",
+		"echo h > /proc/sysrq-trigger",
+		"mknod /tmp/raw b " + strings.Replace(hostBlockDevice(t), ":", " ", 1) + " && head -c 1 /tmp/raw",
+	} {
+		r := e.run("run", "--rm", "busybox", "sh", "-c", script)
+		if r.code == 0 || r.code == 125 {
+			t.Errorf("%q as root in a container: want it to fail inside, got %s", script, r)
+		}
+	}
+}
+
+func TestDevicePassedWithFlagIsUsable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	out := e.must("run", "--rm", "--device", "/dev/zero:/dev/myzero", "busybox", "sh", "-c",
+		"head -c 4 /dev/myzero | od -An -tx1")
+	if strings.Join(strings.Fields(out), " ") != "00 00 00 00" {
+		t.Errorf("reading /dev/myzero passed with --device: %q", out)
+	}
+	r := e.run("run", "--rm", "busybox", "test", "-e", "/dev/myzero")
+	if r.code != 1 {
+		t.Errorf("without --device, /dev/myzero: want absent (exit 1), got %s", r)
+	}
+}
+
+func TestDevicePermissionsAreEnforced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	if _, err := os.Stat("/dev/loop-control"); err != nil {
+		t.Skipf("needs a character device outside the default set: %v", err)
+	}
+	// /dev/loop-control (10:237) is not one of the default devices, so the
+	// device cgroup allows exactly what --device grants. Opening it does
+	// nothing by itself.
+	script := "exec 3</dev/lc && echo read-ok; exec 4>/dev/lc && echo write-ok"
+	out := e.run("run", "--rm", "--device", "/dev/loop-control:/dev/lc:r", "busybox", "sh", "-c", script).stdout
+	if !containsLine(out, "read-ok") || containsLine(out, "write-ok") {
+		t.Errorf("--device ...:r: want read allowed and write refused, got %q", out)
+	}
+	out = e.must("run", "--rm", "--device", "/dev/loop-control:/dev/lc", "busybox", "sh", "-c", script)
+	if !containsLine(out, "read-ok") || !containsLine(out, "write-ok") {
+		t.Errorf("--device default rwm: want read and write, got %q", out)
+	}
+	r := e.run("run", "--rm", "busybox", "sh", "-c", "mknod /dev/lc c 10 237 || mknod /tmp/lc c 10 237 && exec 3</tmp/lc && echo read-ok")
+	if containsLine(r.stdout, "read-ok") {
+		t.Errorf("without --device a node made with mknod for 10:237 could be opened: %s", r)
+	}
+}
+
+func TestPrivilegedContainerStarts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	out := e.must("run", "--rm", "--privileged", "busybox", "sh", "-c", "grep -E '^(CapEff|Seccomp):' /proc/self/status")
+	if statusField(out, "Seccomp") != "0" || statusField(out, "CapEff") == "00000000a80425fb" {
+		t.Errorf("--privileged: %s", out)
+	}
+}
+
+func TestCapAddAllStarts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	e.must("run", "--rm", "--cap-add", "ALL", "busybox", "true")
+}
+
+func TestCommandFromABindMountRuns(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	// docker runs a command that only a volume provides.
+	out := e.must("run", "--rm", "-v", probe(t)+":/probe:ro", "busybox", "/probe/probe", hostBlockDevice(t))
+	if !strings.Contains(out, "mount ") {
+		t.Errorf("probe from a bind mount printed %q", out)
+	}
+}
