@@ -266,12 +266,11 @@ func readAll(r *bufio.Reader) (string, error) {
 func assertClean(t *testing.T, e *env) {
 	t.Helper()
 	e.collectIDs()
-	if mnts := mountsUnder(e.base); len(mnts) > 0 {
+	mnts := mountsUnder(e.base)
+	if len(mnts) > 0 {
 		t.Errorf("leftover mounts under %s:\n%s", e.base, strings.Join(mnts, "\n"))
-		for i := len(mnts) - 1; i >= 0; i-- {
-			_ = unix.Unmount(mnts[i], unix.MNT_DETACH)
-		}
 	}
+	defer tidy(t, e)
 	e.mu.Lock()
 	ids := make([]string, 0, len(e.ids))
 	for id := range e.ids {
@@ -289,6 +288,23 @@ func assertClean(t *testing.T, e *env) {
 		if left := entries(dir); len(left) > 0 {
 			t.Errorf("leftover container state in %s: %s", dir, strings.Join(left, ", "))
 		}
+	}
+}
+
+// tidy removes what a failed test left, so one failure does not leave
+// cgroups and mounts on the host: rm -f of every container, then a lazy
+// unmount of what remains under the test's directory (before TempDir's
+// removal could walk into a bind mount of a host path).
+func tidy(t *testing.T, e *env) {
+	if !t.Failed() {
+		return
+	}
+	for _, id := range entries(filepath.Join(e.root, "containers")) {
+		_ = e.command(context.Background(), "rm", "-f", id).Run()
+	}
+	mnts := mountsUnder(e.base)
+	for i := len(mnts) - 1; i >= 0; i-- {
+		_ = unix.Unmount(mnts[i], unix.MNT_DETACH)
 	}
 }
 

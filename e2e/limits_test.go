@@ -48,6 +48,11 @@ func TestCpusQuotaIsVisibleInTheCgroup(t *testing.T) {
 	b := e.start("run", "--name", "cpu", "--cpus", "0.5", "busybox", "sh", "-c", "echo ready; while true; do sleep 1; done")
 	b.waitLine(t, "ready")
 	rec := e.inspect("cpu")
+	// The leftover checks of assertClean must see a running container.
+	if len(cgroupDirs(rec.ID)) == 0 || len(mountsUnder(e.root)) == 0 {
+		t.Errorf("running container %s: cgroups %v, mounts %v: the leftover checks look in the wrong place",
+			rec.ID, cgroupDirs(rec.ID), mountsUnder(e.root))
+	}
 	file, want := "/sys/fs/cgroup/cpu/edgerun/"+rec.ID+"/cpu.cfs_quota_us", "50000"
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil { // pure v2
 		file, want = filepath.Join("/sys/fs/cgroup/edgerun", rec.ID, "cpu.max"), "50000 100000"
