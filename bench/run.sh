@@ -16,7 +16,8 @@
 # Results: out/bench/unpack.json and unpack.md; ratios are printed at the end.
 #
 # Usage: bench/run.sh MKIMAGE UNPACK   (paths of the built hack/mkimage and bench/cmd/unpack)
-# Knobs: BENCH_RUNS (default 5), DEBIAN_MIRROR (default: from /etc/apt/sources.list*).
+# Knobs: BENCH_RUNS (default 5), DEBIAN_MIRROR (default: from /etc/apt/sources.list*),
+# BENCH_DST (default $CACHE/dst; e.g. a tmpfs path to take the disk out of the comparison).
 set -eu
 
 MKIMAGE=$1
@@ -30,7 +31,7 @@ SUITE=bookworm
 # issue 2 asks. Earlier trees without them (key "minbase", 48 MB) are not reused.
 ROOTFS=$CACHE/rootfs-$SUITE-minbase-full
 LAYOUT=$CACHE/oci-$SUITE-minbase-full
-DST=$CACHE/dst
+DST=${BENCH_DST:-$CACHE/dst}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: debootstrap and a faithful unpack (owners, device nodes) need root" >&2
@@ -71,7 +72,7 @@ if [ ! -s "$LAYOUT.blob" ] || [ ! -f "$(cat "$LAYOUT.blob")" ]; then
 	mv "$LAYOUT.blob.tmp" "$LAYOUT.blob"
 fi
 BLOB=$(cat "$LAYOUT.blob")
-echo "bench: layer $BLOB: $(du -m "$BLOB" | cut -f1) MB gzip, $(tar -tzf "$BLOB" | wc -l) entries"
+echo "bench: layer $BLOB: $(($(stat -c %s "$BLOB") / 1000000)) MB gzip, $(tar -tzf "$BLOB" | wc -l) entries"
 
 # The layer's diff ID, for the cache mode: index -> manifest -> config -> rootfs.diff_ids[0].
 blobpath() { echo "$LAYOUT/blobs/$(echo "$1" | tr : /)"; }
