@@ -205,6 +205,8 @@ func (e *env) start(args ...string) *background {
 	}
 	b.stdout = bufio.NewReader(pipe)
 	b.cmd.Stderr = &b.stderr
+	// A container that outlives edgerun holds the pipes: do not wait for it.
+	b.cmd.WaitDelay = 2 * time.Second
 	b.stop = e.watchIDs()
 	if err := b.cmd.Start(); err != nil {
 		b.stop()

@@ -160,6 +160,7 @@ func TestDevicePermissionsAreEnforced(t *testing.T) {
 }
 
 func TestPrivilegedContainerStarts(t *testing.T) {
+	knownBug(t, "run --privileged fails with 125: unable to apply caps: can't apply capabilities: operation not permitted")
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
@@ -170,6 +171,7 @@ func TestPrivilegedContainerStarts(t *testing.T) {
 }
 
 func TestCapAddAllStarts(t *testing.T) {
+	knownBug(t, "run --cap-add ALL fails with 125: unable to apply caps: can't apply capabilities: operation not permitted")
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
@@ -177,6 +179,7 @@ func TestCapAddAllStarts(t *testing.T) {
 }
 
 func TestCommandFromABindMountRuns(t *testing.T) {
+	knownBug(t, "run -v DIR:/probe IMAGE /probe/cmd exits 127 \"no such file or directory in the image\": the entrypoint check ignores volumes")
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()

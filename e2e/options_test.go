@@ -1,0 +1,151 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestRunPassesStdinWithInteractive(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	r := e.runIn([]byte("line one\nline two\n"), "run", "--rm", "-i", "busybox", "wc", "-l")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "2" {
+		t.Errorf("run -i with two lines on stdin: %s", r)
+	}
+}
+
+func TestRunHostnameAndAddHost(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	out := e.must("run", "--rm", "-h", "gw-7", "--add-host", "broker:10.1.2.3", "busybox", "sh", "-c",
+		"hostname; cat /etc/hostname; grep broker /etc/hosts; cat /etc/resolv.conf")
+	lines := strings.Split(out, "\n")
+	if len(lines) < 3 || lines[0] != "gw-7" || lines[1] != "gw-7" || !strings.Contains(lines[2], "10.1.2.3") {
+		t.Errorf("-h gw-7 --add-host broker:10.1.2.3:\n%s", out)
+	}
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "nameserver" && strings.HasPrefix(f[1], "127.") {
+			t.Errorf("resolv.conf has a loopback nameserver: %q", l)
+		}
+	}
+}
+
+func TestRunAppliesUlimitSysctlAndOOMScore(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	out := e.must("run", "--rm", "--ulimit", "nofile=100:200", "--sysctl", "net.ipv4.ip_forward=1",
+		"--oom-score-adj", "500", "busybox", "sh", "-c",
+		"ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward; cat /proc/self/oom_score_adj")
+	if got := strings.Fields(out); strings.Join(got, " ") != "100 200 1 500" {
+		t.Errorf("ulimit/sysctl/oom-score-adj seen inside: %q, want 100 200 1 500", got)
+	}
+	if r := e.run("run", "--rm", "--sysctl", "vm.swappiness=1", "busybox", "true"); r.code != 125 {
+		t.Errorf("--sysctl of a host-wide parameter: want refusal with 125, got %s", r)
+	}
+}
+
+func TestMemoryAndCpusetLimitsAreInTheCgroup(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	if _, err := os.Stat("/sys/fs/cgroup/memory/edgerun"); err != nil {
+		if _, err := os.Stat("/sys/fs/cgroup/memory"); err != nil {
+			t.Skip("needs the cgroup v1 memory controller (this host's layout)")
+		}
+	}
+	b := e.start("run", "--name", "lim", "--memory", "64m", "--cpuset-cpus", "0", "--pids-limit", "33",
+		"busybox", "sh", "-c", "echo ready; while true; do sleep 1; done")
+	b.waitLine(t, "ready")
+	id := e.inspect("lim").ID
+	for file, want := range map[string]string{
+		"/sys/fs/cgroup/memory/edgerun/" + id + "/memory.limit_in_bytes": "67108864",
+		"/sys/fs/cgroup/cpuset/edgerun/" + id + "/cpuset.cpus":           "0",
+		"/sys/fs/cgroup/pids/edgerun/" + id + "/pids.max":                "33",
+	} {
+		if got, err := os.ReadFile(file); err != nil || strings.TrimSpace(string(got)) != want {
+			t.Errorf("%s = %q (%v), want %s", file, got, err, want)
+		}
+	}
+	e.must("rm", "-f", "lim")
+	b.wait(t)
+}
+
+func TestDuplicateNameIsRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	e.must("run", "--name", "one", "busybox", "true")
+	r := e.run("run", "--name", "one", "busybox", "true")
+	if r.code != 125 || !strings.Contains(r.stderr, "one") {
+		t.Errorf("second container named one: want 125 naming it, got %s", r)
+	}
+	e.must("rm", "one")
+}
+
+func TestConcurrentRunsInOneStateAllSucceed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	var wg sync.WaitGroup
+	results := make([]result, 6)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = e.run("run", "--rm", "busybox", "sh", "-c", "exit "+string(rune('0'+i)))
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.code != i {
+			t.Errorf("concurrent run %d: want exit %d, got %s", i, i, r)
+		}
+	}
+}
+
+func TestContainerOrphanedByKilledEdgerunCanBeRemoved(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	b := e.start("run", "--name", "orphan", "busybox", "sh", "-c", "echo ready; while true; do sleep 1; done")
+	b.waitLine(t, "ready")
+	pid := e.inspect("orphan").Pid
+	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-b.done
+	// The container outlives its foreground edgerun; rm -f must still
+	// find and stop it, and leave nothing (assertClean).
+	r := e.run("rm", "-f", "orphan")
+	if r.code != 0 {
+		t.Errorf("rm -f of a container whose edgerun was killed: %s", r)
+	}
+	if alive(pid) {
+		t.Errorf("container process %d still runs after rm -f", pid)
+	}
+}
+
+// alive reports whether pid is a live process (not gone, not a zombie),
+// giving a just-killed process a moment to die.
+func alive(pid int) bool {
+	for i := 0; i < 50; i++ {
+		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+		if err != nil {
+			return false
+		}
+		if f := strings.Fields(string(b)); len(f) > 2 && (f[2] == "Z" || f[2] == "X") {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return true
+}
