@@ -37,7 +37,6 @@ func TestRunExitCodes(t *testing.T) {
 }
 
 func TestRunExitCode137AfterSIGKILL(t *testing.T) {
-	knownBug(t, "runtime.waitCode asserts ps.Sys().(unix.WaitStatus) but os.ProcessState.Sys() is a syscall.WaitStatus, so a container killed by a signal exits 255 and is recorded with exitCode -1 instead of 128+N")
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()

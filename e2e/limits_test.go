@@ -9,7 +9,6 @@ import (
 )
 
 func TestMemoryLimitOOMKillsAHog(t *testing.T) {
-	knownBug(t, "an OOM-killed container exits 255 with exitCode -1 instead of 137 (runtime.waitCode: syscall.WaitStatus vs unix.WaitStatus)")
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()

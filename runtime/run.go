@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -275,7 +276,7 @@ func startError(err error) error {
 // waitCode is the shell's convention: the exit status, or 128+N when the
 // process was killed by signal N.
 func waitCode(ps *os.ProcessState) int {
-	ws, ok := ps.Sys().(unix.WaitStatus)
+	ws, ok := ps.Sys().(syscall.WaitStatus)
 	if !ok {
 		return ps.ExitCode()
 	}
