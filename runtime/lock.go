@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 
 	"github.com/edgerun/edgerun/internal/lockfile"
@@ -18,16 +17,7 @@ func (r *Runtime) lockContainer(ctx context.Context, id string) (*lockfile.Lock,
 }
 
 // lockHeld says whether a live process holds id's lock.
-func (r *Runtime) lockHeld(id string) bool {
-	l, err := lockfile.TryExclusive(r.lockPath(id))
-	if errors.Is(err, lockfile.ErrLocked) {
-		return true
-	}
-	if err == nil {
-		l.Unlock()
-	}
-	return false
-}
+func (r *Runtime) lockHeld(id string) bool { return lockfile.Held(r.lockPath(id)) }
 
 // ownerLockPath is held for its whole life by the process that owns a
 // running container (the foreground edgerun, or the detached monitor), so
@@ -42,13 +32,4 @@ func (r *Runtime) holdOwner(id string) (*lockfile.Lock, error) {
 }
 
 // ownerAlive says whether a live process owns the container.
-func (r *Runtime) ownerAlive(id string) bool {
-	l, err := lockfile.TryExclusive(r.ownerLockPath(id))
-	if errors.Is(err, lockfile.ErrLocked) {
-		return true
-	}
-	if err == nil {
-		l.Unlock()
-	}
-	return false
-}
+func (r *Runtime) ownerAlive(id string) bool { return lockfile.Held(r.ownerLockPath(id)) }

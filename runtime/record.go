@@ -10,8 +10,6 @@ import (
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
-
-	"github.com/edgerun/edgerun/internal/atomicfile"
 )
 
 // recordFile is the name of a container's record inside its directory.
@@ -54,11 +52,7 @@ func (r *Runtime) containersDir() string { return filepath.Join(r.cfg.Root, "con
 func (r *Runtime) containerDir(id string) string { return filepath.Join(r.containersDir(), id) }
 
 func (r *Runtime) saveRecord(rec *Record) error {
-	b, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(filepath.Join(r.containerDir(rec.ID), recordFile), b, 0o600)
+	return writeJSON(filepath.Join(r.containerDir(rec.ID), recordFile), rec)
 }
 
 func (r *Runtime) loadRecord(id string) (*Record, error) {

@@ -97,6 +97,20 @@ func acquire(ctx context.Context, path string, how int) (*Lock, error) {
 	}
 }
 
+// Held says whether another process holds the lock at path, by trying to
+// take it and releasing it at once. A lock this process holds through
+// another open file counts as held too (flock locks open files).
+func Held(path string) bool {
+	l, err := TryExclusive(path)
+	if errors.Is(err, ErrLocked) {
+		return true
+	}
+	if err == nil {
+		l.Unlock()
+	}
+	return false
+}
+
 // Unlock releases the lock. Safe to call more than once.
 func (l *Lock) Unlock() error {
 	if l == nil || l.f == nil {

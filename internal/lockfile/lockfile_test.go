@@ -45,3 +45,21 @@ func TestSharedLocksCoexist(t *testing.T) {
 	a.Unlock()
 	b.Unlock()
 }
+
+func TestHeldSeesAnotherHolder(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "h.lock")
+	if Held(p) {
+		t.Fatal("Held on a free lock")
+	}
+	l, err := TryExclusive(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Held(p) {
+		t.Fatal("Held is false while the lock is taken")
+	}
+	l.Unlock()
+	if Held(p) {
+		t.Fatal("Held after unlock")
+	}
+}
