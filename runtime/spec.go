@@ -61,6 +61,12 @@ type SpecOptions struct {
 	// KernelVersion is matched against minKernel in seccomp=PROFILE.json;
 	// "" means this host's.
 	KernelVersion string
+	// HostCaps are the capabilities this host can grant; nil means
+	// HostCapabilities().
+	HostCaps []string
+	// HostDevices lists the devices --privileged passes through; nil
+	// means the host's /dev.
+	HostDevices func() ([]specs.LinuxDevice, error)
 }
 
 // GenerateSpec builds the runtime spec of a container from the image config
@@ -148,7 +154,13 @@ func buildProcess(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Process, [
 	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "HOME=") }) {
 		env = append(env, "HOME="+u.Home)
 	}
-	caps, err := capabilities(opts.CapAdd, opts.CapDrop, opts.Privileged)
+	host := opts.HostCaps
+	if host == nil {
+		if host, err = HostCapabilities(); err != nil {
+			return nil, nil, err
+		}
+	}
+	caps, err := capabilities(opts.CapAdd, opts.CapDrop, opts.Privileged, host)
 	if err != nil {
 		return nil, nil, err
 	}

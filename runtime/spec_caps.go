@@ -1,8 +1,11 @@
 package runtime
 
 import (
+	"bufio"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -15,7 +18,8 @@ func defaultCaps() []string {
 	}
 }
 
-// allCaps are the capabilities Linux 6.x knows, in kernel order.
+// allCaps are the capabilities Linux 6.x knows, in kernel order (the
+// index is the capability number), all of which libcontainer supports.
 func allCaps() []string {
 	return []string{
 		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -48,8 +52,12 @@ func normalizeCap(flag, c string) (string, error) {
 // capabilities applies --cap-add and --cap-drop to docker's defaults (or
 // to every capability with --privileged), the way docker does: ALL in
 // --cap-add starts from every capability, ALL in --cap-drop from none,
-// and an explicit add wins over a drop of ALL. The result is sorted.
-func capabilities(add, drop []string, privileged bool) ([]string, error) {
+// and an explicit add wins over a drop of ALL. host are the capabilities
+// this host can grant (see HostCapabilities): ALL means all of them, and
+// a named one outside them is refused, since libcontainer's init could
+// not raise it and would fail with "operation not permitted" after the
+// container was made. The result is sorted.
+func capabilities(add, drop []string, privileged bool, host []string) ([]string, error) {
 	adds, err := normalizeCaps("--cap-add", add)
 	if err != nil {
 		return nil, err
@@ -61,7 +69,7 @@ func capabilities(add, drop []string, privileged bool) ([]string, error) {
 	var base []string
 	switch {
 	case privileged || slices.Contains(adds, "ALL"):
-		base = allCaps()
+		base = host
 	case slices.Contains(drops, "ALL"):
 		base = nil
 	default:
@@ -78,12 +86,78 @@ func capabilities(add, drop []string, privileged bool) ([]string, error) {
 	}
 	var out []string
 	for c, ok := range set {
-		if ok {
-			out = append(out, c)
+		if !ok {
+			continue
 		}
+		if !slices.Contains(host, c) {
+			return nil, unavailableCap(c, slices.Contains(adds, c))
+		}
+		out = append(out, c)
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+func unavailableCap(c string, added bool) error {
+	short := strings.TrimPrefix(c, "CAP_")
+	if added {
+		return fmt.Errorf("%w: --cap-add %s: this host cannot grant %s (the kernel does not know it, or edgerun runs without it in its bounding set, e.g. inside another container): remove --cap-add %s",
+			ErrInvalidOption, short, c, short)
+	}
+	return fmt.Errorf("%w: %s, one of the default capabilities, cannot be granted on this host (edgerun runs without it in its bounding set): add --cap-drop %s",
+		ErrInvalidOption, c, short)
+}
+
+// HostCapabilities are the capabilities a container can get on this host:
+// those the kernel knows (up to /proc/sys/kernel/cap_last_cap), that
+// edgerun knows, and that are in edgerun's own bounding set (a process
+// cannot give its children a capability outside it).
+func HostCapabilities() ([]string, error) {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return nil, fmt.Errorf("read the kernel's last capability: %w", err)
+	}
+	last, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("parse /proc/sys/kernel/cap_last_cap %q: %w", b, err)
+	}
+	bnd, err := boundingSet("/proc/self/status")
+	if err != nil {
+		return nil, err
+	}
+	return capsIn(last, bnd), nil
+}
+
+// capsIn lists the known capabilities numbered up to last whose bit is
+// set in mask.
+func capsIn(last int, mask uint64) []string {
+	var out []string
+	for i, c := range allCaps() {
+		if i <= last && mask&(1<<uint(i)) != 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// boundingSet reads CapBnd from a /proc/PID/status file.
+func boundingSet(status string) (uint64, error) {
+	f, err := os.Open(status)
+	if err != nil {
+		return 0, fmt.Errorf("read the capability bounding set: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CapBnd:"); ok {
+			m, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse CapBnd in %s: %w", status, err)
+			}
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("no CapBnd line in %s", status)
 }
 
 func normalizeCaps(flag string, in []string) ([]string, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/edgerun/edgerun/cgroups"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -29,7 +30,11 @@ func baseOptions() *SpecOptions {
 	yes := true
 	return &SpecOptions{
 		ID: "0123456789abcdef", Rootfs: "testdata/rootfs", GOARCH: "amd64",
-		CgroupNamespace: &yes, KernelVersion: "6.1.0",
+		CgroupNamespace: &yes, KernelVersion: "6.1.0", HostCaps: allCaps(),
+		HostDevices: func() ([]specs.LinuxDevice, error) {
+			mode := os.FileMode(0o660)
+			return []specs.LinuxDevice{{Path: "/dev/ttyUSB0", Type: "c", Major: 188, Minor: 0, FileMode: &mode}}, nil
+		},
 	}
 }
 

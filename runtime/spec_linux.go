@@ -58,6 +58,8 @@ func buildLinux(opts *SpecOptions, caps []string, hostNet bool) (*specs.Linux, e
 	}
 	if !opts.Privileged {
 		l.MaskedPaths, l.ReadonlyPaths = maskedPaths(), readonlyPaths()
+	} else if err := addHostDevices(l, opts); err != nil {
+		return nil, err
 	}
 	return l, nil
 }

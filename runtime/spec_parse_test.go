@@ -5,8 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	lccaps "github.com/opencontainers/runc/libcontainer/capabilities"
 )
 
 func TestParseVolume(t *testing.T) {
@@ -248,24 +251,33 @@ func TestWorkingDir(t *testing.T) {
 }
 
 func TestCapabilities(t *testing.T) {
+	noResource := slices.DeleteFunc(allCaps(), func(c string) bool { return c == "CAP_SYS_RESOURCE" })
 	tests := []struct {
 		name       string
 		add, drop  []string
 		privileged bool
+		host       []string
 		has, lacks []string
 		count      int
 	}{
-		{"defaults", nil, nil, false, []string{"CAP_CHOWN", "CAP_AUDIT_WRITE"}, []string{"CAP_SYS_ADMIN", "CAP_NET_ADMIN"}, 14},
-		{"add without prefix", []string{"net_admin"}, nil, false, []string{"CAP_NET_ADMIN"}, nil, 15},
-		{"drop with prefix", nil, []string{"CAP_NET_RAW"}, false, nil, []string{"CAP_NET_RAW"}, 13},
-		{"drop all add one", []string{"CHOWN"}, []string{"ALL"}, false, []string{"CAP_CHOWN"}, []string{"CAP_KILL"}, 1},
-		{"add all drop one", []string{"all"}, []string{"SYS_ADMIN"}, false, []string{"CAP_SYS_MODULE"}, []string{"CAP_SYS_ADMIN"}, 40},
-		{"privileged", nil, nil, true, []string{"CAP_SYS_ADMIN", "CAP_BPF"}, nil, 41},
-		{"add and drop same", []string{"NET_ADMIN"}, []string{"NET_ADMIN"}, false, nil, []string{"CAP_NET_ADMIN"}, 14},
+		{"defaults", nil, nil, false, nil, []string{"CAP_CHOWN", "CAP_AUDIT_WRITE"}, []string{"CAP_SYS_ADMIN", "CAP_NET_ADMIN"}, 14},
+		{"add without prefix", []string{"net_admin"}, nil, false, nil, []string{"CAP_NET_ADMIN"}, nil, 15},
+		{"drop with prefix", nil, []string{"CAP_NET_RAW"}, false, nil, nil, []string{"CAP_NET_RAW"}, 13},
+		{"drop all add one", []string{"CHOWN"}, []string{"ALL"}, false, nil, []string{"CAP_CHOWN"}, []string{"CAP_KILL"}, 1},
+		{"add all drop one", []string{"all"}, []string{"SYS_ADMIN"}, false, nil, []string{"CAP_SYS_MODULE"}, []string{"CAP_SYS_ADMIN"}, 40},
+		{"privileged", nil, nil, true, nil, []string{"CAP_SYS_ADMIN", "CAP_BPF"}, nil, 41},
+		{"add and drop same", []string{"NET_ADMIN"}, []string{"NET_ADMIN"}, false, nil, nil, []string{"CAP_NET_ADMIN"}, 14},
+		{"privileged is what the host grants", nil, nil, true, noResource, []string{"CAP_SYS_ADMIN"}, []string{"CAP_SYS_RESOURCE"}, 40},
+		{"add all is what the host grants", []string{"ALL"}, nil, false, noResource, nil, []string{"CAP_SYS_RESOURCE"}, 40},
+		{"old kernel", nil, nil, true, allCaps()[:38], []string{"CAP_AUDIT_READ"}, []string{"CAP_PERFMON", "CAP_BPF"}, 38},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := capabilities(tt.add, tt.drop, tt.privileged)
+			host := tt.host
+			if host == nil {
+				host = allCaps()
+			}
+			got, err := capabilities(tt.add, tt.drop, tt.privileged, host)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -284,8 +296,71 @@ func TestCapabilities(t *testing.T) {
 			}
 		})
 	}
-	if _, err := capabilities([]string{"FLY"}, nil, false); !errors.Is(err, ErrInvalidOption) {
-		t.Fatalf("unknown cap error = %v", err)
+	refused := []struct {
+		name      string
+		add, drop []string
+		host      []string
+		want      string
+	}{
+		{"unknown name", []string{"FLY"}, nil, allCaps(), "unknown capability"},
+		{"named outside the host's set", []string{"SYS_RESOURCE"}, nil, noResource, "remove --cap-add SYS_RESOURCE"},
+		{"default outside the host's set", nil, nil, slices.DeleteFunc(allCaps(), func(c string) bool { return c == "CAP_CHOWN" }), "add --cap-drop CHOWN"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := capabilities(tt.add, tt.drop, false, tt.host)
+			if !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want ErrInvalidOption saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCapsIn(t *testing.T) {
+	tests := []struct {
+		name string
+		last int
+		mask uint64
+		want int
+	}{
+		{"all of 6.x", 40, 1<<41 - 1, 41},
+		{"bounding set without SYS_RESOURCE", 40, 0x1fffeffffff, 40},
+		{"kernel stops at AUDIT_READ", 37, 1<<64 - 1, 38},
+		{"empty bounding set", 40, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := capsIn(tt.last, tt.mask); len(got) != tt.want {
+				t.Errorf("capsIn(%d, %x) = %d caps %v, want %d", tt.last, tt.mask, len(got), got, tt.want)
+			}
+		})
+	}
+	if slices.Contains(capsIn(40, 0x1fffeffffff), "CAP_SYS_RESOURCE") {
+		t.Error("CAP_SYS_RESOURCE (bit 24) is listed though its bit is clear")
+	}
+}
+
+func TestBoundingSet(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "status")
+	os.WriteFile(f, []byte("Name:\tx\nCapPrm:\t0000000000000001\nCapBnd:\t000001fffeffffff\nCapAmb:\t0\n"), 0o600)
+	got, err := boundingSet(f)
+	if err != nil || got != 0x1fffeffffff {
+		t.Fatalf("boundingSet = %x, %v; want 1fffeffffff", got, err)
+	}
+	os.WriteFile(f, []byte("Name:\tx\n"), 0o600)
+	if _, err := boundingSet(f); err == nil {
+		t.Fatal("a status file without CapBnd was accepted")
+	}
+}
+
+// libcontainer ignores (with a warning) the capabilities it does not
+// know: every one edgerun may put in a spec must be known to it.
+func TestAllCapsKnownToLibcontainer(t *testing.T) {
+	known := lccaps.KnownCapabilities()
+	for _, c := range allCaps() {
+		if !slices.Contains(known, c) {
+			t.Errorf("libcontainer does not know %s", c)
+		}
 	}
 }
 
