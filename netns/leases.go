@@ -1,0 +1,260 @@
+package netns
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/atomicfile"
+)
+
+// Leases are files, one per address or port, holding the owning container
+// ID: <root>/network/<bridge>/leases/<ip> and
+// <root>/network/ports/<proto>-<port>-<hostip|any>. They are allocated
+// under <root>/network/lock and survive reboots (a stopped container keeps
+// its address). A lease whose container is gone is stale and reclaimed.
+
+func (n *Network) leaseDir(bridge string) string { return filepath.Join(n.bridgeDir(bridge), "leases") }
+func (n *Network) portDir() string               { return filepath.Join(n.root, "ports") }
+func (n *Network) lockPath() string              { return filepath.Join(n.root, "lock") }
+
+func readLease(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// leaseIP leases want (when valid) or the next free address after the
+// last one handed out, so a just-freed address is not reused at once.
+// The caller holds the network lock.
+func (n *Network) leaseIP(id string, want netip.Addr, alive func(string) bool) (netip.Addr, error) {
+	dir := n.leaseDir(n.bridge)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return netip.Addr{}, fmt.Errorf("create lease directory: %w", err)
+	}
+	free := func(a netip.Addr) bool {
+		owner := readLease(filepath.Join(dir, a.String()))
+		return owner == "" || owner == id || !alive(owner)
+	}
+	if want.IsValid() {
+		if err := n.checkAddr(want); err != nil {
+			return netip.Addr{}, err
+		}
+		if owner := readLease(filepath.Join(dir, want.String())); !free(want) {
+			return netip.Addr{}, fmt.Errorf("%w: --ip %s is held by container %.12s: choose another address or remove that container", ErrAddressInUse, want, owner)
+		}
+		return want, n.writeLease(dir, want, id)
+	}
+	last, _ := netip.ParseAddr(readLease(filepath.Join(n.bridgeDir(n.bridge), "last")))
+	if !n.subnet.Contains(last) {
+		last = n.gateway
+	}
+	a := last
+	for range 1 << (32 - n.subnet.Bits()) {
+		a = a.Next()
+		if !n.subnet.Contains(a) {
+			a = n.gateway.Next()
+		}
+		if n.checkAddr(a) == nil && free(a) {
+			return a, n.writeLease(dir, a, id)
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("%w: all addresses of %s on %s are leased: remove stopped containers (edgerun ps -a) or use a larger --subnet", ErrSubnetFull, n.subnet, n.bridge)
+}
+
+func (n *Network) writeLease(dir string, a netip.Addr, id string) error {
+	if err := atomicfile.WriteFile(filepath.Join(dir, a.String()), []byte(id+"\n"), 0o600); err != nil {
+		return fmt.Errorf("lease %s: %w", a, err)
+	}
+	// Where to continue next time; losing it only changes the order.
+	_ = atomicfile.WriteFile(filepath.Join(n.bridgeDir(n.bridge), "last"), []byte(a.String()+"\n"), 0o600)
+	return nil
+}
+
+// checkAddr refuses addresses a container cannot have: outside the subnet,
+// the network address, the gateway, the broadcast address.
+func (n *Network) checkAddr(a netip.Addr) error {
+	if !a.Is4() || !n.subnet.Contains(a) {
+		return fmt.Errorf("%w: --ip %s is not in the subnet %s of bridge %s", ErrInvalid, a, n.subnet, n.bridge)
+	}
+	if a == n.subnet.Addr() || a == n.gateway || a == broadcast(n.subnet) {
+		return fmt.Errorf("%w: --ip %s is the network, gateway or broadcast address of %s", ErrInvalid, a, n.subnet)
+	}
+	return nil
+}
+
+func broadcast(p netip.Prefix) netip.Addr {
+	b := p.Addr().As4()
+	for i := p.Bits(); i < 32; i++ {
+		b[i/8] |= 1 << (7 - i%8)
+	}
+	return netip.AddrFrom4(b)
+}
+
+// leasePorts gives every mapping a host port: the requested one when no
+// live container holds it and nothing on the host listens on it, else a
+// free one the kernel picks. The caller holds the network lock.
+func (n *Network) leasePorts(id string, ports []PortMapping, alive func(string) bool) ([]PortMapping, error) {
+	if err := os.MkdirAll(n.portDir(), 0o700); err != nil {
+		return nil, fmt.Errorf("create port lease directory: %w", err)
+	}
+	held, err := n.heldPorts(id, alive)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PortMapping, 0, len(ports))
+	for _, p := range ports {
+		if p.HostPort == 0 {
+			if p.HostPort, err = pickPort(p); err != nil {
+				return nil, err
+			}
+		}
+		for _, h := range append(held, out...) {
+			if p.conflicts(h) {
+				return nil, fmt.Errorf("%w: -p %s: host port %d/%s is already published by another container: choose another host port", ErrPortInUse, p, p.HostPort, p.Proto)
+			}
+		}
+		if err := probePort(p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	for _, p := range out {
+		if err := atomicfile.WriteFile(filepath.Join(n.portDir(), portLeaseName(p)), []byte(id+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("lease port %s: %w", p, err)
+		}
+	}
+	return out, nil
+}
+
+func portLeaseName(p PortMapping) string {
+	ip := "any"
+	if p.HostIP.IsValid() {
+		ip = p.HostIP.String()
+	}
+	return fmt.Sprintf("%s-%d-%s", p.Proto, p.HostPort, ip)
+}
+
+// heldPorts lists the ports leased by live containers other than id.
+func (n *Network) heldPorts(id string, alive func(string) bool) ([]PortMapping, error) {
+	ents, err := os.ReadDir(n.portDir())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read port leases: %w", err)
+	}
+	var held []PortMapping
+	for _, e := range ents {
+		owner := readLease(filepath.Join(n.portDir(), e.Name()))
+		f := strings.SplitN(e.Name(), "-", 3)
+		if owner == "" || owner == id || !alive(owner) || len(f) != 3 {
+			continue
+		}
+		port, _ := strconv.ParseUint(f[1], 10, 16)
+		ip, _ := netip.ParseAddr(f[2])
+		held = append(held, PortMapping{Proto: f[0], HostPort: uint16(port), HostIP: ip})
+	}
+	return held, nil
+}
+
+// probePort binds the host port briefly: a listener of another program on
+// it makes the published port unreachable, so it is refused up front.
+func probePort(p PortMapping) error {
+	addr := net.JoinHostPort(hostOrAny(p.HostIP), strconv.Itoa(int(p.HostPort)))
+	var err error
+	if p.Proto == "udp" {
+		var c net.PacketConn
+		if c, err = net.ListenPacket("udp4", addr); err == nil {
+			c.Close()
+		}
+	} else {
+		var l net.Listener
+		if l, err = net.Listen("tcp4", addr); err == nil {
+			l.Close()
+		}
+	}
+	if err != nil {
+		if errors.Is(err, unix.EADDRINUSE) {
+			return fmt.Errorf("%w: -p %s: another program on this host listens on %s/%s: stop it or choose another host port", ErrPortInUse, p, addr, p.Proto)
+		}
+		return fmt.Errorf("%w: -p %s: cannot use host address %s: %w", ErrInvalid, p, addr, err)
+	}
+	return nil
+}
+
+// pickPort asks the kernel for a free port of the mapping's protocol.
+func pickPort(p PortMapping) (uint16, error) {
+	addr := net.JoinHostPort(hostOrAny(p.HostIP), "0")
+	var port int
+	if p.Proto == "udp" {
+		c, err := net.ListenPacket("udp4", addr)
+		if err != nil {
+			return 0, fmt.Errorf("pick a free host port for %d/%s: %w", p.ContainerPort, p.Proto, err)
+		}
+		port = c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+	} else {
+		l, err := net.Listen("tcp4", addr)
+		if err != nil {
+			return 0, fmt.Errorf("pick a free host port for %d/%s: %w", p.ContainerPort, p.Proto, err)
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		l.Close()
+	}
+	return uint16(port), nil
+}
+
+func hostOrAny(a netip.Addr) string {
+	if a.IsValid() {
+		return a.String()
+	}
+	return "0.0.0.0"
+}
+
+// releaseLeases removes every lease of id: its ports, then its addresses
+// on every bridge (last: an address lease is what marks leftovers).
+func (n *Network) releaseLeases(id string) error {
+	var errs []error
+	for _, pat := range []string{filepath.Join(n.portDir(), "*"), filepath.Join(n.root, "*", "leases", "*")} {
+		paths, _ := filepath.Glob(pat)
+		for _, p := range paths {
+			if readLease(p) == id {
+				if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Lease is one address lease: which container holds which address.
+type Lease struct {
+	IP netip.Addr
+	ID string
+}
+
+// Leases lists the address leases of this network's bridge.
+func (n *Network) Leases() ([]Lease, error) {
+	dir := n.leaseDir(n.bridge)
+	ents, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read leases: %w", err)
+	}
+	var out []Lease
+	for _, e := range ents {
+		a, err := netip.ParseAddr(e.Name())
+		if id := readLease(filepath.Join(dir, e.Name())); err == nil && id != "" {
+			out = append(out, Lease{IP: a, ID: id})
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,88 @@
+package netns
+
+import (
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"testing"
+)
+
+func leaseNetwork(t *testing.T, subnet string) *Network {
+	t.Helper()
+	dir := t.TempDir()
+	n, err := Open(Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"), Bridge: "br0", Subnet: subnet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestLeaseIPSkipsReservedAddressesAndReclaimsStaleLeases(t *testing.T) {
+	n := leaseNetwork(t, "10.1.2.0/29") // .1 gateway, .2-.6 containers, .7 broadcast
+	live := map[string]bool{}
+	alive := func(id string) bool { return live[id] }
+	var got []netip.Addr
+	for i := range 5 {
+		id := string(rune('a'+i)) + "0000000000000"
+		live[id] = true
+		a, err := n.leaseIP(id, netip.Addr{}, alive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, a)
+	}
+	if got[0].String() != "10.1.2.2" || got[4].String() != "10.1.2.6" {
+		t.Fatalf("leased %v, want .2 to .6", got)
+	}
+	if _, err := n.leaseIP("f000000000000", netip.Addr{}, alive); !errors.Is(err, ErrSubnetFull) {
+		t.Fatalf("sixth lease: %v, want ErrSubnetFull", err)
+	}
+	delete(live, "c0000000000000") // container c is gone: its lease is stale
+	a, err := n.leaseIP("f000000000000", netip.Addr{}, alive)
+	if err != nil || a.String() != "10.1.2.4" {
+		t.Fatalf("lease after a container is gone: %v, %v; want its address 10.1.2.4", a, err)
+	}
+}
+
+func TestLeaseIPRequested(t *testing.T) {
+	n := leaseNetwork(t, "10.1.3.0/24")
+	alive := func(string) bool { return true }
+	want := netip.MustParseAddr("10.1.3.77")
+	if a, err := n.leaseIP("a000000000000", want, alive); err != nil || a != want {
+		t.Fatalf("--ip %s: %v, %v", want, a, err)
+	}
+	if _, err := n.leaseIP("b000000000000", want, alive); !errors.Is(err, ErrAddressInUse) {
+		t.Fatalf("same --ip again: %v, want ErrAddressInUse", err)
+	}
+	if a, err := n.leaseIP("a000000000000", want, alive); err != nil || a != want {
+		t.Fatalf("the owner asks again: %v, %v", a, err)
+	}
+	for _, bad := range []string{"10.1.3.0", "10.1.3.1", "10.1.3.255", "10.1.4.2"} {
+		if _, err := n.leaseIP("c000000000000", netip.MustParseAddr(bad), alive); !errors.Is(err, ErrInvalid) {
+			t.Errorf("--ip %s: %v, want ErrInvalid", bad, err)
+		}
+	}
+	if err := n.releaseLeases("a000000000000"); err != nil {
+		t.Fatal(err)
+	}
+	if ls, _ := n.Leases(); len(ls) != 0 {
+		t.Fatalf("leases after release: %v", ls)
+	}
+}
+
+func TestOpenRefusesBadConfig(t *testing.T) {
+	for _, c := range []Config{
+		{Bridge: "bad name", Subnet: "10.0.0.0/24"},
+		{Bridge: "waytoolongbridgename", Subnet: "10.0.0.0/24"},
+		{Subnet: "10.0.0.1/24"},
+		{Subnet: "8.8.8.0/24"},
+		{Subnet: "10.0.0.0/30"},
+		{Subnet: "fd00::/64"},
+		{Subnet: "nonsense"},
+	} {
+		c.Root, c.State = "/r", "/s"
+		if _, err := Open(c); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v: %v, want ErrInvalid", c, err)
+		}
+	}
+}

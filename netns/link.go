@@ -1,0 +1,252 @@
+package netns
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	vnetns "github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// containerIf is the container's side of its veth pair.
+const containerIf = "eth0"
+
+// vethAliasPrefix marks a host veth as a container's (IFLA_IFALIAS
+// "edgerun:<id>"), so leftovers are found by ID.
+const vethAliasPrefix = "edgerun:"
+
+// retry runs a netlink dump again when the kernel reports it was
+// interrupted by a concurrent change (the results may be inconsistent).
+func retry[T any](f func() (T, error)) (T, error) {
+	var v T
+	var err error
+	for range 10 {
+		if v, err = f(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return v, err
+		}
+	}
+	return v, err
+}
+
+func isNotFound(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV)
+}
+
+// unsupported turns the errors of a kernel without a link type into a clear one.
+func unsupported(kind string, err error) error {
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EPROTONOSUPPORT) {
+		return fmt.Errorf("%w: this kernel cannot create %s interfaces (%v): enable CONFIG_%s or load its module, or run with --network host or none",
+			ErrUnsupported, kind, err, strings.ToUpper(kind))
+	}
+	return fmt.Errorf("create %s interface: %w", kind, err)
+}
+
+// ensureBridge finds this network's bridge or creates it, with the
+// gateway address, up. A bridge name held by anything else is refused.
+func (n *Network) ensureBridge(h *netlink.Handle, mtu int) (netlink.Link, error) {
+	l, err := h.LinkByName(n.bridge)
+	if isNotFound(err) {
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.bridge, MTU: mtu, TxQLen: -1}}
+		if err := n.checkOverlap(h); err != nil {
+			return nil, err
+		}
+		if err := h.LinkAdd(br); err != nil {
+			return nil, unsupported("bridge", err)
+		}
+		// The kernel ignores IFLA_IFALIAS in a create request.
+		if err := h.LinkSetAlias(br, n.ownerAlias()); err != nil {
+			h.LinkDel(br)
+			return nil, fmt.Errorf("mark bridge %s as edgerun's: %w", n.bridge, err)
+		}
+		l, err = h.LinkByName(n.bridge)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find bridge %s: %w", n.bridge, err)
+	}
+	if l.Type() != "bridge" {
+		return nil, fmt.Errorf("%w: %s is a %s interface of this host, not edgerun's bridge: choose another with --bridge", ErrBridgeTaken, n.bridge, l.Type())
+	}
+	if l.Attrs().Alias != n.ownerAlias() {
+		return nil, fmt.Errorf("%w: bridge %s belongs to another program or edgerun root (alias %q): choose another with --bridge", ErrBridgeTaken, n.bridge, l.Attrs().Alias)
+	}
+	if err := n.ensureGateway(h, l); err != nil {
+		return nil, err
+	}
+	if l.Attrs().Flags&net.FlagUp == 0 {
+		if err := h.LinkSetUp(l); err != nil {
+			return nil, fmt.Errorf("bring bridge %s up: %w", n.bridge, err)
+		}
+	}
+	return l, nil
+}
+
+// ensureGateway gives the bridge the subnet's first address; a bridge of
+// ours with another subnet means --subnet changed while it was in use.
+func (n *Network) ensureGateway(h *netlink.Handle, l netlink.Link) error {
+	addrs, err := retry(func() ([]netlink.Addr, error) { return h.AddrList(l, netlink.FAMILY_V4) })
+	if err != nil {
+		return fmt.Errorf("list addresses of bridge %s: %w", n.bridge, err)
+	}
+	want := netip.PrefixFrom(n.gateway, n.subnet.Bits())
+	for _, a := range addrs {
+		p, ok := netipPrefix(a.IPNet)
+		if ok && p == want {
+			return nil
+		}
+		if ok {
+			return fmt.Errorf("%w: bridge %s has address %s, not the subnet %s: use --subnet %s, or another --bridge", ErrInvalid, n.bridge, p, n.subnet, p.Masked())
+		}
+	}
+	addr := &netlink.Addr{IPNet: ipNet(want)}
+	if err := h.AddrAdd(l, addr); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("add address %s to bridge %s: %w", want, n.bridge, err)
+	}
+	return nil
+}
+
+// checkOverlap refuses a subnet that a route of another interface covers:
+// containers would be unreachable, or would hide part of the LAN.
+func (n *Network) checkOverlap(h *netlink.Handle) error {
+	routes, err := retry(func() ([]netlink.Route, error) { return h.RouteList(nil, netlink.FAMILY_V4) })
+	if err != nil {
+		return fmt.Errorf("list routes: %w", err)
+	}
+	for _, r := range routes {
+		p, ok := netipPrefix(r.Dst)
+		if !ok || p.Bits() == 0 || !p.Overlaps(n.subnet) {
+			continue
+		}
+		dev := "?"
+		if l, err := h.LinkByIndex(r.LinkIndex); err == nil {
+			dev = l.Attrs().Name
+		}
+		return fmt.Errorf("%w: subnet %s overlaps %s on %s: choose another with --subnet", ErrInvalid, n.subnet, p, dev)
+	}
+	return nil
+}
+
+// uplinkMTU is the MTU of the interface of the default route (1500
+// without one): containers must not send frames the uplink cannot carry.
+func uplinkMTU(h *netlink.Handle) int {
+	routes, err := retry(func() ([]netlink.Route, error) { return h.RouteList(nil, netlink.FAMILY_V4) })
+	if err != nil {
+		return 1500
+	}
+	for _, r := range routes {
+		if p, ok := netipPrefix(r.Dst); (!ok || p.Bits() == 0) && r.LinkIndex > 0 {
+			if l, err := h.LinkByIndex(r.LinkIndex); err == nil && l.Attrs().MTU > 0 {
+				return l.Attrs().MTU
+			}
+		}
+	}
+	return 1500
+}
+
+// addVeth creates the container's veth pair: the host side on the bridge,
+// the peer made directly inside the namespace as eth0 (so its name never
+// clashes), both with the uplink's MTU.
+func (n *Network) addVeth(h *netlink.Handle, id string, br netlink.Link, ns vnetns.NsHandle, mtu int) error {
+	v := &netlink.Veth{
+		LinkAttrs: netlink.LinkAttrs{Name: vethName(id), MTU: mtu, MasterIndex: br.Attrs().Index, TxQLen: -1},
+		PeerName: containerIf, PeerNamespace: netlink.NsFd(int(ns)), PeerMTU: uint32(mtu), PeerTxQLen: -1,
+	}
+	if err := h.LinkAdd(v); err != nil {
+		return unsupported("veth", err)
+	}
+	l, err := h.LinkByName(v.Name)
+	if err != nil {
+		return fmt.Errorf("find veth %s: %w", v.Name, err)
+	}
+	if err := h.LinkSetAlias(l, vethAliasPrefix+id); err != nil {
+		return fmt.Errorf("mark veth %s: %w", v.Name, err)
+	}
+	// Hairpin: a container reaching its own published port through the
+	// host's address gets the answer back through the same bridge port.
+	if err := h.LinkSetHairpin(l, true); err != nil {
+		return fmt.Errorf("set hairpin mode on %s: %w", v.Name, err)
+	}
+	if err := h.LinkSetUp(l); err != nil {
+		return fmt.Errorf("bring %s up: %w", v.Name, err)
+	}
+	return nil
+}
+
+// configureInside sets up the container's side, through a handle opened
+// in its namespace: lo and eth0 up, the address, the default route.
+func (n *Network) configureInside(ns vnetns.NsHandle, ip netip.Addr) error {
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("open netlink in the container's namespace: %w", err)
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("find lo in the container's namespace: %w", err)
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	eth, err := h.LinkByName(containerIf)
+	if err != nil {
+		return fmt.Errorf("find %s in the container's namespace: %w", containerIf, err)
+	}
+	if err := h.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(ip, n.subnet.Bits()))}); err != nil {
+		return fmt.Errorf("add address %s: %w", ip, err)
+	}
+	if err := h.LinkSetUp(eth); err != nil {
+		return fmt.Errorf("bring %s up: %w", containerIf, err)
+	}
+	gw := n.gateway.AsSlice()
+	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: gw}); err != nil {
+		return fmt.Errorf("add default route via %s: %w", n.gateway, err)
+	}
+	return nil
+}
+
+// delVeth deletes a container's host veth (its peer goes with it).
+func delVeth(h *netlink.Handle, id string) error {
+	l, err := h.LinkByName(vethName(id))
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find veth %s: %w", vethName(id), err)
+	}
+	if err := h.LinkDel(l); err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete veth %s: %w", vethName(id), err)
+	}
+	return nil
+}
+
+// setSysctl writes a /proc/sys value of the host namespace when it differs.
+func setSysctl(path, value string) error {
+	if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == value {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(value), 0o644); err != nil {
+		return fmt.Errorf("set %s to %s: %w", strings.TrimPrefix(path, "/proc/sys/"), value, err)
+	}
+	return nil
+}
+
+func netipPrefix(n *net.IPNet) (netip.Prefix, bool) {
+	if n == nil {
+		return netip.Prefix{}, false
+	}
+	a, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones), true
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}

@@ -1,0 +1,62 @@
+package netns
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// createNS makes a new network namespace and bind-mounts it at path, so it
+// outlives every process in it: a container restarted by its policy finds
+// the same namespace, address and published ports.
+//
+// The namespace is entered by a thread locked for this purpose only, which
+// is never unlocked: when the goroutine returns, Go ends that thread, so no
+// thread of edgerun is ever left in a foreign namespace.
+func createNS(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create netns directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
+	if err != nil {
+		return fmt.Errorf("create netns mount point: %w", err)
+	}
+	f.Close()
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with this goroutine
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			done <- fmt.Errorf("create network namespace: %w", err)
+			return
+		}
+		src := "/proc/self/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"
+		if err := unix.Mount(src, path, "none", unix.MS_BIND, ""); err != nil {
+			done <- fmt.Errorf("bind-mount network namespace at %s: %w", path, err)
+			return
+		}
+		done <- nil
+	}()
+	if err := <-done; err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
+}
+
+// removeNS unmounts and removes a namespace mount point; the namespace
+// ends with its last user. A missing or unmounted path is not an error.
+func removeNS(path string) error {
+	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unmount network namespace %s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove network namespace mount point: %w", err)
+	}
+	return nil
+}
