@@ -52,8 +52,7 @@ func hostBlockDevice(t *testing.T) string {
 func probeResults(t *testing.T, e *env, extra ...string) map[string]string {
 	t.Helper()
 	args := append([]string{"run", "--rm", "-v", probe(t) + ":/probe:ro"}, extra...)
-	// Through sh: edgerun checks the command against the image, not the volumes.
-	args = append(args, "busybox", "sh", "-c", "/probe/probe "+hostBlockDevice(t))
+	args = append(args, "busybox", "/probe/probe", hostBlockDevice(t))
 	out := e.must(args...)
 	res := map[string]string{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -246,13 +245,33 @@ func TestCapAddOutsideTheBoundingSetIsRefused(t *testing.T) {
 }
 
 func TestCommandFromABindMountRuns(t *testing.T) {
-	knownBug(t, "run -v DIR:/probe IMAGE /probe/cmd exits 127 \"no such file or directory in the image\": the entrypoint check ignores volumes")
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
-	// docker runs a command that only a volume provides.
-	out := e.must("run", "--rm", "-v", probe(t)+":/probe:ro", "busybox", "/probe/probe", hostBlockDevice(t))
+	// docker runs a command that only a volume provides, whichever flag
+	// mounts it, and through PATH too.
+	for _, mount := range [][]string{
+		{"-v", probe(t) + ":/probe:ro"},
+		{"--mount", "type=bind,source=" + probe(t) + ",target=/probe,readonly"},
+	} {
+		args := append([]string{"run", "--rm"}, mount...)
+		out := e.must(append(args, "busybox", "/probe/probe", hostBlockDevice(t))...)
+		if !strings.Contains(out, "mount ") {
+			t.Errorf("probe from a bind mount (%s) printed %q", mount[0], out)
+		}
+	}
+	out := e.must("run", "--rm", "-v", probe(t)+":/probe:ro", "-e", "PATH=/bin:/probe", "busybox", "probe", hostBlockDevice(t))
 	if !strings.Contains(out, "mount ") {
-		t.Errorf("probe from a bind mount printed %q", out)
+		t.Errorf("probe found on PATH in a bind mount printed %q", out)
+	}
+	r := e.run("run", "--rm", "-v", probe(t)+":/probe:ro", "busybox", "/probe/nothere")
+	if r.code != 127 || !strings.Contains(r.stderr, "/probe/nothere") {
+		t.Errorf("a command missing from the bind mount: want 127 naming it, got %s", r)
+	}
+	// A tmpfs is empty when the container starts: the runtime's execve
+	// says so, with the same exit code.
+	r = e.run("run", "--rm", "--tmpfs", "/scratch", "busybox", "/scratch/cmd")
+	if r.code != 127 {
+		t.Errorf("a command on a tmpfs: want 127 from the runtime, got %s", r)
 	}
 }

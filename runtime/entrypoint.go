@@ -13,14 +13,19 @@ import (
 	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
-// checkCommand finds the command inside the container's root file system
-// the way the container's execve will, and refuses early, with docker's exit
-// codes, what cannot run: 127 when it does not exist, 126 when it is not an
-// executable file, 125 when it is built for another architecture.
-func checkCommand(rootfs string, args, env []string, cwd string) error {
+// checkCommand finds the command the way the container's execve will (in
+// the root file system, or in a bind mount's source for paths under its
+// destination), and refuses early, with docker's exit codes, what cannot
+// run: 127 when it does not exist, 126 when it is not an executable file,
+// 125 when it is built for another architecture. A command on a tmpfs or
+// kernel file system is left to the runtime, whose errors map to the same
+// codes.
+func checkCommand(rootfs string, mounts []specs.Mount, args, env []string, cwd string) error {
+	view := newContainerView(rootfs, mounts)
 	cmd := args[0]
 	var candidates []string
 	switch {
@@ -48,8 +53,8 @@ func checkCommand(rootfs string, args, env []string, cwd string) error {
 	}
 	var notExec error
 	for _, c := range candidates {
-		err := checkExecutable(rootfs, c, 0)
-		if err == nil {
+		err := checkExecutable(view, c, 0)
+		if err == nil || errors.Is(err, errUnseen) {
 			return nil
 		}
 		var ee *ExitError
@@ -66,15 +71,22 @@ func checkCommand(rootfs string, args, env []string, cwd string) error {
 		return notExec
 	}
 	if strings.Contains(args[0], "/") {
-		return &ExitError{ExitCommandNotFound, fmt.Errorf("%s: no such file or directory in the image", args[0])}
+		return &ExitError{ExitCommandNotFound, fmt.Errorf("%s: no such file or directory in the image or its volumes", args[0])}
 	}
 	return &ExitError{ExitCommandNotFound, fmt.Errorf("%s: executable file not found in $PATH of the container", args[0])}
 }
 
-// checkExecutable checks one path (resolved inside rootfs) and, for a
-// script, its interpreter.
-func checkExecutable(rootfs, p string, depth int) error {
-	f, err := pathrs.OpenInRoot(rootfs, p)
+// checkExecutable checks one path (resolved in the container's view)
+// and, for a script, its interpreter. errUnseen is returned as is.
+func checkExecutable(view *containerView, p string, depth int) error {
+	root, rel, err := view.locate(p)
+	if errors.Is(err, errUnseen) {
+		return err
+	}
+	var f *os.File
+	if err == nil {
+		f, err = pathrs.OpenInRoot(root, rel)
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
 			return &ExitError{ExitCommandNotFound, fmt.Errorf("%s: no such file or directory in the image", p)}
@@ -107,7 +119,7 @@ func checkExecutable(rootfs, p string, depth int) error {
 		if len(fields) == 0 {
 			return &ExitError{ExitCannotInvoke, fmt.Errorf("%s: the script has an empty #! line", p)}
 		}
-		if err := checkExecutable(rootfs, fields[0], 1); err != nil {
+		if err := checkExecutable(view, fields[0], 1); err != nil {
 			var ee *ExitError
 			if errors.As(err, &ee) && ee.Code == ExitCommandNotFound {
 				return &ExitError{ExitCommandNotFound, fmt.Errorf("%s: its interpreter %s is not in the image", p, fields[0])}
@@ -184,4 +196,23 @@ func binfmtHandles(m elf.Machine) bool {
 	}
 	b, err := os.ReadFile("/proc/sys/fs/binfmt_misc/" + name)
 	return err == nil && bytes.HasPrefix(b, []byte("enabled"))
+}
+
+// initExecCode reads docker's exit code from a failed exec in
+// libcontainer's init, which reaches us as text over its sync pipe, not
+// as an errno: 127 when the command is missing, 126 when it cannot be
+// run, 0 for any other error.
+func initExecCode(err error) int {
+	msg := err.Error()
+	_, exe, ok := strings.Cut(msg, "error during container init: exec: ")
+	if !ok {
+		return 0
+	}
+	switch {
+	case strings.Contains(exe, "no such file or directory"), strings.Contains(exe, "executable file not found"):
+		return ExitCommandNotFound
+	case strings.Contains(exe, "permission denied"), strings.Contains(exe, "exec format error"):
+		return ExitCannotInvoke
+	}
+	return 0
 }

@@ -172,7 +172,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 	if err != nil {
 		return nil, fail(err)
 	}
-	if err := checkCommand(snap.Rootfs, spec.Process.Args, spec.Process.Env, spec.Process.Cwd); err != nil {
+	if err := checkCommand(snap.Rootfs, spec.Mounts, spec.Process.Args, spec.Process.Env, spec.Process.Cwd); err != nil {
 		return nil, err
 	}
 	if err := r.writeEtcFiles(dir, spec, opts); err != nil {
@@ -265,9 +265,9 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 // startError maps libcontainer's start failures to docker's exit codes.
 func startError(err error) error {
 	switch {
-	case errors.Is(err, exec.ErrNotFound), errors.Is(err, unix.ENOENT):
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, unix.ENOENT), initExecCode(err) == ExitCommandNotFound:
 		return &ExitError{ExitCommandNotFound, fmt.Errorf("start container: %w", err)}
-	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC), errors.Is(err, unix.EPERM):
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC), errors.Is(err, unix.EPERM), initExecCode(err) == ExitCannotInvoke:
 		return &ExitError{ExitCannotInvoke, fmt.Errorf("start container: %w", err)}
 	}
 	return &ExitError{ExitRuntimeFailed, fmt.Errorf("start container: %w", err)}
