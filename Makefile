@@ -19,7 +19,8 @@ export PATH := /usr/local/go/bin:$(PATH)
 GO       ?= go
 TAGS     := seccomp osusergo netgo
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -extldflags=-static -X main.version=$(VERSION)
+COMMIT_TIME ?= $(shell git log -1 --format=%ct 2>/dev/null)
+LDFLAGS  := -s -w -extldflags=-static -X main.version=$(VERSION) -X main.commitTime=$(COMMIT_TIME)
 GOBUILD  := CGO_ENABLED=1 $(GO) build -tags '$(TAGS)' -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
 BIN      := bin/edgerun

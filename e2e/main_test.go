@@ -85,6 +85,11 @@ func imagePath(t *testing.T, name string) string {
 func probe(t *testing.T) string {
 	t.Helper()
 	s.probeOnce.Do(func() {
+		// The test VMs (hack/vm) have no Go toolchain: they bring it prebuilt.
+		if dir := os.Getenv("EDGERUN_E2E_PROBE"); dir != "" {
+			s.probeDir = dir
+			return
+		}
 		s.probeDir = filepath.Join(s.tmp, "probe")
 		cmd := exec.Command("go", "build", "-o", filepath.Join(s.probeDir, "probe"), "./testdata/probe")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

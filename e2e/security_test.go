@@ -86,14 +86,16 @@ func TestConfinedRootCannotEscapeFromInside(t *testing.T) {
 	}
 }
 
-// The probe itself must be able to tell: with CAP_SYS_ADMIN and no seccomp
-// the same calls reach the kernel and fail (or not) for the kernel's own
-// reasons, not with the confinement's EPERM.
+// The probe itself must be able to tell: with CAP_SYS_ADMIN, CAP_SYS_MODULE
+// and no seccomp the same calls reach the kernel and fail (or not) for the
+// kernel's own reasons, not with the confinement's EPERM. (finit_module
+// needs CAP_SYS_MODULE: without it a kernel with module support answers
+// EPERM, which only a kernel without modules, like the dev machine's, hides.)
 func TestProbeSeesTheKernelWithoutConfinement(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
-	res := probeResults(t, e, "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined")
+	res := probeResults(t, e, "--cap-add", "SYS_ADMIN", "--cap-add", "SYS_MODULE", "--security-opt", "seccomp=unconfined")
 	for _, name := range []string{"mount", "finit_module", "socket_af_alg", "unshare_user"} {
 		if res[name] == "operation not permitted" || res[name] == "" {
 			t.Errorf("%s without confinement: %q, want the kernel's own answer", name, res[name])

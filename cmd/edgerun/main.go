@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/edgerun/edgerun/doctor"
 	"github.com/edgerun/edgerun/internal/containerinit"
 	"github.com/edgerun/edgerun/runtime"
 )
@@ -24,6 +25,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == runtime.InitCommand {
 		runtime.Init()
 		return
+	}
+	// edgerun doctor's overlay probe inside a new user namespace.
+	if dir := os.Getenv(doctor.ProbeEnv); dir != "" {
+		os.Exit(doctor.ProbeChild(dir))
 	}
 	// Inside a container started with --init, this binary is PID 1.
 	if filepath.Base(os.Args[0]) == containerinit.Name {

@@ -51,6 +51,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newRmiCommand(g),
 		newImageCommand(g),
 		newVersionCommand(g),
+		newDoctorCommand(g),
 	)
 	return cmd
 }

@@ -31,6 +31,7 @@ var rules = []rule{
 	{"rootfs", []string{module + "runtime", module + "image", module + "netns", module + "cgroups", module + "cmd"}, "rootfs knows nothing of images or containers"},
 	{"netns", []string{module + "runtime", module + "image", module + "rootfs", module + "cmd"}, "netns knows nothing of images"},
 	{"cgroups", []string{module + "runtime", module + "image", module + "rootfs", module + "netns", module + "cmd"}, "cgroups is a leaf"},
+	{"doctor", []string{module + "runtime", module + "image", module + "rootfs", module + "netns", module + "cmd"}, "doctor reads host facts; of the layers only cgroups' detection"},
 	{"internal", []string{module + "runtime", module + "image", module + "rootfs", module + "netns", module + "cgroups", module + "cmd"}, "internal holds small leaves"},
 }
 

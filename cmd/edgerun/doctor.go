@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	goruntime "runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/doctor"
+)
+
+// commitTime is the Unix time of the commit this binary was built from,
+// set with -ldflags "-X main.commitTime=..." (the doctor's clock check).
+var commitTime = ""
+
+type doctorOptions struct {
+	Format string
+}
+
+func newDoctorCommand(g *globalOptions) *cobra.Command {
+	o := &doctorOptions{}
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check what this host can do for edgerun, and how to fix what it cannot",
+		Long: "doctor checks the cgroup layout and controllers, user namespaces, subordinate IDs,\n" +
+			"overlayfs under --root, the network modules, seccomp, the clock, free space and the\n" +
+			"CPU architecture. Each line says what was found and, when something is missing, the fix.\n" +
+			"Exit status 0: edgerun can run containers here; 1: a check failed.",
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if o.Format != "text" && o.Format != "json" {
+				return &exitError{code: 2, err: fmt.Errorf("unknown --format %q: use text or json", o.Format)}
+			}
+			r := doctor.Run(doctorRunOptions(g))
+			var err error
+			if o.Format == "json" {
+				err = r.WriteJSON(g.Stdout)
+			} else {
+				err = r.WriteText(g.Stdout)
+			}
+			if err != nil {
+				return err
+			}
+			if !r.OK {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.Format, "format", "text", "output format: text or json")
+	return cmd
+}
+
+// doctorRunOptions gathers the facts of this process for the checks.
+func doctorRunOptions(g *globalOptions) doctor.Options {
+	o := doctor.Options{
+		HostRoot: "/", Root: g.Root, State: g.State, UID: os.Geteuid(),
+		GOARCH: goruntime.GOARCH, Now: time.Now(),
+		ProbeOverlay: doctor.ProbeOverlay, ProbeNetwork: doctor.ProbeNetwork, Statfs: doctor.Statfs,
+	}
+	if sec, err := strconv.ParseInt(commitTime, 10, 64); err == nil {
+		o.Built = time.Unix(sec, 0)
+	}
+	o.User = os.Getenv("SUDO_USER")
+	if o.User == "" {
+		if u, err := user.Current(); err == nil {
+			o.User = u.Username
+		}
+	}
+	var uts unix.Utsname
+	if unix.Uname(&uts) == nil {
+		o.Machine = unix.ByteSliceToString(uts.Machine[:])
+	}
+	o.GOARM = goarm()
+	return o
+}
+
+// goarm is the GOARM this binary was built with ("" off arm).
+func goarm() string {
+	if goruntime.GOARCH != "arm" {
+		return ""
+	}
+	if v, ok := buildSetting("GOARM"); ok {
+		n, _, _ := strings.Cut(v, ",")
+		return n
+	}
+	return ""
+}
+
+// buildSetting returns a setting recorded in the binary's build info.
+func buildSetting(key string) (string, bool) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "", false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == key {
+			return s.Value, true
+		}
+	}
+	return "", false
+}

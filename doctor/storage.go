@@ -1,0 +1,90 @@
+package doctor
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/docker/go-units"
+)
+
+// Space thresholds: below warn* a pull or a few containers may not fit,
+// below fail* nothing will.
+const (
+	warnBytes  = 1 << 30
+	failBytes  = 64 << 20
+	warnInodes = 50000
+	failInodes = 2000
+)
+
+// checkStorage checks the file systems under the roots: free space and
+// inodes, and whether overlayfs can be mounted there (as root, and in a
+// user namespace).
+func checkStorage(o Options) []Check {
+	var checks []Check
+	dir := existingParent(o.Root)
+	if o.Statfs != nil {
+		for _, d := range []struct{ name, path string }{{"space-root", o.Root}, {"space-state", o.State}} {
+			checks = append(checks, checkSpace(o, d.name, d.path))
+		}
+	}
+	if o.ProbeOverlay == nil {
+		return checks
+	}
+	fstype := ""
+	if o.Statfs != nil {
+		_, _, fstype, _ = o.Statfs(dir)
+	}
+	on := dir
+	if fstype != "" {
+		on = fmt.Sprintf("%s (%s)", dir, fstype)
+	}
+	c := Check{Name: "overlay", Status: OK, Detail: "overlayfs mounts on " + on + ": container root file systems share the image layers"}
+	if err := o.ProbeOverlay(dir, false); err != nil {
+		c.Status = Warn
+		c.Detail = fmt.Sprintf("overlayfs does not mount on %s (%v): every container gets a full copy of its image (slower, more disk)", on, err)
+		c.Fix = "load the overlay module (modprobe overlay), or put --root on ext4, xfs or btrfs (not on overlayfs, NFS or FAT)"
+	}
+	checks = append(checks, c)
+	u := Check{Name: "overlay-userns", Status: OK, Detail: "overlayfs mounts inside a user namespace on " + on + " (rootless-ready)"}
+	if err := o.ProbeOverlay(dir, true); err != nil {
+		u.Status = Warn
+		u.Detail = fmt.Sprintf("overlayfs does not mount inside a user namespace on %s (%v): rootless containers would copy images (root containers are not affected)", on, err)
+		u.Fix = "a kernel 5.11 or newer mounts overlayfs in user namespaces; allow user namespaces (see userns)"
+	}
+	return append(checks, u)
+}
+
+func checkSpace(o Options, name, path string) Check {
+	p := existingParent(path)
+	bytes, inodes, _, err := o.Statfs(p)
+	c := Check{Name: name, Status: OK}
+	if err != nil {
+		c.Status, c.Detail = Warn, fmt.Sprintf("cannot read free space of %s: %v", p, err)
+		return c
+	}
+	free := fmt.Sprintf("%s free, %d inodes free under %s", units.BytesSize(float64(bytes)), inodes, p)
+	switch {
+	case bytes < failBytes || (inodes > 0 && inodes < failInodes):
+		c.Status, c.Detail = Fail, free+": too little to unpack an image"
+		c.Fix = "free space on that file system, or point --root/--state (EDGERUN_ROOT/EDGERUN_STATE) elsewhere; `edgerun image prune` removes unused images"
+	case bytes < warnBytes || (inodes > 0 && inodes < warnInodes):
+		c.Status, c.Detail = Warn, free+": little room for images and containers"
+		c.Fix = "free space, or `edgerun image prune` to remove unused images"
+	default:
+		c.Detail = free
+	}
+	return c
+}
+
+// existingParent returns path or its closest existing ancestor: the roots
+// may not exist before the first command.
+func existingParent(path string) string {
+	p := filepath.Clean(path)
+	for {
+		if _, err := os.Stat(p); err == nil || p == "/" || p == "." {
+			return p
+		}
+		p = filepath.Dir(p)
+	}
+}

@@ -1,0 +1,170 @@
+package e2e
+
+// Tests of how edgerun meets the host: `edgerun doctor`, and the tests that
+// only apply on the kernels of the VM matrix (hack/vm, make test-vm): they
+// skip elsewhere, and the VM runner requires them to pass where they apply.
+
+import (
+	"encoding/json"
+	"os"
+	goruntime "runtime"
+	"strings"
+	"testing"
+)
+
+// doctorReport is the JSON of `edgerun doctor --format json`.
+type doctorReport struct {
+	OK     bool `json:"ok"`
+	Checks []struct {
+		Name, Status, Detail, Fix string
+	} `json:"checks"`
+}
+
+func (d doctorReport) check(name string) (status, text string) {
+	for _, c := range d.Checks {
+		if c.Name == name {
+			return c.Status, c.Detail + " fix: " + c.Fix
+		}
+	}
+	return "", ""
+}
+
+// memoryControllerDisabled reports whether the kernel has the memory
+// cgroup controller switched off (the enabled column of /proc/cgroups).
+func memoryControllerDisabled(t *testing.T) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/cgroups")
+	if err != nil {
+		t.Skipf("no /proc/cgroups: %v", err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "memory" {
+			return f[3] == "0"
+		}
+	}
+	return true
+}
+
+func TestDoctorSaysThisHostCanRunContainers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.run("doctor", "--format", "json")
+	var rep doctorReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("doctor --format json: %v\n%s", err, r)
+	}
+	if r.code != 0 || !rep.OK {
+		t.Errorf("doctor on a host that runs these tests: want exit 0 and ok, got %s", r)
+	}
+	if st, _ := rep.check("cgroups"); st != "ok" {
+		t.Errorf("cgroups check %q, want ok:\n%s", st, r.stdout)
+	}
+	st, text := rep.check("memory")
+	switch {
+	case memoryControllerDisabled(t) && (st != "warn" || !strings.Contains(text, "cgroup_enable=memory")):
+		t.Errorf("memory controller disabled: want a warn with the cmdline fix, got %q %q", st, text)
+	case !memoryControllerDisabled(t) && st != "":
+		t.Errorf("memory controller enabled: want no memory line, got %q %q", st, text)
+	}
+	if st, _ := rep.check("arch"); st != "ok" {
+		t.Errorf("arch check %q on %s", st, goruntime.GOARCH)
+	}
+	text2 := e.must("doctor")
+	if !strings.Contains(text2, "edgerun can run containers on this host") {
+		t.Errorf("doctor text report lacks the verdict:\n%s", text2)
+	}
+}
+
+func TestDoctorRefusesUnknownFormat(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.run("doctor", "--format", "yaml")
+	if r.code == 0 || !strings.Contains(r.stderr, "use text or json") {
+		t.Errorf("doctor --format yaml: want a refusal naming the formats, got %s", r)
+	}
+}
+
+// On a kernel booted with cgroup_disable=memory, --memory is refused with
+// the fix, before anything is created (newEnv's cleanup checks that).
+func TestVMMemoryDisabledRefusesMemoryLimit(t *testing.T) {
+	t.Parallel()
+	if !memoryControllerDisabled(t) {
+		t.Skip("the memory controller is enabled here (the VM matrix boots a kernel with cgroup_disable=memory)")
+	}
+	e := newEnv(t)
+	e.loadBusybox()
+	r := e.run("run", "--rm", "--memory", "32m", "busybox", "true")
+	if r.code != 125 || !strings.Contains(r.stderr, "memory cgroup controller is disabled") ||
+		!strings.Contains(r.stderr, "cgroup_enable=memory") || !strings.Contains(r.stderr, "cmdline.txt") {
+		t.Errorf("run --memory without the memory controller: want 125 and how to enable it, got %s", r)
+	}
+	if out := e.must("ps", "-aq"); strings.TrimSpace(out) != "" {
+		t.Errorf("a refused run left containers: %q", out)
+	}
+}
+
+func TestVMMemoryDisabledRunsContainers(t *testing.T) {
+	t.Parallel()
+	if !memoryControllerDisabled(t) {
+		t.Skip("the memory controller is enabled here (the VM matrix boots a kernel with cgroup_disable=memory)")
+	}
+	e := newEnv(t)
+	e.loadBusybox()
+	r := e.run("run", "--rm", "busybox", "echo", "hello")
+	if r.code != 0 || !containsLine(r.stdout, "hello") {
+		t.Errorf("run without --memory: want it to run, got %s", r)
+	}
+	// The other controllers still work.
+	r = e.run("run", "--rm", "--pids-limit", "20", "--cpus", "0.5", "busybox", "cat", "/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/cpu.max")
+	if r.code != 0 || !containsLine(r.stdout, "20") || !containsLine(r.stdout, "50000 100000") {
+		t.Errorf("run --pids-limit 20 --cpus 0.5 without the memory controller: got %s", r)
+	}
+}
+
+func requireArm64(t *testing.T) {
+	t.Helper()
+	if goruntime.GOARCH != "arm64" {
+		t.Skipf("needs the arm64 edgerun on an arm64 kernel (the VM matrix runs it); this is %s", goruntime.GOARCH)
+	}
+}
+
+// The multi-arch sensor image resolves to its arm64 variant, which runs.
+func TestVMArm64RunsSensorVariant(t *testing.T) {
+	t.Parallel()
+	requireArm64(t)
+	e := newEnv(t)
+	e.must("load", "-i", imagePath(t, "sensor"))
+	var imgs []struct {
+		Name     string `json:"name"`
+		Platform string `json:"platform"`
+	}
+	out := e.must("images", "--format", "json")
+	if err := json.Unmarshal([]byte(out), &imgs); err != nil {
+		t.Fatalf("images --format json: %v\n%s", err, out)
+	}
+	if len(imgs) != 1 || !strings.HasPrefix(imgs[0].Platform, "linux/arm64") {
+		t.Errorf("sensor loaded on arm64: want one linux/arm64 image, got %s", out)
+	}
+	r := e.run("run", "--rm", "sensor")
+	if r.code != 0 || !strings.Contains(r.stdout, `"celsius"`) {
+		t.Errorf("the arm64 sensor: want a reading, got %s", r)
+	}
+}
+
+// An image built only for amd64 (the x86-64 busybox test image) is refused
+// on arm64 with the architecture message.
+func TestVMForeignImageRefused(t *testing.T) {
+	t.Parallel()
+	requireArm64(t)
+	if _, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-x86_64"); err == nil {
+		t.Skip("qemu-user binfmt for x86-64 is registered here: amd64 images can run")
+	}
+	e := newEnv(t)
+	r := e.run("load", "-i", imagePath(t, "busybox-amd64"), "--name", "bb-amd64:1")
+	if r.code == 0 {
+		r = e.run("run", "--rm", "bb-amd64:1", "true")
+	}
+	if r.code == 0 || !strings.Contains(r.stderr, "linux/amd64") || !strings.Contains(r.stderr, "linux/arm64") {
+		t.Errorf("an amd64-only image on arm64: want the platform message, got %s", r)
+	}
+}
