@@ -25,4 +25,13 @@ var (
 	ErrUnknownFormat = errors.New("input is not an OCI layout, OCI archive or docker-save archive")
 	// ErrBlobNotFound is returned by OpenBlob for a digest the store lacks.
 	ErrBlobNotFound = errors.New("blob not found")
+	// ErrRegistry is returned when a registry cannot be reached or answers
+	// with an error.
+	ErrRegistry = errors.New("registry error")
+	// ErrUnauthorized is returned for 401 and 403 answers.
+	ErrUnauthorized = errors.New("registry refused access")
+	// ErrClock is returned when TLS fails because the system clock is wrong.
+	ErrClock = errors.New("system clock is wrong")
+	// ErrNoSpace is returned when a pull would not fit on the disk.
+	ErrNoSpace = errors.New("not enough disk space")
 )

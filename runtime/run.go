@@ -31,6 +31,8 @@ type RunOptions struct {
 	Name     string
 	Remove   bool   // --rm
 	Platform string // --platform: the stored image must be for it
+	Pull     string // --pull: missing (default), always, never
+	PullWith PullOptions
 
 	Interactive bool // -i: pass stdin
 	// Init runs edgerun's own small init as PID 1 in front of the command
@@ -114,10 +116,13 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 			return nil, fail(err)
 		}
 	}
+	if err := r.pullForRun(ctx, opts); err != nil {
+		return nil, fail(err)
+	}
 	img, err := r.images.Get(opts.Image)
 	if err != nil {
 		if errors.Is(err, image.ErrNotFound) {
-			return nil, fail(fmt.Errorf("image %q is not in the store: load it first with edgerun load -i FILE", opts.Image))
+			return nil, fail(fmt.Errorf("image %q is not in the store: pull it (edgerun pull) or load it (edgerun load -i FILE)", opts.Image))
 		}
 		return nil, fail(err)
 	}

@@ -47,6 +47,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newRmCommand(g),
 		newInspectCommand(g),
 		newLoadCommand(g),
+		newPullCommand(g),
 		newImagesCommand(g),
 		newRmiCommand(g),
 		newImageCommand(g),

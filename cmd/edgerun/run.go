@@ -14,6 +14,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	var envFiles []string
 	var entrypoint string
 	var tty bool
+	var rf registryFlags
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Run a command in a new container",
@@ -36,11 +37,16 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 			opts.Spec.HostEnv = os.LookupEnv
 			opts.Stdin, opts.Stdout, opts.Stderr = g.Stdin, g.Stdout, g.Stderr
 			opts.Notice = func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) }
+			if err := rf.apply(&opts.PullWith); err != nil {
+				return &exitError{code: runtime.ExitRuntimeFailed, err: err}
+			}
 			rt, err := runtime.Open(g.config())
 			if err != nil {
 				return &exitError{code: runtime.ExitRuntimeFailed, err: err}
 			}
+			pr := runPullEvents(g, &opts)
 			code, err := rt.Run(cmd.Context(), opts)
+			pr.finish(nil)
 			if err != nil || code != 0 {
 				return &exitError{code: code, err: err}
 			}
@@ -74,6 +80,8 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&opts.Spec.Sysctls, "sysctl", nil, "set a namespaced kernel parameter: NAME=VALUE")
 	f.StringArrayVar(&opts.Spec.Ulimits, "ulimit", nil, "set a resource limit: NAME=SOFT[:HARD]")
 	f.StringVar(&opts.Platform, "platform", "", "require the image to be for this platform (os/arch[/variant])")
+	f.StringVar(&opts.Pull, "pull", runtime.PullMissing, "pull the image before running: missing, always or never")
+	addRegistryFlags(f, &opts.PullWith, &rf)
 	f.StringVar(&opts.Spec.Network, "network", "none", "network mode: none or host")
 	f.StringArrayVar(&opts.Resolv.DNS, "dns", nil, "DNS server for the container")
 	f.StringArrayVar(&opts.Resolv.Search, "dns-search", nil, "DNS search domain")

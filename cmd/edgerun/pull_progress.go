@@ -1,0 +1,170 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/image"
+	"github.com/edgerun/edgerun/runtime"
+)
+
+// pullProgress renders pull events: bars per layer on a terminal, plain
+// lines otherwise, JSON lines with --format json, nothing with -q.
+type pullProgress struct {
+	mu   sync.Mutex
+	w    io.Writer
+	mode string // "bars", "lines", "json", "quiet"
+	bars *mpb.Progress
+	bar  map[string]*mpb.Bar
+	last map[string]time.Time
+}
+
+func newPullProgress(w io.Writer, format string, quiet bool) (*pullProgress, error) {
+	p := &pullProgress{w: w, bar: map[string]*mpb.Bar{}, last: map[string]time.Time{}}
+	switch {
+	case format != "" && format != "json":
+		return nil, fmt.Errorf("invalid --format %q: only json is supported", format)
+	case format == "json":
+		p.mode = "json"
+	case quiet:
+		p.mode = "quiet"
+	case isTerminal(w):
+		p.mode = "bars" // started at the first event: run may not pull at all
+	default:
+		p.mode = "lines"
+	}
+	return p, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+func short(d fmt.Stringer) string {
+	s := d.String()
+	if len(s) > 19 {
+		return s[7:19]
+	}
+	return s
+}
+
+func (p *pullProgress) event(e image.PullEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch p.mode {
+	case "json":
+		p.json(e)
+	case "lines":
+		p.line(e)
+	case "bars":
+		p.barEvent(e)
+	}
+}
+
+func (p *pullProgress) json(e image.PullEvent) {
+	if e.Kind == image.PullProgress && e.Current < e.Size {
+		k := e.Digest.String()
+		if time.Since(p.last[k]) < 500*time.Millisecond {
+			return
+		}
+		p.last[k] = time.Now()
+	}
+	b, _ := json.Marshal(e)
+	fmt.Fprintf(p.w, "%s\n", b)
+}
+
+func (p *pullProgress) line(e image.PullEvent) {
+	switch e.Kind {
+	case image.PullResolved:
+		fmt.Fprintf(p.w, "Pulling %s (%s, %s of layers)\n", familiarName(e.Ref), short(e.Digest), mb(e.Size))
+	case image.PullLayer:
+		if e.Current > 0 {
+			fmt.Fprintf(p.w, "%s: resuming at %s of %s\n", short(e.Digest), mb(e.Current), mb(e.Size))
+		}
+	case image.PullRetry:
+		fmt.Fprintf(p.w, "%s: retry %d: %s\n", short(e.Digest), e.Attempt, e.Error)
+	case image.PullDownloaded:
+		fmt.Fprintf(p.w, "%s: downloaded %s\n", short(e.Digest), mb(e.Size))
+	case image.PullUnpacked:
+		fmt.Fprintf(p.w, "%s: unpacked\n", short(e.Digest))
+	}
+}
+
+func (p *pullProgress) barEvent(e image.PullEvent) {
+	if p.bars == nil && e.Kind != image.PullResolved {
+		return
+	}
+	k := e.Digest.String()
+	switch e.Kind {
+	case image.PullResolved:
+		p.bars = mpb.New(mpb.WithOutput(p.w), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond))
+		fmt.Fprintf(p.bars, "Pulling %s (%s)\n", familiarName(e.Ref), short(e.Digest))
+	case image.PullDone:
+		p.stopBars()
+	case image.PullLayer:
+		if p.bar[k] == nil {
+			p.bar[k] = p.bars.AddBar(e.Size,
+				mpb.PrependDecorators(decor.Name(short(e.Digest)+" ", decor.WC{C: decor.DindentRight})),
+				mpb.AppendDecorators(decor.CountersKiloByte("% .1f / % .1f")))
+		}
+		p.bar[k].SetCurrent(e.Current)
+	case image.PullProgress:
+		if b := p.bar[k]; b != nil && e.Current < e.Size {
+			b.SetCurrent(e.Current)
+		}
+	case image.PullRetry:
+		if e.Digest != "" {
+			fmt.Fprintf(p.bars, "%s: retry %d: %s\n", short(e.Digest), e.Attempt, e.Error)
+		}
+	case image.PullUnpacked: // a bar completes once its layer is unpacked
+		if b := p.bar[k]; b != nil {
+			b.SetCurrent(e.Size)
+		}
+	}
+}
+
+// finish stops the display; bars of layers not done are aborted.
+func (p *pullProgress) finish(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mode == "json" && err != nil {
+		b, _ := json.Marshal(image.PullEvent{Kind: "error", Error: err.Error()})
+		fmt.Fprintf(p.w, "%s\n", b)
+	}
+	p.stopBars()
+}
+
+func (p *pullProgress) stopBars() {
+	if p.bars == nil {
+		return
+	}
+	for _, b := range p.bar {
+		if !b.Completed() {
+			b.Abort(false)
+		}
+	}
+	p.bars.Wait()
+	p.bars = nil
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+
+// runPull sets run's pull progress to stderr.
+func runPullEvents(g *globalOptions, opts *runtime.RunOptions) *pullProgress {
+	pr, _ := newPullProgress(g.Stderr, "", false)
+	opts.PullWith.Events = pr.event
+	return pr
+}

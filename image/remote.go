@@ -1,0 +1,227 @@
+package image
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// RegistryConfig says how registries are reached.
+type RegistryConfig struct {
+	// Insecure lists registries (host[:port]) spoken to over plain HTTP.
+	// Loopback registries (localhost, 127.0.0.0/8, ::1) always may be.
+	Insecure []string
+	// Mirrors are tried in order before Docker Hub for docker.io images:
+	// host[:port], or a URL whose scheme says http or https.
+	Mirrors []string
+	// CAFile is a PEM bundle trusted beside the system roots (--tls-ca).
+	CAFile string
+	// Keychain finds credentials; nil means ~/.docker/config.json and its
+	// credential helpers (authn.DefaultKeychain).
+	Keychain authn.Keychain
+	// Transport replaces the HTTP transport (tests); CAFile is then ignored.
+	Transport http.RoundTripper
+}
+
+// endpoint is one place an image can be fetched from.
+type endpoint struct {
+	reg    name.Registry
+	repo   name.Repository // the repository at this endpoint
+	mirror bool
+}
+
+// buildTime is a lower bound for a plausible system clock: a clock before
+// it is surely wrong (a gateway without an RTC booted in 1970).
+var buildTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// endpoints lists where ref's repository is fetched from, mirrors first.
+func (c *RegistryConfig) endpoints(repo name.Repository) ([]endpoint, error) {
+	var out []endpoint
+	if repo.RegistryStr() == name.DefaultRegistry {
+		for _, m := range c.Mirrors {
+			host, plain, err := parseMirror(m)
+			if err != nil {
+				return nil, err
+			}
+			reg, err := c.registry(host, plain)
+			if err != nil {
+				return nil, fmt.Errorf("registry mirror %q: %w", m, err)
+			}
+			out = append(out, endpoint{reg: reg, repo: reg.Repo(repo.RepositoryStr()), mirror: true})
+		}
+	}
+	reg, err := c.registry(repo.RegistryStr(), false)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, endpoint{reg: reg, repo: reg.Repo(repo.RepositoryStr())}), nil
+}
+
+func parseMirror(m string) (host string, plain bool, err error) {
+	if !strings.Contains(m, "://") {
+		return strings.TrimSuffix(m, "/"), false, nil
+	}
+	u, err := url.Parse(m)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || strings.Trim(u.Path, "/") != "" {
+		return "", false, fmt.Errorf("registry mirror %q: use host[:port] or http(s)://host[:port]", m)
+	}
+	return u.Host, u.Scheme == "http", nil
+}
+
+// registry makes a name.Registry whose plain-HTTP permission is ours, not
+// go-containerregistry's (which also allows RFC 1918 addresses).
+func (c *RegistryConfig) registry(host string, plain bool) (name.Registry, error) {
+	if plain || c.plainAllowed(host) {
+		return name.NewRegistry(host, name.Insecure)
+	}
+	return name.NewRegistry(host)
+}
+
+func (c *RegistryConfig) plainAllowed(host string) bool {
+	for _, h := range c.Insecure {
+		if strings.EqualFold(strings.TrimSuffix(h, "/"), host) {
+			return true
+		}
+	}
+	return isLoopback(host)
+}
+
+func isLoopback(host string) bool {
+	h, _, err := net.SplitHostPort(host)
+	if err != nil {
+		h = strings.Trim(host, "[]")
+	}
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// baseTransport is the HTTP transport before authentication: system roots
+// plus CAFile, and a guard that refuses plain HTTP to registries not
+// allowed it.
+func (c *RegistryConfig) baseTransport(reg name.Registry, plain bool) (http.RoundTripper, error) {
+	t := c.Transport
+	if t == nil {
+		ht := http.DefaultTransport.(*http.Transport).Clone()
+		ht.ResponseHeaderTimeout = 60 * time.Second
+		if c.CAFile != "" {
+			pool, err := x509.SystemCertPool()
+			if err != nil {
+				pool = x509.NewCertPool()
+			}
+			pem, err := os.ReadFile(c.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("--tls-ca: %w", err)
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("--tls-ca %s: no PEM certificate in the file", c.CAFile)
+			}
+			ht.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+		t = ht
+	}
+	return &httpsGuard{inner: t, host: reg.RegistryStr(), plain: plain}, nil
+}
+
+// httpsGuard refuses plain-HTTP requests to a registry that must be HTTPS,
+// so a failed TLS handshake never silently downgrades.
+type httpsGuard struct {
+	inner http.RoundTripper
+	host  string
+	plain bool
+}
+
+func (g *httpsGuard) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme == "http" && !g.plain && strings.EqualFold(r.URL.Host, g.host) {
+		return nil, fmt.Errorf("registry %s refused over plain HTTP: it is not loopback nor listed with --insecure-registry", g.host)
+	}
+	return g.inner.RoundTrip(r)
+}
+
+// client is an authenticated connection to one endpoint.
+type client struct {
+	ep     endpoint
+	scheme string
+	http   *http.Client
+}
+
+// connect pings the registry and authenticates for pulling from repo.
+func (c *RegistryConfig) connect(ctx context.Context, ep endpoint) (*client, error) {
+	plain := ep.reg.Scheme() == "http"
+	base, err := c.baseTransport(ep.reg, plain)
+	if err != nil {
+		return nil, err
+	}
+	kc := c.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	auth, err := authn.Resolve(ctx, kc, ep.repo)
+	if err != nil {
+		return nil, fmt.Errorf("credentials for %s: %w: check ~/.docker/config.json and its credential helper", ep.reg.RegistryStr(), err)
+	}
+	rt, err := transport.NewWithContext(ctx, ep.reg, auth, base, []string{ep.repo.Scope(transport.PullScope)})
+	if err != nil {
+		return nil, explainNetError(ep.reg.RegistryStr(), err)
+	}
+	scheme := "https"
+	if plain {
+		scheme = "http" // the scheme transport rewrites to what the ping found
+	}
+	return &client{ep: ep, scheme: scheme, http: &http.Client{Transport: rt}}, nil
+}
+
+func (cl *client) url(kind, ref string) string {
+	return fmt.Sprintf("%s://%s/v2/%s/%s/%s", cl.scheme, cl.ep.reg.RegistryStr(), cl.ep.repo.RepositoryStr(), kind, ref)
+}
+
+// explainNetError turns transport failures into messages a user can act on.
+func explainNetError(host string, err error) error {
+	var dnsErr *net.DNSError
+	var certErr x509.CertificateInvalidError
+	var unknownCA x509.UnknownAuthorityError
+	var terr *transport.Error
+	switch {
+	case errors.As(err, &certErr) && (certErr.Reason == x509.Expired):
+		now := time.Now()
+		if now.Before(buildTime) || (certErr.Cert != nil && now.Before(certErr.Cert.NotBefore)) {
+			return fmt.Errorf("%w: registry %s: the system clock is wrong (it says %s, before the certificate's validity): set the clock (NTP, or date -s) and pull again: %w",
+				ErrClock, host, now.UTC().Format(time.RFC3339), err)
+		}
+		return fmt.Errorf("registry %s: its TLS certificate has expired: %w", host, err)
+	case errors.As(err, &unknownCA):
+		return fmt.Errorf("registry %s: TLS certificate signed by an unknown authority: pass its CA with --tls-ca FILE, or --insecure-registry %s for plain HTTP: %w", host, host, err)
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return fmt.Errorf("%w: registry host %s not found: check the image name and the network's DNS: %w", ErrRegistry, host, err)
+	case errors.As(err, &terr):
+		return statusError(host, terr.StatusCode, err)
+	}
+	return fmt.Errorf("%w: registry %s: %w", ErrRegistry, host, err)
+}
+
+// statusError explains an HTTP status from a registry.
+func statusError(what string, code int, err error) error {
+	switch code {
+	case http.StatusUnauthorized:
+		return fmt.Errorf("%w: %s: authentication required or credentials refused: run edgerun login: %w", ErrUnauthorized, what, err)
+	case http.StatusForbidden:
+		return fmt.Errorf("%w: %s: access denied: check the credentials' permissions (edgerun login): %w", ErrUnauthorized, what, err)
+	case http.StatusNotFound:
+		return fmt.Errorf("%w: %s: not in the registry: check the name and tag: %w", ErrNotFound, what, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrRegistry, what, err)
+}
