@@ -286,6 +286,7 @@ func assertClean(t *testing.T, e *env) {
 	}
 	for _, dir := range []string{
 		filepath.Join(e.root, "containers"), filepath.Join(e.root, "names"), filepath.Join(e.state, "libcontainer"),
+		filepath.Join(e.state, "locks"),
 	} {
 		if left := entries(dir); len(left) > 0 {
 			t.Errorf("leftover container state in %s: %s", dir, strings.Join(left, ", "))

@@ -91,7 +91,6 @@ func TestRemovedContainerLeavesNothing(t *testing.T) {
 }
 
 func TestRemovedContainerLeavesNoLockFile(t *testing.T) {
-	knownBug(t, "rm and run --rm leave <state>/locks/<id>.lock and .owner behind: one pair per container ever run, until reboot")
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()

@@ -189,14 +189,13 @@ func newStore(t testing.TB, opts ...Option) *Store {
 	return s
 }
 
-// assertNoUnverified checks the store holds no half-written content.
+// assertClean checks the store holds no half-written content, nor the
+// lock files of finished ingests.
 func assertClean(t testing.TB, s *Store) {
 	t.Helper()
 	ents, _ := os.ReadDir(s.ingestDir())
 	for _, e := range ents {
-		if filepath.Ext(e.Name()) != ".lock" {
-			t.Errorf("leftover ingest file %s", e.Name())
-		}
+		t.Errorf("leftover ingest file %s", e.Name())
 	}
 }
 

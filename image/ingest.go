@@ -170,14 +170,19 @@ func (w *ingest) discard() {
 	w.release()
 }
 
-// release drops the per-digest lock. The lock file itself stays: deleting
-// a lock file others may have open would let two writers hold "the" lock.
-// Prune removes lock files when it holds the store exclusively.
+// release drops the per-digest lock. Once the partial file is gone
+// (committed or discarded) the lock file goes too: lockfile's Remove is
+// safe for writers waiting on it. A kept partial keeps its lock file.
 func (w *ingest) release() {
-	if w.lock != nil {
-		w.lock.Unlock()
-		w.lock = nil
+	if w.lock == nil {
+		return
 	}
+	if w.path == "" {
+		w.lock.Remove()
+	} else {
+		w.lock.Unlock()
+	}
+	w.lock = nil
 }
 
 // ingestFrom streams r into a new blob and verifies it.

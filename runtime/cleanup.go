@@ -67,7 +67,7 @@ func (r *Runtime) removeHalfMade(id string) error {
 	if err != nil {
 		return nil // busy: a live process is acting on it
 	}
-	defer lock.Unlock()
+	defer r.unlock(lock, id)
 	if _, err := os.Stat(filepath.Join(r.containerDir(id), recordFile)); err == nil {
 		return nil // finished meanwhile
 	}
@@ -81,7 +81,7 @@ func (r *Runtime) reapLost(rec *Record) error {
 	if err != nil {
 		return nil
 	}
-	defer lock.Unlock()
+	defer r.unlock(lock, rec.ID)
 	cur, err := r.loadRecord(rec.ID)
 	if err != nil {
 		return nil

@@ -118,7 +118,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, ref string, force bool) (
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Unlock()
+	defer r.unlock(lock, rec.ID)
 	if rec, err = r.loadRecord(rec.ID); err != nil {
 		return nil, fmt.Errorf("%w: %s was removed meanwhile", ErrNoSuchContainer, ref)
 	}

@@ -2,6 +2,9 @@ package runtime
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/edgerun/edgerun/internal/lockfile"
@@ -33,3 +36,22 @@ func (r *Runtime) holdOwner(id string) (*lockfile.Lock, error) {
 
 // ownerAlive says whether a live process owns the container.
 func (r *Runtime) ownerAlive(id string) bool { return lockfile.Held(r.ownerLockPath(id)) }
+
+// unlock releases a container lock. When the container's directory is
+// gone (removed, or its create undone) it also deletes the lock and owner
+// files: the directory is only made under this lock, so nothing can bring
+// the container back meanwhile, and lockfile's re-check makes deleting a
+// lock file others wait on safe. A live owner keeps its open owner file.
+func (r *Runtime) unlock(lock *lockfile.Lock, id string) error {
+	if lock == nil {
+		return nil
+	}
+	if _, err := os.Lstat(r.containerDir(id)); !errors.Is(err, fs.ErrNotExist) {
+		return lock.Unlock()
+	}
+	err := os.Remove(r.ownerLockPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		err = nil
+	}
+	return errors.Join(err, lock.Remove())
+}

@@ -149,7 +149,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 	if err != nil {
 		return nil, fail(err)
 	}
-	undo = append(undo, func() { lock.Unlock() })
+	undo = append(undo, func() { r.unlock(lock, id) })
 	owner, err := r.holdOwner(id)
 	if err != nil {
 		return nil, fail(err)
@@ -303,11 +303,11 @@ func (r *Runtime) finish(ctx context.Context, c *created, code int, started, rem
 		c.lock = lock
 		if _, err := r.loadRecord(c.rec.ID); err != nil {
 			// Removed while it ran (rm -f): nothing is left to record.
-			c.lock.Unlock()
+			r.unlock(c.lock, c.rec.ID)
 			return nil
 		}
 	}
-	defer c.lock.Unlock()
+	defer r.unlock(c.lock, c.rec.ID)
 	oom := false
 	if st, err := c.lc.State(); err == nil {
 		oom = cgroups.OOMKilled(st.CgroupPaths)

@@ -64,6 +64,9 @@ func assertNoContainerLeftovers(t *testing.T, r *Runtime) {
 	if ents, _ := os.ReadDir(r.libcontainerRoot()); len(ents) > 0 {
 		t.Errorf("libcontainer state left: %v", ents)
 	}
+	if ents, _ := os.ReadDir(filepath.Join(r.cfg.State, "locks")); len(ents) > 0 {
+		t.Errorf("lock files of removed containers left: %v", ents)
+	}
 }
 
 func recIDs(recs []*Record) []string {

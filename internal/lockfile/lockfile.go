@@ -1,6 +1,12 @@
 // Package lockfile provides advisory file locks (flock) that work across
 // processes. A lock is released when Unlock is called or the process dies,
 // so a crashed edgerun never leaves a lock held.
+//
+// A lock file can be deleted safely with Remove, by its holder: a locker
+// that opened the file before it was unlinked, and was waiting on it,
+// finds after acquiring that the path no longer names the file it locked,
+// and starts over on the path's new file. Every acquisition checks this,
+// so two processes never both hold "the" lock of one path.
 package lockfile
 
 import (
@@ -19,7 +25,9 @@ var ErrLocked = errors.New("lock is held by another process")
 
 // Lock is a held file lock.
 type Lock struct {
-	f *os.File
+	f         *os.File
+	path      string
+	exclusive bool
 }
 
 func open(path string) (*os.File, error) {
@@ -54,41 +62,55 @@ func Shared(ctx context.Context, path string) (*Lock, error) {
 
 // TryExclusive takes an exclusive lock without waiting; ErrLocked if held.
 func TryExclusive(path string) (*Lock, error) {
-	f, err := open(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := flock(f, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s: %w", path, ErrLocked)
+	for {
+		f, err := open(path)
+		if err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+		if err := flock(f, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			f.Close()
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				return nil, fmt.Errorf("%s: %w", path, ErrLocked)
+			}
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if l, err := locked(f, path, true); l != nil || err != nil {
+			return l, err
+		}
 	}
-	return &Lock{f: f}, nil
 }
 
 func acquire(ctx context.Context, path string, how int) (*Lock, error) {
-	f, err := open(path)
-	if err != nil {
-		return nil, err
+	for {
+		f, err := open(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := wait(ctx, f, path, how); err != nil {
+			f.Close()
+			return nil, err
+		}
+		if l, err := locked(f, path, how == unix.LOCK_EX); l != nil || err != nil {
+			return l, err
+		}
 	}
-	// Poll with a non-blocking flock so that ctx cancellation is honoured
-	// without leaving a goroutine blocked in the kernel.
+}
+
+// wait polls with a non-blocking flock so that ctx cancellation is
+// honoured without leaving a goroutine blocked in the kernel.
+func wait(ctx context.Context, f *os.File, path string, how int) error {
 	delay := time.Millisecond
 	for {
 		err := flock(f, how|unix.LOCK_NB)
 		if err == nil {
-			return &Lock{f: f}, nil
+			return nil
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
+			return fmt.Errorf("lock %s: %w", path, err)
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
+			return fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
 		case <-time.After(delay):
 		}
 		if delay < 50*time.Millisecond {
@@ -97,18 +119,68 @@ func acquire(ctx context.Context, path string, how int) (*Lock, error) {
 	}
 }
 
+// locked checks that path still names the file f, now locked: if its
+// holder removed it meanwhile, the lock is worthless and f is closed
+// (nil, nil: start over).
+func locked(f *os.File, path string, exclusive bool) (*Lock, error) {
+	same, err := names(f, path)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if !same {
+		f.Close()
+		return nil, nil
+	}
+	return &Lock{f: f, path: path, exclusive: exclusive}, nil
+}
+
+// names says whether path is the file open as f.
+func names(f *os.File, path string) (bool, error) {
+	var held, cur unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &held); err != nil {
+		return false, err
+	}
+	if err := unix.Stat(path, &cur); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return false, nil
+		}
+		return false, err
+	}
+	return held.Dev == cur.Dev && held.Ino == cur.Ino, nil
+}
+
 // Held says whether another process holds the lock at path, by trying to
 // take it and releasing it at once. A lock this process holds through
-// another open file counts as held too (flock locks open files).
+// another open file counts as held too (flock locks open files). It
+// never creates the lock file: a missing one is not held.
 func Held(path string) bool {
-	l, err := TryExclusive(path)
-	if errors.Is(err, ErrLocked) {
-		return true
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return false
 	}
-	if err == nil {
-		l.Unlock()
+	defer f.Close()
+	if err := flock(f, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return errors.Is(err, unix.EWOULDBLOCK)
 	}
-	return false
+	return false // closing f releases the probe's lock
+}
+
+// Remove deletes the lock file and releases the lock. Only the holder may
+// delete a lock file, and lockers re-check the path after acquiring (see
+// the package comment), so waiters move on to a new file safely.
+func (l *Lock) Remove() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	if !l.exclusive {
+		return fmt.Errorf("remove lock %s: only the holder of an exclusive lock may remove it", l.path)
+	}
+	err := os.Remove(l.path)
+	if errors.Is(err, os.ErrNotExist) {
+		err = nil
+	}
+	return errors.Join(err, l.Unlock())
 }
 
 // Unlock releases the lock. Safe to call more than once.
