@@ -60,7 +60,10 @@ func (r result) String() string {
 func (e *env) command(ctx context.Context, args ...string) *exec.Cmd {
 	full := append([]string{"--root", e.root, "--state", e.state}, args...)
 	cmd := exec.CommandContext(ctx, s.bin, full...)
-	cmd.Env = append(os.Environ(), "EDGERUN_ROOT=", "EDGERUN_STATE=")
+	// Bridge networking (run's default) is tested with its own bridge and
+	// subnet per test (network_test.go); other tests run without a network,
+	// since a bridge belongs to one edgerun root.
+	cmd.Env = append(os.Environ(), "EDGERUN_ROOT=", "EDGERUN_STATE=", "EDGERUN_NETWORK=none")
 	return cmd
 }
 

@@ -58,6 +58,7 @@ func (r *Runtime) cleanup() error {
 			errs = append(errs, r.destroyLibcontainer(e.Name()))
 		}
 	}
+	errs = append(errs, r.reclaimNetwork())
 	return errors.Join(errs...)
 }
 

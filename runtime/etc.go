@@ -36,7 +36,7 @@ func (r *Runtime) writeEtcFiles(dir string, spec *specs.Spec, opts *RunOptions) 
 	if hostname == "" {
 		hostname, _ = os.Hostname()
 	}
-	hosts := netns.Hosts(hostname, nil, extra)
+	hosts := netns.Hosts(hostname, opts.hostAddrs, extra)
 	if hostNet {
 		// The host's network: its own hosts file, plus --add-host lines.
 		if b, err := os.ReadFile(hostHostsFile); err == nil {

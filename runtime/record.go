@@ -35,6 +35,8 @@ type Record struct {
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	ExitCode   int       `json:"exitCode"`
 	OOMKilled  bool      `json:"oomKilled,omitempty"`
+
+	Network NetworkRecord `json:"network"`
 }
 
 // State is where a container is in its life.

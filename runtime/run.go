@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,6 +42,7 @@ type RunOptions struct {
 	Spec   SpecOptions
 	Limits cgroups.Flags
 	Resolv ResolvFlags
+	Net    NetOptions // -p, -P, --ip (the mode is Spec.Network)
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -48,6 +50,8 @@ type RunOptions struct {
 	// Notice receives messages for the user (a fallback taken, a setting
 	// changed); nil drops them.
 	Notice func(string)
+
+	hostAddrs []netip.Addr // the container's own addresses, for /etc/hosts
 }
 
 // ResolvFlags are the --dns, --dns-search, --dns-option and --add-host flags.
@@ -129,6 +133,10 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 	if err := checkPlatform(img, opts.Platform); err != nil {
 		return nil, fail(err)
 	}
+	plan, err := r.planNetwork(opts, img)
+	if err != nil {
+		return nil, fail(err)
+	}
 	id, err := newID()
 	if err != nil {
 		return nil, fail(err)
@@ -172,6 +180,11 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 	if err != nil {
 		return nil, fail(fmt.Errorf("prepare the root file system: %w", err))
 	}
+	netRec, undoNet, err := r.attachNetwork(ctx, id, plan, opts)
+	if err != nil {
+		return nil, fail(err)
+	}
+	undo = append(undo, undoNet)
 	opts.Spec.ID, opts.Spec.Rootfs = id, snap.Rootfs
 	spec, err := GenerateSpec(img.Config.Config, &opts.Spec)
 	if err != nil {
@@ -192,13 +205,16 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 		ID: id, Name: name, Image: opts.Image, ImageDigest: img.Digest,
 		Layers: img.Config.RootFS.DiffIDs, Created: time.Now().UTC(),
 		Command: spec.Process.Args, AutoRemove: opts.Remove, Snapshot: snap.Mode,
-		State: StateCreated,
+		State: StateCreated, Network: netRec,
 	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), spec); err != nil {
 		return nil, fail(err)
 	}
 	if err := r.saveRecord(rec); err != nil {
 		return nil, fail(err)
+	}
+	if netRec.Bridge != nil {
+		_ = r.refreshPeerHosts(netRec.Bridge.Bridge, "") // best effort: names, not addresses
 	}
 	lc, err := r.createLibcontainer(id, spec)
 	if err != nil {
@@ -332,7 +348,7 @@ func (r *Runtime) finish(ctx context.Context, c *created, code int, started, rem
 // that cleanup recognises, never a record without its files.
 func (r *Runtime) removeFiles(rec *Record) error {
 	dir := r.containerDir(rec.ID)
-	errs := []error{os.Remove(filepath.Join(dir, recordFile))}
+	errs := []error{r.detachNetwork(rec), os.Remove(filepath.Join(dir, recordFile))}
 	errs = append(errs, rootfs.Remove(dir), os.RemoveAll(dir), r.releaseName(rec.Name, rec.ID))
 	for i, e := range errs {
 		if errors.Is(e, os.ErrNotExist) {

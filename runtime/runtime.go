@@ -21,6 +21,9 @@ type Config struct {
 	Root string
 	// State is the volatile root: locks, libcontainer state, netns mounts.
 	State string
+	// Bridge and Subnet configure bridge networking (--bridge, --subnet);
+	// empty means netns.DefaultBridge and netns.DefaultSubnet.
+	Bridge, Subnet string
 }
 
 // DefaultPaths returns the default persistent and volatile roots: the

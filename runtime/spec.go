@@ -54,7 +54,10 @@ type SpecOptions struct {
 	Ulimits         []string // --ulimit
 	Limits          cgroups.Limits
 
-	Network string // "none" (default) or "host"
+	Network string // "none" (default), "host", "bridge" or "container:NAME"
+	// NetNSPath is a network namespace to join (bridge and container:
+	// modes); empty makes a new one unless Network is host.
+	NetNSPath string
 	// CgroupNamespace gives the container its own cgroup namespace; nil
 	// means "when the kernel supports it".
 	CgroupNamespace *bool
@@ -114,8 +117,13 @@ func networkMode(m string) (bool, error) {
 		return false, nil
 	case "host":
 		return true, nil
+	case "bridge":
+		return false, nil
 	}
-	return false, fmt.Errorf("%w: --network %q: use none or host (bridge networking is not available yet)", ErrInvalidOption, m)
+	if strings.HasPrefix(m, "container:") && len(m) > len("container:") {
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: --network %q: use bridge, host, none or container:NAME", ErrInvalidOption, m)
 }
 
 func hostnameFor(opts *SpecOptions) string {

@@ -92,7 +92,7 @@ func namespaces(opts *SpecOptions, hostNet bool) []specs.LinuxNamespace {
 	ns := []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace},
 		{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}}
 	if !hostNet {
-		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: opts.NetNSPath})
 	}
 	if useCgroupNS(opts) {
 		ns = append(ns, specs.LinuxNamespace{Type: specs.CgroupNamespace})

@@ -10,7 +10,7 @@ func TestGenerateSpecRefusesBadOptions(t *testing.T) {
 		want string
 	}{
 		"no id":            {func(o *SpecOptions) { o.ID = "" }, "container id"},
-		"bridge network":   {func(o *SpecOptions) { o.Network = "bridge" }, "use none or host"},
+		"unknown network":  {func(o *SpecOptions) { o.Network = "wifi" }, "use bridge, host, none or container:NAME"},
 		"proc workdir":     {func(o *SpecOptions) { o.Workdir = "/proc/self/fd/7" }, "in /proc"},
 		"mount on sys":     {func(o *SpecOptions) { o.Volumes = []string{"/etc:/sys/kernel"} }, "in /sys"},
 		"missing source":   {func(o *SpecOptions) { o.Volumes = []string{"/no/such/dir:/x"} }, "create it first"},

@@ -5,13 +5,24 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/edgerun/edgerun/netns"
 	"github.com/edgerun/edgerun/runtime"
 )
+
+// envOr is the environment variable's value, or def when it is unset.
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
 
 // globalOptions are the flags every command shares.
 type globalOptions struct {
 	Root  string
 	State string
+	// Bridge and Subnet configure bridge networking.
+	Bridge, Subnet string
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -20,7 +31,7 @@ type globalOptions struct {
 
 // config turns the global flags into the runtime's configuration.
 func (g *globalOptions) config() runtime.Config {
-	return runtime.Config{Root: g.Root, State: g.State}
+	return runtime.Config{Root: g.Root, State: g.State, Bridge: g.Bridge, Subnet: g.Subnet}
 }
 
 func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
@@ -40,6 +51,8 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&g.Root, "root", defRoot, "persistent state directory (images, layers, containers) [$EDGERUN_ROOT]")
 	pf.StringVar(&g.State, "state", defState, "volatile state directory (locks, runtime state) [$EDGERUN_STATE]")
+	pf.StringVar(&g.Bridge, "bridge", envOr(getenv, "EDGERUN_BRIDGE", netns.DefaultBridge), "bridge of --network bridge containers [$EDGERUN_BRIDGE]")
+	pf.StringVar(&g.Subnet, "subnet", envOr(getenv, "EDGERUN_SUBNET", netns.DefaultSubnet), "IPv4 subnet of the bridge [$EDGERUN_SUBNET]")
 
 	cmd.AddCommand(
 		newRunCommand(g),
