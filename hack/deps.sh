@@ -2,7 +2,8 @@
 # Install what a make target needs, only when something is missing (idempotent, fast when
 # everything is there). Usage: hack/deps.sh GROUP...   GROUP: test cross bench lint
 #   test   build + `make test`: C toolchain, static libseccomp, busybox-static (busybox test
-#          image), skopeo and umoci (cross-check the test images' OCI layouts)
+#          image), skopeo and umoci (cross-check the test images' OCI layouts), docker-registry
+#          (pull tests against a registry on loopback; skopeo pushes to it)
 #   cross  Debian cross compilers and libseccomp for arm64, armhf (arm/v7) and armel (arm/v6)
 #   bench  hyperfine, debootstrap, umoci
 #          + container start (bench/run-containers.sh): runc, podman, skopeo, jq, GNU time
@@ -12,7 +13,7 @@ set -eu
 GOLANGCI_LINT_VERSION=${GOLANGCI_LINT_VERSION:-v2.15.0}
 TOOLS=${TOOLS:-$(pwd)/out/tools}
 
-pkgs_test="gcc libc6-dev pkg-config libseccomp-dev busybox-static skopeo umoci file binutils"
+pkgs_test="gcc libc6-dev pkg-config libseccomp-dev busybox-static skopeo umoci file binutils docker-registry"
 pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libseccomp-dev:arm64
 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libseccomp-dev:armhf
 gcc-arm-linux-gnueabi libc6-dev-armel-cross libseccomp-dev:armel binutils file"

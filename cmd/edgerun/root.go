@@ -61,6 +61,8 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newInspectCommand(g),
 		newLoadCommand(g),
 		newPullCommand(g),
+		newLoginCommand(g),
+		newLogoutCommand(g),
 		newImagesCommand(g),
 		newRmiCommand(g),
 		newImageCommand(g),
