@@ -69,7 +69,7 @@ func (r *Runtime) removeHalfMade(id string) error {
 		return nil // busy: a live process is acting on it
 	}
 	defer r.unlock(lock, id)
-	if _, err := os.Stat(filepath.Join(r.containerDir(id), recordFile)); err == nil {
+	if r.hasRecord(id) {
 		return nil // finished meanwhile
 	}
 	return errors.Join(r.destroyLibcontainer(id), rootfs.Remove(r.containerDir(id)), os.RemoveAll(r.containerDir(id)))

@@ -33,7 +33,7 @@ func (r *Runtime) lookup(ref string) (*Record, error) {
 		var found []string
 		for _, e := range ents {
 			if strings.HasPrefix(e.Name(), ref) {
-				if _, err := os.Stat(filepath.Join(r.containerDir(e.Name()), recordFile)); err == nil {
+				if r.hasRecord(e.Name()) {
 					found = append(found, e.Name())
 				}
 			}

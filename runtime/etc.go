@@ -67,7 +67,11 @@ func (r *Runtime) writeEtcFiles(dir string, spec *specs.Spec, opts *RunOptions) 
 	}
 	for _, f := range files {
 		src := filepath.Join(dir, f.name)
-		if err := atomicfile.WriteFile(src, f.data, 0o644); err != nil {
+		write := atomicfile.WriteFile
+		if opts.Remove { // gone with the container; nothing to recover
+			write = atomicfile.WriteFileVolatile
+		}
+		if err := write(src, f.data, 0o644); err != nil {
 			return err
 		}
 		spec.Mounts = append(spec.Mounts, specs.Mount{

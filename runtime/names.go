@@ -68,8 +68,9 @@ func (r *Runtime) namesDir() string { return filepath.Join(r.cfg.Root, "names") 
 
 // reserveName atomically claims name for id. A claim whose container has
 // no record and is not being created by a live process is stale (a crash
-// during create) and is taken over.
-func (r *Runtime) reserveName(name, id string) error {
+// during create) and is taken over. Without durable (a --rm container)
+// nothing is fsynced: a claim lost or emptied by a power loss is stale.
+func (r *Runtime) reserveName(name, id string, durable bool) error {
 	if err := os.MkdirAll(r.namesDir(), 0o700); err != nil {
 		return fmt.Errorf("create names dir: %w", err)
 	}
@@ -80,7 +81,10 @@ func (r *Runtime) reserveName(name, id string) error {
 			return fmt.Errorf("claim name %s: %w", name, err)
 		}
 		_, werr := tmp.WriteString(id)
-		serr := tmp.Sync()
+		var serr error
+		if durable {
+			serr = tmp.Sync()
+		}
 		tmp.Close()
 		if err := errors.Join(werr, serr); err != nil {
 			os.Remove(tmp.Name())
@@ -89,6 +93,9 @@ func (r *Runtime) reserveName(name, id string) error {
 		// link(2) fails with EEXIST if the name is claimed: an atomic test-and-set.
 		err = os.Link(tmp.Name(), final)
 		os.Remove(tmp.Name())
+		if err == nil && !durable {
+			return nil
+		}
 		if err == nil {
 			return atomicfile.SyncDir(r.namesDir())
 		}
@@ -111,8 +118,10 @@ func (r *Runtime) reserveName(name, id string) error {
 	return fmt.Errorf("%w: the name %q is being claimed by another edgerun at the same time", ErrNameInUse, name)
 }
 
-// releaseName drops the claim of name if it still belongs to id.
-func (r *Runtime) releaseName(name, id string) error {
+// releaseName drops the claim of name if it still belongs to id; durable
+// makes the removal survive a power loss (a claim that comes back without
+// its container's record is stale anyway, so --rm containers skip it).
+func (r *Runtime) releaseName(name, id string, durable bool) error {
 	final := filepath.Join(r.namesDir(), name)
 	owner, err := os.ReadFile(final)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -127,6 +136,9 @@ func (r *Runtime) releaseName(name, id string) error {
 	if err := os.Remove(final); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
+	if !durable {
+		return nil
+	}
 	return atomicfile.SyncDir(r.namesDir())
 }
 
@@ -136,7 +148,7 @@ func (r *Runtime) containerExists(id string) bool {
 	if id == "" {
 		return false
 	}
-	if _, err := os.Stat(filepath.Join(r.containerDir(id), recordFile)); err == nil {
+	if r.hasRecord(id) {
 		return true
 	}
 	return r.lockHeld(id)

@@ -53,14 +53,29 @@ func (r *Runtime) containersDir() string { return filepath.Join(r.cfg.Root, "con
 
 func (r *Runtime) containerDir(id string) string { return filepath.Join(r.containersDir(), id) }
 
+// saveRecord writes the record, durably unless the container is removed
+// when it exits (then a power loss may leave it empty, which cleanup
+// treats as a half-made container).
 func (r *Runtime) saveRecord(rec *Record) error {
-	return writeJSON(filepath.Join(r.containerDir(rec.ID), recordFile), rec)
+	return writeJSON(filepath.Join(r.containerDir(rec.ID), recordFile), rec, !rec.AutoRemove)
+}
+
+// hasRecord says whether id has a record (an empty one, see loadRecord,
+// does not count).
+func (r *Runtime) hasRecord(id string) bool {
+	st, err := os.Stat(filepath.Join(r.containerDir(id), recordFile))
+	return err == nil && st.Size() > 0
 }
 
 func (r *Runtime) loadRecord(id string) (*Record, error) {
 	b, err := os.ReadFile(filepath.Join(r.containerDir(id), recordFile))
 	if err != nil {
 		return nil, err
+	}
+	if len(b) == 0 {
+		// A --rm container's record is not fsynced: after a power loss
+		// it can be empty. It was never durably there.
+		return nil, fmt.Errorf("container record %s is empty (lost in a crash): %w", id, fs.ErrNotExist)
 	}
 	var rec Record
 	if err := json.Unmarshal(b, &rec); err != nil {

@@ -163,10 +163,10 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 		return nil, fail(err)
 	}
 	undo = append(undo, func() { owner.Unlock() })
-	if err := r.reserveName(name, id); err != nil {
+	if err := r.reserveName(name, id, !opts.Remove); err != nil {
 		return nil, fail(err)
 	}
-	undo = append(undo, func() { r.releaseName(name, id) })
+	undo = append(undo, func() { r.releaseName(name, id, false) })
 	dir := r.containerDir(id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fail(fmt.Errorf("create container directory: %w", err))
@@ -207,7 +207,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 		Command: spec.Process.Args, AutoRemove: opts.Remove, Snapshot: snap.Mode,
 		State: StateCreated, Network: netRec,
 	}
-	if err := writeJSON(filepath.Join(dir, "config.json"), spec); err != nil {
+	if err := writeJSON(filepath.Join(dir, "config.json"), spec, !opts.Remove); err != nil {
 		return nil, fail(err)
 	}
 	if err := r.saveRecord(rec); err != nil {
@@ -349,7 +349,7 @@ func (r *Runtime) finish(ctx context.Context, c *created, code int, started, rem
 func (r *Runtime) removeFiles(rec *Record) error {
 	dir := r.containerDir(rec.ID)
 	errs := []error{r.detachNetwork(rec), os.Remove(filepath.Join(dir, recordFile))}
-	errs = append(errs, rootfs.Remove(dir), os.RemoveAll(dir), r.releaseName(rec.Name, rec.ID))
+	errs = append(errs, rootfs.Remove(dir), os.RemoveAll(dir), r.releaseName(rec.Name, rec.ID, !rec.AutoRemove))
 	for i, e := range errs {
 		if errors.Is(e, os.ErrNotExist) {
 			errs[i] = nil
@@ -358,10 +358,15 @@ func (r *Runtime) removeFiles(rec *Record) error {
 	return errors.Join(errs...)
 }
 
-func writeJSON(path string, v any) error {
+// writeJSON writes v atomically; durable (fsynced) unless the file cannot
+// outlive this container (--rm), see atomicfile.WriteFileVolatile.
+func writeJSON(path string, v any, durable bool) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
+	}
+	if !durable {
+		return atomicfile.WriteFileVolatile(path, b, 0o600)
 	}
 	return atomicfile.WriteFile(path, b, 0o600)
 }

@@ -195,10 +195,30 @@ func TestNextCommandRemovesHalfMadeContainer(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(r2.namesDir()); len(ents) != 0 {
 		// The name claim is stale; the next claim of that name takes it over.
-		if err := r2.reserveName(ents[0].Name(), "0000"); err != nil {
+		if err := r2.reserveName(ents[0].Name(), "0000", true); err != nil {
 			t.Fatalf("stale name claim blocks the name: %v", err)
 		}
-		r2.releaseName(ents[0].Name(), "0000")
+		r2.releaseName(ents[0].Name(), "0000", true)
+	}
+}
+
+// A --rm container's files are not fsynced: after a power loss its record
+// can be empty. The next command removes it like a half-made container.
+func TestNextCommandRemovesContainerWithEmptyRecord(t *testing.T) {
+	r := testRuntime(t)
+	id := crashAfterCreate(t, r, false)
+	if err := os.Truncate(filepath.Join(r.containerDir(id), recordFile), 0); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Open(r.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(r2.containerDir(id)); !os.IsNotExist(err) {
+		t.Fatalf("container with an empty record survives the next command: %v", err)
+	}
+	if recs, err := r2.Containers(true); err != nil || len(recs) != 0 {
+		t.Fatalf("ps -a after cleanup: %v, %v", recIDs(recs), err)
 	}
 }
 

@@ -18,9 +18,24 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	})
 }
 
+// WriteFileVolatile atomically replaces path with data, without the
+// fsyncs: readers never see a partial file, but a power loss may lose it
+// or leave it empty. Only for files that cannot outlive the process that
+// writes them (a --rm container's files), whose loss cleanup handles.
+func WriteFileVolatile(path string, data []byte, perm os.FileMode) error {
+	return write(path, perm, false, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
 // Write atomically and durably replaces path with what fill writes.
 // If fill fails, the target is untouched and the temp file is removed.
-func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error) {
+func Write(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	return write(path, perm, true, fill)
+}
+
+func write(path string, perm os.FileMode, durable bool, fill func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -42,14 +57,19 @@ func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error
 	if err = f.Chmod(perm); err != nil {
 		return fmt.Errorf("chmod %s: %w", tmp, err)
 	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", tmp, err)
+	if durable {
+		if err = f.Sync(); err != nil {
+			return fmt.Errorf("fsync %s: %w", tmp, err)
+		}
 	}
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", tmp, err)
 	}
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	if !durable {
+		return nil
 	}
 	return SyncDir(dir)
 }

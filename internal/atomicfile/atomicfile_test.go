@@ -48,3 +48,22 @@ func TestWriteFailureKeepsOldAndLeavesNoTemp(t *testing.T) {
 		t.Fatalf("leftover files: %v", ents)
 	}
 }
+
+func TestWriteFileVolatileReplacesAtomically(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "hosts")
+	for _, want := range []string{"first", "second"} {
+		if err := WriteFileVolatile(p, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(p); err != nil || string(got) != want {
+			t.Fatalf("got %q, %v; want %q", got, err, want)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("temp files left: %v", ents)
+	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o644 {
+		t.Fatalf("mode %v, want 0644", st.Mode().Perm())
+	}
+}
