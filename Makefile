@@ -29,6 +29,9 @@ MKIMAGE  := $(BUILD)/mkimage
 IMAGES   := $(CURDIR)/out/images
 DEMO     := $(CURDIR)/out/demo
 BUSYBOX  ?= /bin/busybox
+DEMO_PORT   ?= 18080
+DEMO_BRIDGE ?= erdemo0
+DEMO_SUBNET ?= 10.91.0.0/24
 SENSOR_PLATFORMS := linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6
 
 export EDGERUN_TEST_IMAGES := $(IMAGES)
@@ -75,6 +78,9 @@ test: deps build images
 	$(GO) test -tags '$(TAGS)' -v -count=1 ./... ./testdata/sensor
 
 ## demo: load the sensor image into a throwaway root under out/demo, list it, run the sensor
+# The demo's containers use a bridge and subnet of their own (not a developer's edgerun0).
+demo: export EDGERUN_BRIDGE := $(DEMO_BRIDGE)
+demo: export EDGERUN_SUBNET := $(DEMO_SUBNET)
 demo: build images
 	@if [ -d $(DEMO)/root ]; then $(BIN) --root $(DEMO)/root --state $(DEMO)/state rm -f $$($(BIN) --root $(DEMO)/root --state $(DEMO)/state ps -aq) >/dev/null 2>&1 || true; fi
 	rm -rf $(DEMO)
@@ -84,6 +90,14 @@ demo: build images
 	$(BIN) --root $(DEMO)/root --state $(DEMO)/state run --rm --name sensor-demo sensor
 	@echo "--- five readings, one every 200ms, with a 32 MiB memory limit:"
 	$(BIN) --root $(DEMO)/root --state $(DEMO)/state run --rm --memory 32m sensor watch -every 200ms -n 5
+	@echo "--- the sensor's HTTP server on its own bridge, port 8080 published on host port $(DEMO_PORT), read from the host:"
+	@set -e; er="$(BIN) --root $(DEMO)/root --state $(DEMO)/state"; \
+	$$er run --rm --name sensor-http -p $(DEMO_PORT):8080 sensor serve & pid=$$!; \
+	ok=; for i in $$(seq 50); do \
+		if $(BUSYBOX) wget -qO- http://127.0.0.1:$(DEMO_PORT)/reading 2>/dev/null; then ok=1; echo; break; fi; sleep 0.1; \
+	done; \
+	$$er rm -f sensor-http >/dev/null; wait $$pid || true; $$er network prune >/dev/null; \
+	[ -n "$$ok" ] || { echo "demo: no reading through host port $(DEMO_PORT)" >&2; exit 1; }
 
 ## bench: edgerun vs tar vs umoci unpacking a Debian minbase layer (see bench/run.sh)
 bench: bench-deps
@@ -91,11 +105,17 @@ bench: bench-deps
 	$(GO) build -o $(MKIMAGE) ./hack/mkimage
 	bench/run.sh $(MKIMAGE) $(BUILD)/bench-unpack
 	@$(MAKE) --no-print-directory bench-run
+	@$(MAKE) --no-print-directory bench-net
 
 ## bench-run: container start, edgerun vs runc vs podman, one hyperfine run (see bench/run-containers.sh)
 .PHONY: bench-run
 bench-run: bench-deps build images
 	bench/run-containers.sh $(BIN) $(IMAGES)
+
+## bench-net: container start with bridge networking, edgerun vs podman (see bench/run-network.sh)
+.PHONY: bench-net
+bench-net: bench-deps build images
+	bench/run-network.sh $(BIN) $(IMAGES)
 
 ## cross: static builds for linux/arm64, linux/arm/v7, linux/arm/v6 with Debian's cross compilers
 #

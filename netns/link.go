@@ -154,7 +154,7 @@ func uplinkMTU(h *netlink.Handle) int {
 func (n *Network) addVeth(h *netlink.Handle, id string, br netlink.Link, ns vnetns.NsHandle, mtu int) error {
 	v := &netlink.Veth{
 		LinkAttrs: netlink.LinkAttrs{Name: vethName(id), MTU: mtu, MasterIndex: br.Attrs().Index, TxQLen: -1},
-		PeerName: containerIf, PeerNamespace: netlink.NsFd(int(ns)), PeerMTU: uint32(mtu), PeerTxQLen: -1,
+		PeerName:  containerIf, PeerNamespace: netlink.NsFd(int(ns)), PeerMTU: uint32(mtu), PeerTxQLen: -1,
 	}
 	if err := h.LinkAdd(v); err != nil {
 		return unsupported("veth", err)

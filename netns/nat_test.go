@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	vnetns "github.com/vishvananda/netns"
 	"github.com/vishvananda/netlink"
+	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 

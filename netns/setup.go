@@ -208,6 +208,11 @@ func (n *Network) Reclaim(alive func(id string) bool) error {
 // RemoveBridge deletes the bridge, its nftables table and its lease
 // directory. It refuses while a container (alive) holds an address on it.
 func (n *Network) RemoveBridge(alive func(id string) bool) error {
+	lock, err := lockfile.Exclusive(context.Background(), n.lockPath())
+	if err != nil {
+		return fmt.Errorf("lock network state: %w", err)
+	}
+	defer lock.Unlock()
 	ls, err := n.Leases()
 	if err != nil {
 		return err

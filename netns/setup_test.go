@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/google/nftables"
-	vnetns "github.com/vishvananda/netns"
 	"github.com/vishvananda/netlink"
+	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 

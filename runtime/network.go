@@ -205,12 +205,22 @@ func (r *Runtime) reclaimNetwork() error {
 	return nil
 }
 
+// PruneNetwork removes the configured bridge, its nftables table and its
+// leases directory, unless a container still has an address on it.
+func (r *Runtime) PruneNetwork() error {
+	n, err := r.network()
+	if err != nil {
+		return err
+	}
+	return n.RemoveBridge(r.containerExists)
+}
+
 // peersMarker starts the part of a bridge container's /etc/hosts that
 // names the other containers on its bridge.
 const peersMarker = "# edgerun: containers on bridge "
 
 // refreshPeerHosts rewrites the /etc/hosts of every container on bridge so
-// each names all the others (name and short ID): containers reach each
+// each names all of them, itself included (name and short ID): containers reach each
 // other by name without a DNS server. The files are rewritten in place,
 // because they are bind-mounted into running containers. skip is a
 // container being removed.
@@ -246,9 +256,7 @@ func (r *Runtime) refreshPeerHosts(bridge, skip string) error {
 		var b strings.Builder
 		b.WriteString(peersMarker + bridge + "\n")
 		for _, p := range peers {
-			if p.id != self.id {
-				fmt.Fprintf(&b, "%s\t%s %s\n", p.ip, p.name, p.id[:12])
-			}
+			fmt.Fprintf(&b, "%s\t%s %s\n", p.ip, p.name, p.id[:12])
 		}
 		errs = append(errs, rewriteHosts(filepath.Join(r.containerDir(self.id), "hosts"), b.String()))
 	}

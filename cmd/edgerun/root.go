@@ -56,6 +56,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 
 	cmd.AddCommand(
 		newRunCommand(g),
+		newNetworkCommand(g),
 		newPsCommand(g),
 		newRmCommand(g),
 		newInspectCommand(g),

@@ -1,0 +1,80 @@
+#!/bin/sh
+# Container start with bridge networking: `edgerun run --rm busybox true` (its own bridge and
+# subnet: a veth pair, an address lease, nftables rules, torn down at exit) against
+# `podman run --rm --network bridge` of the same image (Debian's podman 4 with its CNI backend:
+# bridge, host-local IPAM, firewall and portmap plugins; netavark is not packaged for Debian 12),
+# in one hyperfine run.
+#
+# Usage: bench/run-network.sh [EDGERUN_BIN] [IMAGES_DIR]
+# Environment: RUNS (default 50), WARMUP (default 5), OUT (default out/bench).
+# Writes $OUT/net.json, $OUT/net.md and $OUT/net-summary.txt.
+#
+# podman needs --runtime runc, cgroupfs and explicit nofile/nproc ulimits on this machine's
+# hybrid cgroup layout (see bench/run-containers.sh). Everything lives in one temp dir; the
+# test bridges (edgerun's erbench0 and podman's cni-podman0 in its own config dir) are removed
+# on exit.
+set -eu
+
+EDGERUN=$(realpath "${1:-bin/edgerun}")
+IMAGES=$(realpath "${2:-out/images}")
+RUNS=${RUNS:-50}
+WARMUP=${WARMUP:-5}
+OUT=${OUT:-out/bench}
+
+die() { echo "bench-net: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root: run as root"
+for t in hyperfine podman skopeo jq; do
+	command -v "$t" >/dev/null 2>&1 || die "$t not found: run make bench-deps"
+done
+[ -x "$EDGERUN" ] || die "$EDGERUN missing: run make build"
+[ -f "$IMAGES/busybox/index.json" ] || die "$IMAGES/busybox missing: run make images"
+mkdir -p "$OUT"
+
+T=$(mktemp -d /tmp/edgerun-bench-net.XXXXXX)
+ER="$EDGERUN --root $T/edgerun/root --state $T/edgerun/state --bridge erbench0 --subnet 10.196.0.0/24"
+cleanup() {
+	set +e
+	$ER rm -f $($ER ps -aq 2>/dev/null) >/dev/null 2>&1
+	[ -n "${PODMAN:-}" ] && $PODMAN rm -af >/dev/null 2>&1 && $PODMAN rmi -af >/dev/null 2>&1
+	awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
+	rm -rf "$T"
+	# edgerun's test bridge and table (the table is deleted with the netns package's
+	# RemoveBridge in tests; here through the kernel's own netlink via ip(8) if present).
+	ip link del erbench0 2>/dev/null
+	ip link del cni-podman0 2>/dev/null
+	command -v nft >/dev/null && nft delete table ip edgerun_erbench0 2>/dev/null
+	true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ref=busybox:latest
+$ER load -q -i "$IMAGES/busybox" >/dev/null
+
+printf '[network]\nnetwork_backend = "cni"\n' >"$T/containers.conf"
+export CONTAINERS_CONF="$T/containers.conf"
+PODMAN="podman --root $T/podman/root --runroot $T/podman/run --tmpdir $T/podman/tmp \
+--network-config-dir $T/podman/net --storage-driver overlay --cgroup-manager cgroupfs \
+--events-backend file --runtime runc"
+skopeo copy -q "oci:$IMAGES/busybox:$ref" "oci-archive:$T/busybox.tar:localhost/$ref"
+$PODMAN load -q -i "$T/busybox.tar" >/dev/null
+PODMAN_RUN="$PODMAN run --rm --network bridge --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/$ref true"
+EDGERUN_RUN="$ER run --rm --network bridge $ref true"
+
+for c in "$EDGERUN_RUN" "$PODMAN_RUN"; do
+	$c || die "failed: $c"
+done
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
+	--export-json "$OUT/net.json" --export-markdown "$OUT/net.md" \
+	-n edgerun-bridge "$EDGERUN_RUN" -n podman-bridge "$PODMAN_RUN"
+{
+	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "runs: $RUNS (warmup $WARMUP)"
+	jq -r '.results | (map({(.command): .mean}) | add) as $m | (map({(.command): .median}) | add) as $d
+		| map("mean \(.command): \(.mean * 1000 | round) ms ± \(.stddev * 1000 | round) ms (median \(.median * 1000 | round) ms)")[],
+		  "ratio edgerun/podman (bridge): mean \($m["edgerun-bridge"] / $m["podman-bridge"] | . * 1000 | round / 1000), median \($d["edgerun-bridge"] / $d["podman-bridge"] | . * 1000 | round / 1000) (target <= 0.15)"' "$OUT/net.json"
+	echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
+} | tee "$OUT/net-summary.txt"
