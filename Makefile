@@ -106,6 +106,7 @@ bench: bench-deps
 	bench/run.sh $(MKIMAGE) $(BUILD)/bench-unpack
 	@$(MAKE) --no-print-directory bench-run
 	@$(MAKE) --no-print-directory bench-net
+	@$(MAKE) --no-print-directory bench-pull
 
 ## bench-run: container start, edgerun vs runc vs podman, one hyperfine run (see bench/run-containers.sh)
 .PHONY: bench-run
@@ -116,6 +117,13 @@ bench-run: bench-deps build images
 .PHONY: bench-net
 bench-net: bench-deps build images
 	bench/run-network.sh $(BIN) $(IMAGES)
+
+## bench-pull: registry pull, edgerun vs skopeo vs podman, and interrupted pulls (see bench/run-pull.sh)
+.PHONY: bench-pull
+bench-pull: bench-deps build
+	$(GO) build -o $(BUILD)/mklayers ./bench/cmd/mklayers
+	$(GO) build -o $(BUILD)/pullresume ./bench/cmd/pullresume
+	bench/run-pull.sh $(BIN) $(BUILD)/mklayers $(BUILD)/pullresume
 
 ## cross: static builds for linux/arm64, linux/arm/v7, linux/arm/v6 with Debian's cross compilers
 #

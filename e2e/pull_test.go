@@ -150,7 +150,8 @@ func TestPullPlatformDigestAndErrors(t *testing.T) {
 		{[]string{"pull", reg.host + "/edge/nosuch:1"}, "not in the registry"},
 		{[]string{"pull", reg.host + "/edge/sensor:2"}, "not in the registry"},
 		{[]string{"pull", "--platform", "linux/riscv64", ref}, "linux/arm/v7"},
-		{[]string{"pull", "127.0.0.1:1/edge/sensor:1"}, "127.0.0.1:1"},
+		{[]string{"pull", "--retries", "0", "127.0.0.1:1/edge/sensor:1"}, "127.0.0.1:1"},
+		{[]string{"pull", "--retries", "-1", ref}, "invalid --retries"},
 		{[]string{"pull", "--format", "yaml", ref}, "only json"},
 	}
 	for _, tc := range tests {

@@ -7,6 +7,7 @@
 #   cross  Debian cross compilers and libseccomp for arm64, armhf (arm/v7) and armel (arm/v6)
 #   bench  hyperfine, debootstrap, umoci
 #          + container start (bench/run-containers.sh): runc, podman, skopeo, jq, GNU time
+#          + registry pull (bench/run-pull.sh): docker-registry, curl, python3 (a free port)
 #   lint   golangci-lint $GOLANGCI_LINT_VERSION built with the local Go into $TOOLS
 set -eu
 
@@ -19,6 +20,7 @@ gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libseccomp-dev:armhf
 gcc-arm-linux-gnueabi libc6-dev-armel-cross libseccomp-dev:armel binutils file"
 pkgs_bench="hyperfine debootstrap umoci tar gzip"
 pkgs_bench="$pkgs_bench runc podman skopeo jq time"
+pkgs_bench="$pkgs_bench docker-registry curl python3"
 
 # missing_pkgs prints the packages not installed; a name without :arch means the native
 # architecture (or arch all), since multiarch systems may have other instances.

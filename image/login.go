@@ -79,7 +79,7 @@ func (c *RegistryConfig) checkLogin(ctx context.Context, reg name.Registry, auth
 	}
 	rt, err := transport.NewWithContext(ctx, reg, auth, base, []string{reg.Scope(transport.PullScope)})
 	if err != nil {
-		return explainNetError(reg.RegistryStr(), err)
+		return c.explainNetError(reg.RegistryStr(), err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://%s/v2/", reg.RegistryStr()), nil)
 	if err != nil {
@@ -87,7 +87,7 @@ func (c *RegistryConfig) checkLogin(ctx context.Context, reg name.Registry, auth
 	}
 	resp, err := (&http.Client{Transport: rt}).Do(req)
 	if err != nil {
-		return explainNetError(reg.RegistryStr(), err)
+		return c.explainNetError(reg.RegistryStr(), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -101,7 +101,7 @@ func TestExplainNetError(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := explainNetError("reg.example:5000", tc.err)
+			err := (&RegistryConfig{}).explainNetError("reg.example:5000", tc.err)
 			if tc.is != nil && !errors.Is(err, tc.is) {
 				t.Errorf("err = %v, want %v", err, tc.is)
 			}

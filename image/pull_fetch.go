@@ -62,7 +62,7 @@ func (cl *client) manifest(ctx context.Context, ref string, want digest.Digest, 
 	req.Header.Set("Accept", manifestAccept)
 	resp, err := cl.http.Do(req)
 	if err != nil {
-		return document{}, &transientError{explainNetError(cl.ep.reg.RegistryStr(), err)}
+		return document{}, cl.cfg.netError(cl.ep.reg.RegistryStr(), err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -181,7 +181,7 @@ func (p *puller) download(ctx context.Context, w *ingest, desc ocispec.Descripto
 	}
 	resp, err := p.cl.http.Do(req)
 	if err != nil {
-		return &transientError{explainNetError(p.cl.ep.reg.RegistryStr(), err)}
+		return p.o.reg.netError(p.cl.ep.reg.RegistryStr(), err)
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
@@ -254,8 +254,11 @@ func (w *ingest) suspend() {
 		w.f.Close()
 		w.f = nil
 	}
+	if w.lock != nil { // keep the lock file beside the partial blob
+		w.lock.Unlock()
+		w.lock = nil
+	}
 	w.path = ""
-	w.release()
 }
 
 // reset empties a partial blob to write it again from the start.

@@ -33,6 +33,9 @@ type RegistryConfig struct {
 	Keychain authn.Keychain
 	// Transport replaces the HTTP transport (tests); CAFile is then ignored.
 	Transport http.RoundTripper
+	// ClockFloor is a time the system clock cannot really be before (the
+	// build's commit time); zero means the start of 2026.
+	ClockFloor time.Time
 }
 
 // endpoint is one place an image can be fetched from.
@@ -41,10 +44,6 @@ type endpoint struct {
 	repo   name.Repository // the repository at this endpoint
 	mirror bool
 }
-
-// buildTime is a lower bound for a plausible system clock: a clock before
-// it is surely wrong (a gateway without an RTC booted in 1970).
-var buildTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // endpoints lists where ref's repository is fetched from, mirrors first.
 func (c *RegistryConfig) endpoints(repo name.Repository) ([]endpoint, error) {
@@ -154,6 +153,7 @@ func (g *httpsGuard) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // client is an authenticated connection to one endpoint.
 type client struct {
+	cfg    *RegistryConfig
 	ep     endpoint
 	scheme string
 	http   *http.Client
@@ -176,21 +176,49 @@ func (c *RegistryConfig) connect(ctx context.Context, ep endpoint) (*client, err
 	}
 	rt, err := transport.NewWithContext(ctx, ep.reg, auth, base, []string{ep.repo.Scope(transport.PullScope)})
 	if err != nil {
-		return nil, explainNetError(ep.reg.RegistryStr(), err)
+		return nil, c.netError(ep.reg.RegistryStr(), err)
 	}
 	scheme := "https"
 	if plain {
 		scheme = "http" // the scheme transport rewrites to what the ping found
 	}
-	return &client{ep: ep, scheme: scheme, http: &http.Client{Transport: rt}}, nil
+	return &client{cfg: c, ep: ep, scheme: scheme, http: &http.Client{Transport: rt}}, nil
 }
 
 func (cl *client) url(kind, ref string) string {
 	return fmt.Sprintf("%s://%s/v2/%s/%s/%s", cl.scheme, cl.ep.reg.RegistryStr(), cl.ep.repo.RepositoryStr(), kind, ref)
 }
 
+// clockFloor is the earliest plausible time: a clock before it is surely
+// wrong (a gateway without a real-time clock booted in 1970).
+func (c *RegistryConfig) clockFloor() time.Time {
+	if c.ClockFloor.IsZero() {
+		return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return c.ClockFloor
+}
+
+// netError explains a failed request and marks it worth retrying unless
+// retrying cannot help (unknown host, certificate or clock problems, 4xx).
+func (c *RegistryConfig) netError(host string, err error) error {
+	e := c.explainNetError(host, err)
+	var dnsErr *net.DNSError
+	var certErr x509.CertificateInvalidError
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var terr *transport.Error
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound,
+		errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &terr) && !terr.Temporary():
+		return e
+	}
+	return &transientError{e}
+}
+
 // explainNetError turns transport failures into messages a user can act on.
-func explainNetError(host string, err error) error {
+func (c *RegistryConfig) explainNetError(host string, err error) error {
 	var dnsErr *net.DNSError
 	var certErr x509.CertificateInvalidError
 	var unknownCA x509.UnknownAuthorityError
@@ -198,7 +226,7 @@ func explainNetError(host string, err error) error {
 	switch {
 	case errors.As(err, &certErr) && (certErr.Reason == x509.Expired):
 		now := time.Now()
-		if now.Before(buildTime) || (certErr.Cert != nil && now.Before(certErr.Cert.NotBefore)) {
+		if now.Before(c.clockFloor()) || (certErr.Cert != nil && now.Before(certErr.Cert.NotBefore)) {
 			return fmt.Errorf("%w: registry %s: the system clock is wrong (it says %s, before the certificate's validity): set the clock (NTP, or date -s) and pull again: %w",
 				ErrClock, host, now.UTC().Format(time.RFC3339), err)
 		}

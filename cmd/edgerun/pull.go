@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -32,6 +34,9 @@ func (rf *registryFlags) apply(opts *runtime.PullOptions) error {
 		return fmt.Errorf("invalid --max-concurrent-downloads %d: use 1 or more", rf.parallel)
 	}
 	opts.Retries, opts.Parallel = &rf.retries, rf.parallel
+	if sec, err := strconv.ParseInt(commitTime, 10, 64); err == nil {
+		opts.Registry.ClockFloor = time.Unix(sec, 0) // TLS errors before it blame the clock
+	}
 	return nil
 }
 

@@ -95,7 +95,7 @@ func (p *pullProgress) line(e image.PullEvent) {
 			fmt.Fprintf(p.w, "%s: resuming at %s of %s\n", short(e.Digest), mb(e.Current), mb(e.Size))
 		}
 	case image.PullRetry:
-		fmt.Fprintf(p.w, "%s: retry %d: %s\n", short(e.Digest), e.Attempt, e.Error)
+		fmt.Fprintf(p.w, "%sretry %d: %s\n", prefix(e.Digest), e.Attempt, e.Error)
 	case image.PullDownloaded:
 		fmt.Fprintf(p.w, "%s: downloaded %s\n", short(e.Digest), mb(e.Size))
 	case image.PullUnpacked:
@@ -126,9 +126,7 @@ func (p *pullProgress) barEvent(e image.PullEvent) {
 			b.SetCurrent(e.Current)
 		}
 	case image.PullRetry:
-		if e.Digest != "" {
-			fmt.Fprintf(p.bars, "%s: retry %d: %s\n", short(e.Digest), e.Attempt, e.Error)
-		}
+		fmt.Fprintf(p.bars, "%sretry %d: %s\n", prefix(e.Digest), e.Attempt, e.Error)
 	case image.PullUnpacked: // a bar completes once its layer is unpacked
 		if b := p.bar[k]; b != nil {
 			b.SetCurrent(e.Size)
@@ -158,6 +156,14 @@ func (p *pullProgress) stopBars() {
 	}
 	p.bars.Wait()
 	p.bars = nil
+}
+
+// prefix labels a line with a short digest, if there is one.
+func prefix(d fmt.Stringer) string {
+	if d.String() == "" {
+		return ""
+	}
+	return short(d) + ": "
 }
 
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
