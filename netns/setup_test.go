@@ -79,7 +79,7 @@ func assertNothingLeft(t *testing.T, n *Network) {
 			}
 		}
 	}
-	if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), n.state) {
+	if mi, _ := os.ReadFile("/proc/thread-self/mountinfo"); strings.Contains(string(mi), n.state) {
 		t.Errorf("a netns mount under %s is left", n.state)
 	}
 	if rules := portRules(t, n); len(rules) > 0 {

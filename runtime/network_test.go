@@ -53,7 +53,7 @@ func assertNoNetworkLeftovers(t *testing.T, r *Runtime) {
 	if left, _ := os.ReadDir(filepath.Join(r.cfg.State, "netns")); len(left) > 0 {
 		t.Errorf("netns mounts left: %v", left)
 	}
-	if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), r.cfg.State) {
+	if mi, _ := os.ReadFile("/proc/thread-self/mountinfo"); strings.Contains(string(mi), r.cfg.State) {
 		t.Errorf("a mount under %s is left", r.cfg.State)
 	}
 	ents, _ := os.ReadDir("/sys/class/net/" + r.cfg.Bridge + "/brif")

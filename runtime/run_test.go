@@ -52,7 +52,11 @@ func assertNoContainerLeftovers(t *testing.T, r *Runtime) {
 	for _, rec := range recs {
 		r.RemoveContainer(context.Background(), rec.ID, true)
 	}
-	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	// thread-self, not self: libcontainer joins each new container's mount
+	// namespace on a locked thread it lets die, and when that thread was
+	// the main one Go parks it there, so /proc/self (the thread group
+	// leader) can show a container's mounts.
+	mi, _ := os.ReadFile("/proc/thread-self/mountinfo")
 	if bytes.Contains(mi, []byte(r.cfg.Root)) {
 		t.Errorf("a mount under %s is left:\n%s", r.cfg.Root, mi)
 	}
