@@ -123,7 +123,8 @@ bench-net: bench-deps build images
 bench-pull: bench-deps build
 	$(GO) build -o $(BUILD)/mklayers ./bench/cmd/mklayers
 	$(GO) build -o $(BUILD)/pullresume ./bench/cmd/pullresume
-	bench/run-pull.sh $(BIN) $(BUILD)/mklayers $(BUILD)/pullresume
+	$(GO) build -o $(BUILD)/pulltime ./bench/cmd/pulltime
+	bench/run-pull.sh $(BIN) $(BUILD)/mklayers $(BUILD)/pullresume $(BUILD)/pulltime
 
 ## cross: static builds for linux/arm64, linux/arm/v7, linux/arm/v6 with Debian's cross compilers
 #

@@ -16,7 +16,10 @@
 # The resume part (bench/cmd/pullresume) interrupts `edgerun pull` with kill -9 and SIGINT at
 # 25/50/75% of the layer bytes behind a throttling proxy and counts the blob bytes served twice.
 #
-# Usage: bench/run-pull.sh EDGERUN MKLAYERS PULLRESUME
+# bench/cmd/pulltime then splits edgerun's time into phases (manifest resolved, last layer
+# downloaded and verified, image named) from its --format json events.
+#
+# Usage: bench/run-pull.sh EDGERUN MKLAYERS PULLRESUME PULLTIME
 # Knobs: BENCH_RUNS (default 5), OUT (default out/bench), RESUME_RATE (bytes/s per download
 # through the proxy, default 20000000).
 set -eu
@@ -24,6 +27,7 @@ set -eu
 EDGERUN=$(realpath "$1")
 MKLAYERS=$(realpath "$2")
 PULLRESUME=$(realpath "$3")
+PULLTIME=$(realpath "$4")
 CACHE=${EDGERUN_BENCH_CACHE:-/var/cache/edgerun-bench}
 RUNS=${BENCH_RUNS:-5}
 OUT=${OUT:-out/bench}
@@ -101,6 +105,7 @@ PODMAN="podman --root $T/podman/root --runroot $T/podman/run --tmpdir $T/podman/
 --network-config-dir $T/podman/net --storage-driver overlay --cgroup-manager cgroupfs \
 --events-backend file --runtime runc"
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 hyperfine --style basic --warmup 1 --runs "$RUNS" \
 	--export-json "$OUT/pull.json" --export-markdown "$OUT/pull.md" \
 	--prepare "rm -rf '$T/edgerun' '$T/oci' && $PODMAN rmi -af >/dev/null 2>&1; sync" \
@@ -112,6 +117,11 @@ echo "bench-pull: times and ratios (edgerun / other; at most 1 means edgerun is 
 jq -r '(.results[] | select(.command == "edgerun pull") | [.mean, .median]) as [$em, $ed]
 	| .results[] | "  \(.command): mean \(.mean * 1000 | floor) ms ± \(.stddev * 1000 | floor) ms, median \(.median * 1000 | floor) ms; edgerun/this mean \(($em / .mean) * 100 | floor / 100), median \(($ed / .median) * 100 | floor / 100)"' \
 	"$OUT/pull.json" | tee "$OUT/pull-summary.txt"
+echo "  load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs); $(date -u +%Y-%m-%dT%H:%M:%SZ)" |
+	tee -a "$OUT/pull-summary.txt"
+
+echo "bench-pull: edgerun pull phases:"
+"$PULLTIME" -edgerun "$EDGERUN" -runs "$RUNS" "$REG/$REF" | tee -a "$OUT/pull-summary.txt"
 
 echo "bench-pull: interrupted pulls (bytes fetched twice), $((${RESUME_RATE:-20000000} / 1000000)) MB/s per download:"
 "$PULLRESUME" -edgerun "$EDGERUN" -registry "$REG" -ref "$REF" -rate "${RESUME_RATE:-20000000}" |
