@@ -42,6 +42,20 @@ func TestDefaultSeccompInKernel(t *testing.T) {
 		"personality(query)=ok",
 		"personality(0x400000)=operation not permitted",
 	}
+	if goruntime.GOARCH == "amd64" {
+		x32 := ""
+		for _, l := range strings.Split(string(out), "\n") {
+			if v, ok := strings.CutPrefix(l, "x32 getpid="); ok {
+				x32 = v
+			}
+		}
+		// With x32 in the filter the call runs; without, libseccomp's
+		// bad-arch action kills the calling thread (the kernel would
+		// answer ENOSYS anyway).
+		if ok := kernelRunsX32(); ok != (x32 == "ok") || x32 == "" {
+			t.Errorf("x32 getpid from inside the filter: %q, kernel runs x32: %v", x32, ok)
+		}
+	}
 	for _, w := range want {
 		if !strings.Contains(string(out), w+"\n") {
 			t.Errorf("child output lacks %q:\n%s", w, out)
@@ -51,7 +65,9 @@ func TestDefaultSeccompInKernel(t *testing.T) {
 
 func seccompChild() {
 	goruntime.LockOSThread()
-	cfg, err := specconv.SetupSeccomp(DefaultSeccomp(goruntime.GOARCH, defaultCaps()))
+	profile := DefaultSeccomp(goruntime.GOARCH, defaultCaps())
+	dropX32(profile, nil)
+	cfg, err := specconv.SetupSeccomp(profile)
 	if err == nil {
 		_, err = seccomp.InitSeccomp(cfg)
 	}
@@ -86,5 +102,30 @@ func seccompChild() {
 	report("personality(query)", 0, e)
 	_, _, e = unix.RawSyscall(unix.SYS_PERSONALITY, 0x400000, 0, 0)
 	report("personality(0x400000)", 0, e)
+	if goruntime.GOARCH == "amd64" {
+		fmt.Printf("x32 getpid=%s\n", x32Getpid())
+	}
 	os.Exit(0)
+}
+
+// x32Getpid makes an x32 getpid on this (filtered, locked) thread, which
+// the filter may kill: a watcher on another thread then sees the thread
+// dead (gone, or a zombie if it led the thread group), says so and exits.
+func x32Getpid() string {
+	stat := fmt.Sprintf("/proc/self/task/%d/stat", unix.Gettid())
+	go func() {
+		for {
+			b, err := os.ReadFile(stat)
+			if f := strings.Fields(string(b)); err != nil || (len(f) > 2 && (f[2] == "Z" || f[2] == "X")) {
+				fmt.Println("x32 getpid=thread killed")
+				os.Exit(0)
+			}
+			goruntime.Gosched()
+		}
+	}()
+	_, _, e := unix.RawSyscall(x32SyscallBit|unix.SYS_GETPID, 0, 0, 0)
+	if e != 0 {
+		return e.Error()
+	}
+	return "ok"
 }

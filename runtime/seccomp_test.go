@@ -154,3 +154,27 @@ func TestParseKernelVersion(t *testing.T) {
 		t.Error("parseKernelVersion(six) succeeded")
 	}
 }
+
+func TestDropX32(t *testing.T) {
+	on, off := true, false
+	tests := []struct {
+		name   string
+		goarch string
+		x32    *bool
+		want   []specs.Arch
+	}{
+		{"amd64 kernel without x32", "amd64", &off, []specs.Arch{specs.ArchX86_64, specs.ArchX86}},
+		{"amd64 kernel with x32", "amd64", &on, []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32}},
+		{"arm64 is untouched", "arm64", &off, []specs.Arch{specs.ArchAARCH64, specs.ArchARM}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := DefaultSeccomp(tt.goarch, defaultCaps())
+			dropX32(s, tt.x32)
+			if !slices.Equal(s.Architectures, tt.want) {
+				t.Errorf("architectures = %v, want %v", s.Architectures, tt.want)
+			}
+		})
+	}
+	dropX32(nil, &off) // no filter (seccomp=unconfined): nothing to do
+}

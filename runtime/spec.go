@@ -70,6 +70,9 @@ type SpecOptions struct {
 	// HostDevices lists the devices --privileged passes through; nil
 	// means the host's /dev.
 	HostDevices func() ([]specs.LinuxDevice, error)
+	// X32 says whether the kernel runs x32 syscalls (amd64), which the
+	// default seccomp profile then covers; nil asks this kernel.
+	X32 *bool
 }
 
 // GenerateSpec builds the runtime spec of a container from the image config

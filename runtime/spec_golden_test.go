@@ -30,7 +30,7 @@ func baseOptions() *SpecOptions {
 	yes := true
 	return &SpecOptions{
 		ID: "0123456789abcdef", Rootfs: "testdata/rootfs", GOARCH: "amd64",
-		CgroupNamespace: &yes, KernelVersion: "6.1.0", HostCaps: allCaps(),
+		CgroupNamespace: &yes, KernelVersion: "6.1.0", HostCaps: allCaps(), X32: new(bool),
 		HostDevices: func() ([]specs.LinuxDevice, error) {
 			mode := os.FileMode(0o660)
 			return []specs.LinuxDevice{{Path: "/dev/ttyUSB0", Type: "c", Major: 188, Minor: 0, FileMode: &mode}}, nil

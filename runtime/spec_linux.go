@@ -84,6 +84,7 @@ func applySecurity(s *specs.Spec, opts *SpecOptions) error {
 		s.Linux.Seccomp = sc
 	default:
 		s.Linux.Seccomp = DefaultSeccomp(arch, caps)
+		dropX32(s.Linux.Seccomp, opts.X32)
 	}
 	return nil
 }
