@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
@@ -24,11 +25,13 @@ type pullProgress struct {
 	mode string // "bars", "lines", "json", "quiet"
 	bars *mpb.Progress
 	bar  map[string]*mpb.Bar
+	what map[string]*atomic.Value // bars mode: what a layer is doing
 	last map[string]time.Time
+	tick map[string]int64 // lines mode: the last quarter reported
 }
 
 func newPullProgress(w io.Writer, format string, quiet bool) (*pullProgress, error) {
-	p := &pullProgress{w: w, bar: map[string]*mpb.Bar{}, last: map[string]time.Time{}}
+	p := &pullProgress{w: w, bar: map[string]*mpb.Bar{}, last: map[string]time.Time{}, tick: map[string]int64{}, what: map[string]*atomic.Value{}}
 	switch {
 	case format != "" && format != "json":
 		return nil, fmt.Errorf("invalid --format %q: only json is supported", format)
@@ -44,13 +47,15 @@ func newPullProgress(w io.Writer, format string, quiet bool) (*pullProgress, err
 	return p, nil
 }
 
+// isTerminal: a terminal with a known width (a pty nobody sized has 0
+// columns, and bars would not render: plain lines then).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	return err == nil && ws.Col > 0
 }
 
 func short(d fmt.Stringer) string {
@@ -94,6 +99,11 @@ func (p *pullProgress) line(e image.PullEvent) {
 		if e.Current > 0 {
 			fmt.Fprintf(p.w, "%s: resuming at %s of %s\n", short(e.Digest), mb(e.Current), mb(e.Size))
 		}
+	case image.PullProgress: // a line at each quarter of a layer
+		if q := 4 * e.Current / max(e.Size, 1); q > p.tick[e.Digest.String()] && q < 4 {
+			p.tick[e.Digest.String()] = q
+			fmt.Fprintf(p.w, "%s: %s of %s\n", short(e.Digest), mb(e.Current), mb(e.Size))
+		}
 	case image.PullRetry:
 		fmt.Fprintf(p.w, "%sretry %d: %s\n", prefix(e.Digest), e.Attempt, e.Error)
 	case image.PullDownloaded:
@@ -116,10 +126,14 @@ func (p *pullProgress) barEvent(e image.PullEvent) {
 		p.stopBars()
 	case image.PullLayer:
 		if p.bar[k] == nil {
+			what := &atomic.Value{}
+			p.what[k] = what
 			p.bar[k] = p.bars.AddBar(e.Size,
-				mpb.PrependDecorators(decor.Name(short(e.Digest)+" ", decor.WC{C: decor.DindentRight})),
+				mpb.PrependDecorators(decor.Name(short(e.Digest)+" ", decor.WC{C: decor.DindentRight}),
+					decor.Any(func(decor.Statistics) string { return what.Load().(string) }, decor.WC{W: 12, C: decor.DindentRight})),
 				mpb.AppendDecorators(decor.CountersKiloByte("% .1f / % .1f")))
 		}
+		p.what[k].Store("downloading")
 		p.bar[k].SetCurrent(e.Current)
 	case image.PullProgress:
 		if b := p.bar[k]; b != nil && e.Current < e.Size {
@@ -127,8 +141,13 @@ func (p *pullProgress) barEvent(e image.PullEvent) {
 		}
 	case image.PullRetry:
 		fmt.Fprintf(p.bars, "%sretry %d: %s\n", prefix(e.Digest), e.Attempt, e.Error)
+	case image.PullDownloaded:
+		if w := p.what[k]; w != nil {
+			w.Store("unpacking")
+		}
 	case image.PullUnpacked: // a bar completes once its layer is unpacked
 		if b := p.bar[k]; b != nil {
+			p.what[k].Store("done")
 			b.SetCurrent(e.Size)
 		}
 	}
