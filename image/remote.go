@@ -31,7 +31,8 @@ type RegistryConfig struct {
 	// Keychain finds credentials; nil means ~/.docker/config.json and its
 	// credential helpers (authn.DefaultKeychain).
 	Keychain authn.Keychain
-	// Transport replaces the HTTP transport (tests); CAFile is then ignored.
+	// Transport replaces the HTTP transport (tests); CAFile applies to it
+	// when it is an *http.Transport.
 	Transport http.RoundTripper
 	// ClockFloor is a time the system clock cannot really be before (the
 	// build's commit time); zero means the start of 2026.
@@ -117,20 +118,22 @@ func (c *RegistryConfig) baseTransport(reg name.Registry, plain bool) (http.Roun
 	if t == nil {
 		ht := http.DefaultTransport.(*http.Transport).Clone()
 		ht.ResponseHeaderTimeout = 60 * time.Second
-		if c.CAFile != "" {
-			pool, err := x509.SystemCertPool()
-			if err != nil {
-				pool = x509.NewCertPool()
-			}
-			pem, err := os.ReadFile(c.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("--tls-ca: %w", err)
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("--tls-ca %s: no PEM certificate in the file", c.CAFile)
-			}
-			ht.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		t = ht
+	}
+	if ht, ok := t.(*http.Transport); ok && c.CAFile != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
 		}
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-ca %s: no PEM certificate in the file", c.CAFile)
+		}
+		ht = ht.Clone()
+		ht.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		t = ht
 	}
 	return &httpsGuard{inner: t, host: reg.RegistryStr(), plain: plain}, nil
@@ -211,7 +214,8 @@ func (c *RegistryConfig) netError(host string, err error) error {
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound,
 		errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.As(err, &terr) && !terr.Temporary():
+		errors.As(err, &terr) && !terr.Temporary(),
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return e
 	}
 	return &transientError{e}
@@ -237,6 +241,8 @@ func (c *RegistryConfig) explainNetError(host string, err error) error {
 		return fmt.Errorf("%w: registry host %s not found: check the image name and the network's DNS: %w", ErrRegistry, host, err)
 	case errors.As(err, &terr):
 		return statusError(host, terr.StatusCode, err)
+	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return fmt.Errorf("%w: registry %s speaks plain HTTP: if it is a trusted registry on your network, pass --insecure-registry %s: %w", ErrRegistry, host, host, err)
 	}
 	return fmt.Errorf("%w: registry %s: %w", ErrRegistry, host, err)
 }
