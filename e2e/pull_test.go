@@ -264,3 +264,33 @@ func TestPullKilledMidLayerResumes(t *testing.T) {
 		t.Fatalf("run the resumed image: %s", r)
 	}
 }
+
+func TestConcurrentPullsOfOneImage(t *testing.T) {
+	e := newEnv(t)
+	reg := startDockerRegistry(t)
+	ref := reg.push(t, "sensor", "edge/sensor:1")
+	var wg sync.WaitGroup
+	results := make([]result, 3)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = e.run("pull", "-q", ref)
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.code != 0 {
+			t.Fatalf("pull %d: %s", i, r)
+		}
+	}
+	if names := e.imageNames(); len(names) != 1 || names[0] != ref {
+		t.Fatalf("images after concurrent pulls: %v", names)
+	}
+	if left := entries(filepath.Join(e.root, "ingest")); len(left) != 0 {
+		t.Fatalf("ingest/ left after concurrent pulls: %v", left)
+	}
+	if r := e.run("run", "--rm", "--pull=never", ref); r.code != 0 || !strings.Contains(r.stdout, "celsius") {
+		t.Fatalf("run: %s", r)
+	}
+}
