@@ -32,6 +32,8 @@ type env struct {
 
 	mu  sync.Mutex
 	ids map[string]bool // every container ID seen, for the cgroup check
+
+	extraEnv []string // added to every edgerun's environment
 }
 
 // newEnv makes a private edgerun state and registers the leftover check.
@@ -64,6 +66,7 @@ func (e *env) command(ctx context.Context, args ...string) *exec.Cmd {
 	// subnet per test (network_test.go); other tests run without a network,
 	// since a bridge belongs to one edgerun root.
 	cmd.Env = append(os.Environ(), "EDGERUN_ROOT=", "EDGERUN_STATE=", "EDGERUN_NETWORK=none")
+	cmd.Env = append(cmd.Env, e.extraEnv...)
 	return cmd
 }
 
@@ -276,6 +279,9 @@ func assertClean(t *testing.T, e *env) {
 		t.Errorf("leftover mounts under %s:\n%s", e.base, strings.Join(mnts, "\n"))
 	}
 	defer tidy(t, e)
+	if pids := e.monitors(); len(pids) > 0 {
+		t.Errorf("leftover container monitors (pids %v) of %s", pids, e.state)
+	}
 	e.mu.Lock()
 	ids := make([]string, 0, len(e.ids))
 	for id := range e.ids {
@@ -307,6 +313,9 @@ func tidy(t *testing.T, e *env) {
 	}
 	for _, id := range entries(filepath.Join(e.root, "containers")) {
 		_ = e.command(context.Background(), "rm", "-f", id).Run()
+	}
+	for _, pid := range e.monitors() {
+		_ = unix.Kill(pid, unix.SIGKILL)
 	}
 	mnts := mountsUnder(e.base)
 	for i := len(mnts) - 1; i >= 0; i-- {

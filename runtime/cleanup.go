@@ -48,10 +48,11 @@ func (r *Runtime) cleanup() error {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			errs = append(errs, r.removeHalfMade(id))
-		case err == nil && (rec.State == StateRunning || rec.State == StateCreated):
+		case err == nil && (rec.State == StateRunning || rec.State == StateCreated || rec.State == StateRestarting):
 			errs = append(errs, r.reapLost(rec))
 		}
 	}
+	errs = append(errs, r.removeStaleNames())
 	lcs, _ := os.ReadDir(r.libcontainerRoot())
 	for _, e := range lcs {
 		if !known[e.Name()] && !r.lockHeld(e.Name()) {
@@ -78,6 +79,9 @@ func (r *Runtime) removeHalfMade(id string) error {
 // reapLost records as exited a container whose edgerun died while it ran,
 // once its processes are gone, and releases its cgroup and mount.
 func (r *Runtime) reapLost(rec *Record) error {
+	if rec.Detached {
+		return r.reapDetached(rec)
+	}
 	lock, err := lockfile.TryExclusive(r.lockPath(rec.ID))
 	if err != nil {
 		return nil
@@ -104,11 +108,10 @@ func (r *Runtime) reapLost(rec *Record) error {
 // (its locks and libcontainer state describe processes that no longer
 // exist), so it is cleared and the new boot ID recorded.
 func (r *Runtime) checkBoot() error {
-	cur, err := os.ReadFile(bootIDFile)
-	if err != nil {
+	cur := []byte(r.bootID())
+	if len(cur) == 0 {
 		return nil // no boot ID (unusual kernels): nothing to compare
 	}
-	cur = bytes.TrimSpace(cur)
 	marker := filepath.Join(r.cfg.State, "boot-id")
 	old, err := os.ReadFile(marker)
 	if err == nil && bytes.Equal(bytes.TrimSpace(old), cur) {

@@ -63,6 +63,10 @@ func (r *Runtime) refreshLocked(rec *Record, locked bool) {
 		if (!locked && r.lockHeld(rec.ID)) || r.ownerAlive(rec.ID) {
 			return
 		}
+	case StateRestarting:
+		if r.ownerAlive(rec.ID) {
+			return // the monitor waits out the backoff
+		}
 	case StateRunning:
 		c := r.loadLibcontainer(rec.ID)
 		if c != nil {
@@ -110,24 +114,20 @@ func (r *Runtime) Inspect(ref string) (*Record, error) {
 // RemoveContainer removes a stopped container; with force it kills a
 // running one first.
 func (r *Runtime) RemoveContainer(ctx context.Context, ref string, force bool) (*Record, error) {
-	rec, err := r.lookup(ref)
-	if err != nil {
-		return nil, err
-	}
-	lock, err := r.lockContainer(ctx, rec.ID)
+	rec, lock, err := r.lockedRecord(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
 	defer r.unlock(lock, rec.ID)
-	if rec, err = r.loadRecord(rec.ID); err != nil {
-		return nil, fmt.Errorf("%w: %s was removed meanwhile", ErrNoSuchContainer, ref)
-	}
-	r.refreshLocked(rec, true)
-	if rec.State == StateRunning && !force {
+	if (rec.State == StateRunning || rec.State == StateRestarting) && !force {
 		return nil, fmt.Errorf("%w: cannot remove running container %s: stop it first, or use rm -f", ErrContainerRunning, rec.Name)
 	}
 	if err := r.destroyLibcontainer(rec.ID); err != nil {
 		return nil, fmt.Errorf("stop container %s: %w", rec.Name, err)
 	}
-	return rec, r.removeFiles(rec)
+	err = r.removeFiles(rec)
+	r.unlock(lock, rec.ID)
+	// Its monitor sees the record gone and exits: do not return before.
+	r.waitMonitorGone(ctx, rec, killWait)
+	return rec, err
 }

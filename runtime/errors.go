@@ -13,6 +13,8 @@ var (
 	ErrAmbiguousID = errors.New("ambiguous container ID prefix")
 	// ErrContainerRunning: the operation needs a stopped container.
 	ErrContainerRunning = errors.New("container is running")
+	// ErrNotRunning: the operation needs a running container.
+	ErrNotRunning = errors.New("container is not running")
 )
 
 // ExitError is an error with the process exit code edgerun should use:

@@ -37,6 +37,8 @@ type Record struct {
 	OOMKilled  bool      `json:"oomKilled,omitempty"`
 
 	Network NetworkRecord `json:"network"`
+
+	Lifecycle
 }
 
 // State is where a container is in its life.
@@ -47,6 +49,8 @@ const (
 	StateCreated State = "created"
 	StateRunning State = "running"
 	StateExited  State = "exited"
+	// StateRestarting: the monitor waits out the backoff before a restart.
+	StateRestarting State = "restarting"
 )
 
 func (r *Runtime) containersDir() string { return filepath.Join(r.cfg.Root, "containers") }

@@ -36,6 +36,9 @@ type RunOptions struct {
 	PullWith PullOptions
 
 	Interactive bool // -i: pass stdin
+	// Detach (-d) hands the container to a monitor process; see RunDetached.
+	Detach     bool
+	DetachOpts DetachOptions
 	// Init runs edgerun's own small init as PID 1 in front of the command
 	// (--init): it forwards signals and reaps orphaned processes.
 	Init   bool
@@ -115,6 +118,10 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 		return nil, fail(err)
 	}
 	opts.Spec.Limits = limits
+	life, err := newLifecycle(opts)
+	if err != nil {
+		return nil, fail(err)
+	}
 	if opts.Name != "" {
 		if err := checkName(opts.Name); err != nil {
 			return nil, fail(err)
@@ -205,7 +212,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 		ID: id, Name: name, Image: opts.Image, ImageDigest: img.Digest,
 		Layers: img.Config.RootFS.DiffIDs, Created: time.Now().UTC(),
 		Command: spec.Process.Args, AutoRemove: opts.Remove, Snapshot: snap.Mode,
-		State: StateCreated, Network: netRec,
+		State: StateCreated, Network: netRec, Lifecycle: life,
 	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), spec, !opts.Remove); err != nil {
 		return nil, fail(err)

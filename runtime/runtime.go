@@ -24,6 +24,10 @@ type Config struct {
 	// Bridge and Subnet configure bridge networking (--bridge, --subnet);
 	// empty means netns.DefaultBridge and netns.DefaultSubnet.
 	Bridge, Subnet string
+	// BootIDFile holds the ID of the running boot (default the kernel's
+	// /proc/sys/kernel/random/boot_id); tests point it elsewhere to
+	// simulate a reboot.
+	BootIDFile string
 }
 
 // DefaultPaths returns the default persistent and volatile roots: the

@@ -67,7 +67,12 @@ func status(r *runtime.Record) string {
 		if r.OOMKilled {
 			s += " (OOM killed)"
 		}
+		if r.MonitorLost {
+			s += " (monitor lost: edgerun start " + r.Name + ")"
+		}
 		return s
+	case runtime.StateRestarting:
+		return fmt.Sprintf("Restarting (%d) %s", r.ExitCode, ago(r.FinishedAt))
 	}
 	return string(r.State)
 }

@@ -30,6 +30,11 @@ func main() {
 	if dir := os.Getenv(doctor.ProbeEnv); dir != "" {
 		os.Exit(doctor.ProbeChild(dir))
 	}
+	// A detached container's monitor (run -d, start): the same binary,
+	// kept lean by never building the CLI.
+	if len(os.Args) > 1 && os.Args[1] == runtime.MonitorCommand {
+		os.Exit(runtime.MonitorMain(os.Args[2:]))
+	}
 	// Inside a container started with --init, this binary is PID 1.
 	if filepath.Base(os.Args[0]) == containerinit.Name {
 		os.Exit(containerinit.Main(os.Args[1:], os.Stderr))

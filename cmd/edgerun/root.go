@@ -23,6 +23,8 @@ type globalOptions struct {
 	State string
 	// Bridge and Subnet configure bridge networking.
 	Bridge, Subnet string
+	// BootIDFile comes from $EDGERUN_BOOT_ID_FILE (tests simulating a reboot).
+	BootIDFile string
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -31,11 +33,11 @@ type globalOptions struct {
 
 // config turns the global flags into the runtime's configuration.
 func (g *globalOptions) config() runtime.Config {
-	return runtime.Config{Root: g.Root, State: g.State, Bridge: g.Bridge, Subnet: g.Subnet}
+	return runtime.Config{Root: g.Root, State: g.State, Bridge: g.Bridge, Subnet: g.Subnet, BootIDFile: g.BootIDFile}
 }
 
 func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
-	g := &globalOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	g := &globalOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr, BootIDFile: getenv(runtime.BootIDFileEnv)}
 	defRoot, defState := runtime.DefaultPaths(getenv)
 	cmd := &cobra.Command{
 		Use:   "edgerun",
@@ -60,6 +62,15 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newPsCommand(g),
 		newRmCommand(g),
 		newInspectCommand(g),
+		newStopCommand(g),
+		newKillCommand(g),
+		newStartCommand(g),
+		newRestartCommand(g),
+		newLogsCommand(g),
+		newBootCommand(g),
+		newPruneCommand(g),
+		newExecCommand(g),
+		newStatsCommand(g),
 		newLoadCommand(g),
 		newPullCommand(g),
 		newLoginCommand(g),

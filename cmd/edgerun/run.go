@@ -45,6 +45,11 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 				return &exitError{code: runtime.ExitRuntimeFailed, err: err}
 			}
 			pr := runPullEvents(g, &opts)
+			if opts.Detach {
+				err := runDetached(cmd, g, rt, opts)
+				pr.finish(nil)
+				return err
+			}
 			code, err := rt.Run(cmd.Context(), opts)
 			pr.finish(nil)
 			if err != nil || code != 0 {
@@ -58,6 +63,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.Bool("help", false, "help for run") // -h is --hostname, as in docker
 	f.StringVar(&opts.Name, "name", "", "name of the container")
 	f.BoolVar(&opts.Remove, "rm", false, "remove the container when it exits")
+	addDetachFlags(f, &opts)
 	f.StringArrayVarP(&opts.Spec.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to pass the host's)")
 	f.StringArrayVar(&envFiles, "env-file", nil, "read environment variables from a file")
 	f.StringVarP(&opts.Spec.Workdir, "workdir", "w", "", "working directory inside the container")

@@ -196,3 +196,23 @@ func (l *Lock) Unlock() error {
 	}
 	return cerr
 }
+
+// File returns the locked file, to hand the lock to a child process: a
+// flock belongs to the open file, so a child that inherits the descriptor
+// holds the lock too, until every copy is closed or one calls Unlock.
+func (l *Lock) File() *os.File { return l.f }
+
+// Close closes this process's descriptor without unlocking: a child that
+// inherited the descriptor (see File) keeps holding the lock.
+func (l *Lock) Close() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+// FromFile adopts a descriptor on which this process already holds a lock
+// (inherited from the parent that called File), so it can be unlocked.
+func FromFile(f *os.File, path string) *Lock { return &Lock{f: f, path: path, exclusive: true} }

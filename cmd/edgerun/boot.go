@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgerun/edgerun/runtime"
+)
+
+func newBootCommand(g *globalOptions) *cobra.Command {
+	var shutdown bool
+	var secs int
+	cmd := &cobra.Command{
+		Use:   "boot [--shutdown [-t SECONDS]]",
+		Short: "Start the containers that should run after the device boots (for the init system)",
+		Long: "boot is run once by the init system when the device starts (see contrib/): it clears\n" +
+			"what the previous boot left in the volatile state and starts every container whose\n" +
+			"restart policy is always, or unless-stopped and not stopped by the user.\n" +
+			"With --shutdown (when the device stops) it stops every running container cleanly,\n" +
+			"without counting as a user stop, so the next boot starts them again.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rt, err := runtime.Open(g.config())
+			if err != nil {
+				return err
+			}
+			var recs []*runtime.Record
+			verb := "started"
+			if shutdown {
+				verb = "stopped"
+				recs, err = rt.Shutdown(cmd.Context(), time.Duration(secs)*time.Second)
+			} else {
+				recs, err = rt.Boot(cmd.Context())
+			}
+			for _, r := range recs {
+				fmt.Fprintf(g.Stdout, "%s %s\n", verb, r.Name)
+			}
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&shutdown, "shutdown", false, "stop all running containers for a shutdown (boot starts them again)")
+	cmd.Flags().IntVarP(&secs, "time", "t", int(runtime.DefaultStopTimeout/time.Second), "with --shutdown: seconds to wait for the stop signal before SIGKILL")
+	return cmd
+}
+
+func newPruneCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "prune",
+		Short: "Remove all stopped containers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rt, err := runtime.Open(g.config())
+			if err != nil {
+				return err
+			}
+			recs, err := rt.Prune(cmd.Context())
+			for _, r := range recs {
+				fmt.Fprintln(g.Stdout, r.ID)
+			}
+			return err
+		},
+	}
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgerun/edgerun/runtime"
+)
+
+// eachContainer runs act for every argument, printing each one done, and
+// returns the joined errors (exit 1, as docker).
+func eachContainer(g *globalOptions, args []string, act func(rt *runtime.Runtime, ref string) error) error {
+	rt, err := runtime.Open(g.config())
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, ref := range args {
+		if err := act(rt, ref); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintln(g.Stdout, ref)
+	}
+	return errors.Join(errs...)
+}
+
+func newStopCommand(g *globalOptions) *cobra.Command {
+	var secs int
+	cmd := &cobra.Command{
+		Use:   "stop [-t SECONDS] CONTAINER [CONTAINER...]",
+		Short: "Stop running containers (stop signal, then SIGKILL); no restart follows",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if secs < 0 {
+				return fmt.Errorf("-t %d: give the seconds to wait before SIGKILL, 0 or more", secs)
+			}
+			return eachContainer(g, args, func(rt *runtime.Runtime, ref string) error {
+				_, err := rt.Stop(cmd.Context(), ref, time.Duration(secs)*time.Second)
+				return err
+			})
+		},
+	}
+	cmd.Flags().IntVarP(&secs, "time", "t", int(runtime.DefaultStopTimeout/time.Second), "seconds to wait for the stop signal before SIGKILL")
+	return cmd
+}
+
+func newKillCommand(g *globalOptions) *cobra.Command {
+	var sig string
+	cmd := &cobra.Command{
+		Use:   "kill [-s SIGNAL] CONTAINER [CONTAINER...]",
+		Short: "Send a signal (default KILL) to running containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := runtime.ParseSignal(sig)
+			if err != nil {
+				return err
+			}
+			return eachContainer(g, args, func(rt *runtime.Runtime, ref string) error {
+				_, err := rt.Kill(cmd.Context(), ref, s)
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&sig, "signal", "s", "KILL", "signal to send: name (TERM, SIGHUP) or number")
+	return cmd
+}
+
+func newStartCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "start CONTAINER [CONTAINER...]",
+		Short: "Start stopped containers again, detached (same record, files and name)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return eachContainer(g, args, func(rt *runtime.Runtime, ref string) error {
+				_, err := rt.Start(cmd.Context(), ref)
+				return err
+			})
+		},
+	}
+}
+
+func newRestartCommand(g *globalOptions) *cobra.Command {
+	var secs int
+	cmd := &cobra.Command{
+		Use:   "restart [-t SECONDS] CONTAINER [CONTAINER...]",
+		Short: "Stop and start containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return eachContainer(g, args, func(rt *runtime.Runtime, ref string) error {
+				_, err := rt.Restart(cmd.Context(), ref, time.Duration(secs)*time.Second)
+				return err
+			})
+		},
+	}
+	cmd.Flags().IntVarP(&secs, "time", "t", int(runtime.DefaultStopTimeout/time.Second), "seconds to wait for the stop signal before SIGKILL")
+	return cmd
+}
+
+func newLogsCommand(g *globalOptions) *cobra.Command {
+	opts := runtime.LogsOptions{Tail: -1}
+	var since, tail string
+	cmd := &cobra.Command{
+		Use:   "logs [-f] [--tail N] [--since T] [-t] CONTAINER",
+		Short: "Show the output of a detached container",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.Since, err = parseSince(since, time.Now()); err != nil {
+				return err
+			}
+			if tail != "all" {
+				if opts.Tail, err = strconv.Atoi(tail); err != nil || opts.Tail < 0 {
+					return fmt.Errorf("--tail %q: give a number of lines, or all", tail)
+				}
+			}
+			rt, err := runtime.Open(g.config())
+			if err != nil {
+				return err
+			}
+			opts.Stdout, opts.Stderr = g.Stdout, g.Stderr
+			return rt.Logs(cmd.Context(), args[0], opts)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&opts.Follow, "follow", "f", false, "follow new output until the container stops")
+	f.StringVarP(&tail, "tail", "n", "all", "show only the last N lines")
+	f.StringVar(&since, "since", "", "show lines since a time (RFC 3339, like 2026-11-30T16:00:00Z) or a duration ago (10m)")
+	f.BoolVarP(&opts.Timestamps, "timestamps", "t", false, "prefix each line with its time")
+	return cmd
+}
+
+// parseSince reads --since: an RFC 3339 time, a duration before now, or
+// Unix seconds.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	var secs int64
+	if _, err := fmt.Sscan(s, &secs); err == nil {
+		return time.Unix(secs, 0), nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q: give a time (2026-11-30T16:00:00Z), a duration (10m) or Unix seconds", s)
+}

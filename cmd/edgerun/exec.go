@@ -1,0 +1,46 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"github.com/edgerun/edgerun/runtime"
+)
+
+func newExecCommand(g *globalOptions) *cobra.Command {
+	var opts runtime.ExecOptions
+	cmd := &cobra.Command{
+		Use:   "exec [-i] [-t] [-e KEY=VALUE] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]",
+		Short: "Run a command in a running container",
+		Long: "Run a command in a running container's namespaces and cgroup, with its capabilities\n" +
+			"and seccomp profile. edgerun exits with the command's exit code (126 when it cannot be\n" +
+			"invoked, 127 when it is not found, 1 when the container is not running).",
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Args = args[1:]
+			opts.Stdin, opts.Stdout, opts.Stderr = g.Stdin, g.Stdout, g.Stderr
+			rt, err := runtime.Open(g.config())
+			if err != nil {
+				return err
+			}
+			code, err := rt.Exec(cmd.Context(), args[0], opts)
+			var ee *runtime.ExitError
+			switch {
+			case err != nil && !errors.As(err, &ee):
+				return err // exit 1, as docker exec
+			case err != nil || code != 0:
+				return &exitError{code: code, err: err}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false) // flags after CONTAINER belong to the command
+	f.BoolVarP(&opts.Interactive, "interactive", "i", false, "keep standard input open")
+	f.BoolVarP(&opts.TTY, "tty", "t", false, "allocate a pseudo-terminal")
+	f.StringArrayVarP(&opts.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to pass the host's)")
+	f.StringVarP(&opts.User, "user", "u", "", "user to run as: name or uid[:gid] (looked up in the container)")
+	f.StringVarP(&opts.Workdir, "workdir", "w", "", "working directory inside the container")
+	return cmd
+}
