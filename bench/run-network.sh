@@ -10,9 +10,8 @@
 # Writes $OUT/net.json, $OUT/net.md and $OUT/net-summary.txt.
 #
 # podman needs --runtime runc, cgroupfs and explicit nofile/nproc ulimits on this machine's
-# hybrid cgroup layout (see bench/run-containers.sh). Everything lives in one temp dir; the
-# test bridges (edgerun's erbench0 and podman's cni-podman0 in its own config dir) are removed
-# on exit.
+# hybrid cgroup layout (see bench/run-containers.sh). Everything lives in one temp dir; on exit
+# edgerun's bench bridge erbench0 is pruned, and podman's cni-podman0 removed if this run made it.
 set -eu
 
 EDGERUN=$(realpath "${1:-bin/edgerun}")
@@ -32,18 +31,17 @@ done
 mkdir -p "$OUT"
 
 T=$(mktemp -d /tmp/edgerun-bench-net.XXXXXX)
+# podman's CNI bridge has a fixed name: remove it afterwards only if it was not there before.
+had_cni_bridge=$([ -e /sys/class/net/cni-podman0 ] && echo yes || echo no)
 ER="$EDGERUN --root $T/edgerun/root --state $T/edgerun/state --bridge erbench0 --subnet 10.196.0.0/24"
 cleanup() {
 	set +e
 	$ER rm -f $($ER ps -aq 2>/dev/null) >/dev/null 2>&1
+	$ER network prune >/dev/null 2>&1 # edgerun's bench bridge and its nftables table
 	[ -n "${PODMAN:-}" ] && $PODMAN rm -af >/dev/null 2>&1 && $PODMAN rmi -af >/dev/null 2>&1
 	awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
 	rm -rf "$T"
-	# edgerun's test bridge and table (the table is deleted with the netns package's
-	# RemoveBridge in tests; here through the kernel's own netlink via ip(8) if present).
-	ip link del erbench0 2>/dev/null
-	ip link del cni-podman0 2>/dev/null
-	command -v nft >/dev/null && nft delete table ip edgerun_erbench0 2>/dev/null
+	[ "$had_cni_bridge" = no ] && ip link del cni-podman0 2>/dev/null
 	true
 }
 trap cleanup EXIT

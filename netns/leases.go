@@ -37,7 +37,7 @@ func readLease(path string) string {
 // leaseIP leases want (when valid) or the next free address after the
 // last one handed out, so a just-freed address is not reused at once.
 // The caller holds the network lock.
-func (n *Network) leaseIP(id string, want netip.Addr, alive func(string) bool) (netip.Addr, error) {
+func (n *Network) leaseIP(id string, want netip.Addr, alive func(string) bool, volatile bool) (netip.Addr, error) {
 	dir := n.leaseDir(n.bridge)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return netip.Addr{}, fmt.Errorf("create lease directory: %w", err)
@@ -53,7 +53,7 @@ func (n *Network) leaseIP(id string, want netip.Addr, alive func(string) bool) (
 		if owner := readLease(filepath.Join(dir, want.String())); !free(want) {
 			return netip.Addr{}, fmt.Errorf("%w: --ip %s is held by container %.12s: choose another address or remove that container", ErrAddressInUse, want, owner)
 		}
-		return want, n.writeLease(dir, want, id)
+		return want, n.writeLease(dir, want, id, volatile)
 	}
 	last, _ := netip.ParseAddr(readLease(filepath.Join(n.bridgeDir(n.bridge), "last")))
 	if !n.subnet.Contains(last) {
@@ -66,18 +66,18 @@ func (n *Network) leaseIP(id string, want netip.Addr, alive func(string) bool) (
 			a = n.gateway.Next()
 		}
 		if n.checkAddr(a) == nil && free(a) {
-			return a, n.writeLease(dir, a, id)
+			return a, n.writeLease(dir, a, id, volatile)
 		}
 	}
 	return netip.Addr{}, fmt.Errorf("%w: all addresses of %s on %s are leased: remove stopped containers (edgerun ps -a) or use a larger --subnet", ErrSubnetFull, n.subnet, n.bridge)
 }
 
-func (n *Network) writeLease(dir string, a netip.Addr, id string) error {
-	if err := atomicfile.WriteFile(filepath.Join(dir, a.String()), []byte(id+"\n"), 0o600); err != nil {
+func (n *Network) writeLease(dir string, a netip.Addr, id string, volatile bool) error {
+	if err := writeFile(filepath.Join(dir, a.String()), []byte(id+"\n"), volatile); err != nil {
 		return fmt.Errorf("lease %s: %w", a, err)
 	}
 	// Where to continue next time; losing it only changes the order.
-	_ = atomicfile.WriteFile(filepath.Join(n.bridgeDir(n.bridge), "last"), []byte(a.String()+"\n"), 0o600)
+	_ = atomicfile.WriteFileVolatile(filepath.Join(n.bridgeDir(n.bridge), "last"), []byte(a.String()+"\n"), 0o600)
 	return nil
 }
 
@@ -104,7 +104,7 @@ func broadcast(p netip.Prefix) netip.Addr {
 // leasePorts gives every mapping a host port: the requested one when no
 // live container holds it and nothing on the host listens on it, else a
 // free one the kernel picks. The caller holds the network lock.
-func (n *Network) leasePorts(id string, ports []PortMapping, alive func(string) bool) ([]PortMapping, error) {
+func (n *Network) leasePorts(id string, ports []PortMapping, alive func(string) bool, volatile bool) ([]PortMapping, error) {
 	if err := os.MkdirAll(n.portDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("create port lease directory: %w", err)
 	}
@@ -130,11 +130,19 @@ func (n *Network) leasePorts(id string, ports []PortMapping, alive func(string) 
 		out = append(out, p)
 	}
 	for _, p := range out {
-		if err := atomicfile.WriteFile(filepath.Join(n.portDir(), portLeaseName(p)), []byte(id+"\n"), 0o600); err != nil {
+		if err := writeFile(filepath.Join(n.portDir(), portLeaseName(p)), []byte(id+"\n"), volatile); err != nil {
 			return nil, fmt.Errorf("lease port %s: %w", p, err)
 		}
 	}
 	return out, nil
+}
+
+// writeFile writes a lease atomically, durably unless volatile.
+func writeFile(path string, data []byte, volatile bool) error {
+	if volatile {
+		return atomicfile.WriteFileVolatile(path, data, 0o600)
+	}
+	return atomicfile.WriteFile(path, data, 0o600)
 }
 
 func portLeaseName(p PortMapping) string {

@@ -25,7 +25,7 @@ func TestLeaseIPSkipsReservedAddressesAndReclaimsStaleLeases(t *testing.T) {
 	for i := range 5 {
 		id := string(rune('a'+i)) + "0000000000000"
 		live[id] = true
-		a, err := n.leaseIP(id, netip.Addr{}, alive)
+		a, err := n.leaseIP(id, netip.Addr{}, alive, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,11 +34,11 @@ func TestLeaseIPSkipsReservedAddressesAndReclaimsStaleLeases(t *testing.T) {
 	if got[0].String() != "10.1.2.2" || got[4].String() != "10.1.2.6" {
 		t.Fatalf("leased %v, want .2 to .6", got)
 	}
-	if _, err := n.leaseIP("f000000000000", netip.Addr{}, alive); !errors.Is(err, ErrSubnetFull) {
+	if _, err := n.leaseIP("f000000000000", netip.Addr{}, alive, false); !errors.Is(err, ErrSubnetFull) {
 		t.Fatalf("sixth lease: %v, want ErrSubnetFull", err)
 	}
 	delete(live, "c0000000000000") // container c is gone: its lease is stale
-	a, err := n.leaseIP("f000000000000", netip.Addr{}, alive)
+	a, err := n.leaseIP("f000000000000", netip.Addr{}, alive, false)
 	if err != nil || a.String() != "10.1.2.4" {
 		t.Fatalf("lease after a container is gone: %v, %v; want its address 10.1.2.4", a, err)
 	}
@@ -48,17 +48,17 @@ func TestLeaseIPRequested(t *testing.T) {
 	n := leaseNetwork(t, "10.1.3.0/24")
 	alive := func(string) bool { return true }
 	want := netip.MustParseAddr("10.1.3.77")
-	if a, err := n.leaseIP("a000000000000", want, alive); err != nil || a != want {
+	if a, err := n.leaseIP("a000000000000", want, alive, false); err != nil || a != want {
 		t.Fatalf("--ip %s: %v, %v", want, a, err)
 	}
-	if _, err := n.leaseIP("b000000000000", want, alive); !errors.Is(err, ErrAddressInUse) {
+	if _, err := n.leaseIP("b000000000000", want, alive, false); !errors.Is(err, ErrAddressInUse) {
 		t.Fatalf("same --ip again: %v, want ErrAddressInUse", err)
 	}
-	if a, err := n.leaseIP("a000000000000", want, alive); err != nil || a != want {
+	if a, err := n.leaseIP("a000000000000", want, alive, false); err != nil || a != want {
 		t.Fatalf("the owner asks again: %v, %v", a, err)
 	}
 	for _, bad := range []string{"10.1.3.0", "10.1.3.1", "10.1.3.255", "10.1.4.2"} {
-		if _, err := n.leaseIP("c000000000000", netip.MustParseAddr(bad), alive); !errors.Is(err, ErrInvalid) {
+		if _, err := n.leaseIP("c000000000000", netip.MustParseAddr(bad), alive, false); !errors.Is(err, ErrInvalid) {
 			t.Errorf("--ip %s: %v, want ErrInvalid", bad, err)
 		}
 	}

@@ -25,8 +25,9 @@ import (
 //	    ip saddr 127.0.0.0/8 oifname BRIDGE masquerade          (localhost -> published port)
 //	    ip saddr SUBNET oifname BRIDGE ct status dnat masquerade (hairpin)
 //
-// The base chains are flushed and refilled in one transaction at every
-// setup (idempotent, atomic); the ports chain is only ever changed rule by
+// The base rules carry the comment edgerun:base:v1:<subnet>; when any is
+// missing or different, the base chains are flushed and refilled in one
+// transaction (idempotent, atomic); the ports chain is only ever changed rule by
 // rule, so containers never lose each other's rules.
 const (
 	chainPorts   = "ports"
@@ -54,8 +55,35 @@ func nftError(err error) error {
 	return fmt.Errorf("nftables: %w", err)
 }
 
+// baseTag marks the base rules (comment), with the layout version and the
+// subnet they were made for.
+func (n *Network) baseTag() string { return "edgerun:base:v1:" + n.subnet.String() }
+
+// tableCurrent reports whether the base rules are in place already: then
+// setup changes nothing (a flush would cost an RCU grace period).
+func (n *Network) tableCurrent(c *nftables.Conn) bool {
+	t := n.table(n.bridge)
+	want := map[string]int{"prerouting": 1, "output": 1, "postrouting": 3}
+	for chain, count := range want {
+		rules, err := c.GetRules(t, &nftables.Chain{Name: chain, Table: t})
+		if err != nil || len(rules) != count {
+			return false
+		}
+		for _, r := range rules {
+			if s, _ := userdata.GetString(r.UserData, userdata.TypeComment); strings.TrimRight(s, "\x00") != n.baseTag() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // ensureTable creates or refreshes the bridge's table and base chains.
 func (n *Network) ensureTable(c *nftables.Conn) error {
+	if n.tableCurrent(c) {
+		return nil
+	}
+	tag := userdata.AppendString(nil, userdata.TypeComment, n.baseTag())
 	t := c.AddTable(n.table(n.bridge))
 	nat := func(name string, hook *nftables.ChainHook, prio *nftables.ChainPriority) *nftables.Chain {
 		return c.AddChain(&nftables.Chain{Name: name, Table: t, Type: nftables.ChainTypeNAT, Hooknum: hook, Priority: prio})
@@ -72,8 +100,8 @@ func (n *Network) ensureTable(c *nftables.Conn) error {
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(unix.RTN_LOCAL)},
 		&expr.Verdict{Kind: expr.VerdictJump, Chain: ports.Name},
 	}
-	c.AddRule(&nftables.Rule{Table: t, Chain: pre, Exprs: toLocal})
-	c.AddRule(&nftables.Rule{Table: t, Chain: out, Exprs: toLocal})
+	c.AddRule(&nftables.Rule{Table: t, Chain: pre, Exprs: toLocal, UserData: tag})
+	c.AddRule(&nftables.Rule{Table: t, Chain: out, Exprs: toLocal, UserData: tag})
 	loopback := netip.MustParsePrefix("127.0.0.0/8")
 	masq := [][]expr.Any{
 		append(matchSaddr(n.subnet), matchOif(n.bridge, expr.CmpOpNeq)...),
@@ -81,7 +109,7 @@ func (n *Network) ensureTable(c *nftables.Conn) error {
 		append(append(matchSaddr(n.subnet), matchOif(n.bridge, expr.CmpOpEq)...), matchDNATed()...),
 	}
 	for _, m := range masq {
-		c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: append(m, &expr.Masq{})})
+		c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: append(m, &expr.Masq{}), UserData: tag})
 	}
 	if err := c.Flush(); err != nil {
 		return nftError(err)

@@ -26,6 +26,10 @@ type SetupOptions struct {
 	// Alive reports whether a container still exists; leases of containers
 	// that do not are stale and reused. Nil treats every lease as live.
 	Alive func(id string) bool
+	// Volatile skips the fsyncs of the lease files, for a container that
+	// cannot outlive a reboot anyway (run --rm): after a power cut its
+	// leases are at worst empty files, which count as free.
+	Volatile bool
 }
 
 // Attachment is what a container got from Setup. It is stored in the
@@ -121,11 +125,11 @@ func (n *Network) prepare(ctx context.Context, h *netlink.Handle, c *nftables.Co
 	if err := n.ensureTable(c); err != nil {
 		return nil, nil, err
 	}
-	ip, err := n.leaseIP(o.ID, o.IP, o.Alive)
+	ip, err := n.leaseIP(o.ID, o.IP, o.Alive, o.Volatile)
 	if err != nil {
 		return nil, nil, err
 	}
-	ports, err := n.leasePorts(o.ID, o.Ports, o.Alive)
+	ports, err := n.leasePorts(o.ID, o.Ports, o.Alive, o.Volatile)
 	if err != nil {
 		return nil, nil, err
 	}

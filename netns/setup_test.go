@@ -439,3 +439,27 @@ func TestReclaimRemovesWhatAGoneContainerLeft(t *testing.T) {
 	}
 	// assertNothingLeft (cleanup) checks veth, mount, rules and leases.
 }
+
+// BenchmarkSetupTeardown measures what bridge networking adds to a
+// container's start and removal (go test -bench SetupTeardown ./netns).
+func BenchmarkSetupTeardown(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root")
+	}
+	dir := b.TempDir()
+	n, err := Open(Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"), Bridge: "erbench1", Subnet: "10.192.0.0/24"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.RemoveBridge(func(string) bool { return false })
+	for i := 0; b.Loop(); i++ {
+		id := fmt.Sprintf("%013x%051x", i+1, 0) // the veth name uses the first 13
+		a, err := n.Setup(context.Background(), SetupOptions{ID: id})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := n.Teardown(id, a.Bridge); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

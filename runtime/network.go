@@ -172,7 +172,7 @@ func (r *Runtime) attachNetwork(ctx context.Context, id string, p *netPlan, opts
 	}
 	// A lease is live while its container has a record or is being made
 	// by a live process (containerExists).
-	a, err := p.net.Setup(ctx, netns.SetupOptions{ID: id, IP: p.ip, Ports: p.ports, Alive: r.containerExists})
+	a, err := p.net.Setup(ctx, netns.SetupOptions{ID: id, IP: p.ip, Ports: p.ports, Alive: r.containerExists, Volatile: opts.Remove})
 	if err != nil {
 		return nr, nil, err
 	}
