@@ -60,3 +60,13 @@ func removeNS(path string) error {
 	}
 	return nil
 }
+
+// Mounted reports whether path is a network namespace mount (after a
+// reboot the mount point may be left, but not the namespace).
+func Mounted(path string) bool {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return false
+	}
+	return st.Type == unix.NSFS_MAGIC
+}

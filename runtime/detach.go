@@ -74,6 +74,10 @@ func (r *Runtime) startDetached(ctx context.Context, rec *Record, lock *lockfile
 		owner.Unlock()
 		return err
 	}
+	if err := r.ensureNetwork(ctx, rec); err != nil { // after a reboot: see network.go
+		owner.Unlock()
+		return err
+	}
 	rec.Detached, rec.Error = true, ""
 	if rec.LogMaxSize == 0 {
 		rec.LogMaxSize, rec.LogMaxFile = defaultLogMaxSize, defaultLogMaxFile

@@ -280,3 +280,29 @@ func rewriteHosts(path, peers string) error {
 	_, err = f.WriteString(base + peers)
 	return errors.Join(err, f.Sync(), f.Close())
 }
+
+// ensureNetwork gives a bridge container whose network namespace is gone
+// (the host rebooted: /run is empty, the veth and rules went with it) its
+// network again before it starts: the same address and published ports
+// when they are still free. Restarts within a boot find the namespace in
+// place and change nothing.
+func (r *Runtime) ensureNetwork(ctx context.Context, rec *Record) error {
+	b := rec.Network.Bridge
+	if b == nil || netns.Mounted(b.NetNS) {
+		return nil
+	}
+	n, err := netns.Open(netns.Config{Root: r.cfg.Root, State: r.cfg.State, Bridge: b.Bridge, Subnet: b.Subnet.String()})
+	if err != nil {
+		return err
+	}
+	// Whatever is left of the old attachment goes first (its leases too).
+	if err := n.Teardown(rec.ID, b.Bridge); err != nil {
+		return err
+	}
+	a, err := n.Setup(ctx, netns.SetupOptions{ID: rec.ID, IP: b.IP, Ports: b.Ports, Alive: r.containerExists})
+	if err != nil {
+		return fmt.Errorf("restore the network of container %s: %w", rec.Name, err)
+	}
+	rec.Network.Bridge = a
+	return r.saveRecord(rec)
+}

@@ -206,3 +206,34 @@ func TestPublishRequiresBridgeAndBadSpecsLeaveNothing(t *testing.T) {
 		t.Errorf("refused runs left containers: %v", ents)
 	}
 }
+
+func TestNetworkOfAStoppedContainerIsRestoredAfterAReboot(t *testing.T) {
+	r := netRuntime(t)
+	if code, out, err := run(t, r, RunOptions{Name: "keep", Spec: SpecOptions{Network: NetworkBridge, Args: []string{"true"}},
+		Net: NetOptions{Publish: []string{"80"}}}); err != nil || code != 0 {
+		t.Fatalf("code %d, %v: %s", code, err, out)
+	}
+	rec, err := r.Inspect("keep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := *rec.Network.Bridge
+	if !netns.Mounted(old.NetNS) {
+		t.Fatal("a stopped container lost its network namespace: it must live as long as the container")
+	}
+	// A reboot: the namespace (with its veth) and the rules are gone, the leases are not.
+	n, _ := r.network()
+	if err := n.Teardown(rec.ID, old.Bridge); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ensureNetwork(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.Network.Bridge
+	if !netns.Mounted(got.NetNS) || got.IP != old.IP || len(got.Ports) != 1 || got.Ports[0] != old.Ports[0] {
+		t.Fatalf("restored attachment %+v, want the old address and port of %+v", got, old)
+	}
+	if _, err := os.Stat("/sys/class/net/" + got.HostVeth); err != nil {
+		t.Fatalf("no veth after the restore: %v", err)
+	}
+}
