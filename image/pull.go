@@ -143,6 +143,9 @@ func (s *Store) Pull(ctx context.Context, ref string, opts ...PullOption) (*Pull
 	p := &puller{s: s, o: o, ref: norm}
 	res, err := p.pull(ctx)
 	if err != nil {
+		if isTransient(err) || errors.Is(err, context.Canceled) {
+			return nil, fmt.Errorf("pull %s: %w: pull again to resume where this one stopped", norm, err)
+		}
 		return nil, fmt.Errorf("pull %s: %w", norm, err)
 	}
 	return res, nil
