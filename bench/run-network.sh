@@ -3,7 +3,8 @@
 # subnet: a veth pair, an address lease, nftables rules, torn down at exit) against
 # `podman run --rm --network bridge` of the same image (Debian's podman 4 with its CNI backend:
 # bridge, host-local IPAM, firewall and portmap plugins; netavark is not packaged for Debian 12),
-# in one hyperfine run.
+# in one hyperfine run, with `edgerun run --rm --network none` beside them to show what
+# networking adds.
 #
 # Usage: bench/run-network.sh [EDGERUN_BIN] [IMAGES_DIR]
 # Environment: RUNS (default 50), WARMUP (default 5), OUT (default out/bench).
@@ -59,6 +60,7 @@ skopeo copy -q "oci:$IMAGES/busybox:$ref" "oci-archive:$T/busybox.tar:localhost/
 $PODMAN load -q -i "$T/busybox.tar" >/dev/null
 PODMAN_RUN="$PODMAN run --rm --network bridge --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/$ref true"
 EDGERUN_RUN="$ER run --rm --network bridge $ref true"
+EDGERUN_NONE="$ER run --rm --network none $ref true" # what networking adds, in the same run
 
 for c in "$EDGERUN_RUN" "$PODMAN_RUN"; do
 	$c || die "failed: $c"
@@ -67,12 +69,13 @@ done
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
 	--export-json "$OUT/net.json" --export-markdown "$OUT/net.md" \
-	-n edgerun-bridge "$EDGERUN_RUN" -n podman-bridge "$PODMAN_RUN"
+	-n edgerun-bridge "$EDGERUN_RUN" -n podman-bridge "$PODMAN_RUN" -n edgerun-none "$EDGERUN_NONE"
 {
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "runs: $RUNS (warmup $WARMUP)"
 	jq -r '.results | (map({(.command): .mean}) | add) as $m | (map({(.command): .median}) | add) as $d
 		| map("mean \(.command): \(.mean * 1000 | round) ms ± \(.stddev * 1000 | round) ms (median \(.median * 1000 | round) ms)")[],
+		  "bridge networking adds (edgerun): \(($m["edgerun-bridge"] - $m["edgerun-none"]) * 1000 | round) ms (mean)",
 		  "ratio edgerun/podman (bridge): mean \($m["edgerun-bridge"] / $m["podman-bridge"] | . * 1000 | round / 1000), median \($d["edgerun-bridge"] / $d["podman-bridge"] | . * 1000 | round / 1000) (target <= 0.15)"' "$OUT/net.json"
 	echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 } | tee "$OUT/net-summary.txt"
