@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,10 +19,7 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 		Short: "List containers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "" && format != "table" && format != "json" {
-				return fmt.Errorf("unknown --format %q: use table or json", format)
-			}
-			rt, err := runtime.Open(g.config())
+			rt, err := openListing(g, format)
 			if err != nil {
 				return err
 			}
@@ -82,12 +78,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n-1] + "…"
-}
-
-func writeJSON(g *globalOptions, v any) error {
-	enc := json.NewEncoder(g.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 func newRmCommand(g *globalOptions) *cobra.Command {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -22,10 +21,7 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 		Short:   "List images",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "" && format != "table" && format != "json" {
-				return fmt.Errorf("unknown --format %q: use table or json", format)
-			}
-			rt, err := runtime.Open(g.config())
+			rt, err := openListing(g, format)
 			if err != nil {
 				return err
 			}
@@ -38,9 +34,7 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 				if imgs == nil {
 					imgs = []runtime.ImageSummary{}
 				}
-				enc := json.NewEncoder(g.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(imgs)
+				return writeJSON(g, imgs)
 			case quiet:
 				for _, i := range imgs {
 					fmt.Fprintln(g.Stdout, shortDigest(i.Digest.Encoded()))

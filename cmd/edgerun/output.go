@@ -1,0 +1,25 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/edgerun/edgerun/runtime"
+)
+
+// openListing is the opening of the listing commands (ps, images): it
+// refuses an unknown --format before touching anything, then opens the
+// runtime.
+func openListing(g *globalOptions, format string) (*runtime.Runtime, error) {
+	if format != "" && format != "table" && format != "json" {
+		return nil, fmt.Errorf("unknown --format %q: use table or json", format)
+	}
+	return runtime.Open(g.config())
+}
+
+// writeJSON prints v as indented JSON, the --format json of every command.
+func writeJSON(g *globalOptions, v any) error {
+	enc := json.NewEncoder(g.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
