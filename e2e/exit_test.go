@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestRunExitCodes(t *testing.T) {
@@ -62,15 +65,21 @@ func TestForegroundContainerReceivesForwardedSIGTERM(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
-	b := e.start("run", "--rm", "busybox", "sh", "-c",
-		`trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.1; done`)
-	b.waitLine(t, "ready")
-	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	code, rest := b.wait(t)
-	if code != 7 || !strings.Contains(rest, "got-term") {
-		t.Fatalf("want got-term and exit 7, got exit %d, stdout %q, stderr %s", code, rest, b.stderr.String())
+	// SIGTERM first (the issue's case), then the other signals edgerun
+	// forwards; each trap exits with its own code.
+	for i, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2} {
+		name := strings.TrimPrefix(unix.SignalName(sig), "SIG")
+		want := 10 + i
+		b := e.start("run", "--rm", "busybox", "sh", "-c",
+			fmt.Sprintf(`trap "echo got-%s; exit %d" %s; echo ready; while true; do sleep 0.1; done`, name, want, name))
+		b.waitLine(t, "ready")
+		if err := b.cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		code, rest := b.wait(t)
+		if code != want || !strings.Contains(rest, "got-"+name) {
+			t.Errorf("SIG%s: want got-%s and exit %d, got exit %d, stdout %q, stderr %s", name, name, want, code, rest, b.stderr.String())
+		}
 	}
 }
 
