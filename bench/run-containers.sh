@@ -1,7 +1,9 @@
 #!/bin/sh
 # Container start benchmark: `edgerun run --rm --network none busybox true` against Debian's
-# runc running a ready bundle of the same image and Debian's podman running the same image,
-# in one hyperfine run; then the peak RSS of each (GNU time, several runs).
+# runc running a ready bundle of the same image (bare, as `runc spec` makes it, and with
+# edgerun's own seccomp filter added, for a like-for-like comparison) and Debian's podman
+# running the same image, in one hyperfine run; then the peak RSS of each (GNU time, several
+# runs).
 #
 # Usage: bench/run-containers.sh [EDGERUN_BIN] [IMAGES_DIR]
 #   EDGERUN_BIN  default bin/edgerun          IMAGES_DIR  default out/images (from `make images`)
@@ -80,6 +82,16 @@ jq '.process.terminal = false | .process.args = ["true"]
 mv "$T/config.json" "$T/bundle/config.json"
 RUNC="runc --root $T/runc run --bundle $T/bundle bench"
 
+# runc with edgerun's seccomp filter: the same bundle plus the .linux.seccomp section of the
+# config.json edgerun generates here (taken from a kept container, then removed).
+$ER run --name seccomp-src --network none $ref true
+sc=$(ls "$T"/edgerun/root/containers/*/config.json)
+mkdir -p "$T/bundle-sc"
+jq --slurpfile s "$sc" --arg root "$T/bundle/rootfs" '.linux.seccomp = $s[0].linux.seccomp | .root.path = $root' \
+	"$T/bundle/config.json" >"$T/bundle-sc/config.json"
+$ER rm seccomp-src >/dev/null
+RUNC_SC="runc --root $T/runc run --bundle $T/bundle-sc bench-sc"
+
 # podman: throwaway storage, image imported through an oci-archive made by skopeo.
 printf '[network]\nnetwork_backend = "cni"\n' >"$T/containers.conf"
 export CONTAINERS_CONF="$T/containers.conf"
@@ -94,14 +106,14 @@ EDGERUN_RUN="$ER run --rm --network none $ref true"
 
 # Each must succeed before it is timed (hyperfine would stop on a failure anyway, with less
 # context).
-for c in "$EDGERUN_RUN" "$RUNC" "$PODMAN_RUN"; do
+for c in "$EDGERUN_RUN" "$RUNC" "$RUNC_SC" "$PODMAN_RUN"; do
 	$c || die "failed: $c"
 done
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
 	--export-json "$OUT/run.json" --export-markdown "$OUT/run.md" \
-	-n edgerun "$EDGERUN_RUN" -n runc "$RUNC" -n podman "$PODMAN_RUN"
+	-n edgerun "$EDGERUN_RUN" -n runc "$RUNC" -n runc-seccomp "$RUNC_SC" -n podman "$PODMAN_RUN"
 
 # Peak RSS: GNU time's %M is the largest resident set of the command or of any child it
 # waited for (for edgerun that includes its libcontainer init re-exec; podman's conmon
@@ -122,6 +134,8 @@ rss() {
 		| map("mean \(.command): \(.mean * 1000 | . * 100 | round / 100) ms ± \(.stddev * 1000 | . * 100 | round / 100) ms (median \(.median * 1000 | . * 100 | round / 100) ms)")[],
 		  "ratio edgerun/podman: \($m.edgerun / $m.podman | . * 1000 | round / 1000) (target <= 0.25)",
 		  "ratio edgerun/runc: \($m.edgerun / $m.runc | . * 1000 | round / 1000) (target <= 1.3)",
+		  "ratio edgerun/runc-seccomp (same filter): \($m.edgerun / $m["runc-seccomp"] | . * 1000 | round / 1000)",
+		  (map({(.command): ((.user + .system) * 1000 | . * 10 | round / 10)}) | add | to_entries | map("cpu (user+sys) \(.key): \(.value) ms") | .[]),
 		  (map({(.command): .median}) | add) as $d
 		| "median ratios: edgerun/podman \($d.edgerun / $d.podman | . * 1000 | round / 1000), edgerun/runc \($d.edgerun / $d.runc | . * 1000 | round / 1000)"' "$OUT/run.json"
 	echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
