@@ -84,14 +84,17 @@ func (s *Store) resumeIngest(ctx context.Context, want digest.Digest, size int64
 	}
 	w := &ingest{s: s, path: p, lock: l, f: f, dg: digest.SHA256.Digester(), want: want, wantSize: size}
 	n, err := io.Copy(w.dg.Hash(), f)
-	if err == nil && size >= 0 && n > size {
-		err = fmt.Errorf("partial blob %s is larger than %d bytes", want, size)
-	}
 	if err != nil {
 		w.discard()
 		return nil, fmt.Errorf("resume ingest of %s: %w", want, err)
 	}
 	w.n = n
+	if size >= 0 && n > size { // cannot be this blob: start it over
+		if err := w.reset(); err != nil {
+			w.discard()
+			return nil, err
+		}
+	}
 	return w, nil
 }
 

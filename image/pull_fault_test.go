@@ -289,3 +289,37 @@ func hasRange(rs []string, prefix string) bool {
 	}
 	return false
 }
+
+func TestPullRestartsAPartialBlobLongerThanTheLayer(t *testing.T) {
+	img := bigImage(t, 64<<10)
+	d := digest.Digest(layerDigests(t, img)[0])
+	reg := startRegistry(t, nil)
+	ref := reg.push(t, "test/app:v1", img)
+	s := newStore(t)
+	junk := bytes.Repeat([]byte("x"), int(layerSize(t, img, 0))+100)
+	if err := os.WriteFile(filepath.Join(s.ingestDir(), d.Encoded()), junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pull(bg, ref, pullOpts()...); err != nil {
+		t.Fatalf("pull over a partial file longer than the layer: %v", err)
+	}
+	assertClean(t, s)
+}
+
+func TestPullRestartsACorruptPartialBlob(t *testing.T) {
+	img := bigImage(t, 64<<10)
+	d := digest.Digest(layerDigests(t, img)[0])
+	reg := startRegistry(t, nil)
+	ref := reg.push(t, "test/app:v1", img)
+	s := newStore(t)
+	if err := os.WriteFile(filepath.Join(s.ingestDir(), d.Encoded()), []byte("not the layer's first bytes"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pull(bg, ref, pullOpts()...); err != nil {
+		t.Fatalf("pull over a corrupt partial file: %v", err)
+	}
+	if !s.HasBlob(d) {
+		t.Fatal("layer not stored")
+	}
+	assertClean(t, s)
+}
