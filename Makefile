@@ -90,13 +90,16 @@ demo: build images
 	$(BIN) --root $(DEMO)/root --state $(DEMO)/state run --rm --name sensor-demo sensor
 	@echo "--- five readings, one every 200ms, with a 32 MiB memory limit:"
 	$(BIN) --root $(DEMO)/root --state $(DEMO)/state run --rm --memory 32m sensor watch -every 200ms -n 5
-	@echo "--- the sensor's HTTP server on its own bridge, port 8080 published on host port $(DEMO_PORT), read from the host:"
+	@echo "--- the sensor's HTTP server, detached, on its own bridge; port 8080 published on host port $(DEMO_PORT):"
 	@set -e; er="$(BIN) --root $(DEMO)/root --state $(DEMO)/state"; \
-	$$er run --rm --name sensor-http -p $(DEMO_PORT):8080 sensor serve & pid=$$!; \
+	$$er run -d --name sensor-http --restart unless-stopped -p $(DEMO_PORT):8080 sensor serve; \
+	echo "--- ps:"; $$er ps; \
 	ok=; for i in $$(seq 50); do \
-		if $(BUSYBOX) wget -qO- http://127.0.0.1:$(DEMO_PORT)/reading 2>/dev/null; then ok=1; echo; break; fi; sleep 0.1; \
+		if out=$$($(BUSYBOX) wget -qO- http://127.0.0.1:$(DEMO_PORT)/reading 2>/dev/null); then ok=1; break; fi; sleep 0.1; \
 	done; \
-	$$er rm -f sensor-http >/dev/null; wait $$pid || true; $$er network prune >/dev/null; \
+	echo "--- a reading through host port $(DEMO_PORT):"; echo "$$out"; \
+	echo "--- logs:"; $$er logs -t sensor-http; \
+	echo "--- stop, rm:"; $$er stop sensor-http; $$er ps -a; $$er rm sensor-http; $$er network prune >/dev/null; \
 	[ -n "$$ok" ] || { echo "demo: no reading through host port $(DEMO_PORT)" >&2; exit 1; }
 
 ## bench: edgerun vs tar vs umoci unpacking a Debian minbase layer (see bench/run.sh)
@@ -107,11 +110,17 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory bench-run
 	@$(MAKE) --no-print-directory bench-net
 	@$(MAKE) --no-print-directory bench-pull
+	@$(MAKE) --no-print-directory bench-monitor
 
 ## bench-run: container start, edgerun vs runc vs podman, one hyperfine run (see bench/run-containers.sh)
 .PHONY: bench-run
 bench-run: bench-deps build images
 	bench/run-containers.sh $(BIN) $(IMAGES)
+
+## bench-monitor: memory of the per-container monitor, edgerun vs conmon (see bench/monitor-memory.sh)
+.PHONY: bench-monitor
+bench-monitor: bench-deps build images
+	bench/monitor-memory.sh $(BIN) $(IMAGES)
 
 ## bench-net: container start with bridge networking, edgerun vs podman (see bench/run-network.sh)
 .PHONY: bench-net

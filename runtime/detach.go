@@ -31,7 +31,7 @@ const (
 
 // monitorEnv keeps the monitor's Go runtime small: one P (no per-P caches
 // for idle Ps) and a heap that is collected early. See docs/benchmarks.md.
-var monitorEnv = []string{"GOMAXPROCS=1", "GOGC=25", "GOMEMLIMIT=4MiB", "GODEBUG=madvdontneed=1"}
+var monitorEnv = []string{"GOMAXPROCS=1", "GOGC=25", "GOMEMLIMIT=4MiB", "GODEBUG=madvdontneed=1,memprofilerate=0"}
 
 // RunDetached creates a container and hands it to a new monitor process
 // (`run -d`). It returns the container ID once the container runs. When
@@ -66,7 +66,12 @@ func (r *Runtime) abandon(rec *Record, lock, owner *lockfile.Lock) {
 // holds lock; it passes to the monitor (the caller's Unlock is then a
 // no-op).
 func (r *Runtime) startDetached(ctx context.Context, rec *Record, lock *lockfile.Lock) error {
+	// A monitor that just recorded the exit may still be on its way out.
 	owner, err := r.holdOwner(rec.ID)
+	for deadline := time.Now().Add(killWait); err != nil && time.Now().Before(deadline) && ctx.Err() == nil; {
+		time.Sleep(20 * time.Millisecond)
+		owner, err = r.holdOwner(rec.ID)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: container %s is owned by another live process", ErrContainerRunning, rec.Name)
 	}
@@ -191,7 +196,9 @@ func (r *Runtime) waitMonitorGone(ctx context.Context, rec *Record, d time.Durat
 // isMonitorOf says whether pid is a live monitor of container id.
 func isMonitorOf(pid int, id string) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || !bytes.Contains(b, []byte(MonitorCommand+"\x00")) || !bytes.HasSuffix(bytes.TrimRight(b, "\x00"), []byte(id)) {
+	args := bytes.Split(b, []byte{0})
+	// exe __monitor ROOT STATE ID [resume ...]
+	if err != nil || len(args) < 5 || string(args[1]) != MonitorCommand || string(args[4]) != id {
 		return false
 	}
 	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")

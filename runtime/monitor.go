@@ -32,27 +32,33 @@ type monitor struct {
 	wake   chan os.Signal
 	status *os.File // the CLI's pipe until the first start is reported
 	owner  *os.File
+	resume *resumed // set when this process continues a monitor (see shed)
 }
 
 // MonitorMain is the monitor process: args are the persistent root, the
 // volatile root and the container ID; the locks and the status pipe are
 // inherited file descriptors (see handOver). It returns the exit code.
 func MonitorMain(args []string) int {
-	if len(args) != 3 {
+	if len(args) < 3 {
 		fmt.Fprintln(os.Stderr, "edgerun: the monitor is started by edgerun run -d, not by hand")
 		return 2
 	}
 	cfg := Config{Root: args[0], State: args[1], BootIDFile: os.Getenv(BootIDFileEnv)}
 	r := &Runtime{cfg: cfg}
-	m := &monitor{
+	m := &monitor{r: r, id: args[2], wake: make(chan os.Signal, 1)}
+	if len(args) > 3 && args[3] == resumeArg {
+		res, owner, err := parseResume(args[4:])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "edgerun:", err)
+			return 2
+		}
+		m.resume, m.owner = res, owner
+	} else {
 		// The owner lock stays held by this descriptor until the process
 		// ends; it is kept referenced so no finalizer closes it.
-		owner:  os.NewFile(monitorOwnerFd, "owner"),
-		r:      r,
-		id:     args[2],
-		lock:   lockfile.FromFile(os.NewFile(monitorLockFd, "lock"), r.lockPath(args[2])),
-		status: os.NewFile(monitorStatusFd, "status"),
-		wake:   make(chan os.Signal, 1),
+		m.owner = os.NewFile(monitorOwnerFd, "owner")
+		m.lock = lockfile.FromFile(os.NewFile(monitorLockFd, "lock"), r.lockPath(m.id))
+		m.status = os.NewFile(monitorStatusFd, "status")
 	}
 	signal.Ignore(unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
 	signal.Notify(m.wake, unix.SIGUSR1)
@@ -85,9 +91,6 @@ func (m *monitor) run() error {
 	if err != nil {
 		return &ExitError{ExitRuntimeFailed, fmt.Errorf("load container record: %w", err)}
 	}
-	if m.spec, err = m.r.loadSpec(m.id); err != nil {
-		return m.startFailed(rec, &ExitError{ExitRuntimeFailed, err})
-	}
 	m.log, err = openLog(m.r.logPath(m.id), rec.LogMaxSize, rec.LogMaxFile)
 	if err != nil {
 		return m.startFailed(rec, &ExitError{ExitRuntimeFailed, err})
@@ -95,13 +98,21 @@ func (m *monitor) run() error {
 	defer m.log.Close()
 	var backoff time.Duration
 	for {
-		started := time.Now()
-		run, err := m.start(rec)
-		if err != nil {
-			return m.startFailed(rec, err)
+		var run *monitorRun
+		var started time.Time
+		if m.resume != nil {
+			run, started, backoff = m.resume.run, m.resume.started, m.resume.backoff
+			m.resume = nil
+		} else {
+			started = time.Now()
+			if run, err = m.start(rec); err != nil {
+				return m.startFailed(rec, err)
+			}
+			m.unlock()
+			m.report(nil)
+			m.shed(run, started, backoff) // returns only if the re-exec failed
 		}
-		m.unlock()
-		m.report(nil)
+		m.copyOutput(run)
 		debug.FreeOSMemory()
 		code := run.wait()
 		if rec, err = m.relock(); err != nil {
@@ -119,6 +130,14 @@ func (m *monitor) run() error {
 
 // start starts the container (the lock is held) and records it running.
 func (m *monitor) start(rec *Record) (*monitorRun, error) {
+	// The spec is read for each start and dropped after it: a running
+	// container's monitor keeps nothing of it (see shed).
+	spec, err := m.r.loadSpec(m.id)
+	if err != nil {
+		return nil, &ExitError{ExitRuntimeFailed, err}
+	}
+	m.spec = spec
+	defer func() { m.spec = nil }()
 	lc, err := m.r.createLibcontainer(m.id, m.spec)
 	if err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}
@@ -128,7 +147,7 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 		_ = m.r.destroyLibcontainer(m.id)
 		return nil, err
 	}
-	pid, _ := run.proc.Pid()
+	pid := run.pid
 	rec.State, rec.Pid, rec.StartedAt, rec.FinishedAt = StateRunning, pid, time.Now().UTC(), time.Time{}
 	rec.RestartDelay = 0
 	rec.MonitorPid, rec.MonitorLost, rec.Error, rec.BootID = os.Getpid(), false, "", m.r.bootID()
@@ -238,29 +257,58 @@ func (m *monitor) unlock() {
 
 // monitorRun is one run of the container's init process.
 type monitorRun struct {
-	proc   *libcontainer.Process
-	copied chan struct{} // closed when the output is drained
-	keep   []*os.File    // stdin write end (-i), output streams: closed after the run
+	pid     int
+	proc    *libcontainer.Process // nil in a resumed monitor (see shed)
+	streams []*os.File            // the container's output: stdout, stderr (or the pty)
+	names   []string              // their stream names in the log
+	keep    []*os.File            // stdin's write end with -i: held open for the run
+	copied  chan struct{}         // closed when the output is drained
 }
 
 // wait waits for the init process and its output, and returns the exit
 // code (128+N when killed by signal N).
 func (run *monitorRun) wait() int {
-	ps, err := run.proc.Wait()
+	var code int
+	if run.proc != nil {
+		ps, err := run.proc.Wait()
+		switch {
+		case ps != nil:
+			code = waitCode(ps)
+		case errors.Is(err, unix.ECHILD):
+			code = -1
+		default:
+			code = ExitRuntimeFailed
+		}
+	} else {
+		code = waitPid(run.pid)
+	}
 	// The container's processes died with its init: the pipes reach EOF.
 	// Do not hang on a descriptor something else kept open.
 	select {
 	case <-run.copied:
 	case <-time.After(2 * time.Second):
 	}
-	for _, f := range run.keep {
+	for _, f := range append(run.streams, run.keep...) {
 		f.Close()
 	}
-	if ps == nil {
-		if errors.Is(err, unix.ECHILD) {
+	return code
+}
+
+// waitPid waits for a child by PID (the init of a container started by
+// this process before it re-executed itself).
+func waitPid(pid int) int {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
 			return -1
 		}
-		return ExitRuntimeFailed
+		if ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ws.ExitStatus()
 	}
-	return waitCode(ps)
 }

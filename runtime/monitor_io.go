@@ -18,12 +18,10 @@ func (m *monitor) startProcess(lc *libcontainer.Container, rec *Record) (*monito
 	if err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
-	run := &monitorRun{proc: proc, copied: make(chan struct{})}
+	run := &monitorRun{proc: proc}
 	var (
-		streams []*os.File
-		names   []string
-		child   []*os.File // ends the container gets, closed here after start
-		sock    *os.File
+		child []*os.File // ends the container gets, closed here after start
+		sock  *os.File
 	)
 	defer func() {
 		for _, f := range child {
@@ -31,7 +29,7 @@ func (m *monitor) startProcess(lc *libcontainer.Container, rec *Record) (*monito
 		}
 	}()
 	fail := func(err error) (*monitorRun, error) {
-		for _, f := range append(streams, run.keep...) {
+		for _, f := range append(run.streams, run.keep...) {
 			f.Close()
 		}
 		if sock != nil {
@@ -54,7 +52,7 @@ func (m *monitor) startProcess(lc *libcontainer.Container, rec *Record) (*monito
 			if err != nil {
 				return fail(&ExitError{ExitRuntimeFailed, fmt.Errorf("create %s pipe: %w", name, err)})
 			}
-			streams, names, child = append(streams, r), append(names, name), append(child, w)
+			run.streams, run.names, child = append(run.streams, r), append(run.names, name), append(child, w)
 		}
 		proc.Stdout, proc.Stderr = child[0], child[1]
 		if rec.OpenStdin {
@@ -77,17 +75,22 @@ func (m *monitor) startProcess(lc *libcontainer.Container, rec *Record) (*monito
 			_, _ = proc.Wait()
 			return fail(&ExitError{ExitRuntimeFailed, fmt.Errorf("receive the container's terminal: %w", err)})
 		}
-		streams, names = append(streams, pty), append(names, "stdout")
+		run.streams, run.names = append(run.streams, pty), append(run.names, "stdout")
 	}
+	run.pid, _ = proc.Pid()
+	return run, nil
+}
+
+// copyOutput logs the container's output streams until they end.
+func (m *monitor) copyOutput(run *monitorRun) {
+	run.copied = make(chan struct{})
 	var wg sync.WaitGroup
-	for i, f := range streams {
+	for i, f := range run.streams {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			m.log.copyStream(names[i], f)
+			m.log.copyStream(run.names[i], f)
 		}()
 	}
-	run.keep = append(run.keep, streams...)
 	go func() { wg.Wait(); close(run.copied) }()
-	return run, nil
 }

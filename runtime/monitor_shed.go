@@ -1,0 +1,98 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Starting a container through libcontainer leaves the monitor's Go heap,
+// stacks and GC metadata at about 3 MiB, most of it garbage that Go keeps
+// mapped. Once the container runs, the monitor therefore re-executes
+// itself (same PID, so the container's init stays its child) and resumes
+// with only what it needs: the owner lock, the output streams, the PID,
+// the start time and the backoff. See docs/benchmarks.md (Monitor memory).
+
+// resumed is what a re-executed monitor continues with.
+type resumed struct {
+	run     *monitorRun
+	started time.Time
+	backoff time.Duration
+}
+
+const resumeArg = "resume"
+
+// shed re-executes the monitor to drop its start-up memory. It returns
+// only if that failed; the monitor then goes on as it is.
+func (m *monitor) shed(run *monitorRun, started time.Time, backoff time.Duration) {
+	exe := "/proc/self/exe"
+	args := []string{exe, MonitorCommand, m.r.cfg.Root, m.r.cfg.State, m.id, resumeArg,
+		strconv.Itoa(run.pid), strconv.FormatInt(started.UnixNano(), 10), strconv.FormatInt(int64(backoff), 10),
+		"owner=" + strconv.Itoa(int(m.owner.Fd()))}
+	fds := []uintptr{m.owner.Fd()}
+	for i, f := range run.streams {
+		args = append(args, run.names[i]+"="+strconv.Itoa(int(f.Fd())))
+		fds = append(fds, f.Fd())
+	}
+	for _, f := range run.keep {
+		args = append(args, "keep="+strconv.Itoa(int(f.Fd())))
+		fds = append(fds, f.Fd())
+	}
+	for _, fd := range fds {
+		if _, err := unix.FcntlInt(fd, unix.F_SETFD, 0); err != nil {
+			return
+		}
+	}
+	m.log.Close()
+	err := syscall.Exec(exe, args, os.Environ())
+	// Still here: undo and carry on in this image.
+	for _, fd := range fds {
+		_, _ = unix.FcntlInt(fd, unix.F_SETFD, unix.FD_CLOEXEC)
+	}
+	if lw, lerr := openLog(m.r.logPath(m.id), m.log.maxSize, m.log.maxFile); lerr == nil {
+		m.log = lw
+	}
+	_ = err
+}
+
+// parseResume reads the arguments shed passed: PID, start time, backoff
+// and the inherited descriptors.
+func parseResume(args []string) (*resumed, *os.File, error) {
+	if len(args) < 4 {
+		return nil, nil, fmt.Errorf("resume: want PID, start time, backoff and descriptors")
+	}
+	pid, err1 := strconv.Atoi(args[0])
+	ns, err2 := strconv.ParseInt(args[1], 10, 64)
+	bo, err3 := strconv.ParseInt(args[2], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return nil, nil, fmt.Errorf("resume: bad arguments %q", args[:3])
+	}
+	res := &resumed{run: &monitorRun{pid: pid}, started: time.Unix(0, ns), backoff: time.Duration(bo)}
+	var owner *os.File
+	for _, a := range args[3:] {
+		name, v, ok := strings.Cut(a, "=")
+		fd, err := strconv.Atoi(v)
+		if !ok || err != nil {
+			return nil, nil, fmt.Errorf("resume: bad descriptor %q", a)
+		}
+		unix.CloseOnExec(fd)
+		f := os.NewFile(uintptr(fd), name)
+		switch name {
+		case "owner":
+			owner = f
+		case "keep":
+			res.run.keep = append(res.run.keep, f)
+		default:
+			res.run.streams, res.run.names = append(res.run.streams, f), append(res.run.names, name)
+		}
+	}
+	if owner == nil {
+		return nil, nil, fmt.Errorf("resume: no owner lock descriptor")
+	}
+	return res, owner, nil
+}
