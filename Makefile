@@ -37,7 +37,7 @@ SENSOR_PLATFORMS := linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6
 export EDGERUN_TEST_IMAGES := $(IMAGES)
 export EDGERUN_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: all deps cross-deps bench-deps lint-deps build images test demo bench cross lint clean
+.PHONY: all deps cross-deps bench-deps lint-deps vm-deps build images test test-vm demo bench cross lint clean
 
 all: build
 
@@ -50,6 +50,8 @@ bench-deps:
 	@hack/deps.sh bench
 lint-deps:
 	@hack/deps.sh lint
+vm-deps:
+	@hack/deps.sh test cross vm
 
 ## build: the static edgerun binary for this machine
 build: deps
@@ -76,6 +78,15 @@ images: $(MKIMAGE)
 ## test: unit, integration (root) and end-to-end tests; go test -v output is what CI reads
 test: deps build images
 	$(GO) test -tags '$(TAGS)' -v -count=1 ./... ./testdata/sensor
+
+## test-vm: the VM matrix (hack/vm, docs/platforms.md): Debian's own x86-64 and arm64 kernels under
+## qemu (TCG) with a busybox initramfs carrying edgerun, the test images and the root tests as static
+## test binaries: x86-64 cgroup v2, x86-64 with cgroup_disable=memory, arm64 cgroup v2, in parallel
+VM := $(CURDIR)/out/vm
+test-vm: vm-deps build images
+	@$(MAKE) --no-print-directory bin/edgerun-linux-arm64
+	BIN=$(CURDIR)/$(BIN) BIN_ARM64=$(CURDIR)/bin/edgerun-linux-arm64 IMAGES=$(IMAGES) BUSYBOX=$(BUSYBOX) \
+		MKIMAGE=$(CURDIR)/$(MKIMAGE) VM=$(VM) hack/vm/test.sh
 
 ## demo: load the sensor image into a throwaway root under out/demo, list it, run the sensor
 # The demo's containers use a bridge and subnet of their own (not a developer's edgerun0).
@@ -150,6 +161,12 @@ CROSS_arm-v6 := GOARCH=arm GOARM=6 CC=arm-linux-gnueabi-gcc PKG_CONFIG_LIBDIR=/u
 
 cross: cross-deps
 	@$(MAKE) --no-print-directory bin/edgerun-linux-arm64 bin/edgerun-linux-arm-v7 bin/edgerun-linux-arm-v6
+	@$(MAKE) --no-print-directory cross-test
+
+## cross-test: unit tests of the pure-Go packages for linux/arm64 and linux/arm/v7 under qemu-user
+.PHONY: cross-test
+cross-test: vm-deps
+	hack/cross-test.sh arm64 arm-v7
 
 bin/edgerun-linux-%: FORCE
 	env GOOS=linux $(CROSS_$*) $(GOBUILD) -o $@ ./cmd/edgerun

@@ -27,22 +27,22 @@ type host map[string]string
 // base is a healthy cgroup v2 arm64 Raspberry Pi OS bookworm.
 func base() host {
 	return host{
-		"proc/self/mountinfo":                      v2Mountinfo,
-		"proc/cgroups":                             strings.Replace(procCgroups, "%s", "1", 1),
-		"sys/fs/cgroup/cgroup.controllers":         "cpuset cpu io memory pids\n",
-		"sys/devices/system/cpu/online":            "0-3\n",
-		"proc/cmdline":                             "console=serial0,115200 root=PARTUUID=1-02 rootwait\n",
-		"proc/self/status":                         "Name:\tedgerun\nSeccomp:\t0\nSeccomp_filters:\t0\n",
-		"proc/sys/kernel/seccomp/actions_avail":    "kill_process kill_thread trap errno user_notif trace log allow\n",
-		"proc/self/ns/user":                        "",
-		"proc/sys/user/max_user_namespaces":        "15000\n",
-		"proc/sys/kernel/osrelease":                "6.6.51+rpt-rpi-v8\n",
-		"proc/sys/kernel/arch":                     "aarch64\n",
-		"proc/modules":                             "bridge 245760 0 - Live 0x0\n",
+		"proc/self/mountinfo":                       v2Mountinfo,
+		"proc/cgroups":                              strings.Replace(procCgroups, "%s", "1", 1),
+		"sys/fs/cgroup/cgroup.controllers":          "cpuset cpu io memory pids\n",
+		"sys/devices/system/cpu/online":             "0-3\n",
+		"proc/cmdline":                              "console=serial0,115200 root=PARTUUID=1-02 rootwait\n",
+		"proc/self/status":                          "Name:\tedgerun\nSeccomp:\t0\nSeccomp_filters:\t0\n",
+		"proc/sys/kernel/seccomp/actions_avail":     "kill_process kill_thread trap errno user_notif trace log allow\n",
+		"proc/self/ns/user":                         "",
+		"proc/sys/user/max_user_namespaces":         "15000\n",
+		"proc/sys/kernel/osrelease":                 "6.6.51+rpt-rpi-v8\n",
+		"proc/sys/kernel/arch":                      "aarch64\n",
+		"proc/modules":                              "bridge 245760 0 - Live 0x0\n",
 		"lib/modules/6.6.51+rpt-rpi-v8/modules.dep": "kernel/drivers/net/veth.ko.xz:\nkernel/net/netfilter/nf_tables.ko.xz: kernel/net/netfilter/nfnetlink.ko.xz\n",
-		"etc/passwd":                               "root:x:0:0::/root:/bin/sh\npi:x:1000:1000::/home/pi:/bin/bash\n",
-		"etc/subuid":                               "pi:100000:65536\n",
-		"etc/subgid":                               "1000:100000:65536\n",
+		"etc/passwd":                                "root:x:0:0::/root:/bin/sh\npi:x:1000:1000::/home/pi:/bin/bash\n",
+		"etc/subuid":                                "pi:100000:65536\n",
+		"etc/subgid":                                "1000:100000:65536\n",
 	}
 }
 
@@ -167,7 +167,10 @@ func TestRunReportsHostFacts(t *testing.T) {
 		}, "space-root", Warn, []string{"500MiB free", "image prune"}, true},
 		{"no space", base(), func(o *Options) {
 			o.Statfs = func(string) (uint64, uint64, string, error) { return 10 << 30, 100, "ext4", nil }
-		}, "space-state", Fail, []string{"100 inodes free", "too little"}, false},
+		}, "space-root", Fail, []string{"100 inodes free", "too little"}, false},
+		{"a small state tmpfs is enough", base(), func(o *Options) {
+			o.Statfs = func(string) (uint64, uint64, string, error) { return 200 << 20, 5000, "tmpfs", nil }
+		}, "space-state", OK, []string{"200MiB free"}, true},
 		{"overlay refused", base(), func(o *Options) {
 			o.Statfs = func(string) (uint64, uint64, string, error) { return 10 << 30, 1e6, "overlayfs", nil }
 			o.ProbeOverlay = func(string, bool) error { return errors.New("mount overlay: invalid argument") }

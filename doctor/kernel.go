@@ -87,7 +87,7 @@ func checkUserns(o Options) []Check {
 var netModules = []struct{ module, what string }{
 	{"nf_tables", "NAT and port publishing (nftables)"},
 	{"veth", "container network interfaces"},
-	{"bridge", "the edgerun bridge"},
+	{"bridge", "bridge networks"},
 }
 
 // checkNetwork tries the modules in a throwaway network namespace when it

@@ -33,7 +33,7 @@ func ProbeNetwork() map[string]error {
 // probeNetworkHere runs in the fresh namespace.
 func probeNetworkHere() map[string]error {
 	out := map[string]error{}
-	h, err := netlink.NewHandle()
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		err = fmt.Errorf("open netlink: %w", err)
 		out["veth"], out["bridge"] = err, err

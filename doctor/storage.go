@@ -8,13 +8,14 @@ import (
 	"github.com/docker/go-units"
 )
 
-// Space thresholds: below warn* a pull or a few containers may not fit,
-// below fail* nothing will.
-const (
-	warnBytes  = 1 << 30
-	failBytes  = 64 << 20
-	warnInodes = 50000
-	failInodes = 2000
+// limits are space thresholds: below warn a pull or a few containers may
+// not fit, below fail nothing will. The root holds images and containers;
+// the state only locks and small runtime files.
+type limits struct{ warnBytes, failBytes, warnInodes, failInodes uint64 }
+
+var (
+	rootLimits  = limits{1 << 30, 64 << 20, 50000, 2000}
+	stateLimits = limits{16 << 20, 1 << 20, 1000, 100}
 )
 
 // checkStorage checks the file systems under the roots: free space and
@@ -24,9 +25,7 @@ func checkStorage(o Options) []Check {
 	var checks []Check
 	dir := existingParent(o.Root)
 	if o.Statfs != nil {
-		for _, d := range []struct{ name, path string }{{"space-root", o.Root}, {"space-state", o.State}} {
-			checks = append(checks, checkSpace(o, d.name, d.path))
-		}
+		checks = append(checks, checkSpace(o, "space-root", o.Root, rootLimits), checkSpace(o, "space-state", o.State, stateLimits))
 	}
 	if o.ProbeOverlay == nil {
 		return checks
@@ -55,7 +54,7 @@ func checkStorage(o Options) []Check {
 	return append(checks, u)
 }
 
-func checkSpace(o Options, name, path string) Check {
+func checkSpace(o Options, name, path string, l limits) Check {
 	p := existingParent(path)
 	bytes, inodes, _, err := o.Statfs(p)
 	c := Check{Name: name, Status: OK}
@@ -65,10 +64,10 @@ func checkSpace(o Options, name, path string) Check {
 	}
 	free := fmt.Sprintf("%s free, %d inodes free under %s", units.BytesSize(float64(bytes)), inodes, p)
 	switch {
-	case bytes < failBytes || (inodes > 0 && inodes < failInodes):
-		c.Status, c.Detail = Fail, free+": too little to unpack an image"
+	case bytes < l.failBytes || (inodes > 0 && inodes < l.failInodes):
+		c.Status, c.Detail = Fail, free+": too little for edgerun to work"
 		c.Fix = "free space on that file system, or point --root/--state (EDGERUN_ROOT/EDGERUN_STATE) elsewhere; `edgerun image prune` removes unused images"
-	case bytes < warnBytes || (inodes > 0 && inodes < warnInodes):
+	case bytes < l.warnBytes || (inodes > 0 && inodes < l.warnInodes):
 		c.Status, c.Detail = Warn, free+": little room for images and containers"
 		c.Fix = "free space, or `edgerun image prune` to remove unused images"
 	default:

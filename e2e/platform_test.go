@@ -168,3 +168,15 @@ func TestVMForeignImageRefused(t *testing.T) {
 		t.Errorf("an amd64-only image on arm64: want the platform message, got %s", r)
 	}
 }
+
+// --init puts edgerun's own init at PID 1 (the same binary, so the arm64 VM
+// proves it on arm64 too) and passes the command's exit code through.
+func TestInitIsPID1AndPassesTheExitCode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	r := e.run("run", "--rm", "--init", "busybox", "sh", "-c", `tr '\0' ' ' </proc/1/cmdline; echo; echo "sh is $$"; exit 7`)
+	if r.code != 7 || !strings.Contains(r.stdout, "edgerun-init") || strings.Contains(r.stdout, "sh is 1\n") {
+		t.Errorf("run --init: want edgerun-init as PID 1 and exit 7, got %s", r)
+	}
+}

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install what a make target needs, only when something is missing (idempotent, fast when
-# everything is there). Usage: hack/deps.sh GROUP...   GROUP: test cross bench lint
+# everything is there). Usage: hack/deps.sh GROUP...   GROUP: test cross vm bench lint
 #   test   build + `make test`: C toolchain, static libseccomp, busybox-static (busybox test
 #          image), skopeo and umoci (cross-check the test images' OCI layouts), docker-registry
 #          (pull tests against a registry on loopback; skopeo pushes to it)
@@ -8,6 +8,9 @@
 #   bench  hyperfine, debootstrap, umoci
 #          + container start (bench/run-containers.sh): runc, podman, skopeo, jq, GNU time
 #          + registry pull (bench/run-pull.sh): docker-registry, curl, python3 (a free port)
+#   vm     make test-vm and the qemu-user unit tests: qemu for x86-64 and arm64 (TCG), qemu-user,
+#          kmod (depmod/modprobe on the extracted kernels), cpio; the kernels themselves are
+#          fetched by hack/vm/kernel.sh with apt-get download (needs the cross group's arm64 lists)
 #   lint   golangci-lint $GOLANGCI_LINT_VERSION built with the local Go into $TOOLS
 set -eu
 
@@ -18,6 +21,7 @@ pkgs_test="gcc libc6-dev pkg-config libseccomp-dev busybox-static skopeo umoci f
 pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libseccomp-dev:arm64
 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libseccomp-dev:armhf
 gcc-arm-linux-gnueabi libc6-dev-armel-cross libseccomp-dev:armel binutils file"
+pkgs_vm="qemu-system-x86 qemu-system-arm qemu-user-static kmod cpio"
 pkgs_bench="hyperfine debootstrap umoci tar gzip"
 pkgs_bench="$pkgs_bench runc podman skopeo jq time"
 pkgs_bench="$pkgs_bench docker-registry curl python3"
@@ -81,12 +85,13 @@ for group in "$@"; do
 	test) check_go; apt_install $pkgs_test ;;
 	cross) check_go; apt_install $pkgs_cross ;;
 	bench) apt_install $pkgs_bench ;;
+	vm) apt_install $pkgs_vm ;;
 	lint)
 		check_go
 		if [ "$("$TOOLS/golangci-lint" version --short 2>/dev/null || true)" != "${GOLANGCI_LINT_VERSION#v}" ]; then
 			echo "deps: installing golangci-lint $GOLANGCI_LINT_VERSION into $TOOLS"
 			GOBIN=$TOOLS go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION"
 		fi ;;
-	*) echo "deps: unknown group $group: use test, cross, bench or lint" >&2; exit 2 ;;
+	*) echo "deps: unknown group $group: use test, cross, vm, bench or lint" >&2; exit 2 ;;
 	esac
 done

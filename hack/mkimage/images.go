@@ -87,10 +87,15 @@ func busyboxSpec(pl v1.Platform, binary string, applets []string) (imageSpec, er
 	}, nil
 }
 
-// busyboxApplets runs busybox --list-full and returns its applet paths, sorted and
+// busyboxApplets runs busybox --list-full (through runner, an emulator such as
+// qemu-aarch64-static, unless empty) and returns its applet paths, sorted and
 // validated (relative, clean, no "..").
-func busyboxApplets(binary string) ([]string, error) {
-	out, err := exec.Command(binary, "--list-full").Output()
+func busyboxApplets(runner, binary string) ([]string, error) {
+	cmd := exec.Command(binary, "--list-full")
+	if runner != "" {
+		cmd = exec.Command(runner, binary, "--list-full")
+	}
+	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("list applets of %s (it must run on this machine): %w", binary, err)
 	}

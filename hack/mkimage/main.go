@@ -4,7 +4,7 @@
 // tars written by go-containerregistry.
 //
 //	mkimage sensor  -o DIR [-ref sensor:latest] -bin linux/amd64=PATH [-bin linux/arm64=PATH ...]
-//	mkimage busybox -o DIR [-ref busybox:latest] [-platform linux/amd64] -bin /bin/busybox
+//	mkimage busybox -o DIR [-ref busybox:latest] [-platform linux/amd64] [-exec qemu-aarch64-static] -bin /bin/busybox
 //	mkimage tree    -o DIR -ref NAME -src ROOTFS [-platform linux/amd64]
 //
 // sensor writes a multi-platform image (an image index) when given several binaries.
@@ -51,6 +51,7 @@ func run(args []string, stdout io.Writer) error {
 	src := fs.String("src", "", "root file system to pack (tree)")
 	epoch := fs.String("epoch", os.Getenv("SOURCE_DATE_EPOCH"), "timestamp of every file and of the image, unix seconds")
 	level := fs.Int("level", defaultLevel, "gzip compression level")
+	runner := fs.String("exec", "", "run the busybox binary through this program to list its applets (qemu-aarch64-static for a foreign one)")
 	var bins platformFiles
 	fs.Var(&bins, "bin", "[PLATFORM=]PATH of a binary to pack (repeatable for sensor)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -69,7 +70,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	defer os.RemoveAll(tmp)
 	b := builder{epoch: t, level: *level, tmp: tmp}
-	specs, err := specsFor(cmd, bins, *plat, *src)
+	specs, err := specsFor(cmd, bins, *plat, *src, *runner)
 	if err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func run(args []string, stdout io.Writer) error {
 	return nil
 }
 
-func specsFor(cmd string, bins platformFiles, plat, src string) ([]imageSpec, error) {
+func specsFor(cmd string, bins platformFiles, plat, src, runner string) ([]imageSpec, error) {
 	switch cmd {
 	case "sensor":
 		if len(bins) == 0 {
@@ -113,7 +114,7 @@ func specsFor(cmd string, bins platformFiles, plat, src string) ([]imageSpec, er
 		if err != nil {
 			return nil, err
 		}
-		applets, err := busyboxApplets(path)
+		applets, err := busyboxApplets(runner, path)
 		if err != nil {
 			return nil, err
 		}

@@ -128,17 +128,17 @@ func TestTreeEntriesKeepHardlinksInTarOrder(t *testing.T) {
 
 func TestBusyboxAppletsAreParsedAndValidated(t *testing.T) {
 	good := fakeBusybox(t, "bin/sh\nusr/bin/wc\nlinuxrc\n/sbin/ip\n")
-	applets, err := busyboxApplets(good)
+	applets, err := busyboxApplets("", good)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"bin/sh", "linuxrc", "sbin/ip", "usr/bin/wc"}; !slices.Equal(applets, want) {
 		t.Errorf("applets = %q, want %q", applets, want)
 	}
-	if _, err := busyboxApplets(fakeBusybox(t, "bin/sh\n../../etc/shadow\n")); err == nil {
+	if _, err := busyboxApplets("", fakeBusybox(t, "bin/sh\n../../etc/shadow\n")); err == nil {
 		t.Error("applet escaping the root accepted")
 	}
-	if _, err := busyboxApplets(fakeBusybox(t, "")); err == nil {
+	if _, err := busyboxApplets("", fakeBusybox(t, "")); err == nil {
 		t.Error("empty applet list accepted")
 	}
 }

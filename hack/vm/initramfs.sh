@@ -1,0 +1,54 @@
+#!/bin/sh
+# initramfs.sh OUT KERNELDIR BUSYBOX STAGE: write the initramfs OUT (a newc cpio, uncompressed:
+# the kernel unpacks it fastest) for the test VMs from
+#   KERNELDIR  what hack/vm/kernel.sh extracted (root/lib/modules, release)
+#   BUSYBOX    a static busybox for the VM's architecture (the whole userland)
+#   STAGE      a directory copied as is to / : usr/local/bin/edgerun, tests/*.test, src/<pkg>
+#              (the test packages' testdata), images/ (OCI layouts)
+# plus hack/vm/init, hack/vm/suite.sh and hack/vm/suites/, and the kernel modules edgerun needs
+# (overlay, veth, bridge, nf_tables and friends) with their dependencies, listed in load order
+# in /lib/modules/load.order.
+set -eu
+out=$1
+kdir=$2
+busybox=$3
+stage=$4
+here=$(cd "$(dirname "$0")" && pwd)
+release=$(cat "$kdir/release")
+kroot=$kdir/root
+
+# The modules edgerun uses: overlay for root file systems, veth and bridge for networks,
+# nf_tables with NAT, masquerade, conntrack, fib and reject for NAT and port publishing.
+mods="overlay veth bridge br_netfilter nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_redir
+nft_fib_inet nft_fib_ipv4 nft_fib_ipv6 nft_reject_inet nf_conntrack nft_compat tun dummy"
+
+tree=$(mktemp -d "${TMPDIR:-/tmp}/edgerun-initramfs.XXXXXX")
+trap 'rm -rf "$tree"' EXIT
+mkdir -p "$tree/bin" "$tree/sbin" "$tree/usr/bin" "$tree/usr/sbin" "$tree/proc" "$tree/sys" \
+	"$tree/dev" "$tree/tmp" "$tree/root" "$tree/etc" "$tree/lib/modules"
+cp "$busybox" "$tree/bin/busybox"
+ln -s busybox "$tree/bin/sh"
+cp "$here/init" "$tree/init"
+cp "$here/suite.sh" "$tree/suite.sh"
+cp -r "$here/suites" "$tree/suites"
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$tree/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$tree/etc/group"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$tree/etc/hosts"
+cp -a "$stage/." "$tree/"
+
+for m in $mods; do
+	modprobe -d "$kroot" -S "$release" --show-depends "$m" ||
+		{ echo "initramfs.sh: module $m not in kernel $release" >&2; exit 1; }
+done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' >"$tree/mods.list"
+while read -r ko; do
+	rel=${ko#"$kroot"/lib/modules/"$release"/}
+	mkdir -p "$tree/lib/modules/kernel/$(dirname "$rel")"
+	cp "$ko" "$tree/lib/modules/kernel/$rel"
+	echo "/lib/modules/kernel/$rel" >>"$tree/lib/modules/load.order"
+done <"$tree/mods.list"
+rm "$tree/mods.list"
+
+mkdir -p "$(dirname "$out")"
+(cd "$tree" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "initramfs.sh: $out ($(du -h "$out" | cut -f1), kernel $release, $(wc -l <"$tree/lib/modules/load.order") modules)"

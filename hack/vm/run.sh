@@ -1,0 +1,73 @@
+#!/bin/sh
+# run.sh ARCH SUITE KERNEL INITRD OUTDIR [KERNEL-ARGS...]: boot one test VM under qemu (TCG) and
+# judge it from its serial console, saved as OUTDIR/console.log. Fails when the VM does not boot
+# or does not finish within $VM_TIMEOUT seconds (default 900), when a module does not load, when
+# a test binary fails, when a test the suite requires did not pass (a skip is not a pass), or when
+# `edgerun doctor` exits with another code than the suite expects. Its report goes to
+# OUTDIR/doctor.txt.
+set -u
+arch=$1
+suite=$2
+kernel=$3
+initrd=$4
+outdir=$5
+shift 5
+extra="$*"
+here=$(cd "$(dirname "$0")" && pwd)
+timeout=${VM_TIMEOUT:-900}
+mem=${VM_MEMORY:-2048}
+smp=${VM_CPUS:-2}
+mkdir -p "$outdir"
+log=$outdir/console.log
+
+cmdline="quiet loglevel=1 panic=-1 edgerun.suite=$suite $extra"
+case $arch in
+amd64)
+	set -- qemu-system-x86_64 -machine q35,accel=tcg -cpu max -append "console=ttyS0 $cmdline" ;;
+arm64)
+	set -- qemu-system-aarch64 -machine virt,accel=tcg -cpu cortex-a57 -append "console=ttyAMA0 $cmdline" ;;
+*)
+	echo "run.sh: unknown arch $arch: use amd64 or arm64" >&2; exit 2 ;;
+esac
+start=$(date +%s)
+timeout --signal=KILL "$timeout" "$@" -smp "$smp" -m "$mem" -kernel "$kernel" -initrd "$initrd" \
+	-nic none -display none -monitor none -serial stdio -no-reboot </dev/null >"$log" 2>&1
+qrc=$?
+secs=$(($(date +%s) - start))
+tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+
+fail=
+problem() { echo "vm $suite ($arch): $*" >&2; fail=1; }
+if ! grep -q '^@@VM booted' "$log"; then
+	problem "did not boot (qemu exit $qrc after ${secs}s); console:"
+	tail -n 60 "$log" >&2
+	exit 1
+fi
+if ! grep -q '^@@VM exit' "$log"; then
+	problem "did not finish within ${timeout}s (qemu exit $qrc); last console lines:"
+	tail -n 60 "$log" >&2
+fi
+grep '^@@VM insmod failed' "$log" >&2 && problem "kernel modules failed to load"
+grep '^@@VM error' "$log" >&2 && problem "the suite reported an error"
+sed -n '/^@@VM doctor-begin/,/^@@VM doctor-end/p' "$log" | sed '1d;$d' >"$outdir/doctor.txt"
+want=$(sed -n 's/^doctor //p' "$here/suites/$suite")
+got=$(sed -n 's/^@@VM doctor-end //p' "$log")
+[ -z "$want" ] || [ "$want" = "$got" ] || problem "edgerun doctor exited $got, want $want; its report:$(printf '\n%s' "$(cat "$outdir/doctor.txt")")"
+# Every test binary that started must have ended with 0.
+sed -n 's/^@@VM test-begin \([^ ]*\).*/\1/p' "$log" | while read -r pkg; do
+	res=$(sed -n "s/^@@VM test-end $pkg \([0-9]*\).*/\1/p" "$log")
+	if [ "$res" != 0 ]; then
+		echo "vm $suite ($arch): tests of $pkg: exit ${res:-missing (did not finish)}" >&2
+		echo x
+	fi
+done | grep -q x && fail=1
+[ -z "$fail" ] || grep -E -e '^ *--- FAIL' -e '^(FAIL|panic:)' "$log" >&2
+for t in $(sed -n 's/^require //p' "$here/suites/$suite"); do
+	grep -Eq -e "^ *--- PASS: $t \(" "$log" || problem "required test $t did not pass: $(grep -E -e "^ *--- (SKIP|FAIL): $t " -A2 "$log" | tr '\n' ' ')"
+done
+pass=$(grep -Ec '^ *--- PASS' "$log")
+skip=$(grep -Ec '^ *--- SKIP' "$log")
+failed=$(grep -Ec '^ *--- FAIL' "$log")
+booted=$(sed -n 's/^@@VM booted .* uptime \(.*\)s$/\1/p' "$log")
+echo "vm $suite ($arch): ${secs}s (booted in ${booted}s of guest time): $pass passed, $skip skipped, $failed failed; console: $log"
+[ -z "$fail" ]

@@ -1,0 +1,58 @@
+#!/bin/sh
+# test.sh: the VM matrix of `make test-vm` (docs/platforms.md). Called by make with
+#   BIN BIN_ARM64 IMAGES BUSYBOX MKIMAGE   the built edgerun binaries, test images, the host's
+#                                          static busybox and the image builder
+#   VM                                     the work directory (out/vm)
+# It fetches Debian's kernels (hack/vm/kernel.sh), assembles one initramfs per architecture
+# (stage.sh, initramfs.sh), then boots the matrix in parallel (run.sh), each VM with its own
+# timeout, and fails when any VM fails. VM_ONLY="v2 arm64" runs a part of the matrix.
+set -eu
+: "${BIN:?}" "${BIN_ARM64:?}" "${IMAGES:?}" "${BUSYBOX:?}" "${MKIMAGE:?}" "${VM:?}"
+here=$(cd "$(dirname "$0")" && pwd)
+
+# The matrix: name, architecture, extra kernel parameters.
+matrix="v2 amd64 -
+nomemory amd64 cgroup_disable=memory
+arm64 arm64 -"
+only=${VM_ONLY:-v2 nomemory arm64}
+wanted() { case " $only " in *" $1 "*) return 0 ;; esac; return 1; }
+
+start=$(date +%s)
+if wanted v2 || wanted nomemory; then
+	"$here/kernel.sh" amd64 "$VM/amd64"
+	"$here/stage.sh" amd64 "$VM/amd64/stage" "$BIN" "$IMAGES"
+	"$here/initramfs.sh" "$VM/amd64/initrd" "$VM/amd64" "$BUSYBOX" "$VM/amd64/stage"
+fi
+if wanted arm64; then
+	"$here/kernel.sh" arm64 "$VM/arm64"
+	# arm64 busybox for the tests' busybox image; the x86-64 one is the foreign image.
+	rm -rf "$VM/arm64/images"
+	mkdir -p "$VM/arm64/images"
+	"$MKIMAGE" busybox -o "$VM/arm64/images/busybox" -platform linux/arm64 -exec qemu-aarch64-static -bin "$VM/arm64/busybox"
+	cp -a "$IMAGES/sensor" "$VM/arm64/images/sensor"
+	cp -a "$IMAGES/busybox" "$VM/arm64/images/busybox-amd64"
+	"$here/stage.sh" arm64 "$VM/arm64/stage" "$BIN_ARM64" "$VM/arm64/images"
+	"$here/initramfs.sh" "$VM/arm64/initrd" "$VM/arm64" "$VM/arm64/busybox" "$VM/arm64/stage"
+fi
+echo "test-vm: built in $(($(date +%s) - start))s; booting: $only"
+
+mkdir -p "$VM/results"
+pids=
+echo "$matrix" | {
+	while read -r name arch extra; do
+		wanted "$name" || continue
+		[ "$extra" != - ] || extra=
+		"$here/run.sh" "$arch" "$name" "$VM/$arch/vmlinuz" "$VM/$arch/initrd" "$VM/results/$name" $extra \
+			>"$VM/results/$name.txt" 2>&1 &
+		pids="$pids $!:$name"
+	done
+	rc=0
+	for p in $pids; do
+		if ! wait "${p%%:*}"; then
+			rc=1
+		fi
+		cat "$VM/results/${p#*:}.txt"
+	done
+	echo "test-vm: matrix done in $(($(date +%s) - start))s"
+	exit $rc
+}
