@@ -24,11 +24,12 @@ func Statfs(path string) (bytes, inodes uint64, fstype string, err error) {
 	if err := unix.Statfs(path, &st); err != nil {
 		return 0, 0, "", fmt.Errorf("statfs %s: %w", path, err)
 	}
-	return st.Bavail * uint64(st.Bsize), st.Ffree, fsName(st.Type), nil
+	return st.Bavail * uint64(st.Bsize), st.Ffree, fsName(uint32(st.Type)), nil
 }
 
-// fsName names the file system magic numbers that matter for overlay.
-func fsName(magic int64) string {
+// fsName names the file system magic numbers that matter for overlay (the
+// magic is 32 bits; statfs.f_type is a signed word, so int32 on 32-bit ARM).
+func fsName(magic uint32) string {
 	switch magic {
 	case unix.EXT4_SUPER_MAGIC:
 		return "ext4"
