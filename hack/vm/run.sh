@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh ARCH SUITE KERNEL INITRD OUTDIR [KERNEL-ARGS...]: boot one test VM under qemu (TCG) and
 # judge it from its serial console, saved as OUTDIR/console.log. Fails when the VM does not boot
-# or does not finish within $VM_TIMEOUT seconds (default 900), when a module does not load, when
+# or does not finish within $VM_TIMEOUT seconds (default 1200), when a module does not load, when
 # a test binary fails, when a test the suite requires did not pass (a skip is not a pass), or when
 # `edgerun doctor` exits with another code than the suite expects. Its report goes to
 # OUTDIR/doctor.txt.
@@ -14,7 +14,7 @@ outdir=$5
 shift 5
 extra="$*"
 here=$(cd "$(dirname "$0")" && pwd)
-timeout=${VM_TIMEOUT:-900}
+timeout=${VM_TIMEOUT:-1200}
 mem=${VM_MEMORY:-2048}
 smp=${VM_CPUS:-2}
 mkdir -p "$outdir"
