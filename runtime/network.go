@@ -306,3 +306,18 @@ func (r *Runtime) ensureNetwork(ctx context.Context, rec *Record) error {
 	rec.Network.Bridge = a
 	return r.saveRecord(rec)
 }
+
+// Ports is the published ports as ps shows them, docker's way:
+// 0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp.
+func (rec *Record) Ports() string {
+	b := rec.Network.Bridge
+	if b == nil {
+		return ""
+	}
+	s := make([]string, len(b.Ports))
+	for i, p := range b.Ports {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+

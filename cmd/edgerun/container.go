@@ -40,10 +40,10 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 				return nil
 			}
 			w := tabwriter.NewWriter(g.Stdout, 0, 8, 3, ' ', 0)
-			fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tNAMES")
+			fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 			for _, r := range recs {
-				fmt.Fprintf(w, "%s\t%s\t%q\t%s\t%s\t%s\n", r.ID[:12], r.Image, truncate(strings.Join(r.Command, " "), 30),
-					ago(r.Created), status(r), r.Name)
+				fmt.Fprintf(w, "%s\t%s\t%q\t%s\t%s\t%s\t%s\n", r.ID[:12], r.Image, truncate(strings.Join(r.Command, " "), 30),
+					ago(r.Created), status(r), r.Ports(), r.Name)
 			}
 			return w.Flush()
 		},
