@@ -22,23 +22,49 @@ func allowedBy(rules []maskedValue, x uint64) bool {
 }
 
 func TestMaskedComplementBlocksExactlyTheFamilies(t *testing.T) {
-	blocked := []uint32{unix.AF_ALG, unix.AF_VSOCK}
-	rules := maskedComplement(blocked)
-	for x := uint64(0); x < 1<<16; x++ {
-		want := x != unix.AF_ALG && x != unix.AF_VSOCK
-		if allowedBy(rules, x) != want {
-			t.Fatalf("family %d allowed=%v, want %v", x, !want, want)
-		}
+	tests := []struct {
+		name    string
+		blocked []uint32
+		limit   uint64
+	}{
+		{"socket families", []uint32{unix.AF_ALG, unix.AF_VSOCK}, socketFamilyLimit},
+		{"none blocked", nil, 64},
+		{"edges", []uint32{0, 63}, 64},
+		{"blocked above the limit", []uint32{5, 70}, 64},
+		{"whole 32 bits", []uint32{unix.AF_ALG, unix.AF_VSOCK}, 1 << 32},
 	}
-	for _, x := range []uint64{1<<32 | unix.AF_ALG, 0xffffffff00000000 | unix.AF_VSOCK} {
-		if allowedBy(rules, x) {
-			t.Errorf("family %#x (blocked family with junk upper bits) is allowed", x)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rules := maskedComplement(tt.blocked, tt.limit)
+			for x := uint64(0); x < 1<<16; x++ {
+				want := x < tt.limit && !slices.Contains(tt.blocked, uint32(x))
+				if allowedBy(rules, x) != want {
+					t.Fatalf("family %d allowed=%v, want %v", x, !want, want)
+				}
+				// The upper 32 bits are ignored: the kernel reads an int.
+				if allowedBy(rules, 1<<32|x) != want {
+					t.Fatalf("family %#x allowed=%v, want %v", 1<<32|x, !want, want)
+				}
+			}
+			for _, r := range rules {
+				if r.mask>>32 != 0 || r.value>>32 != 0 {
+					t.Errorf("rule %+v compares the upper 32 bits", r)
+				}
+			}
+		})
 	}
-	for _, x := range []uint64{0xffffffff, 1 << 31, 1<<32 | unix.AF_INET} {
-		if !allowedBy(rules, x) {
-			t.Errorf("family %#x is refused", x)
-		}
+}
+
+func TestSocketRulesAreFewAndRefuseAboveEveryFamily(t *testing.T) {
+	rules := socketRules(blockedSocketFamilies)
+	// 0-31, 32-35, 36-37, 39, 41, 42-43, 44-47, 48-63 and the EAFNOSUPPORT rule.
+	if len(rules) != 9 {
+		t.Errorf("%d socket rules, want 9: %+v", len(rules), rules)
+	}
+	last := rules[len(rules)-1]
+	if last.Action != specs.ActErrno || *last.ErrnoRet != uint(unix.EAFNOSUPPORT) ||
+		len(last.Args) != 1 || last.Args[0].Op != specs.OpGreaterThan || last.Args[0].Value != socketFamilyLimit-1 {
+		t.Errorf("last socket rule %+v, want EAFNOSUPPORT above %d", last, socketFamilyLimit-1)
 	}
 }
 
@@ -97,8 +123,11 @@ func TestSocketRulesOneConditionPerEntry(t *testing.T) {
 	// libcontainer ORs conditions on the same argument, so every entry must
 	// carry exactly one.
 	for _, r := range socketRules(blockedSocketFamilies) {
-		if len(r.Args) != 1 || r.Args[0].Op != specs.OpMaskedEqual || r.Args[0].Value>>32 != 0 {
+		if len(r.Args) != 1 {
 			t.Fatalf("socket rule %+v", r)
+		}
+		if r.Action == specs.ActAllow && (r.Args[0].Op != specs.OpMaskedEqual || r.Args[0].Value>>32 != 0) {
+			t.Fatalf("socket allow rule %+v", r)
 		}
 	}
 }
