@@ -68,6 +68,9 @@ func (r *Runtime) refreshLocked(rec *Record, locked bool) {
 			return // the monitor waits out the backoff
 		}
 	case StateRunning:
+		if rec.Detached && r.ownerAlive(rec.ID) {
+			return // its monitor records the exit (after draining the output)
+		}
 		c := r.loadLibcontainer(rec.ID)
 		if c != nil {
 			if st, err := c.Status(); err == nil && (st == libcontainer.Running || st == libcontainer.Paused) {
