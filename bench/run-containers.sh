@@ -12,10 +12,11 @@
 # Writes $OUT/run.json and $OUT/run.md (hyperfine) and $OUT/run-summary.txt (ratios, RSS).
 #
 # edgerun runs from a copy installed into the temporary directory, as runc and podman run
-# from their Debian packages: a binary fresh from the Go linker (which writes it through a
-# shared mapping) sits in the page cache in 2 MiB folios that every process maps whole, so
-# its RSS counts nearly the whole 13 MB file (and it takes fewer page faults). The peak
-# RSS of the binary as given is printed too.
+# from their Debian packages: here (kernel 6.18, ext4) a binary just written by the linker
+# sits in the page cache in 2 MiB folios that every process maps whole (FilePmdMapped in
+# smaps), so its RSS counts nearly the whole 13 MB file (and it takes fewer page faults);
+# an installed copy, or the file read back from disk, is mapped in small pieces as used.
+# The peak RSS of the binary as given is printed too.
 #
 # Everything lives in one temp dir (edgerun --root/--state, the runc bundle and --root, podman's
 # --root/--runroot/--tmpdir/--network-config-dir and a containers.conf that selects the CNI
