@@ -133,7 +133,11 @@ func TestPlainHTTPOnlyForLoopbackAndInsecure(t *testing.T) {
 		g := &httpsGuard{inner: http.DefaultTransport, host: tc.host, plain: c.plainAllowed(tc.host)}
 		req, _ := http.NewRequest(http.MethodGet, "http://"+tc.host+"/v2/", nil)
 		if !tc.plain {
-			if _, err := g.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "--insecure-registry") {
+			resp, err := g.RoundTrip(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), "--insecure-registry") {
 				t.Errorf("plain HTTP to %s: err = %v, want a refusal", tc.host, err)
 			}
 		}

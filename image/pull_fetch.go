@@ -250,12 +250,12 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 // suspend keeps a partial blob for a later resume: durable, unlocked.
 func (w *ingest) suspend() {
 	if w.f != nil {
-		w.f.Sync()
-		w.f.Close()
+		_ = w.f.Sync() // best effort: a lost tail is fetched again
+		_ = w.f.Close()
 		w.f = nil
 	}
 	if w.lock != nil { // keep the lock file beside the partial blob
-		w.lock.Unlock()
+		_ = w.lock.Unlock()
 		w.lock = nil
 	}
 	w.path = ""

@@ -35,7 +35,7 @@ type testRegistry struct {
 func startRegistry(t testing.TB, mw func(http.Handler) http.Handler) *testRegistry {
 	t.Helper()
 	tr := &testRegistry{served: map[string]int64{}}
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	if mw != nil {
 		h = mw(h)
 	}

@@ -132,15 +132,15 @@ func once(bin, reg, ref string, frac, rate float64, sig syscall.Signal) error {
 			sum += n
 		}
 		if total > 0 && float64(sum) >= frac*float64(total) {
-			cmd.Process.Signal(sig)
+			_ = cmd.Process.Signal(sig) // it may have finished meanwhile
 			break
 		}
 	}
-	go io.Copy(io.Discard, out)
-	cmd.Wait()
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	_ = cmd.Wait() // killed or interrupted: its exit status says nothing
 	before := p.sent.Swap(0)
 	if out, err := pull().CombinedOutput(); err != nil {
-		return fmt.Errorf("second pull: %v\n%s", err, out)
+		return fmt.Errorf("second pull: %w\n%s", err, out)
 	}
 	after := p.sent.Load()
 	config, err := configSize(dir + "/root")

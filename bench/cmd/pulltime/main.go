@@ -45,7 +45,7 @@ func once(bin, ref string) (resolved, downloaded, done time.Duration, err error)
 		return 0, 0, 0, err
 	}
 	defer os.RemoveAll(dir)
-	exec.Command("sync").Run()
+	_ = exec.Command("sync").Run() // best effort: start from clean pages
 	cmd := exec.Command(bin, "--root", dir+"/root", "--state", dir+"/state", "pull", "--format", "json", ref)
 	out, _ := cmd.StdoutPipe()
 	start := time.Now()
@@ -55,7 +55,9 @@ func once(bin, ref string) (resolved, downloaded, done time.Duration, err error)
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		var e struct{ Event string }
-		json.Unmarshal(sc.Bytes(), &e)
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue
+		}
 		switch e.Event {
 		case "resolved":
 			resolved = time.Since(start)
