@@ -52,7 +52,7 @@ func (r *Runtime) cleanup() error {
 			errs = append(errs, r.reapLost(rec))
 		}
 	}
-	errs = append(errs, r.removeStaleNames())
+	errs = append(errs, r.removeStaleNames(), r.removeStaleLocks())
 	lcs, _ := os.ReadDir(r.libcontainerRoot())
 	for _, e := range lcs {
 		if !known[e.Name()] && !r.lockHeld(e.Name()) {

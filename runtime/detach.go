@@ -196,9 +196,12 @@ func (r *Runtime) waitMonitorGone(ctx context.Context, rec *Record, d time.Durat
 // isMonitorOf says whether pid is a live monitor of container id.
 func isMonitorOf(pid int, id string) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	args := bytes.Split(b, []byte{0})
-	// exe __monitor ROOT STATE ID [resume ...]
-	if err != nil || len(args) < 5 || string(args[1]) != MonitorCommand || string(args[4]) != id {
+	if err != nil {
+		return false
+	}
+	// exe __monitor ROOT STATE ID [resume ...]; empty for an instant while
+	// the monitor re-executes itself (see shed).
+	if args := bytes.Split(b, []byte{0}); len(b) > 0 && (len(args) < 5 || string(args[1]) != MonitorCommand || string(args[4]) != id) {
 		return false
 	}
 	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")

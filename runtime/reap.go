@@ -99,3 +99,34 @@ func (r *Runtime) removeStaleNames() error {
 	}
 	return errors.Join(errs...)
 }
+
+// removeStaleLocks deletes the lock files of containers that do not exist
+// (a create killed before it made the container's directory): taking the
+// lock proves no live process is making it, and lockfile's re-check makes
+// deleting a lock file safe for anyone about to wait on it.
+func (r *Runtime) removeStaleLocks() error {
+	ents, err := os.ReadDir(filepath.Join(r.cfg.State, "locks"))
+	if err != nil {
+		return nil
+	}
+	var errs []error
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), ".lock")
+		if !ok || len(id) != 64 {
+			continue
+		}
+		if _, err := os.Lstat(r.containerDir(id)); err == nil {
+			continue
+		}
+		lock, err := lockfile.TryExclusive(r.lockPath(id))
+		if err != nil {
+			continue // held: being created right now
+		}
+		if _, err := os.Lstat(r.containerDir(id)); err == nil {
+			lock.Unlock()
+			continue
+		}
+		errs = append(errs, r.unlock(lock, id))
+	}
+	return errors.Join(errs...)
+}
