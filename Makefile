@@ -75,9 +75,12 @@ images: $(MKIMAGE)
 	$(MKIMAGE) busybox -o $(IMAGES)/busybox -bin $(BUSYBOX)
 	@echo "images: $(IMAGES)/sensor $(IMAGES)/busybox"
 
-## test: unit, integration (root) and end-to-end tests; go test -v output is what CI reads
+## test: unit, integration (root) and end-to-end tests; go test -v output is what CI reads;
+## then the pure-Go unit tests for arm64/armv7 under qemu-user and the VM matrix (test-vm)
 test: deps build images
 	$(GO) test -tags '$(TAGS)' -v -count=1 ./... ./testdata/sensor
+	@$(MAKE) --no-print-directory cross-test
+	@$(MAKE) --no-print-directory test-vm
 
 ## test-vm: the VM matrix (hack/vm, docs/platforms.md): Debian's own x86-64 and arm64 kernels under
 ## qemu (TCG) with a busybox initramfs carrying edgerun, the test images and the root tests as static
