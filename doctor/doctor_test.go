@@ -158,7 +158,7 @@ func TestRunReportsHostFacts(t *testing.T) {
 		{"arm64", base(), nil, "arch", OK, []string{"linux/arm64 (kernel aarch64)"}, true},
 		{"pi zero reports v7", base().with("proc/cpuinfo", string(piZero), "proc/sys/kernel/arch", "armv6l\n"),
 			func(o *Options) { o.GOARCH, o.GOARM = "arm", "6" },
-			"arch", Warn, []string{"the CPU is ARMv6", "reports CPU architecture 7", "--platform linux/arm/v6"}, true},
+			"arch", OK, []string{"the CPU is ARMv6", "reports CPU architecture 7", "selects linux/arm/v6 images"}, true},
 		{"32-bit userland on a 64-bit kernel", base().with("proc/cpuinfo", string(pi4)),
 			func(o *Options) { o.GOARCH, o.GOARM = "arm", "7" },
 			"userland", OK, []string{"32-bit edgerun (linux/arm/v8) on a 64-bit kernel (aarch64)", "arm64 edgerun"}, true},

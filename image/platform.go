@@ -58,28 +58,47 @@ func hostPlatform(goos, goarch, goarm string, cpuinfo io.Reader) ocispec.Platfor
 	return p
 }
 
-// cpuArchitecture reads "CPU architecture: 7" (or "5TEJ") from cpuinfo.
+// cpuArchitecture reads the ARM version from cpuinfo: "CPU architecture: 7"
+// (or "5TEJ"), except that an ARMv6 core (model name "ARMv6-compatible
+// processor rev 7 (v6l)", as on the Raspberry Pi Zero and 1) is v6 although
+// the kernel reports "CPU architecture: 7" for it: v7 programs would stop
+// there with an illegal instruction.
 func cpuArchitecture(r io.Reader) string {
 	if r == nil {
 		return ""
 	}
+	arch := ""
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || strings.TrimSpace(k) != "CPU architecture" {
+		if !ok {
 			continue
 		}
-		v = strings.TrimSpace(v)
-		n := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
-		if n == 0 {
-			return ""
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		switch k {
+		case "model name", "Processor":
+			if strings.HasPrefix(v, "ARMv6") || strings.HasSuffix(v, "(v6l)") {
+				return "v6"
+			}
+		case "CPU architecture":
+			if arch == "" {
+				arch = archVersion(v)
+			}
 		}
-		if n > 0 {
-			v = v[:n]
-		}
-		return "v" + v
 	}
-	return ""
+	return arch
+}
+
+// archVersion turns "7" or "5TEJ" into "v7" or "v5"; "" when it has no number.
+func archVersion(v string) string {
+	n := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
+	if n == 0 {
+		return ""
+	}
+	if n > 0 {
+		v = v[:n]
+	}
+	return "v" + v
 }
 
 // ParsePlatform parses "os/arch[/variant]", e.g. "linux/arm/v7".

@@ -76,6 +76,8 @@ func TestHostPlatformArmVariant(t *testing.T) {
 		{"arm64 is v8", "arm64", "", "", "linux/arm64/v8"},
 		{"pi zero cpuinfo", "arm", "6", "processor\t: 0\nCPU architecture: 6TEJ\n", "linux/arm/v6"},
 		{"pi 3 cpuinfo beats GOARM", "arm", "6", "model name\t: ARMv7 Processor rev 4 (v7l)\nCPU architecture: 7\n", "linux/arm/v7"},
+		{"pi zero reporting architecture 7 is v6", "arm", "7", "processor\t: 0\nmodel name\t: ARMv6-compatible processor rev 7 (v6l)\nBogoMIPS\t: 697.95\nCPU architecture: 7\n", "linux/arm/v6"},
+		{"old kernel Processor line", "arm", "7", "Processor\t: ARMv6-compatible processor rev 7 (v6l)\nCPU architecture: 7\n", "linux/arm/v6"},
 		{"armv8 cpu in 32-bit mode", "arm", "7", "CPU architecture: 8\n", "linux/arm/v8"},
 		{"no cpuinfo: GOARM", "arm", "6,softfloat", "", "linux/arm/v6"},
 		{"nothing known: v7", "arm", "", "", "linux/arm/v7"},
