@@ -267,7 +267,10 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 	defer io.close()
 	fwd := forwardSignals(proc, io)
 	defer fwd.stop()
-	if err := c.lc.Run(proc); err != nil {
+	// Start leaves the container's init waiting before it execs the
+	// command: the record says "running" before the command can print
+	// anything, so nobody who saw its output finds it "created".
+	if err := c.lc.Start(proc); err != nil {
 		return 0, startError(err)
 	}
 	if err := io.started(); err != nil {
@@ -277,6 +280,11 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 	c.rec.State, c.rec.Pid, c.rec.StartedAt = StateRunning, pid, time.Now().UTC()
 	if err := r.saveRecord(c.rec); err != nil {
 		proc.Signal(unix.SIGKILL)
+	} else if err := c.lc.Exec(); err != nil {
+		proc.Signal(unix.SIGKILL)
+		_, _ = proc.Wait()
+		io.wait()
+		return 0, startError(err)
 	}
 	// Other commands (ps, inspect, rm -f) may act on the container while
 	// it runs: hold the lock only around load → act → save.
