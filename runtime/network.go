@@ -320,4 +320,3 @@ func (rec *Record) Ports() string {
 	}
 	return strings.Join(s, ", ")
 }
-
