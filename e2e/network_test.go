@@ -126,6 +126,9 @@ func TestPublishedPortServesTheHostOnLocalhostAndItsAddressAndRmLeavesNothing(t 
 			t.Errorf("GET %s:%d/reading: %q, %v; stderr %s", host, port, got, err, b.stderr.String())
 		}
 	}
+	if ps := n.must("ps"); !strings.Contains(ps, fmt.Sprintf("0.0.0.0:%d->8080/tcp", port)) {
+		t.Errorf("ps does not show the published port:\n%s", ps)
+	}
 	// A second container cannot publish the same host port.
 	if r := n.run("run", "--rm", "--network", "bridge", "-p", fmt.Sprintf("%d:80", port), "sensor", "read"); r.code != 125 || !strings.Contains(r.stderr, "already published") {
 		t.Errorf("same host port twice: %s", r)

@@ -42,8 +42,12 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 			w := tabwriter.NewWriter(g.Stdout, 0, 8, 3, ' ', 0)
 			fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 			for _, r := range recs {
+				ports := "" // like docker: a stopped container's ports are not shown
+				if r.State == runtime.StateRunning {
+					ports = r.Ports()
+				}
 				fmt.Fprintf(w, "%s\t%s\t%q\t%s\t%s\t%s\t%s\n", r.ID[:12], r.Image, truncate(strings.Join(r.Command, " "), 30),
-					ago(r.Created), status(r), r.Ports(), r.Name)
+					ago(r.Created), status(r), ports, r.Name)
 			}
 			return w.Flush()
 		},
