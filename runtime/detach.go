@@ -199,7 +199,7 @@ func isMonitorOf(pid int, id string) bool {
 	if err != nil {
 		return false
 	}
-	// exe __monitor ROOT STATE ID [resume ...]; empty for an instant while
+	// exe __monitor ROOT STATE ID [resume|relay ...]; empty for an instant while
 	// the monitor re-executes itself (see shed).
 	if args := bytes.Split(b, []byte{0}); len(b) > 0 && (len(args) < 5 || string(args[1]) != MonitorCommand || string(args[4]) != id) {
 		return false

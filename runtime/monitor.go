@@ -46,13 +46,16 @@ func MonitorMain(args []string) int {
 	cfg := Config{Root: args[0], State: args[1], BootIDFile: os.Getenv(BootIDFileEnv)}
 	r := &Runtime{cfg: cfg}
 	m := &monitor{r: r, id: args[2], wake: make(chan os.Signal, 1)}
-	if len(args) > 3 && args[3] == resumeArg {
+	if len(args) > 3 && (args[3] == resumeArg || args[3] == relayArg) {
 		res, owner, err := parseResume(args[4:])
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "edgerun:", err)
 			return 2
 		}
 		m.resume, m.owner = res, owner
+		if res.wake {
+			m.wake <- unix.SIGUSR1
+		}
 	} else {
 		// The owner lock stays held by this descriptor until the process
 		// ends; it is kept referenced so no finalizer closes it.
@@ -100,8 +103,10 @@ func (m *monitor) run() error {
 	for {
 		var run *monitorRun
 		var started time.Time
+		code, exited := 0, false
 		if m.resume != nil {
 			run, started, backoff = m.resume.run, m.resume.started, m.resume.backoff
+			code, exited = m.resume.code, m.resume.exited
 			m.resume = nil
 		} else {
 			started = time.Now()
@@ -112,9 +117,11 @@ func (m *monitor) run() error {
 			m.report(nil)
 			m.shed(run, started, backoff) // returns only if the re-exec failed
 		}
-		m.copyOutput(run)
-		debug.FreeOSMemory()
-		code := run.wait()
+		if !exited {
+			m.copyOutput(run)
+			debug.FreeOSMemory()
+			code = run.wait()
+		}
 		if rec, err = m.relock(); err != nil {
 			return nil // removed while it ran (rm -f)
 		}

@@ -13,16 +13,23 @@ import (
 
 // Starting a container through libcontainer leaves the monitor's Go heap,
 // stacks and GC metadata at about 3 MiB, most of it garbage that Go keeps
-// mapped. Once the container runs, the monitor therefore re-executes
-// itself (same PID, so the container's init stays its child) and resumes
-// with only what it needs: the owner lock, the output streams, the PID,
-// the start time and the backoff. See docs/benchmarks.md (Monitor memory).
+// mapped, and any Go process of this binary costs 1.2 MiB. Once the
+// container runs, the monitor therefore re-executes itself (same PID, so
+// the container's init stays its child) into the C monitor
+// (monitor_relay.c) with only what it needs: the owner lock, the output
+// streams, the log, the PID, the start time and the backoff. The C monitor
+// executes the Go one again ("resume ... exit=CODE") once the container has
+// exited; if it does not take over (bad arguments), the Go monitor resumes
+// with the container running. See docs/benchmarks.md (Monitor memory).
 
 // resumed is what a re-executed monitor continues with.
 type resumed struct {
 	run     *monitorRun
 	started time.Time
 	backoff time.Duration
+	exited  bool // the C monitor saw the container exit with code
+	code    int
+	wake    bool // stop's SIGUSR1 came while the container ran
 }
 
 const resumeArg = "resume"
@@ -31,9 +38,10 @@ const resumeArg = "resume"
 // only if that failed; the monitor then goes on as it is.
 func (m *monitor) shed(run *monitorRun, started time.Time, backoff time.Duration) {
 	exe := "/proc/self/exe"
-	args := []string{exe, MonitorCommand, m.r.cfg.Root, m.r.cfg.State, m.id, resumeArg,
-		strconv.Itoa(run.pid), strconv.FormatInt(started.UnixNano(), 10), strconv.FormatInt(int64(backoff), 10),
-		"owner=" + strconv.Itoa(int(m.owner.Fd()))}
+	args := []string{exe, MonitorCommand, m.r.cfg.Root, m.r.cfg.State, m.id, relayArg,
+		strconv.Itoa(run.pid), strconv.FormatInt(started.UnixNano(), 10), strconv.FormatInt(int64(backoff), 10)}
+	args = append(args, m.relayArgs()...)
+	args = append(args, "owner="+strconv.Itoa(int(m.owner.Fd())))
 	fds := []uintptr{m.owner.Fd()}
 	for i, f := range run.streams {
 		args = append(args, run.names[i]+"="+strconv.Itoa(int(f.Fd())))
@@ -76,9 +84,21 @@ func parseResume(args []string) (*resumed, *os.File, error) {
 	var owner *os.File
 	for _, a := range args[3:] {
 		name, v, ok := strings.Cut(a, "=")
+		switch name {
+		case "log", "max-size", "max-file": // the C monitor's: the record says the same
+			continue
+		}
 		fd, err := strconv.Atoi(v)
 		if !ok || err != nil {
 			return nil, nil, fmt.Errorf("resume: bad descriptor %q", a)
+		}
+		switch name {
+		case "exit":
+			res.exited, res.code = true, fd
+			continue
+		case "wake":
+			res.wake = fd == 1
+			continue
 		}
 		unix.CloseOnExec(fd)
 		f := os.NewFile(uintptr(fd), name)
