@@ -226,6 +226,17 @@ func (n *Network) RemoveBridge(alive func(id string) bool) error {
 			return fmt.Errorf("bridge %s is in use by container %.12s: remove it first", n.bridge, l.ID)
 		}
 	}
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("open netlink: %w", err)
+	}
+	defer h.Close()
+	// Ownership first: the table's name comes from the bridge's alone, so
+	// another edgerun root's bridge of that name has its rules there.
+	l, linkErr := h.LinkByName(n.bridge)
+	if linkErr == nil && l.Attrs().Alias != n.ownerAlias() {
+		return fmt.Errorf("%w: %s is not this edgerun's bridge", ErrBridgeTaken, n.bridge)
+	}
 	c, err := nftConn()
 	if err != nil {
 		return err
@@ -236,15 +247,7 @@ func (n *Network) RemoveBridge(alive func(id string) bool) error {
 	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
 		errs = append(errs, nftError(err))
 	}
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-	if err != nil {
-		return fmt.Errorf("open netlink: %w", err)
-	}
-	defer h.Close()
-	if l, err := h.LinkByName(n.bridge); err == nil {
-		if l.Attrs().Alias != n.ownerAlias() {
-			return fmt.Errorf("%w: %s is not this edgerun's bridge", ErrBridgeTaken, n.bridge)
-		}
+	if linkErr == nil {
 		errs = append(errs, h.LinkDel(l))
 	}
 	errs = append(errs, os.RemoveAll(n.bridgeDir(n.bridge)))

@@ -422,6 +422,23 @@ func TestBridgeNameOfAForeignInterfaceIsRefused(t *testing.T) {
 	h.LinkDel(dummy)
 }
 
+func TestRemoveBridgeOfAnotherRootIsRefusedAndLeavesItsRules(t *testing.T) {
+	n := testNetwork(t, 24)
+	setup(t, n, SetupOptions{Ports: []PortMapping{{ContainerPort: 80, Proto: "tcp"}}})
+	dir := t.TempDir()
+	other, err := Open(Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"),
+		Bridge: n.bridge, Subnet: n.subnet.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.RemoveBridge(func(string) bool { return false }); !errors.Is(err, ErrBridgeTaken) {
+		t.Fatalf("remove another root's bridge: %v, want ErrBridgeTaken", err)
+	}
+	if rules := portRules(t, n); len(rules) != 1 {
+		t.Fatalf("%d DNAT rules left in the owner's table, want 1", len(rules))
+	}
+}
+
 func TestReclaimRemovesWhatAGoneContainerLeft(t *testing.T) {
 	n := testNetwork(t, 24)
 	id := newID(t)
