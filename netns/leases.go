@@ -177,19 +177,7 @@ func (n *Network) heldPorts(id string, alive func(string) bool) ([]PortMapping, 
 // it makes the published port unreachable, so it is refused up front.
 func probePort(p PortMapping) error {
 	addr := net.JoinHostPort(hostOrAny(p.HostIP), strconv.Itoa(int(p.HostPort)))
-	var err error
-	if p.Proto == "udp" {
-		var c net.PacketConn
-		if c, err = net.ListenPacket("udp4", addr); err == nil {
-			c.Close()
-		}
-	} else {
-		var l net.Listener
-		if l, err = net.Listen("tcp4", addr); err == nil {
-			l.Close()
-		}
-	}
-	if err != nil {
+	if _, err := bindOnce(p.Proto, addr); err != nil {
 		if errors.Is(err, unix.EADDRINUSE) {
 			return fmt.Errorf("%w: -p %s: another program on this host listens on %s/%s: stop it or choose another host port", ErrPortInUse, p, addr, p.Proto)
 		}
@@ -200,24 +188,30 @@ func probePort(p PortMapping) error {
 
 // pickPort asks the kernel for a free port of the mapping's protocol.
 func pickPort(p PortMapping) (uint16, error) {
-	addr := net.JoinHostPort(hostOrAny(p.HostIP), "0")
-	var port int
-	if p.Proto == "udp" {
+	port, err := bindOnce(p.Proto, net.JoinHostPort(hostOrAny(p.HostIP), "0"))
+	if err != nil {
+		return 0, fmt.Errorf("pick a free host port for %d/%s: %w", p.ContainerPort, p.Proto, err)
+	}
+	return port, nil
+}
+
+// bindOnce binds addr with a udp or tcp socket, closes it again, and
+// returns the port it got.
+func bindOnce(proto, addr string) (uint16, error) {
+	if proto == "udp" {
 		c, err := net.ListenPacket("udp4", addr)
 		if err != nil {
-			return 0, fmt.Errorf("pick a free host port for %d/%s: %w", p.ContainerPort, p.Proto, err)
+			return 0, err
 		}
-		port = c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-	} else {
-		l, err := net.Listen("tcp4", addr)
-		if err != nil {
-			return 0, fmt.Errorf("pick a free host port for %d/%s: %w", p.ContainerPort, p.Proto, err)
-		}
-		port = l.Addr().(*net.TCPAddr).Port
-		l.Close()
+		defer c.Close()
+		return uint16(c.LocalAddr().(*net.UDPAddr).Port), nil
 	}
-	return uint16(port), nil
+	l, err := net.Listen("tcp4", addr)
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return uint16(l.Addr().(*net.TCPAddr).Port), nil
 }
 
 func hostOrAny(a netip.Addr) string {

@@ -18,11 +18,7 @@ type PortMapping struct {
 }
 
 func (p PortMapping) String() string {
-	host := "0.0.0.0"
-	if p.HostIP.IsValid() {
-		host = p.HostIP.String()
-	}
-	return fmt.Sprintf("%s:%d->%d/%s", host, p.HostPort, p.ContainerPort, p.Proto)
+	return fmt.Sprintf("%s:%d->%d/%s", hostOrAny(p.HostIP), p.HostPort, p.ContainerPort, p.Proto)
 }
 
 // ParsePublish parses docker's -p/--publish:
