@@ -255,14 +255,25 @@ func (p *puller) tryEndpoint(ctx context.Context, ep endpoint, id string, want d
 func (p *puller) retry(ctx context.Context, fn func() error) error {
 	for attempt := 0; ; attempt++ {
 		err := fn()
-		if err == nil || !isTransient(err) || attempt >= p.o.retries || ctx.Err() != nil {
-			return err
+		if err == nil {
+			return nil
 		}
-		p.event(PullEvent{Kind: PullRetry, Attempt: attempt + 1, Error: err.Error()})
-		if err := sleepCtx(ctx, p.o.backoff<<min(attempt, 5)); err != nil {
+		if err := p.backoff(ctx, attempt, "", err); err != nil {
 			return err
 		}
 	}
+}
+
+// backoff decides whether attempt's failure err (of blob d, "" for a
+// manifest) is retried: when it is transient and retries are left, it
+// reports the retry, waits (doubling per attempt) and returns nil; else
+// it returns err.
+func (p *puller) backoff(ctx context.Context, attempt int, d digest.Digest, err error) error {
+	if !isTransient(err) || attempt >= p.o.retries || ctx.Err() != nil {
+		return err
+	}
+	p.event(PullEvent{Kind: PullRetry, Digest: d, Attempt: attempt + 1, Error: err.Error()})
+	return sleepCtx(ctx, p.o.backoff<<min(attempt, 5))
 }
 
 // platformManifest returns the manifest to store: doc itself, or the

@@ -142,11 +142,7 @@ func (p *puller) fetchBlob(ctx context.Context, desc ocispec.Descriptor, report 
 			return err
 		}
 		w.suspend()
-		if !isTransient(err) || attempt >= p.o.retries || ctx.Err() != nil {
-			return err
-		}
-		p.event(PullEvent{Kind: PullRetry, Digest: desc.Digest, Attempt: attempt + 1, Error: err.Error()})
-		if err := sleepCtx(ctx, p.o.backoff<<min(attempt, 5)); err != nil {
+		if err := p.backoff(ctx, attempt, desc.Digest, err); err != nil {
 			return err
 		}
 	}
