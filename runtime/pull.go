@@ -79,20 +79,18 @@ func CheckPullPolicy(p string) error {
 	return fmt.Errorf("invalid --pull %q: use missing, always or never", p)
 }
 
-// pullForRun applies run's --pull policy before the image is looked up.
-func (r *Runtime) pullForRun(ctx context.Context, opts *RunOptions) error {
+// imageForRun applies run's --pull policy and returns the stored image,
+// looking it up once when it is already there.
+func (r *Runtime) imageForRun(ctx context.Context, opts *RunOptions) (*image.Image, error) {
 	if err := CheckPullPolicy(opts.Pull); err != nil {
-		return err
+		return nil, err
 	}
-	switch opts.Pull {
-	case PullNever:
-		return nil
-	case "", PullMissing:
-		if _, err := r.images.Get(opts.Image); !errors.Is(err, image.ErrNotFound) {
-			return nil // present, or an error the lookup will report
-		}
-		if digest.Digest(opts.Image).Validate() == nil {
-			return nil // a bare digest names a stored image; nothing to pull
+	if opts.Pull != PullAlways {
+		img, err := r.images.Get(opts.Image)
+		// Present, an error other than absence, --pull never, or a bare
+		// digest (it names a stored image; nothing to pull).
+		if opts.Pull == PullNever || !errors.Is(err, image.ErrNotFound) || digest.Digest(opts.Image).Validate() == nil {
+			return img, notStored(opts.Image, err)
 		}
 	}
 	po := opts.PullWith
@@ -100,6 +98,17 @@ func (r *Runtime) pullForRun(ctx context.Context, opts *RunOptions) error {
 	if po.Platform == "" {
 		po.Platform = opts.Platform
 	}
-	_, err := r.Pull(ctx, po)
+	if _, err := r.Pull(ctx, po); err != nil {
+		return nil, err
+	}
+	img, err := r.images.Get(opts.Image)
+	return img, notStored(opts.Image, err)
+}
+
+// notStored says what to do when run's image is not in the store.
+func notStored(ref string, err error) error {
+	if errors.Is(err, image.ErrNotFound) {
+		return fmt.Errorf("image %q is not in the store: pull it (edgerun pull) or load it (edgerun load -i FILE)", ref)
+	}
 	return err
 }

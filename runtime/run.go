@@ -127,14 +127,8 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 			return nil, fail(err)
 		}
 	}
-	if err := r.pullForRun(ctx, opts); err != nil {
-		return nil, fail(err)
-	}
-	img, err := r.images.Get(opts.Image)
+	img, err := r.imageForRun(ctx, opts)
 	if err != nil {
-		if errors.Is(err, image.ErrNotFound) {
-			return nil, fail(fmt.Errorf("image %q is not in the store: pull it (edgerun pull) or load it (edgerun load -i FILE)", opts.Image))
-		}
 		return nil, fail(err)
 	}
 	if err := checkPlatform(img, opts.Platform); err != nil {
