@@ -177,14 +177,12 @@ func (p *puller) pull(ctx context.Context) (*Pulled, error) {
 	if err != nil {
 		return nil, err
 	}
-	own := normalizePlatform(ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
-	if plat == nil {
-		if p.o.platform != nil && platformScore(*p.o.platform, own) == 0 {
-			return nil, fmt.Errorf("%w: the image is for %s only, not %s", ErrNoMatchingPlatform, FormatPlatform(own), FormatPlatform(*p.o.platform))
-		}
-		plat = &own
-	} else if plat.OS != own.OS || plat.Architecture != own.Architecture {
-		return nil, invalidf("index says manifest %s is for %s but its config says %s", mdoc.digest, FormatPlatform(*plat), FormatPlatform(own))
+	pl, err := imagePlatform(cfg, plat, mdoc.digest)
+	if err != nil {
+		return nil, err
+	}
+	if plat == nil && p.o.platform != nil && platformScore(*p.o.platform, pl) == 0 {
+		return nil, fmt.Errorf("%w: the image is for %s only, not %s", ErrNoMatchingPlatform, FormatPlatform(pl), FormatPlatform(*p.o.platform))
 	}
 	layers := make([]Layer, len(m.Layers))
 	var total int64
@@ -202,10 +200,10 @@ func (p *puller) pull(ctx context.Context) (*Pulled, error) {
 	if err := p.storeDoc(ctx, mdoc); err != nil {
 		return nil, err
 	}
-	if err := p.name(ctx, mdoc.digest, *plat); err != nil {
+	if err := p.name(ctx, mdoc.digest, pl); err != nil {
 		return nil, err
 	}
-	res := &Pulled{Name: p.ref, Digest: mdoc.digest, Platform: *plat, Received: p.received.Load(), Resumed: p.resumed.Load()}
+	res := &Pulled{Name: p.ref, Digest: mdoc.digest, Platform: pl, Received: p.received.Load(), Resumed: p.resumed.Load()}
 	p.event(PullEvent{Kind: PullDone, Digest: mdoc.digest, Size: res.Received})
 	return res, nil
 }

@@ -87,11 +87,9 @@ func (im *importer) manifest(ctx context.Context, desc ocispec.Descriptor, plat 
 	if err != nil {
 		return Loaded{}, err
 	}
-	own := normalizePlatform(ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
-	if plat == nil {
-		plat = &own
-	} else if plat.OS != own.OS || plat.Architecture != own.Architecture {
-		return Loaded{}, invalidf("index says manifest %s is for %s but its config says %s", desc.Digest, FormatPlatform(*plat), FormatPlatform(own))
+	pl, err := imagePlatform(cfg, plat, desc.Digest)
+	if err != nil {
+		return Loaded{}, err
 	}
 	for i, l := range m.Layers {
 		w, err := im.src.blob(ctx, l)
@@ -107,7 +105,7 @@ func (im *importer) manifest(ctx context.Context, desc ocispec.Descriptor, plat 
 		}
 		im.used[d.Digest] = w
 	}
-	return Loaded{Digest: desc.Digest, Platform: *plat}, nil
+	return Loaded{Digest: desc.Digest, Platform: pl}, nil
 }
 
 // json fetches a small document, refusing oversized ones before reading.

@@ -153,3 +153,17 @@ func parseConfig(b []byte, d digest.Digest, layers []ocispec.Descriptor) (ocispe
 	}
 	return img, nil
 }
+
+// imagePlatform is the platform of an image whose config is cfg: plat,
+// the platform an index gave manifest d, when there is one (and the config
+// must agree on OS and architecture), else the config's own.
+func imagePlatform(cfg ocispec.Image, plat *ocispec.Platform, d digest.Digest) (ocispec.Platform, error) {
+	own := normalizePlatform(ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})
+	if plat == nil {
+		return own, nil
+	}
+	if plat.OS != own.OS || plat.Architecture != own.Architecture {
+		return ocispec.Platform{}, invalidf("index says manifest %s is for %s but its config says %s", d, FormatPlatform(*plat), FormatPlatform(own))
+	}
+	return *plat, nil
+}
