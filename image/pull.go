@@ -173,7 +173,7 @@ func (p *puller) pull(ctx context.Context) (*Pulled, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := p.config(ctx, m, plat)
+	cfg, err := p.config(ctx, m)
 	if err != nil {
 		return nil, err
 	}
@@ -314,13 +314,10 @@ func (p *puller) platformManifest(ctx context.Context, doc document) (document, 
 }
 
 // config fetches, stores and parses the image config.
-func (p *puller) config(ctx context.Context, m ocispec.Manifest, plat *ocispec.Platform) (ocispec.Image, error) {
+func (p *puller) config(ctx context.Context, m ocispec.Manifest) (ocispec.Image, error) {
 	d := m.Config
-	if d.Size > p.s.jsonLimit {
-		return ocispec.Image{}, fmt.Errorf("config %s is %d bytes: %w (limit %d)", d.Digest, d.Size, ErrTooLarge, p.s.jsonLimit)
-	}
-	if d.Size <= 0 {
-		return ocispec.Image{}, invalidf("descriptor of config %s has size %d", d.Digest, d.Size)
+	if err := p.s.checkJSONSize("config "+d.Digest.String(), d.Size); err != nil {
+		return ocispec.Image{}, err
 	}
 	if err := p.fetchBlob(ctx, d, nil); err != nil {
 		return ocispec.Image{}, fmt.Errorf("config: %w", err)

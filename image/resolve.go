@@ -113,11 +113,8 @@ func (im *importer) json(ctx context.Context, desc ocispec.Descriptor) ([]byte, 
 	if err := checkDigest(desc.Digest); err != nil {
 		return nil, err
 	}
-	if desc.Size > im.s.jsonLimit {
-		return nil, fmt.Errorf("%s is %d bytes: %w (limit %d)", desc.Digest, desc.Size, ErrTooLarge, im.s.jsonLimit)
-	}
-	if desc.Size <= 0 {
-		return nil, invalidf("descriptor of %s has size %d", desc.Digest, desc.Size)
+	if err := im.s.checkJSONSize(desc.Digest.String(), desc.Size); err != nil {
+		return nil, err
 	}
 	w, err := im.src.blob(ctx, desc)
 	if err != nil {

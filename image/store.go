@@ -136,6 +136,18 @@ func (s *Store) readBlobJSON(d digest.Digest) ([]byte, error) {
 	return readCapped(rc, s.jsonLimit, d.String())
 }
 
+// checkJSONSize refuses a JSON document (what: its name in messages) whose
+// descriptor says it is empty or larger than the cap, before it is read.
+func (s *Store) checkJSONSize(what string, size int64) error {
+	if size > s.jsonLimit {
+		return fmt.Errorf("%s is %d bytes: %w (limit %d)", what, size, ErrTooLarge, s.jsonLimit)
+	}
+	if size <= 0 {
+		return invalidf("descriptor of %s has size %d", what, size)
+	}
+	return nil
+}
+
 func readCapped(r io.Reader, limit int64, what string) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
