@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // testImage builds a small random OCI image for a platform ("linux/arm/v7").
@@ -29,10 +30,17 @@ func testImage(t testing.TB, platform string) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return imageFor(t, p, 256, 256)
+}
+
+// imageFor builds an OCI image for platform p with random layers of the
+// given sizes (incompressible, gzip-compressed).
+func imageFor(t testing.TB, p ocispec.Platform, sizes ...int64) v1.Image {
+	t.Helper()
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	for range 2 {
-		l, err := random.Layer(256, types.OCILayer)
+	for _, n := range sizes {
+		l, err := random.Layer(n, types.OCILayer)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,11 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // testRegistry is ggcr's in-memory registry on loopback, behind an
@@ -123,29 +119,7 @@ func (tr *testRegistry) push(t testing.TB, ref string, img any) string {
 // given sizes (random, incompressible, gzip-compressed).
 func bigImage(t testing.TB, sizes ...int64) v1.Image {
 	t.Helper()
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	for _, n := range sizes {
-		l, err := random.Layer(n, types.OCILayer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if img, err = mutate.AppendLayers(img, l); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	hp := HostPlatform()
-	cf.OS, cf.Architecture, cf.Variant = hp.OS, hp.Architecture, hp.Variant
-	cf.Created = v1.Time{Time: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return imageFor(t, HostPlatform(), sizes...)
 }
 
 func layerDigests(t testing.TB, img v1.Image) []string {
