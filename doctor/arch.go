@@ -3,6 +3,8 @@ package doctor
 import (
 	"fmt"
 	"strings"
+
+	"github.com/edgerun/edgerun/internal/armcpu"
 )
 
 // checkArch reports the platform images resolve to, and the two ARM traps:
@@ -33,18 +35,15 @@ func checkARM32(o Options, machine string) []Check {
 	if model == "" {
 		model = cpuinfoField(cpuinfo, "Processor")
 	}
-	actual := reported
-	if strings.Contains(model, "(v6l)") || strings.HasPrefix(model, "ARMv6") || machine == "armv6l" {
-		actual = "6"
-	}
-	var checks []Check
+	// The variant images resolve to (image.HostPlatform asks the same).
+	actual := strings.TrimPrefix(armcpu.Variant(strings.NewReader(cpuinfo), o.GOARM), "v")
 	c := Check{Name: "arch", Status: OK,
 		Detail: fmt.Sprintf("linux/arm/v%s (edgerun built for GOARM=%s, kernel %s, CPU %q)", actual, o.GOARM, machine, model)}
-	if reported != actual {
+	if reported != "" && !strings.HasPrefix(reported, actual) {
 		c.Detail = fmt.Sprintf("linux/arm/v%s: the CPU is ARMv%s (%q, kernel %s) although /proc/cpuinfo reports CPU architecture %s; "+
 			"edgerun selects linux/arm/v%s images from multi-arch indexes", actual, actual, model, machine, reported, actual)
 	}
-	checks = append(checks, c)
+	checks := []Check{c}
 	if machine == "aarch64" || machine == "arm64" {
 		checks = append(checks, Check{Name: "userland", Status: OK,
 			Detail: fmt.Sprintf("32-bit edgerun (linux/arm/v%s) on a 64-bit kernel (%s): images resolve to 32-bit ARM; "+

@@ -162,6 +162,9 @@ func TestRunReportsHostFacts(t *testing.T) {
 		{"32-bit userland on a 64-bit kernel", base().with("proc/cpuinfo", string(pi4)),
 			func(o *Options) { o.GOARCH, o.GOARM = "arm", "7" },
 			"userland", OK, []string{"32-bit edgerun (linux/arm/v8) on a 64-bit kernel (aarch64)", "arm64 edgerun"}, true},
+		{"no cpu architecture line: the GOARM images resolve to", base().with("proc/cpuinfo", "processor\t: 0\n", "proc/sys/kernel/arch", "armv7l\n"),
+			func(o *Options) { o.GOARCH, o.GOARM = "arm", "6" },
+			"arch", OK, []string{"linux/arm/v6 (edgerun built for GOARM=6, kernel armv7l"}, true},
 		{"little space", base(), func(o *Options) {
 			o.Statfs = func(string) (uint64, uint64, string, error) { return 500 << 20, 100000, "ext4", nil }
 		}, "space-root", Warn, []string{"500MiB free", "image prune"}, true},

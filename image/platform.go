@@ -1,21 +1,21 @@
 package image
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/edgerun/edgerun/internal/armcpu"
 )
 
 // HostPlatform is the platform this machine runs: GOOS/GOARCH, and for arm
-// the variant the CPU supports (/proc/cpuinfo "CPU architecture", else the
+// the variant the CPU supports (armcpu.Variant: /proc/cpuinfo, else the
 // GOARM this binary was built for, else v7); arm64 is reported as v8.
 func HostPlatform() ocispec.Platform {
 	var cpuinfo io.Reader
@@ -25,20 +25,7 @@ func HostPlatform() ocispec.Platform {
 			cpuinfo = f
 		}
 	}
-	return hostPlatform(runtime.GOOS, runtime.GOARCH, buildGOARM(), cpuinfo)
-}
-
-func buildGOARM() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "GOARM" {
-			return s.Value
-		}
-	}
-	return ""
+	return hostPlatform(runtime.GOOS, runtime.GOARCH, armcpu.BuildGOARM(), cpuinfo)
 }
 
 func hostPlatform(goos, goarch, goarm string, cpuinfo io.Reader) ocispec.Platform {
@@ -47,58 +34,9 @@ func hostPlatform(goos, goarch, goarm string, cpuinfo io.Reader) ocispec.Platfor
 	case "arm64":
 		p.Variant = "v8"
 	case "arm":
-		if v := cpuArchitecture(cpuinfo); v != "" {
-			p.Variant = v
-		} else if n, _, _ := strings.Cut(goarm, ","); n != "" {
-			p.Variant = "v" + n
-		} else {
-			p.Variant = "v7"
-		}
+		p.Variant = armcpu.Variant(cpuinfo, goarm)
 	}
 	return p
-}
-
-// cpuArchitecture reads the ARM version from cpuinfo: "CPU architecture: 7"
-// (or "5TEJ"), except that an ARMv6 core (model name "ARMv6-compatible
-// processor rev 7 (v6l)", as on the Raspberry Pi Zero and 1) is v6 although
-// the kernel reports "CPU architecture: 7" for it: v7 programs would stop
-// there with an illegal instruction.
-func cpuArchitecture(r io.Reader) string {
-	if r == nil {
-		return ""
-	}
-	arch := ""
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		switch k {
-		case "model name", "Processor":
-			if strings.HasPrefix(v, "ARMv6") || strings.HasSuffix(v, "(v6l)") {
-				return "v6"
-			}
-		case "CPU architecture":
-			if arch == "" {
-				arch = archVersion(v)
-			}
-		}
-	}
-	return arch
-}
-
-// archVersion turns "7" or "5TEJ" into "v7" or "v5"; "" when it has no number.
-func archVersion(v string) string {
-	n := strings.IndexFunc(v, func(r rune) bool { return r < '0' || r > '9' })
-	if n == 0 {
-		return ""
-	}
-	if n > 0 {
-		v = v[:n]
-	}
-	return "v" + v
 }
 
 // ParsePlatform parses "os/arch[/variant]", e.g. "linux/arm/v7".

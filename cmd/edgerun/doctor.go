@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/user"
 	goruntime "runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/doctor"
+	"github.com/edgerun/edgerun/internal/armcpu"
 )
 
 // commitTime is the Unix time of the commit this binary was built from,
@@ -78,32 +78,6 @@ func doctorRunOptions(g *globalOptions) doctor.Options {
 	if unix.Uname(&uts) == nil {
 		o.Machine = unix.ByteSliceToString(uts.Machine[:])
 	}
-	o.GOARM = goarm()
+	o.GOARM, _, _ = strings.Cut(armcpu.BuildGOARM(), ",") // "" off arm
 	return o
-}
-
-// goarm is the GOARM this binary was built with ("" off arm).
-func goarm() string {
-	if goruntime.GOARCH != "arm" {
-		return ""
-	}
-	if v, ok := buildSetting("GOARM"); ok {
-		n, _, _ := strings.Cut(v, ",")
-		return n
-	}
-	return ""
-}
-
-// buildSetting returns a setting recorded in the binary's build info.
-func buildSetting(key string) (string, bool) {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "", false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == key {
-			return s.Value, true
-		}
-	}
-	return "", false
 }
