@@ -238,9 +238,11 @@ func (r *Runtime) refreshPeerHosts(bridge, skip string) error {
 	if err != nil {
 		return err
 	}
+	var b strings.Builder
+	b.WriteString(peersMarker + bridge + "\n")
 	type peer struct {
-		ip       netip.Addr
-		id, name string
+		id      string
+		durable bool // a --rm container's files are not fsynced (see writeEtcFiles)
 	}
 	var peers []peer
 	for _, l := range leases {
@@ -248,23 +250,20 @@ func (r *Runtime) refreshPeerHosts(bridge, skip string) error {
 			continue
 		}
 		if rec, err := r.loadRecord(l.ID); err == nil {
-			peers = append(peers, peer{l.IP, l.ID, rec.Name})
+			peers = append(peers, peer{l.ID, !rec.AutoRemove})
+			fmt.Fprintf(&b, "%s\t%s %s\n", l.IP, rec.Name, l.ID[:12])
 		}
 	}
 	var errs []error
-	for _, self := range peers {
-		var b strings.Builder
-		b.WriteString(peersMarker + bridge + "\n")
-		for _, p := range peers {
-			fmt.Fprintf(&b, "%s\t%s %s\n", p.ip, p.name, p.id[:12])
-		}
-		errs = append(errs, rewriteHosts(filepath.Join(r.containerDir(self.id), "hosts"), b.String()))
+	for _, p := range peers {
+		errs = append(errs, rewriteHosts(filepath.Join(r.containerDir(p.id), "hosts"), b.String(), p.durable))
 	}
 	return errors.Join(errs...)
 }
 
-// rewriteHosts replaces the peers part of a hosts file in place.
-func rewriteHosts(path, peers string) error {
+// rewriteHosts replaces the peers part of a hosts file in place, fsynced
+// when durable.
+func rewriteHosts(path, peers string, durable bool) error {
 	old, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -278,7 +277,10 @@ func rewriteHosts(path, peers string) error {
 		return err
 	}
 	_, err = f.WriteString(base + peers)
-	return errors.Join(err, f.Sync(), f.Close())
+	if err == nil && durable {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
 }
 
 // ensureNetwork gives a bridge container whose network namespace is gone
