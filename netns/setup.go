@@ -170,8 +170,9 @@ func (n *Network) teardown(c *nftables.Conn, h *netlink.Handle, bridge, id strin
 
 // Reclaim tears down what containers that no longer exist left behind (a
 // killed edgerun, a crash, a reboot): their leases, namespace mounts,
-// veths and rules. Without stale leases or mounts it costs two directory
-// reads and touches no kernel state.
+// veths and rules. Without stale leases or mounts it only reads the lease
+// directories, each lease and the mount directory, and touches no kernel
+// state.
 func (n *Network) Reclaim(alive func(id string) bool) error {
 	stale := map[string]string{} // id -> bridge ("" when unknown)
 	leases, _ := filepath.Glob(filepath.Join(n.root, "*", "leases", "*"))
