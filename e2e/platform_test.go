@@ -79,8 +79,8 @@ func TestDoctorRefusesUnknownFormat(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	r := e.run("doctor", "--format", "yaml")
-	if r.code == 0 || !strings.Contains(r.stderr, "use text or json") {
-		t.Errorf("doctor --format yaml: want a refusal naming the formats, got %s", r)
+	if r.code != 1 || !strings.Contains(r.stderr, "use text or json") {
+		t.Errorf("doctor --format yaml: want exit 1 (as every refused command) naming the formats, got %s", r)
 	}
 }
 

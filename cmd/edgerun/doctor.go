@@ -36,7 +36,7 @@ func newDoctorCommand(g *globalOptions) *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if o.Format != "text" && o.Format != "json" {
-				return &exitError{code: 2, err: fmt.Errorf("unknown --format %q: use text or json", o.Format)}
+				return fmt.Errorf("unknown --format %q: use text or json", o.Format)
 			}
 			r := doctor.Run(doctorRunOptions(g))
 			var err error
