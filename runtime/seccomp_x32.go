@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"bytes"
-	"os"
 	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -45,14 +43,9 @@ func dropX32(s *specs.LinuxSeccomp, x32 *bool) {
 // underSeccomp says whether this process runs under a seccomp filter (or
 // cannot tell).
 func underSeccomp() bool {
-	b, err := os.ReadFile("/proc/self/status")
+	v, ok, err := statusField("/proc/self/status", "Seccomp")
 	if err != nil {
 		return true
 	}
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte("Seccomp:")); ok {
-			return string(bytes.TrimSpace(v)) != "0"
-		}
-	}
-	return false // kernel without seccomp: no filter to fear
+	return ok && v != "0" // no line: a kernel without seccomp, no filter to fear
 }

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"slices"
@@ -142,22 +141,33 @@ func capsIn(last int, mask uint64) []string {
 
 // boundingSet reads CapBnd from a /proc/PID/status file.
 func boundingSet(status string) (uint64, error) {
-	f, err := os.Open(status)
+	v, ok, err := statusField(status, "CapBnd")
 	if err != nil {
 		return 0, fmt.Errorf("read the capability bounding set: %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "CapBnd:"); ok {
-			m, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			if err != nil {
-				return 0, fmt.Errorf("parse CapBnd in %s: %w", status, err)
-			}
-			return m, nil
+	if !ok {
+		return 0, fmt.Errorf("no CapBnd line in %s", status)
+	}
+	m, err := strconv.ParseUint(v, 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse CapBnd in %s: %w", status, err)
+	}
+	return m, nil
+}
+
+// statusField returns the value of the "key:" line of a /proc/PID/status
+// file, trimmed; ok is false when there is no such line.
+func statusField(status, key string) (string, bool, error) {
+	b, err := os.ReadFile(status)
+	if err != nil {
+		return "", false, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			return strings.TrimSpace(v), true, nil
 		}
 	}
-	return 0, fmt.Errorf("no CapBnd line in %s", status)
+	return "", false, nil
 }
 
 func normalizeCaps(flag string, in []string) ([]string, error) {
