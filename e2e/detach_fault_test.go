@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,11 +105,7 @@ func TestBootAfterSimulatedRebootStartsTheRightContainers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
-	bootID := filepath.Join(e.base, "boot_id")
-	if err := os.WriteFile(bootID, []byte("boot-1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e.extraEnv = append(e.extraEnv, "EDGERUN_BOOT_ID_FILE="+bootID) // read by edgerun and its monitors
+	e.fakeBootID("boot-1")
 	want := map[string]string{
 		"always":         "running",
 		"always-stopped": "running", // always: started at boot even after a stop
@@ -136,9 +133,7 @@ func TestBootAfterSimulatedRebootStartsTheRightContainers(t *testing.T) {
 	if err := os.RemoveAll(e.state); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(bootID, []byte("boot-2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	e.fakeBootID("boot-2")
 	out := e.must("boot")
 	for name, st := range want {
 		r := e.inspectLife(name)
@@ -158,16 +153,10 @@ func TestRecordRunningFromAnEarlierBootIsShownExited(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
-	bootID := filepath.Join(e.base, "boot_id")
-	if err := os.WriteFile(bootID, []byte("boot-1\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e.extraEnv = append(e.extraEnv, "EDGERUN_BOOT_ID_FILE="+bootID)
+	e.fakeBootID("boot-1")
 	e.runD("--name", "svc", "--restart", "unless-stopped", "busybox", "sleep", "1000")
 	e.powerCut(e.inspectLife("svc"))
-	if err := os.WriteFile(bootID, []byte("boot-2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	e.fakeBootID("boot-2")
 	if got := e.inspectLife("svc"); got.State != "exited" || got.MonitorLost {
 		t.Errorf("after a reboot, before boot: %+v, want exited (not restarted, not monitor lost)", got)
 	}
@@ -176,6 +165,20 @@ func TestRecordRunningFromAnEarlierBootIsShownExited(t *testing.T) {
 		t.Errorf("after boot: %+v, want running", got)
 	}
 	e.must("rm", "-f", "svc")
+}
+
+// fakeBootID makes edgerun and its monitors of this env read the boot ID
+// from a file of its own (EDGERUN_BOOT_ID_FILE) and writes id there; a
+// second call with another id is a reboot.
+func (e *env) fakeBootID(id string) {
+	e.t.Helper()
+	file := filepath.Join(e.base, "boot_id")
+	if err := os.WriteFile(file, []byte(id+"\n"), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	if v := "EDGERUN_BOOT_ID_FILE=" + file; !slices.Contains(e.extraEnv, v) {
+		e.extraEnv = append(e.extraEnv, v)
+	}
 }
 
 // powerCut simulates losing power under a container: its monitor and

@@ -45,6 +45,13 @@ func memoryControllerDisabled(t *testing.T) bool {
 	return true
 }
 
+func requireMemoryControllerDisabled(t *testing.T) {
+	t.Helper()
+	if !memoryControllerDisabled(t) {
+		t.Skip("the memory controller is enabled here (the VM matrix boots a kernel with cgroup_disable=memory)")
+	}
+}
+
 func TestDoctorSaysThisHostCanRunContainers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -88,9 +95,7 @@ func TestDoctorRefusesUnknownFormat(t *testing.T) {
 // the fix, before anything is created (newEnv's cleanup checks that).
 func TestVMMemoryDisabledRefusesMemoryLimit(t *testing.T) {
 	t.Parallel()
-	if !memoryControllerDisabled(t) {
-		t.Skip("the memory controller is enabled here (the VM matrix boots a kernel with cgroup_disable=memory)")
-	}
+	requireMemoryControllerDisabled(t)
 	e := newEnv(t)
 	e.loadBusybox()
 	r := e.run("run", "--rm", "--memory", "32m", "busybox", "true")
@@ -105,9 +110,7 @@ func TestVMMemoryDisabledRefusesMemoryLimit(t *testing.T) {
 
 func TestVMMemoryDisabledRunsContainers(t *testing.T) {
 	t.Parallel()
-	if !memoryControllerDisabled(t) {
-		t.Skip("the memory controller is enabled here (the VM matrix boots a kernel with cgroup_disable=memory)")
-	}
+	requireMemoryControllerDisabled(t)
 	e := newEnv(t)
 	e.loadBusybox()
 	r := e.run("run", "--rm", "busybox", "echo", "hello")
