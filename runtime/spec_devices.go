@@ -75,6 +75,19 @@ func (d DeviceSpec) resolve() (specs.LinuxDevice, specs.LinuxDeviceCgroup, error
 		return specs.LinuxDevice{}, specs.LinuxDeviceCgroup{}, fmt.Errorf("%w: --device %s: %w", ErrInvalidOption, d.Host,
 			&os.PathError{Op: "stat", Path: d.Host, Err: err})
 	}
+	dev, ok := deviceNode(d.Container, &st)
+	if !ok {
+		return specs.LinuxDevice{}, specs.LinuxDeviceCgroup{}, fmt.Errorf("%w: --device %s is not a character or block device", ErrInvalidOption, d.Host)
+	}
+	major, minor := dev.Major, dev.Minor
+	rule := specs.LinuxDeviceCgroup{Allow: true, Type: dev.Type, Major: &major, Minor: &minor, Access: d.Permissions}
+	return dev, rule, nil
+}
+
+// deviceNode is the node to create at path for the host device st
+// describes (type, numbers, mode, owner); false when st is not a
+// character or block device.
+func deviceNode(path string, st *unix.Stat_t) (specs.LinuxDevice, bool) {
 	var typ string
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFCHR:
@@ -82,12 +95,9 @@ func (d DeviceSpec) resolve() (specs.LinuxDevice, specs.LinuxDeviceCgroup, error
 	case unix.S_IFBLK:
 		typ = "b"
 	default:
-		return specs.LinuxDevice{}, specs.LinuxDeviceCgroup{}, fmt.Errorf("%w: --device %s is not a character or block device", ErrInvalidOption, d.Host)
+		return specs.LinuxDevice{}, false
 	}
-	major, minor := int64(unix.Major(st.Rdev)), int64(unix.Minor(st.Rdev))
 	mode := os.FileMode(st.Mode & 0o777)
-	dev := specs.LinuxDevice{Path: d.Container, Type: typ, Major: major, Minor: minor,
-		FileMode: &mode, UID: ptrTo(st.Uid), GID: ptrTo(st.Gid)}
-	rule := specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: &major, Minor: &minor, Access: d.Permissions}
-	return dev, rule, nil
+	return specs.LinuxDevice{Path: path, Type: typ, Major: int64(unix.Major(st.Rdev)), Minor: int64(unix.Minor(st.Rdev)),
+		FileMode: &mode, UID: ptrTo(st.Uid), GID: ptrTo(st.Gid)}, true
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -40,14 +39,9 @@ func hostDevices(dir string) ([]specs.LinuxDevice, error) {
 		if err := unix.Lstat(p, &st); err != nil {
 			return nil
 		}
-		typ := "b"
-		if st.Mode&unix.S_IFMT == unix.S_IFCHR {
-			typ = "c"
+		if dev, ok := deviceNode(filepath.Join("/dev", rel), &st); ok {
+			out = append(out, dev)
 		}
-		mode := os.FileMode(st.Mode & 0o777)
-		out = append(out, specs.LinuxDevice{Path: filepath.Join("/dev", rel), Type: typ,
-			Major: int64(unix.Major(st.Rdev)), Minor: int64(unix.Minor(st.Rdev)),
-			FileMode: &mode, UID: ptrTo(st.Uid), GID: ptrTo(st.Gid)})
 		return nil
 	})
 	if err != nil {
