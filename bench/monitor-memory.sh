@@ -10,6 +10,7 @@
 #   bench/monitor-memory.sh bin/edgerun out/images      (make bench-monitor)
 #   BENCH_N=10 bench/monitor-memory.sh ...               more containers (default 5)
 set -eu
+. "$(dirname "$0")/podman.sh"
 
 EDGERUN=$(realpath "${1:?usage: $0 EDGERUN IMAGES}")
 IMAGES=$(realpath "${2:?usage: $0 EDGERUN IMAGES}")
@@ -28,7 +29,8 @@ PODMAN=
 cleanup() {
 	set +e
 	$ER rm -f $($ER ps -aq 2>/dev/null) >/dev/null 2>&1
-	[ -n "$PODMAN" ] && { $PODMAN rm -af -t 0; $PODMAN rmi -af; $PODMAN system reset -f; } >/dev/null 2>&1
+	podman_cleanup
+	[ -n "$PODMAN" ] && $PODMAN system reset -f >/dev/null 2>&1
 	awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
 	rm -rf "$T"
 }
@@ -63,14 +65,9 @@ pids=$(pgrep -f "__monitor $T/edgerun/root" | tr "\n" " ")
 } | tee "$OUT/monitor-memory.txt"
 
 if command -v podman >/dev/null 2>&1 && command -v skopeo >/dev/null 2>&1; then
-	printf '[network]\nnetwork_backend = "cni"\n' >"$T/containers.conf"
-	export CONTAINERS_CONF="$T/containers.conf"
-	PODMAN="podman --root $T/podman/root --runroot $T/podman/run --tmpdir $T/podman/tmp \
---network-config-dir $T/podman/net --storage-driver overlay --cgroup-manager cgroupfs \
---events-backend file --runtime runc"
-	skopeo copy -q "oci:$IMAGES/busybox:busybox:latest" "oci-archive:$T/busybox.tar:localhost/busybox:latest"
-	$PODMAN load -q -i "$T/busybox.tar" >/dev/null
-	for i in $(seq "$N"); do $PODMAN run -d --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/busybox:latest sleep 100000 >/dev/null; done
+	podman_init
+	podman_load "$IMAGES" busybox:latest
+	for i in $(seq "$N"); do $PODMAN run -d --network none $PODMAN_ULIMITS localhost/busybox:latest sleep 100000 >/dev/null; done
 	sleep 2
 	cpids=$(pgrep -f "conmon.*$T/podman" | tr '\n' ' ')
 	[ -n "$cpids" ] && report conmon $cpids | tee -a "$OUT/monitor-memory.txt"

@@ -19,15 +19,10 @@
 # The peak RSS of the binary as given is printed too.
 #
 # Everything lives in one temp dir (edgerun --root/--state, the runc bundle and --root, podman's
-# --root/--runroot/--tmpdir/--network-config-dir and a containers.conf that selects the CNI
-# backend, so no netavark run dir appears under /run), removed on exit. The only state podman
-# and skopeo share with the host is the blob-info cache in /var/lib/containers/cache.
-#
-# podman on this machine (hybrid cgroups: v1 controllers plus an empty cgroup2 at
-# /sys/fs/cgroup/unified) needs: --cgroup-manager cgroupfs (no systemd), --runtime runc, and
-# explicit --ulimit nofile/nproc, because its default nofile limit (1048576) is above the
-# hard limit it runs under and runc's setrlimit then fails with EPERM.
+# storage and configuration: bench/podman.sh, which also says what podman needs on this
+# machine), removed on exit.
 set -eu
+. "$(dirname "$0")/podman.sh"
 
 EDGERUN=$(realpath "${1:-bin/edgerun}")
 IMAGES=$(realpath "${2:-out/images}")
@@ -47,25 +42,15 @@ done
 mkdir -p "$OUT"
 
 T=$(mktemp -d /tmp/edgerun-bench-run.XXXXXX)
-# The podman cgroup parent is created by the first podman run; remove it afterwards only if it
-# was not there before (someone else's podman may use it).
-had_libpod_parent=$([ -d /sys/fs/cgroup/memory/libpod_parent ] && echo yes || echo no)
-
 cleanup() {
 	set +e
 	[ -n "${ER:-}" ] && $ER rm -f $($ER ps -aq 2>/dev/null) >/dev/null 2>&1
-	[ -n "${PODMAN:-}" ] && $PODMAN rm -af >/dev/null 2>&1 && $PODMAN rmi -af >/dev/null 2>&1
+	podman_cleanup
 	# Unmount whatever is still mounted under $T, deepest first, then remove it.
 	awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do
 		umount -l "$m"
 	done
 	rm -rf "$T"
-	if [ "$had_libpod_parent" = no ]; then
-		for d in /sys/fs/cgroup/*/libpod_parent; do
-			[ -d "$d" ] || continue
-			find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-		done
-	fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -103,15 +88,10 @@ jq --slurpfile s "$sc" --arg root "$T/bundle/rootfs" '.linux.seccomp = $s[0].lin
 $ER rm seccomp-src >/dev/null
 RUNC_SC="runc --root $T/runc run --bundle $T/bundle-sc bench-sc"
 
-# podman: throwaway storage, image imported through an oci-archive made by skopeo.
-printf '[network]\nnetwork_backend = "cni"\n' >"$T/containers.conf"
-export CONTAINERS_CONF="$T/containers.conf"
-PODMAN="podman --root $T/podman/root --runroot $T/podman/run --tmpdir $T/podman/tmp \
---network-config-dir $T/podman/net --storage-driver overlay --cgroup-manager cgroupfs \
---events-backend file --runtime runc"
-skopeo copy -q "oci:$IMAGES/busybox:$ref" "oci-archive:$T/busybox.tar:localhost/$ref"
-$PODMAN load -q -i "$T/busybox.tar" >/dev/null
-PODMAN_RUN="$PODMAN run --rm --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/$ref true"
+# podman: throwaway storage, the same image (bench/podman.sh).
+podman_init
+podman_load "$IMAGES" "$ref"
+PODMAN_RUN="$PODMAN run --rm --network none $PODMAN_ULIMITS localhost/$ref true"
 
 EDGERUN_RUN="$ER run --rm --network none $ref true"
 

@@ -10,10 +10,11 @@
 # Environment: RUNS (default 50), WARMUP (default 5), OUT (default out/bench).
 # Writes $OUT/net.json, $OUT/net.md and $OUT/net-summary.txt.
 #
-# podman needs --runtime runc, cgroupfs and explicit nofile/nproc ulimits on this machine's
-# hybrid cgroup layout (see bench/run-containers.sh). Everything lives in one temp dir; on exit
-# edgerun's bench bridge erbench0 is pruned, and podman's cni-podman0 removed if this run made it.
+# podman's storage, configuration and flags are bench/podman.sh's. Everything lives in one temp
+# dir; on exit edgerun's bench bridge erbench0 is pruned, and podman's cni-podman0 removed if this
+# run made it.
 set -eu
+. "$(dirname "$0")/podman.sh"
 
 EDGERUN=$(realpath "${1:-bin/edgerun}")
 IMAGES=$(realpath "${2:-out/images}")
@@ -39,7 +40,7 @@ cleanup() {
 	set +e
 	$ER rm -f $($ER ps -aq 2>/dev/null) >/dev/null 2>&1
 	$ER network prune >/dev/null 2>&1 # edgerun's bench bridge and its nftables table
-	[ -n "${PODMAN:-}" ] && $PODMAN rm -af >/dev/null 2>&1 && $PODMAN rmi -af >/dev/null 2>&1
+	podman_cleanup
 	awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
 	rm -rf "$T"
 	[ "$had_cni_bridge" = no ] && ip link del cni-podman0 2>/dev/null
@@ -51,14 +52,9 @@ trap 'exit 130' INT TERM
 ref=busybox:latest
 $ER load -q -i "$IMAGES/busybox" >/dev/null
 
-printf '[network]\nnetwork_backend = "cni"\n' >"$T/containers.conf"
-export CONTAINERS_CONF="$T/containers.conf"
-PODMAN="podman --root $T/podman/root --runroot $T/podman/run --tmpdir $T/podman/tmp \
---network-config-dir $T/podman/net --storage-driver overlay --cgroup-manager cgroupfs \
---events-backend file --runtime runc"
-skopeo copy -q "oci:$IMAGES/busybox:$ref" "oci-archive:$T/busybox.tar:localhost/$ref"
-$PODMAN load -q -i "$T/busybox.tar" >/dev/null
-PODMAN_RUN="$PODMAN run --rm --network bridge --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 localhost/$ref true"
+podman_init
+podman_load "$IMAGES" "$ref"
+PODMAN_RUN="$PODMAN run --rm --network bridge $PODMAN_ULIMITS localhost/$ref true"
 EDGERUN_RUN="$ER run --rm --network bridge $ref true"
 EDGERUN_NONE="$ER run --rm --network none $ref true" # what networking adds, in the same run
 

@@ -23,6 +23,7 @@
 # Knobs: BENCH_RUNS (default 5), OUT (default out/bench), RESUME_RATE (bytes/s per download
 # through the proxy, default 20000000).
 set -eu
+. "$(dirname "$0")/podman.sh"
 
 EDGERUN=$(realpath "$1")
 MKLAYERS=$(realpath "$2")
@@ -62,7 +63,7 @@ REG_PID=
 cleanup() {
 	set +e
 	[ -n "$REG_PID" ] && kill "$REG_PID" && wait "$REG_PID" 2>/dev/null
-	[ -n "${PODMAN:-}" ] && $PODMAN rmi -af >/dev/null 2>&1
+	podman_cleanup
 	awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do
 		umount -l "$m"
 	done
@@ -99,11 +100,7 @@ size=$(skopeo inspect --raw --tls-verify=false "docker://$REG/$REF" | jq '[.laye
 echo "bench-pull: $REG/$REF: 4 layers, $((size / 1000000)) MB compressed"
 
 ER="$EDGERUN --root $T/edgerun/root --state $T/edgerun/state"
-printf '[network]\nnetwork_backend = "cni"\n' >"$T/containers.conf"
-export CONTAINERS_CONF="$T/containers.conf"
-PODMAN="podman --root $T/podman/root --runroot $T/podman/run --tmpdir $T/podman/tmp \
---network-config-dir $T/podman/net --storage-driver overlay --cgroup-manager cgroupfs \
---events-backend file --runtime runc"
+podman_init
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 hyperfine --style basic --warmup 1 --runs "$RUNS" \

@@ -1,0 +1,46 @@
+# Sourced by the bench scripts that compare with podman (not run on its own).
+#
+# podman_init: sets PODMAN, a podman whose state all lives under the script's temp dir $T
+# (--root/--runroot/--tmpdir/--network-config-dir, and a containers.conf selecting the CNI
+# backend, so no netavark run dir appears under /run), with what podman needs on this machine
+# (hybrid cgroups: v1 controllers plus an empty cgroup2 at /sys/fs/cgroup/unified):
+# --cgroup-manager cgroupfs (no systemd) and --runtime runc; and PODMAN_ULIMITS, explicit
+# nofile/nproc limits for `podman run`, because podman's default nofile (1048576) is above the
+# hard limit it runs under and runc's setrlimit then fails with EPERM. The only state podman and
+# skopeo share with the host is the blob-info cache in /var/lib/containers/cache. Call it before
+# the first podman command.
+#
+# podman_load IMAGES REF: imports the busybox OCI layout IMAGES/busybox (ref REF) as
+# localhost/REF, through an oci-archive made by skopeo.
+#
+# podman_cleanup: removes podman's containers and images, and the libpod_parent cgroups its
+# first container creates when podman_init did not find them (someone else's podman may use
+# them). For the script's EXIT trap, before $T is removed.
+
+podman_init() {
+	had_libpod_parent=$([ -d /sys/fs/cgroup/memory/libpod_parent ] || [ -d /sys/fs/cgroup/libpod_parent ] &&
+		echo yes || echo no)
+	printf '[network]\nnetwork_backend = "cni"\n' >"$T/containers.conf"
+	export CONTAINERS_CONF="$T/containers.conf"
+	PODMAN="podman --root $T/podman/root --runroot $T/podman/run --tmpdir $T/podman/tmp \
+--network-config-dir $T/podman/net --storage-driver overlay --cgroup-manager cgroupfs \
+--events-backend file --runtime runc"
+	PODMAN_ULIMITS="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+}
+
+podman_load() {
+	skopeo copy -q "oci:$1/busybox:$2" "oci-archive:$T/podman-busybox.tar:localhost/$2"
+	$PODMAN load -q -i "$T/podman-busybox.tar" >/dev/null
+}
+
+podman_cleanup() {
+	[ -n "${PODMAN:-}" ] || return 0
+	$PODMAN rm -af -t 0 >/dev/null 2>&1
+	$PODMAN rmi -af >/dev/null 2>&1
+	[ "$had_libpod_parent" = no ] || return 0
+	for d in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do
+		[ -d "$d" ] || continue
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+	done
+	return 0
+}
