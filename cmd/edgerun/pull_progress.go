@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/sys/unix"
@@ -58,13 +59,7 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && ws.Col > 0
 }
 
-func short(d fmt.Stringer) string {
-	s := d.String()
-	if len(s) > 19 {
-		return s[7:19]
-	}
-	return s
-}
+func short(d digest.Digest) string { return shortDigest(d.Encoded()) }
 
 func (p *pullProgress) event(e image.PullEvent) {
 	p.mu.Lock()
@@ -178,8 +173,8 @@ func (p *pullProgress) stopBars() {
 }
 
 // prefix labels a line with a short digest, if there is one.
-func prefix(d fmt.Stringer) string {
-	if d.String() == "" {
+func prefix(d digest.Digest) string {
+	if d == "" {
 		return ""
 	}
 	return short(d) + ": "
