@@ -69,11 +69,11 @@ func Login(ctx context.Context, cfg RegistryConfig, configDir, server, user, pas
 // checkLogin authenticates against the registry's /v2/ endpoint (through
 // the token service when it has one).
 func (c *RegistryConfig) checkLogin(ctx context.Context, reg name.Registry, auth authn.Authenticator) error {
-	reg, err := c.registry(reg.RegistryStr(), false)
+	reg, plain, err := c.registry(reg.RegistryStr(), false)
 	if err != nil {
 		return err
 	}
-	base, err := c.baseTransport(reg, reg.Scheme() == "http")
+	base, err := c.baseTransport(reg, plain)
 	if err != nil {
 		return err
 	}

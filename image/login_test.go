@@ -61,6 +61,23 @@ func TestLoginThenPullWithStoredCredentials(t *testing.T) {
 	}
 }
 
+func TestLoginSendsNoPasswordOverPlainHTTPUnlessAllowed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), ".docker")
+	reg := startRegistry(t, nil) // plain HTTP
+	for _, host := range []string{"registry.test", "10.0.0.6:5000", "registry.local"} {
+		_, err := Login(bg, RegistryConfig{Transport: reg.dialAnyHost()}, dir, host, "alice", "s3cret")
+		if err == nil || !strings.Contains(err.Error(), "--insecure-registry") {
+			t.Fatalf("login to %s over plain HTTP: err = %v, want a refusal naming --insecure-registry", host, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
+			t.Fatalf("credentials for %s stored after a refused login", host)
+		}
+	}
+	if _, err := Login(bg, RegistryConfig{Transport: reg.dialAnyHost(), Insecure: []string{"10.0.0.6:5000"}}, dir, "10.0.0.6:5000", "alice", "s3cret"); err != nil {
+		t.Fatalf("login to an --insecure-registry: %v", err)
+	}
+}
+
 func TestRegistryKey(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"", authn.DefaultAuthKey},

@@ -1,8 +1,10 @@
 package image
 
 import (
+	"context"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,6 +61,15 @@ func (tr *testRegistry) count(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(cw, r)
 	})
+}
+
+// dialAnyHost is a transport that reaches this registry whatever host a
+// request names, so tests can use names that are not loopback without
+// sending a packet elsewhere.
+func (tr *testRegistry) dialAnyHost() *http.Transport {
+	return &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, tr.host)
+	}}
 }
 
 func (tr *testRegistry) servedBytes(d string) int64 {

@@ -106,13 +106,19 @@ func TestPullPlainHTTPOnlyWhenAllowed(t *testing.T) {
 	reg := startRegistry(t, nil) // plain HTTP
 	reg.push(t, "test/app:v1", bigImage(t, 1024))
 	// registry.test (not loopback by name) dials the plain server on any port.
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, reg.host)
-	}}
+	tr := reg.dialAnyHost()
 	ref := "registry.test/test/app:v1"
 	_, err := newStore(t).Pull(bg, ref, pullOpts(WithRegistryConfig(RegistryConfig{Keychain: noAuth, Transport: tr}), WithRetryBackoff(time.Hour))...)
 	if err == nil || !strings.Contains(err.Error(), "pass --insecure-registry registry.test") {
 		t.Fatalf("plain HTTP to a registry not listed as insecure: err = %v, want a refusal naming --insecure-registry", err)
+	}
+	// go-containerregistry would speak plain HTTP to RFC 1918 and .local
+	// registries; edgerun does not.
+	for _, host := range []string{"10.0.0.6:5000", "192.168.1.2", "registry.local"} {
+		_, err := newStore(t).Pull(bg, host+"/test/app:v1", pullOpts(WithRegistryConfig(RegistryConfig{Keychain: noAuth, Transport: tr}), WithRetryBackoff(time.Hour))...)
+		if err == nil || !strings.Contains(err.Error(), "--insecure-registry") {
+			t.Fatalf("plain HTTP to %s, not listed as insecure: err = %v, want a refusal naming --insecure-registry", host, err)
+		}
 	}
 	s := newStore(t)
 	if _, err := s.Pull(bg, ref, pullOpts(WithRegistryConfig(RegistryConfig{Keychain: noAuth, Transport: tr, Insecure: []string{"registry.test"}}))...); err != nil {

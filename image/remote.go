@@ -44,6 +44,7 @@ type endpoint struct {
 	reg    name.Registry
 	repo   name.Repository // the repository at this endpoint
 	mirror bool
+	plain  bool // plain HTTP is allowed (see registry)
 }
 
 // endpoints lists where ref's repository is fetched from, mirrors first.
@@ -55,18 +56,18 @@ func (c *RegistryConfig) endpoints(repo name.Repository) ([]endpoint, error) {
 			if err != nil {
 				return nil, err
 			}
-			reg, err := c.registry(host, plain)
+			reg, plain, err := c.registry(host, plain)
 			if err != nil {
 				return nil, fmt.Errorf("registry mirror %q: %w", m, err)
 			}
-			out = append(out, endpoint{reg: reg, repo: reg.Repo(repo.RepositoryStr()), mirror: true})
+			out = append(out, endpoint{reg: reg, repo: reg.Repo(repo.RepositoryStr()), mirror: true, plain: plain})
 		}
 	}
-	reg, err := c.registry(repo.RegistryStr(), false)
+	reg, plain, err := c.registry(repo.RegistryStr(), false)
 	if err != nil {
 		return nil, err
 	}
-	return append(out, endpoint{reg: reg, repo: reg.Repo(repo.RepositoryStr())}), nil
+	return append(out, endpoint{reg: reg, repo: reg.Repo(repo.RepositoryStr()), plain: plain}), nil
 }
 
 func parseMirror(m string) (host string, plain bool, err error) {
@@ -80,13 +81,17 @@ func parseMirror(m string) (host string, plain bool, err error) {
 	return u.Host, u.Scheme == "http", nil
 }
 
-// registry makes a name.Registry whose plain-HTTP permission is ours, not
-// go-containerregistry's (which also allows RFC 1918 addresses).
-func (c *RegistryConfig) registry(host string, plain bool) (name.Registry, error) {
+// registry makes a name.Registry and says whether plain HTTP to it is
+// allowed: our decision (an http:// mirror, loopback, --insecure-registry),
+// not the Registry's Scheme, which go-containerregistry also makes "http"
+// for RFC 1918 addresses and .local names.
+func (c *RegistryConfig) registry(host string, plain bool) (name.Registry, bool, error) {
 	if plain || c.plainAllowed(host) {
-		return name.NewRegistry(host, name.Insecure)
+		reg, err := name.NewRegistry(host, name.Insecure)
+		return reg, true, err
 	}
-	return name.NewRegistry(host)
+	reg, err := name.NewRegistry(host)
+	return reg, false, err
 }
 
 func (c *RegistryConfig) plainAllowed(host string) bool {
@@ -164,8 +169,7 @@ type client struct {
 
 // connect pings the registry and authenticates for pulling from repo.
 func (c *RegistryConfig) connect(ctx context.Context, ep endpoint) (*client, error) {
-	plain := ep.reg.Scheme() == "http"
-	base, err := c.baseTransport(ep.reg, plain)
+	base, err := c.baseTransport(ep.reg, ep.plain)
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +186,7 @@ func (c *RegistryConfig) connect(ctx context.Context, ep endpoint) (*client, err
 		return nil, c.netError(ep.reg.RegistryStr(), err)
 	}
 	scheme := "https"
-	if plain {
+	if ep.plain {
 		scheme = "http" // the scheme transport rewrites to what the ping found
 	}
 	return &client{cfg: c, ep: ep, scheme: scheme, http: &http.Client{Transport: rt}}, nil
