@@ -148,8 +148,8 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
-	var secs int64
-	if _, err := fmt.Sscan(s, &secs); err == nil {
+	// The whole argument: Sscan would read 2026 out of 2026-11-30T16:00.
+	if secs, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return time.Unix(secs, 0), nil
 	}
 	return time.Time{}, fmt.Errorf("--since %q: give a time (2026-11-30T16:00:00Z), a duration (10m) or Unix seconds", s)
