@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +21,10 @@ func newBootCommand(g *globalOptions) *cobra.Command {
 			"without counting as a user stop, so the next boot starts them again.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			d, err := stopTimeout(secs)
+			if err != nil {
+				return err
+			}
 			rt, err := runtime.Open(g.config())
 			if err != nil {
 				return err
@@ -30,7 +33,7 @@ func newBootCommand(g *globalOptions) *cobra.Command {
 			verb := "started"
 			if shutdown {
 				verb = "stopped"
-				recs, err = rt.Shutdown(cmd.Context(), time.Duration(secs)*time.Second)
+				recs, err = rt.Shutdown(cmd.Context(), d)
 			} else {
 				recs, err = rt.Boot(cmd.Context())
 			}
@@ -41,7 +44,7 @@ func newBootCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&shutdown, "shutdown", false, "stop all running containers for a shutdown (boot starts them again)")
-	cmd.Flags().IntVarP(&secs, "time", "t", int(runtime.DefaultStopTimeout/time.Second), "with --shutdown: seconds to wait for the stop signal before SIGKILL")
+	addStopTimeout(cmd.Flags(), &secs, "with --shutdown: seconds to wait for the stop signal before SIGKILL")
 	return cmd
 }
 

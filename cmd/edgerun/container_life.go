@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/edgerun/edgerun/runtime"
 )
@@ -29,6 +30,20 @@ func eachContainer(g *globalOptions, args []string, act func(rt *runtime.Runtime
 	return errors.Join(errs...)
 }
 
+// addStopTimeout adds -t SECONDS (stop, restart, boot --shutdown): how long
+// to wait for the stop signal before SIGKILL.
+func addStopTimeout(f *pflag.FlagSet, secs *int, usage string) {
+	f.IntVarP(secs, "time", "t", int(runtime.DefaultStopTimeout/time.Second), usage)
+}
+
+// stopTimeout checks -t SECONDS.
+func stopTimeout(secs int) (time.Duration, error) {
+	if secs < 0 {
+		return 0, fmt.Errorf("-t %d: give the seconds to wait before SIGKILL, 0 or more", secs)
+	}
+	return time.Duration(secs) * time.Second, nil
+}
+
 func newStopCommand(g *globalOptions) *cobra.Command {
 	var secs int
 	cmd := &cobra.Command{
@@ -36,16 +51,17 @@ func newStopCommand(g *globalOptions) *cobra.Command {
 		Short: "Stop running containers (stop signal, then SIGKILL); no restart follows",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if secs < 0 {
-				return fmt.Errorf("-t %d: give the seconds to wait before SIGKILL, 0 or more", secs)
+			d, err := stopTimeout(secs)
+			if err != nil {
+				return err
 			}
 			return eachContainer(g, args, func(rt *runtime.Runtime, ref string) error {
-				_, err := rt.Stop(cmd.Context(), ref, time.Duration(secs)*time.Second)
+				_, err := rt.Stop(cmd.Context(), ref, d)
 				return err
 			})
 		},
 	}
-	cmd.Flags().IntVarP(&secs, "time", "t", int(runtime.DefaultStopTimeout/time.Second), "seconds to wait for the stop signal before SIGKILL")
+	addStopTimeout(cmd.Flags(), &secs, "seconds to wait for the stop signal before SIGKILL")
 	return cmd
 }
 
@@ -91,13 +107,17 @@ func newRestartCommand(g *globalOptions) *cobra.Command {
 		Short: "Stop and start containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			d, err := stopTimeout(secs)
+			if err != nil {
+				return err
+			}
 			return eachContainer(g, args, func(rt *runtime.Runtime, ref string) error {
-				_, err := rt.Restart(cmd.Context(), ref, time.Duration(secs)*time.Second)
+				_, err := rt.Restart(cmd.Context(), ref, d)
 				return err
 			})
 		},
 	}
-	cmd.Flags().IntVarP(&secs, "time", "t", int(runtime.DefaultStopTimeout/time.Second), "seconds to wait for the stop signal before SIGKILL")
+	addStopTimeout(cmd.Flags(), &secs, "seconds to wait for the stop signal before SIGKILL")
 	return cmd
 }
 

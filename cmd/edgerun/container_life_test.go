@@ -36,3 +36,21 @@ func TestParseSinceReadsTimesDurationsAndUnixSeconds(t *testing.T) {
 		})
 	}
 }
+
+func TestStopTimeoutRefusesNegativeSeconds(t *testing.T) {
+	tests := []struct {
+		secs    int
+		want    time.Duration
+		wantErr bool
+	}{
+		{secs: 0, want: 0},
+		{secs: 10, want: 10 * time.Second},
+		{secs: -1, wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := stopTimeout(tt.secs)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("stopTimeout(%d) = %v, %v; want %v, error %v", tt.secs, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
