@@ -77,11 +77,10 @@ func (r *Runtime) removeHalfMade(id string) error {
 }
 
 // reapLost records as exited a container whose edgerun died while it ran,
-// once its processes are gone, and releases its cgroup and mount.
+// once its processes are gone, and releases its cgroup and mount; a
+// detached one (its monitor died) is reapDetached's, decided on the record
+// read under the lock.
 func (r *Runtime) reapLost(rec *Record) error {
-	if rec.Detached {
-		return r.reapDetached(rec)
-	}
 	lock, err := lockfile.TryExclusive(r.lockPath(rec.ID))
 	if err != nil {
 		return nil
@@ -90,6 +89,9 @@ func (r *Runtime) reapLost(rec *Record) error {
 	cur, err := r.loadRecord(rec.ID)
 	if err != nil {
 		return nil
+	}
+	if cur.Detached {
+		return r.reapDetached(cur, lock)
 	}
 	before := cur.State
 	r.refreshLocked(cur, true)

@@ -24,14 +24,10 @@ import (
 //     so — the same decision the monitor would have taken;
 //   - recorded running in an earlier boot: a reboot ended it; it is
 //     recorded as exited and left to `edgerun boot`.
-func (r *Runtime) reapDetached(rec *Record) error {
-	lock, err := lockfile.TryExclusive(r.lockPath(rec.ID))
-	if err != nil {
-		return nil
-	}
-	defer r.unlock(lock, rec.ID)
-	cur, err := r.loadRecord(rec.ID)
-	if err != nil || r.ownerAlive(cur.ID) {
+//
+// The caller (reapLost) holds the container's lock and loaded cur under it.
+func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
+	if r.ownerAlive(cur.ID) {
 		return nil
 	}
 	switch cur.State {
