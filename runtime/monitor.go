@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/cgroups"
@@ -26,7 +25,6 @@ import (
 type monitor struct {
 	r      *Runtime
 	id     string
-	spec   *specs.Spec
 	log    *logWriter
 	lock   *lockfile.Lock // held around load → act → save, nil otherwise
 	wake   chan os.Signal
@@ -143,13 +141,11 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 	if err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
-	m.spec = spec
-	defer func() { m.spec = nil }()
-	lc, err := m.r.createLibcontainer(m.id, m.spec)
+	lc, err := m.r.createLibcontainer(m.id, spec)
 	if err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
-	run, err := m.startProcess(lc, rec)
+	run, err := startProcess(lc, spec.Process, rec.OpenStdin)
 	if err != nil {
 		_ = m.r.destroyLibcontainer(m.id)
 		return nil, err

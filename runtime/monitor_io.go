@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/opencontainers/runc/libcontainer"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -13,8 +14,8 @@ import (
 // log: two pipes, or a pty with -t (one stream, logged as stdout). With -i
 // the monitor keeps stdin's write end open, so a shell waits for input
 // instead of reading EOF.
-func (m *monitor) startProcess(lc *libcontainer.Container, rec *Record) (*monitorRun, error) {
-	proc, err := newProcess(m.spec.Process)
+func startProcess(lc *libcontainer.Container, sp *specs.Process, openStdin bool) (*monitorRun, error) {
+	proc, err := newProcess(sp)
 	if err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
@@ -37,7 +38,7 @@ func (m *monitor) startProcess(lc *libcontainer.Container, rec *Record) (*monito
 		}
 		return nil, err
 	}
-	if m.spec.Process.Terminal {
+	if sp.Terminal {
 		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return fail(&ExitError{ExitRuntimeFailed, fmt.Errorf("create console socket: %w", err)})
@@ -55,7 +56,7 @@ func (m *monitor) startProcess(lc *libcontainer.Container, rec *Record) (*monito
 			run.streams, run.names, child = append(run.streams, r), append(run.names, name), append(child, w)
 		}
 		proc.Stdout, proc.Stderr = child[0], child[1]
-		if rec.OpenStdin {
+		if openStdin {
 			r, w, err := os.Pipe()
 			if err != nil {
 				return fail(&ExitError{ExitRuntimeFailed, fmt.Errorf("create stdin pipe: %w", err)})
