@@ -67,12 +67,12 @@ func (r *Runtime) abandon(rec *Record, lock, owner *lockfile.Lock) {
 // no-op).
 func (r *Runtime) startDetached(ctx context.Context, rec *Record, lock *lockfile.Lock) error {
 	// A monitor that just recorded the exit may still be on its way out.
-	owner, err := r.holdOwner(rec.ID)
-	for deadline := time.Now().Add(killWait); err != nil && time.Now().Before(deadline) && ctx.Err() == nil; {
-		time.Sleep(20 * time.Millisecond)
+	var owner *lockfile.Lock
+	if !pollUntil(ctx, killWait, 20*time.Millisecond, func() bool {
+		var err error
 		owner, err = r.holdOwner(rec.ID)
-	}
-	if err != nil {
+		return err == nil
+	}) {
 		return fmt.Errorf("%w: container %s is owned by another live process", ErrContainerRunning, rec.Name)
 	}
 	if err := r.mountRootfs(ctx, rec); err != nil {
@@ -181,16 +181,7 @@ func (r *Runtime) waitMonitorGone(ctx context.Context, rec *Record, d time.Durat
 	if rec.MonitorPid <= 0 {
 		return true
 	}
-	deadline := time.Now().Add(d)
-	delay := 2 * time.Millisecond
-	for isMonitorOf(rec.MonitorPid, rec.ID) {
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return false
-		}
-		time.Sleep(delay)
-		delay = min(delay*2, 100*time.Millisecond)
-	}
-	return true
+	return pollUntil(ctx, d, 100*time.Millisecond, func() bool { return !isMonitorOf(rec.MonitorPid, rec.ID) })
 }
 
 // isMonitorOf says whether pid is a live monitor of container id.

@@ -72,24 +72,30 @@ func (r *Runtime) markStopped(ctx context.Context, ref string, shutdown bool) (*
 // waitStopped waits until the container's processes are gone and its
 // owner (monitor or foreground edgerun) has recorded it, at most d.
 func (r *Runtime) waitStopped(ctx context.Context, id string, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	delay := 2 * time.Millisecond
-	for {
-		running := false
+	return pollUntil(ctx, d, 50*time.Millisecond, func() bool {
 		if c := r.loadLibcontainer(id); c != nil {
 			if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
-				running = true
+				return false
 			}
 		}
-		if !running && !r.ownerAlive(id) {
-			return true
-		}
+		return !r.ownerAlive(id)
+	})
+}
+
+// pollUntil calls done until it returns true (then true), or d has passed
+// or ctx ended (then false), sleeping 2 ms, doubling up to maxDelay, between
+// calls.
+func pollUntil(ctx context.Context, d, maxDelay time.Duration, done func() bool) bool {
+	deadline := time.Now().Add(d)
+	delay := 2 * time.Millisecond
+	for !done() {
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return false
 		}
 		time.Sleep(delay)
-		delay = min(delay*2, 50*time.Millisecond)
+		delay = min(delay*2, maxDelay)
 	}
+	return true
 }
 
 // settle returns the record once stopped; a container nobody owns (its
