@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	goruntime "runtime"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -300,18 +301,15 @@ func (run *monitorRun) wait() int {
 // waitPid waits for a child by PID (the init of a container started by
 // this process before it re-executed itself).
 func waitPid(pid int) int {
-	var ws unix.WaitStatus
+	var ws syscall.WaitStatus
 	for {
-		_, err := unix.Wait4(pid, &ws, 0, nil)
-		if err == unix.EINTR {
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
 			return -1
 		}
-		if ws.Signaled() {
-			return 128 + int(ws.Signal())
-		}
-		return ws.ExitStatus()
+		return statusCode(ws)
 	}
 }

@@ -310,6 +310,11 @@ func waitCode(ps *os.ProcessState) int {
 	if !ok {
 		return ps.ExitCode()
 	}
+	return statusCode(ws)
+}
+
+// statusCode is waitCode for a raw wait status.
+func statusCode(ws syscall.WaitStatus) int {
 	if ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
