@@ -62,35 +62,35 @@ func Shared(ctx context.Context, path string) (*Lock, error) {
 
 // TryExclusive takes an exclusive lock without waiting; ErrLocked if held.
 func TryExclusive(path string) (*Lock, error) {
-	for {
-		f, err := open(path)
+	return take(path, true, func(f *os.File) error {
+		err := flock(f, unix.LOCK_EX|unix.LOCK_NB)
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return fmt.Errorf("%s: %w", path, ErrLocked)
+		}
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("lock %s: %w", path, err)
 		}
-		if err := flock(f, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-			f.Close()
-			if errors.Is(err, unix.EWOULDBLOCK) {
-				return nil, fmt.Errorf("%s: %w", path, ErrLocked)
-			}
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		if l, err := locked(f, path, true); l != nil || err != nil {
-			return l, err
-		}
-	}
+		return nil
+	})
 }
 
 func acquire(ctx context.Context, path string, how int) (*Lock, error) {
+	return take(path, how == unix.LOCK_EX, func(f *os.File) error { return wait(ctx, f, path, how) })
+}
+
+// take opens path and locks the file with lock, starting over until the
+// file it locked is still the one the path names (see locked).
+func take(path string, exclusive bool, lock func(*os.File) error) (*Lock, error) {
 	for {
 		f, err := open(path)
 		if err != nil {
 			return nil, err
 		}
-		if err := wait(ctx, f, path, how); err != nil {
+		if err := lock(f); err != nil {
 			f.Close()
 			return nil, err
 		}
-		if l, err := locked(f, path, how == unix.LOCK_EX); l != nil || err != nil {
+		if l, err := locked(f, path, exclusive); l != nil || err != nil {
 			return l, err
 		}
 	}
