@@ -43,13 +43,18 @@ type ControllerError struct {
 }
 
 func (e *ControllerError) Error() string {
-	param := "cgroup_enable=" + e.Controller
-	if e.Controller == "memory" {
-		// The Raspberry Pi kernel also wants cgroup_memory=1.
-		param += " cgroup_memory=1"
-	}
 	return fmt.Sprintf("%s cgroup controller is disabled on this kernel: add `%s` to /boot/firmware/cmdline.txt "+
-		"(Raspberry Pi OS; /boot/cmdline.txt on older releases) and reboot, or run without %s", e.Controller, param, e.Flag)
+		"(Raspberry Pi OS; /boot/cmdline.txt on older releases) and reboot, or run without %s", e.Controller, EnableParam(e.Controller), e.Flag)
+}
+
+// EnableParam is what the kernel command line needs to enable controller
+// (edgerun doctor gives the same fix).
+func EnableParam(controller string) string {
+	if controller == "memory" {
+		// The Raspberry Pi kernel also wants cgroup_memory=1.
+		return "cgroup_enable=memory cgroup_memory=1"
+	}
+	return "cgroup_enable=" + controller
 }
 
 // Is makes errors.Is(err, ErrControllerUnavailable) true.

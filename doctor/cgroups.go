@@ -52,13 +52,9 @@ func checkCgroups(root string) []Check {
 		if strings.Contains(" "+disabled+" ", " cgroup_disable="+lc.name+" ") {
 			why = "disabled by cgroup_disable=" + lc.name + " on the kernel command line"
 		}
-		param := "cgroup_enable=" + lc.name
-		if lc.name == "memory" {
-			param += " cgroup_memory=1"
-		}
 		checks = append(checks, Check{Name: lc.name, Status: Warn,
 			Detail: fmt.Sprintf("the %s cgroup controller is %s: %s cannot be used (containers without it run)", lc.name, why, lc.flags),
-			Fix:    fmt.Sprintf("add `%s` %s", param, cmdlineFix)})
+			Fix:    fmt.Sprintf("add `%s` %s", cgroups.EnableParam(lc.name), cmdlineFix)})
 	}
 	return checks
 }
