@@ -118,10 +118,7 @@ func (r *Runtime) removeStaleLocks() error {
 		if err != nil {
 			continue // held: being created right now
 		}
-		if _, err := os.Lstat(r.containerDir(id)); err == nil {
-			lock.Unlock()
-			continue
-		}
+		// unlock deletes the lock only if the directory is still missing.
 		errs = append(errs, r.unlock(lock, id))
 	}
 	return errors.Join(errs...)
