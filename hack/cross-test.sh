@@ -1,6 +1,6 @@
 #!/bin/sh
 # cross-test.sh TARGET...: run the unit tests of the pure-Go packages (those that build without
-# cgo: everything but runtime/, cmd/edgerun, e2e/ and bench/) for each TARGET (arm64, arm-v7)
+# cgo: everything but container/, relay/, cmd/edgerun, e2e/ and bench/) for each TARGET (arm64, arm-v7)
 # under qemu-user. The test binaries are compiled with go test -c into out/cross-test/TARGET and
 # run by qemu-aarch64-static / qemu-arm-static from their package directory.
 #
@@ -13,7 +13,7 @@
 set -eu
 go=${GO:-go}
 out=$(pwd)/out/cross-test
-pkgs=$("$go" list ./... | grep -v -E '/(runtime|e2e|bench|cmd/edgerun|internal/containerinit)(/|$)' |
+pkgs=$("$go" list ./... | grep -v -E '/(container|relay|e2e|bench|cmd/edgerun|internal/containerinit)(/|$)' |
 	sed "s|^$("$go" list -m)/||")
 rc=0
 for target in "$@"; do

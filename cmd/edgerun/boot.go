@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/container"
 )
 
 func newBootCommand(g *globalOptions) *cobra.Command {
@@ -25,11 +25,11 @@ func newBootCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}
-			var recs []*runtime.Record
+			var recs []*container.Record
 			verb := "started"
 			if shutdown {
 				verb = "stopped"
@@ -54,7 +54,7 @@ func newPruneCommand(g *globalOptions) *cobra.Command {
 		Short: "Remove all stopped containers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}

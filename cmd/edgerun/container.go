@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/container"
 )
 
 func newPsCommand(g *globalOptions) *cobra.Command {
@@ -30,7 +30,7 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 			switch {
 			case format == "json":
 				if recs == nil {
-					recs = []*runtime.Record{}
+					recs = []*container.Record{}
 				}
 				return writeJSON(g, recs)
 			case quiet:
@@ -43,7 +43,7 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 			fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 			for _, r := range recs {
 				ports := "" // like docker: a stopped container's ports are not shown
-				if r.State == runtime.StateRunning {
+				if r.State == container.StateRunning {
 					ports = r.Ports()
 				}
 				fmt.Fprintf(w, "%s\t%s\t%q\t%s\t%s\t%s\t%s\n", r.ID[:12], r.Image, truncate(strings.Join(r.Command, " "), 30),
@@ -58,11 +58,11 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func status(r *runtime.Record) string {
+func status(r *container.Record) string {
 	switch r.State {
-	case runtime.StateRunning:
+	case container.StateRunning:
 		return "Up " + ago(r.StartedAt)[:len(ago(r.StartedAt))-len(" ago")]
-	case runtime.StateExited:
+	case container.StateExited:
 		s := fmt.Sprintf("Exited (%d) %s", r.ExitCode, ago(r.FinishedAt))
 		if r.OOMKilled {
 			s += " (OOM killed)"
@@ -71,7 +71,7 @@ func status(r *runtime.Record) string {
 			s += " (monitor lost: edgerun start " + r.Name + ")"
 		}
 		return s
-	case runtime.StateRestarting:
+	case container.StateRestarting:
 		return fmt.Sprintf("Restarting (%d) %s", r.ExitCode, ago(r.FinishedAt))
 	}
 	return string(r.State)
@@ -91,7 +91,7 @@ func newRmCommand(g *globalOptions) *cobra.Command {
 		Short: "Remove containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}
@@ -116,11 +116,11 @@ func newInspectCommand(g *globalOptions) *cobra.Command {
 		Short: "Show the record and state of containers as JSON",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}
-			recs := []*runtime.Record{}
+			recs := []*container.Record{}
 			var errs []error
 			for _, ref := range args {
 				rec, err := rt.Inspect(ref)

@@ -9,13 +9,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/container"
+	"github.com/edgerun/edgerun/logfile"
 )
 
 // eachContainer runs act for every argument, printing each one done, and
 // returns the joined errors (exit 1, as docker).
-func eachContainer(g *globalOptions, args []string, act func(rt *runtime.Runtime, ref string) error) error {
-	rt, err := runtime.Open(g.config())
+func eachContainer(g *globalOptions, args []string, act func(rt *container.Runtime, ref string) error) error {
+	rt, err := container.Open(g.config())
 	if err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func eachContainer(g *globalOptions, args []string, act func(rt *runtime.Runtime
 // addStopTimeout adds -t SECONDS (stop, restart, boot --shutdown): how long
 // to wait for the stop signal before SIGKILL.
 func addStopTimeout(f *pflag.FlagSet, secs *int, usage string) {
-	f.IntVarP(secs, "time", "t", int(runtime.DefaultStopTimeout/time.Second), usage)
+	f.IntVarP(secs, "time", "t", int(container.DefaultStopTimeout/time.Second), usage)
 }
 
 // stopTimeout checks -t SECONDS.
@@ -55,7 +56,7 @@ func newStopCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return eachContainer(g, args, func(rt *runtime.Runtime, ref string) error {
+			return eachContainer(g, args, func(rt *container.Runtime, ref string) error {
 				_, err := rt.Stop(cmd.Context(), ref, d)
 				return err
 			})
@@ -72,11 +73,11 @@ func newKillCommand(g *globalOptions) *cobra.Command {
 		Short: "Send a signal (default KILL) to running containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := runtime.ParseSignal(sig)
+			s, err := container.ParseSignal(sig)
 			if err != nil {
 				return err
 			}
-			return eachContainer(g, args, func(rt *runtime.Runtime, ref string) error {
+			return eachContainer(g, args, func(rt *container.Runtime, ref string) error {
 				_, err := rt.Kill(cmd.Context(), ref, s)
 				return err
 			})
@@ -92,7 +93,7 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 		Short: "Start stopped containers again, detached (same record, files and name)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return eachContainer(g, args, func(rt *runtime.Runtime, ref string) error {
+			return eachContainer(g, args, func(rt *container.Runtime, ref string) error {
 				_, err := rt.Start(cmd.Context(), ref)
 				return err
 			})
@@ -111,7 +112,7 @@ func newRestartCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return eachContainer(g, args, func(rt *runtime.Runtime, ref string) error {
+			return eachContainer(g, args, func(rt *container.Runtime, ref string) error {
 				_, err := rt.Restart(cmd.Context(), ref, d)
 				return err
 			})
@@ -122,7 +123,7 @@ func newRestartCommand(g *globalOptions) *cobra.Command {
 }
 
 func newLogsCommand(g *globalOptions) *cobra.Command {
-	opts := runtime.LogsOptions{Tail: -1}
+	opts := logfile.PrintOptions{Tail: -1}
 	var since, tail string
 	cmd := &cobra.Command{
 		Use:   "logs [-f] [--tail N] [--since T] [-t] CONTAINER",
@@ -138,7 +139,7 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 					return fmt.Errorf("--tail %q: give a number of lines, or all", tail)
 				}
 			}
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}

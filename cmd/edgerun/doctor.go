@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	goruntime "runtime"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -62,7 +62,7 @@ func newDoctorCommand(g *globalOptions) *cobra.Command {
 func doctorRunOptions(g *globalOptions) doctor.Options {
 	o := doctor.Options{
 		HostRoot: "/", Root: g.Root, State: g.State, UID: os.Geteuid(),
-		GOARCH: goruntime.GOARCH, Now: time.Now(),
+		GOARCH: runtime.GOARCH, Now: time.Now(),
 		ProbeOverlay: doctor.ProbeOverlay, ProbeNetwork: doctor.ProbeNetwork, Statfs: doctor.Statfs,
 	}
 	if sec, err := strconv.ParseInt(commitTime, 10, 64); err == nil {

@@ -5,11 +5,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/container"
 )
 
 func newExecCommand(g *globalOptions) *cobra.Command {
-	var opts runtime.ExecOptions
+	var opts container.ExecOptions
 	cmd := &cobra.Command{
 		Use:   "exec [-i] [-t] [-e KEY=VALUE] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]",
 		Short: "Run a command in a running container",
@@ -20,12 +20,12 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args[1:]
 			opts.Stdin, opts.Stdout, opts.Stderr = g.Stdin, g.Stdout, g.Stderr
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}
 			code, err := rt.Exec(cmd.Context(), args[0], opts)
-			var ee *runtime.ExitError
+			var ee *container.ExitError
 			switch {
 			case err != nil && !errors.As(err, &ee):
 				return err // exit 1, as docker exec

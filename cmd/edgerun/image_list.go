@@ -9,7 +9,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/images"
 )
 
 func newImagesCommand(g *globalOptions) *cobra.Command {
@@ -25,14 +25,18 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			imgs, err := rt.ListImages()
+			store, err := rt.Images()
+			if err != nil {
+				return err
+			}
+			imgs, err := store.List()
 			if err != nil {
 				return err
 			}
 			switch {
 			case format == "json":
 				if imgs == nil {
-					imgs = []runtime.ImageSummary{}
+					imgs = []images.Summary{}
 				}
 				return writeJSON(g, imgs)
 			case quiet:

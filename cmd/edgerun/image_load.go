@@ -5,11 +5,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/container"
+	"github.com/edgerun/edgerun/images"
 )
 
 func newLoadCommand(g *globalOptions) *cobra.Command {
-	var opts runtime.LoadOptions
+	var opts images.LoadOptions
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "load -i PATH",
@@ -22,12 +23,16 @@ func newLoadCommand(g *globalOptions) *cobra.Command {
 			if opts.Input == "" {
 				return fmt.Errorf("no input: give the image file or directory with -i PATH (or -i - for standard input)")
 			}
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}
 			opts.Stdin = g.Stdin
-			loaded, err := rt.LoadImages(cmd.Context(), opts)
+			store, err := rt.Images()
+			if err != nil {
+				return err
+			}
+			loaded, err := store.Load(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}

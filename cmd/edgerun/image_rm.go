@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/container"
 )
 
 func newRmiCommand(g *globalOptions) *cobra.Command {
@@ -17,7 +17,7 @@ func newRmiCommand(g *globalOptions) *cobra.Command {
 		Short: "Remove images by name, digest or ID prefix",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}
@@ -63,7 +63,7 @@ func newImagePruneCommand(g *globalOptions) *cobra.Command {
 		Short: "Remove blobs and unpacked layers that no image or container needs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}

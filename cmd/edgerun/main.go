@@ -1,8 +1,8 @@
 // Command edgerun is a daemonless container runtime for IoT gateways.
 //
 // This folder only parses flags into options and calls one library function
-// per command; all behaviour lives in the runtime, image, rootfs, netns and
-// cgroups packages.
+// per command; all behaviour lives in the library packages (container,
+// specgen, image, rootfs, netns, cgroups, logfile; see docs/architecture.md).
 package main
 
 import (
@@ -14,16 +14,19 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/edgerun/edgerun/container"
 	"github.com/edgerun/edgerun/doctor"
 	"github.com/edgerun/edgerun/internal/containerinit"
-	"github.com/edgerun/edgerun/runtime"
+
+	// The C monitor of detached containers (see package relay).
+	_ "github.com/edgerun/edgerun/relay"
 )
 
 func main() {
 	// libcontainer re-executes this binary as "edgerun init" inside the new
 	// namespaces; answer it before cobra sees the arguments.
-	if len(os.Args) > 1 && os.Args[1] == runtime.InitCommand {
-		runtime.Init()
+	if len(os.Args) > 1 && os.Args[1] == container.InitCommand {
+		container.Init()
 		return
 	}
 	// edgerun doctor's overlay probe inside a new user namespace.
@@ -32,8 +35,8 @@ func main() {
 	}
 	// A detached container's monitor (run -d, start): the same binary,
 	// kept lean by never building the CLI.
-	if len(os.Args) > 1 && os.Args[1] == runtime.MonitorCommand {
-		os.Exit(runtime.MonitorMain(os.Args[2:]))
+	if len(os.Args) > 1 && os.Args[1] == container.MonitorCommand {
+		os.Exit(container.MonitorMain(os.Args[2:]))
 	}
 	// Inside a container started with --init, this binary is PID 1.
 	if filepath.Base(os.Args[0]) == containerinit.Name {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/container"
 )
 
 func newNetworkCommand(g *globalOptions) *cobra.Command {
@@ -21,7 +21,7 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 			"The next `run --network bridge` makes them again.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}

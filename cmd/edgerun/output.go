@@ -4,17 +4,17 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/container"
 )
 
 // openListing is the opening of the listing commands (ps, images): it
 // refuses an unknown --format before touching anything, then opens the
 // runtime.
-func openListing(g *globalOptions, format string) (*runtime.Runtime, error) {
+func openListing(g *globalOptions, format string) (*container.Runtime, error) {
 	if format != "" && format != "table" && format != "json" {
 		return nil, fmt.Errorf("unknown --format %q: use table or json", format)
 	}
-	return runtime.Open(g.config())
+	return container.Open(g.config())
 }
 
 // writeJSON prints v as indented JSON, the --format json of every command.

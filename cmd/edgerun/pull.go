@@ -8,8 +8,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/edgerun/edgerun/container"
 	"github.com/edgerun/edgerun/image"
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/images"
 )
 
 // registryFlags are the registry options pull and run share.
@@ -18,7 +19,7 @@ type registryFlags struct {
 	parallel int
 }
 
-func addRegistryFlags(f *pflag.FlagSet, opts *runtime.PullOptions, rf *registryFlags) {
+func addRegistryFlags(f *pflag.FlagSet, opts *images.PullOptions, rf *registryFlags) {
 	f.StringArrayVar(&opts.Registry.Insecure, "insecure-registry", nil, "registry (host:port) to reach over plain HTTP (loopback always may)")
 	f.StringArrayVar(&opts.Registry.Mirrors, "registry-mirror", nil, "mirror tried before Docker Hub for docker.io images (host:port or http(s)://host:port)")
 	f.StringVar(&opts.Registry.CAFile, "tls-ca", "", "PEM file of CA certificates trusted beside the system roots")
@@ -26,7 +27,7 @@ func addRegistryFlags(f *pflag.FlagSet, opts *runtime.PullOptions, rf *registryF
 	f.IntVar(&rf.parallel, "max-concurrent-downloads", image.DefaultPullParallel, "layers downloaded at once")
 }
 
-func (rf *registryFlags) apply(opts *runtime.PullOptions) error {
+func (rf *registryFlags) apply(opts *images.PullOptions) error {
 	if rf.retries < 0 {
 		return fmt.Errorf("invalid --retries %d: use 0 or more", rf.retries)
 	}
@@ -41,7 +42,7 @@ func (rf *registryFlags) apply(opts *runtime.PullOptions) error {
 }
 
 func newPullCommand(g *globalOptions) *cobra.Command {
-	var opts runtime.PullOptions
+	var opts images.PullOptions
 	var rf registryFlags
 	var quiet bool
 	var format string
@@ -62,12 +63,17 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}
 			opts.Events = pr.event
-			res, err := rt.Pull(cmd.Context(), opts)
+			store, err := rt.Images()
+			if err != nil {
+				pr.finish(err)
+				return err
+			}
+			res, err := store.Pull(cmd.Context(), opts)
 			pr.finish(err)
 			if err != nil {
 				return err

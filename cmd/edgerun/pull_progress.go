@@ -14,8 +14,8 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/sys/unix"
 
+	"github.com/edgerun/edgerun/container"
 	"github.com/edgerun/edgerun/image"
-	"github.com/edgerun/edgerun/runtime"
 )
 
 // pullProgress renders pull events: bars per layer on a terminal, plain
@@ -183,7 +183,7 @@ func prefix(d digest.Digest) string {
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 // runPull sets run's pull progress to stderr.
-func runPullEvents(g *globalOptions, opts *runtime.RunOptions) *pullProgress {
+func runPullEvents(g *globalOptions, opts *container.RunOptions) *pullProgress {
 	pr, _ := newPullProgress(g.Stderr, "", false)
 	opts.PullWith.Events = pr.event
 	return pr

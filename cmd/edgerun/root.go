@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/edgerun/edgerun/container"
 	"github.com/edgerun/edgerun/netns"
-	"github.com/edgerun/edgerun/runtime"
 )
 
 // envOr is the environment variable's value, or def when it is unset.
@@ -32,13 +32,13 @@ type globalOptions struct {
 }
 
 // config turns the global flags into the runtime's configuration.
-func (g *globalOptions) config() runtime.Config {
-	return runtime.Config{Root: g.Root, State: g.State, Bridge: g.Bridge, Subnet: g.Subnet, BootIDFile: g.BootIDFile}
+func (g *globalOptions) config() container.Config {
+	return container.Config{Root: g.Root, State: g.State, Bridge: g.Bridge, Subnet: g.Subnet, BootIDFile: g.BootIDFile}
 }
 
 func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
-	g := &globalOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr, BootIDFile: getenv(runtime.BootIDFileEnv)}
-	defRoot, defState := runtime.DefaultPaths(getenv)
+	g := &globalOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr, BootIDFile: getenv(container.BootIDFileEnv)}
+	defRoot, defState := container.DefaultPaths(getenv)
 	cmd := &cobra.Command{
 		Use:   "edgerun",
 		Short: "A daemonless container runtime for IoT gateways",

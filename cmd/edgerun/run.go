@@ -6,11 +6,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/container"
+	"github.com/edgerun/edgerun/images"
+	"github.com/edgerun/edgerun/specgen"
 )
 
 func newRunCommand(g *globalOptions) *cobra.Command {
-	var opts runtime.RunOptions
+	var opts container.RunOptions
 	var envFiles []string
 	var entrypoint string
 	var tty bool
@@ -31,18 +33,18 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 			opts.Spec.TTY = tty
 			env, err := readEnvFiles(envFiles)
 			if err != nil {
-				return &exitError{code: runtime.ExitRuntimeFailed, err: err}
+				return &exitError{code: container.ExitRuntimeFailed, err: err}
 			}
 			opts.Spec.Env = append(env, opts.Spec.Env...)
 			opts.Spec.HostEnv = os.LookupEnv
 			opts.Stdin, opts.Stdout, opts.Stderr = g.Stdin, g.Stdout, g.Stderr
 			opts.Notice = func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) }
 			if err := rf.apply(&opts.PullWith); err != nil {
-				return &exitError{code: runtime.ExitRuntimeFailed, err: err}
+				return &exitError{code: container.ExitRuntimeFailed, err: err}
 			}
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
-				return &exitError{code: runtime.ExitRuntimeFailed, err: err}
+				return &exitError{code: container.ExitRuntimeFailed, err: err}
 			}
 			pr := runPullEvents(g, &opts)
 			if opts.Detach {
@@ -86,9 +88,9 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&opts.Spec.Sysctls, "sysctl", nil, "set a namespaced kernel parameter: NAME=VALUE")
 	f.StringArrayVar(&opts.Spec.Ulimits, "ulimit", nil, "set a resource limit: NAME=SOFT[:HARD]")
 	f.StringVar(&opts.Platform, "platform", "", "require the image to be for this platform (os/arch[/variant])")
-	f.StringVar(&opts.Pull, "pull", runtime.PullMissing, "pull the image before running: missing, always or never")
+	f.StringVar(&opts.Pull, "pull", images.PullMissing, "pull the image before running: missing, always or never")
 	addRegistryFlags(f, &opts.PullWith, &rf)
-	f.StringVar(&opts.Spec.Network, "network", envOr(os.Getenv, "EDGERUN_NETWORK", runtime.NetworkBridge), "network mode: bridge, host, none or container:NAME [$EDGERUN_NETWORK]")
+	f.StringVar(&opts.Spec.Network, "network", envOr(os.Getenv, "EDGERUN_NETWORK", container.NetworkBridge), "network mode: bridge, host, none or container:NAME [$EDGERUN_NETWORK]")
 	f.StringArrayVarP(&opts.Net.Publish, "publish", "p", nil, "publish a container port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]")
 	f.BoolVarP(&opts.Net.PublishAll, "publish-all", "P", false, "publish the image's exposed ports on free host ports")
 	f.StringVar(&opts.Net.IP, "ip", "", "the container's address on the bridge")
@@ -114,7 +116,7 @@ func readEnvFiles(paths []string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--env-file: %w", err)
 		}
-		e, err := runtime.ParseEnvFile(f)
+		e, err := specgen.ParseEnvFile(f)
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("--env-file %s: %w", p, err)

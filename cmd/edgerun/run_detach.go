@@ -7,18 +7,18 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/container"
 )
 
 // addDetachFlags adds the flags of detached containers to run.
-func addDetachFlags(f *pflag.FlagSet, opts *runtime.RunOptions) {
+func addDetachFlags(f *pflag.FlagSet, opts *container.RunOptions) {
 	f.BoolVarP(&opts.Detach, "detach", "d", false, "run in the background under a monitor and print the container ID")
 	f.StringVar(&opts.DetachOpts.Restart, "restart", "no", "restart policy with -d: no, on-failure[:max], always, unless-stopped")
 	f.StringArrayVar(&opts.DetachOpts.LogOpts, "log-opt", nil, "log option with -d: max-size=5m, max-file=3")
 }
 
 // runDetached starts the container under its monitor and prints its ID.
-func runDetached(cmd *cobra.Command, g *globalOptions, rt *runtime.Runtime, opts runtime.RunOptions) error {
+func runDetached(cmd *cobra.Command, g *globalOptions, rt *container.Runtime, opts container.RunOptions) error {
 	opts.Stdin = nil
 	id, err := rt.RunDetached(cmd.Context(), opts)
 	if err != nil {
@@ -29,9 +29,9 @@ func runDetached(cmd *cobra.Command, g *globalOptions, rt *runtime.Runtime, opts
 }
 
 func exitCodeOf(err error) int {
-	var ee *runtime.ExitError
+	var ee *container.ExitError
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	return runtime.ExitRuntimeFailed
+	return container.ExitRuntimeFailed
 }

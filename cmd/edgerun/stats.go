@@ -8,7 +8,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
-	"github.com/edgerun/edgerun/runtime"
+	"github.com/edgerun/edgerun/container"
 )
 
 func newStatsCommand(g *globalOptions) *cobra.Command {
@@ -21,14 +21,14 @@ func newStatsCommand(g *globalOptions) *cobra.Command {
 			if format != "" && format != "table" && format != "json" {
 				return fmt.Errorf("unknown --format %q: use table or json", format)
 			}
-			rt, err := runtime.Open(g.config())
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}
-			emit := func(round []runtime.ContainerStats) error { return statsTable(g, round, !noStream) }
+			emit := func(round []container.ContainerStats) error { return statsTable(g, round, !noStream) }
 			if format == "json" {
 				enc := json.NewEncoder(g.Stdout)
-				emit = func(round []runtime.ContainerStats) error {
+				emit = func(round []container.ContainerStats) error {
 					for _, s := range round {
 						if err := enc.Encode(s); err != nil {
 							return err
@@ -37,7 +37,7 @@ func newStatsCommand(g *globalOptions) *cobra.Command {
 					return nil
 				}
 			}
-			return rt.Stats(cmd.Context(), runtime.StatsOptions{Refs: args, Stream: !noStream, Emit: emit})
+			return rt.Stats(cmd.Context(), container.StatsOptions{Refs: args, Stream: !noStream, Emit: emit})
 		},
 	}
 	cmd.Flags().BoolVar(&noStream, "no-stream", false, "print one measurement and exit")
@@ -45,7 +45,7 @@ func newStatsCommand(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func statsTable(g *globalOptions, round []runtime.ContainerStats, clear bool) error {
+func statsTable(g *globalOptions, round []container.ContainerStats, clear bool) error {
 	if clear {
 		fmt.Fprint(g.Stdout, "\033[2J\033[H") // redraw in place, as docker stats
 	}

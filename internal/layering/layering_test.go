@@ -1,6 +1,8 @@
-// Package layering holds a test that keeps the package layering of
-// docs/architecture.md true: data flows cmd → runtime → (image, rootfs,
-// netns, cgroups); only cmd/edgerun imports cobra; only runtime imports runc.
+// Package layering holds tests that keep the package layering of
+// docs/architecture.md true: data flows cmd → container → (specgen, images,
+// netns, cgroups, logfile), images → (image, rootfs); only cmd/edgerun
+// imports cobra; only container imports runc; the spec generator reaches
+// neither runc nor cgo, even through other packages.
 package layering
 
 import (
@@ -8,7 +10,9 @@ import (
 	"go/token"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,69 +20,113 @@ import (
 
 const module = "github.com/edgerun/edgerun/"
 
-// rule forbids packages under dir (relative to the repo) from importing any
-// path with one of the prefixes.
-type rule struct {
-	dir       string
-	forbidden []string
-	why       string
+// layers lists, for every folder of library code, the module's packages
+// it may import directly; a folder missing here fails the test, so a new
+// package is placed in the layering on purpose. Test files follow the
+// same rules, except that they may also use internal/testenv.
+var layers = map[string][]string{
+	"cmd/edgerun": {"*"}, // the CLI calls every library
+	"container": {"specgen", "images", "image", "rootfs", "netns", "cgroups", "logfile",
+		"internal/atomicfile", "internal/lockfile", "internal/containerinit"},
+	"specgen": {"cgroups"},
+	"images":  {"image", "rootfs", "internal/atomicfile", "internal/lockfile"},
+	"image":   {"internal/armcpu", "internal/atomicfile", "internal/lockfile"},
+	"rootfs":  {"internal/atomicfile", "internal/lockfile"},
+	"netns":   {"internal/atomicfile", "internal/lockfile"},
+	"cgroups": {},
+	"logfile": {},
+	"relay":   {},
+	"doctor":  {"cgroups", "internal/armcpu"},
+
+	"internal/armcpu":        {},
+	"internal/atomicfile":    {},
+	"internal/lockfile":      {},
+	"internal/containerinit": {},
+	"internal/testenv":       {},
+	"internal/layering":      {},
+
+	// Tools, benchmarks and tests of the whole: anything below cmd/edgerun.
+	"e2e":                  {"*"},
+	"bench/cmd/unpack":     {"*"},
+	"bench/cmd/mklayers":   {"*"},
+	"bench/cmd/pullresume": {"*"},
+	"bench/cmd/pulltime":   {"*"},
+	"hack/mkimage":         {"*"},
+	"testdata/sensor":      {},
 }
 
-var rules = []rule{
-	{"", []string{"github.com/spf13/cobra"}, "cobra belongs to cmd/edgerun only"},
-	{"", []string{"github.com/opencontainers/runc"}, "runc belongs to runtime/ only"},
-	{"image", []string{module + "runtime", module + "rootfs", module + "netns", module + "cgroups", module + "cmd"}, "image knows nothing of containers or layers on disk"},
-	{"rootfs", []string{module + "runtime", module + "image", module + "netns", module + "cgroups", module + "cmd"}, "rootfs knows nothing of images or containers"},
-	{"netns", []string{module + "runtime", module + "image", module + "rootfs", module + "cmd"}, "netns knows nothing of images"},
-	{"cgroups", []string{module + "runtime", module + "image", module + "rootfs", module + "netns", module + "cmd"}, "cgroups is a leaf"},
-	{"doctor", []string{module + "runtime", module + "image", module + "rootfs", module + "netns", module + "cmd"}, "doctor reads host facts; of the layers only cgroups' detection"},
-	{"internal", []string{module + "runtime", module + "image", module + "rootfs", module + "netns", module + "cgroups", module + "cmd"}, "internal holds small leaves"},
+// testLayers are the module's packages a folder's tests may import besides
+// its layers entry (and internal/testenv, which every test may use).
+var testLayers = map[string][]string{
+	"relay": {"logfile"}, // the C monitor's log is held to logfile's writer
 }
 
-// allowed lists the folders that may break the first two rules.
-var allowed = map[string]string{
+// owners are outside modules only one folder may import.
+var owners = map[string]string{
 	"github.com/spf13/cobra":         "cmd/edgerun",
-	"github.com/opencontainers/runc": "runtime",
+	"github.com/spf13/pflag":         "cmd/edgerun",
+	"github.com/opencontainers/runc": "container",
 }
 
-func TestPackageLayering(t *testing.T) {
+// pkgImports is what the Go files of one folder import, tests apart.
+type pkgImports struct {
+	code, test map[string]bool
+	doc        bool // a file has a package doc comment
+	main       bool
+	hasCode    bool // files besides tests
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("repo root not found: %v", err)
+	}
+	return root
+}
+
+// scan parses the imports of every Go file of the repository by folder.
+func scan(t *testing.T, root string) map[string]*pkgImports {
+	t.Helper()
 	fset := token.NewFileSet()
-	checked := 0
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	pkgs := map[string]*pkgImports{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "out" || d.Name() == "testdata") {
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "out" || d.Name() == "bin" ||
+			(d.Name() == "testdata" && path != filepath.Join(root, "testdata"))) {
 			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(path, ".go") {
 			return nil
 		}
-		rel, _ := filepath.Rel(root, path)
-		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel = filepath.ToSlash(rel)
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly|parser.ParseComments)
 		if err != nil {
 			return err
 		}
-		checked++
+		p := pkgs[rel]
+		if p == nil {
+			p = &pkgImports{code: map[string]bool{}, test: map[string]bool{}}
+			pkgs[rel] = p
+		}
+		isTest := strings.HasSuffix(path, "_test.go")
+		if !isTest {
+			p.hasCode = true
+			p.doc = p.doc || f.Doc != nil
+			p.main = p.main || f.Name.Name == "main"
+		}
 		for _, imp := range f.Imports {
-			p, _ := strconv.Unquote(imp.Path.Value)
-			for _, r := range rules {
-				if r.dir != "" && !strings.HasPrefix(rel, r.dir+string(filepath.Separator)) {
-					continue
-				}
-				for _, fb := range r.forbidden {
-					if !strings.HasPrefix(p, fb) {
-						continue
-					}
-					if a, ok := allowed[fb]; ok && r.dir == "" && strings.HasPrefix(rel, a+string(filepath.Separator)) {
-						continue
-					}
-					t.Errorf("%s imports %s: %s", rel, p, r.why)
-				}
+			ip, _ := strconv.Unquote(imp.Path.Value)
+			if isTest {
+				p.test[ip] = true
+			} else {
+				p.code[ip] = true
 			}
 		}
 		return nil
@@ -86,10 +134,115 @@ func TestPackageLayering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if checked < 10 {
-		t.Fatalf("only %d Go files found under %s: the walk is broken", checked, root)
+	if len(pkgs) < 10 {
+		t.Fatalf("only %d Go folders found under %s: the walk is broken", len(pkgs), root)
 	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("repo root not found: %v", err)
+	return pkgs
+}
+
+func TestPackageLayering(t *testing.T) {
+	for dir, p := range scan(t, repoRoot(t)) {
+		allowed, known := layers[dir]
+		if !known {
+			t.Errorf("%s is not in the layering: add it to layers in %s and to docs/architecture.md", dir, "internal/layering")
+			continue
+		}
+		check := func(imports map[string]bool, test bool) {
+			for ip := range imports {
+				for owner, folder := range owners {
+					if (ip == owner || strings.HasPrefix(ip, owner+"/")) && dir != folder {
+						t.Errorf("%s imports %s: only %s may (one owner per outside dependency)", dir, ip, folder)
+					}
+				}
+				mod, ok := strings.CutPrefix(ip, module)
+				if !ok || slices.Contains(allowed, "*") || slices.Contains(allowed, mod) || mod == dir {
+					continue
+				}
+				if test && (mod == "internal/testenv" || slices.Contains(testLayers[dir], mod)) {
+					continue
+				}
+				t.Errorf("%s imports %s: %s may import only %v of this module", dir, ip, dir, allowed)
+			}
+		}
+		check(p.code, false)
+		check(p.test, true)
+	}
+}
+
+// TestSpecGeneratorIsPure follows the spec generator's imports through
+// the module: nothing it reaches imports runc, cgo or the lifecycle.
+func TestSpecGeneratorIsPure(t *testing.T) {
+	pkgs := scan(t, repoRoot(t))
+	seen := map[string]bool{}
+	var walk func(dir string, path []string)
+	walk = func(dir string, path []string) {
+		if seen[dir] {
+			return
+		}
+		seen[dir] = true
+		p := pkgs[dir]
+		if p == nil {
+			t.Fatalf("%s (reached by %v) has no Go files", dir, path)
+		}
+		for ip := range p.code {
+			if ip == "C" || strings.HasPrefix(ip, "github.com/opencontainers/runc") {
+				t.Errorf("the spec generator reaches %s through %v", ip, append(path, dir))
+			}
+			if mod, ok := strings.CutPrefix(ip, module); ok {
+				walk(mod, append(path, dir))
+			}
+		}
+	}
+	walk("specgen", nil)
+	for _, forbidden := range []string{"container", "relay", "cmd/edgerun"} {
+		if seen[forbidden] {
+			t.Errorf("the spec generator reaches %s", forbidden)
+		}
+	}
+}
+
+// TestPureDependenciesOutsideTheModule asks the go tool for the complete
+// dependencies (other modules and the standard library included) of the
+// packages that must build without cgo.
+func TestPureDependenciesOutsideTheModule(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go tool is not on PATH (a test binary run on its own): TestSpecGeneratorIsPure covers the module's packages")
+	}
+	for _, pkg := range []string{"specgen", "logfile", "cgroups"} {
+		cmd := exec.Command(goTool, "list", "-deps", "-f", "{{.ImportPath}} {{len .CgoFiles}}", "./"+pkg)
+		cmd.Dir = repoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Skipf("go list cannot run here (%v): TestSpecGeneratorIsPure covers the module's packages", err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			ip, cgo, _ := strings.Cut(line, " ")
+			if strings.HasPrefix(ip, "github.com/opencontainers/runc") {
+				t.Errorf("%s depends on %s", pkg, ip)
+			}
+			// The standard library's cgo (net, os/user, runtime/cgo) is
+			// chosen by build tags, not by our imports.
+			if cgo != "0" && strings.Contains(ip, ".") {
+				t.Errorf("%s depends on %s, which uses cgo", pkg, ip)
+			}
+			if pkg == "logfile" && strings.Contains(ip, ".") && ip != module+"logfile" {
+				t.Errorf("logfile depends on %s: it uses only the standard library", ip)
+			}
+		}
+	}
+}
+
+// TestLibraryPackagesSayWhatTheyOwn requires a package doc comment on every
+// library package: what it owns and what it may not import.
+func TestLibraryPackagesSayWhatTheyOwn(t *testing.T) {
+	for dir, p := range scan(t, repoRoot(t)) {
+		if p.main || !p.hasCode {
+			continue // commands, and test-only folders
+		}
+		if !p.doc {
+			t.Errorf("package %s has no doc comment: say what it owns and what it may not import", dir)
+		}
 	}
 }

@@ -1,0 +1,131 @@
+package container
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/edgerun/edgerun/internal/atomicfile"
+	"github.com/edgerun/edgerun/internal/lockfile"
+	"github.com/edgerun/edgerun/rootfs"
+)
+
+const bootIDFile = "/proc/sys/kernel/random/boot_id"
+
+// cleanup removes what crashed or killed edgerun processes left behind, so
+// every command starts from a true state:
+//   - after a reboot (a new boot ID), volatile state of the old boot;
+//   - containers whose creation never finished (a directory without a
+//     record, not locked by a live process);
+//   - libcontainer state of containers that have no record;
+//   - containers recorded as running whose processes are gone: their
+//     cgroup and mount are released and they are recorded as exited.
+//
+// It is best effort: a failure here must not stop the command the user
+// asked for, so errors are returned only for reporting.
+func (r *Runtime) cleanup() error {
+	var errs []error
+	errs = append(errs, r.checkBoot())
+	ents, err := os.ReadDir(r.containersDir())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	known := map[string]bool{}
+	for _, e := range ents {
+		id := e.Name()
+		if !e.IsDir() || strings.HasPrefix(id, ".") {
+			continue
+		}
+		known[id] = true
+		if r.lockHeld(id) || r.ownerAlive(id) {
+			continue
+		}
+		rec, err := r.loadRecord(id)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			errs = append(errs, r.removeHalfMade(id))
+		case err == nil && (rec.State == StateRunning || rec.State == StateCreated || rec.State == StateRestarting):
+			errs = append(errs, r.reapLost(rec))
+		}
+	}
+	errs = append(errs, r.removeStaleNames(), r.removeStaleLocks())
+	lcs, _ := os.ReadDir(r.libcontainerRoot())
+	for _, e := range lcs {
+		if !known[e.Name()] && !r.lockHeld(e.Name()) {
+			errs = append(errs, r.destroyLibcontainer(e.Name()))
+		}
+	}
+	errs = append(errs, r.reclaimNetwork())
+	return errors.Join(errs...)
+}
+
+// removeHalfMade removes a container whose create was interrupted.
+func (r *Runtime) removeHalfMade(id string) error {
+	lock, err := lockfile.TryExclusive(r.lockPath(id))
+	if err != nil {
+		return nil // busy: a live process is acting on it
+	}
+	defer r.unlock(lock, id)
+	if r.hasRecord(id) {
+		return nil // finished meanwhile
+	}
+	return errors.Join(r.destroyLibcontainer(id), rootfs.Remove(r.containerDir(id)), os.RemoveAll(r.containerDir(id)))
+}
+
+// reapLost records as exited a container whose edgerun died while it ran,
+// once its processes are gone, and releases its cgroup and mount; a
+// detached one (its monitor died) is reapDetached's, decided on the record
+// read under the lock.
+func (r *Runtime) reapLost(rec *Record) error {
+	lock, err := lockfile.TryExclusive(r.lockPath(rec.ID))
+	if err != nil {
+		return nil
+	}
+	defer r.unlock(lock, rec.ID)
+	cur, err := r.loadRecord(rec.ID)
+	if err != nil {
+		return nil
+	}
+	if cur.Detached {
+		return r.reapDetached(cur, lock)
+	}
+	before := cur.State
+	r.refreshLocked(cur, true)
+	if cur.State == before {
+		return nil // still running for real
+	}
+	errs := []error{r.destroyLibcontainer(cur.ID)}
+	if cur.AutoRemove {
+		return errors.Join(append(errs, r.removeFiles(cur))...)
+	}
+	errs = append(errs, rootfs.Unmount(r.containerDir(cur.ID)), r.saveRecord(cur))
+	return errors.Join(errs...)
+}
+
+// checkBoot notices a reboot: the volatile root of another boot is stale
+// (its locks and libcontainer state describe processes that no longer
+// exist), so it is cleared and the new boot ID recorded.
+func (r *Runtime) checkBoot() error {
+	cur := []byte(r.bootID())
+	if len(cur) == 0 {
+		return nil // no boot ID (unusual kernels): nothing to compare
+	}
+	marker := filepath.Join(r.cfg.State, "boot-id")
+	old, err := os.ReadFile(marker)
+	if err == nil && bytes.Equal(bytes.TrimSpace(old), cur) {
+		return nil
+	}
+	if err == nil {
+		// A different boot: nothing in the volatile root is true any more.
+		for _, d := range []string{"libcontainer", "locks"} {
+			if err := os.RemoveAll(filepath.Join(r.cfg.State, d)); err != nil {
+				return fmt.Errorf("clear state of the previous boot: %w", err)
+			}
+		}
+	}
+	return atomicfile.WriteFile(marker, append(cur, '\n'), 0o644)
+}

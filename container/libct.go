@@ -1,0 +1,136 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/specgen"
+)
+
+// libcontainerRoot is where libcontainer keeps its per-container state.
+func (r *Runtime) libcontainerRoot() string { return filepath.Join(r.cfg.State, "libcontainer") }
+
+// createLibcontainer converts the spec and creates the (not yet started)
+// libcontainer container.
+func (r *Runtime) createLibcontainer(id string, spec *specs.Spec) (*libcontainer.Container, error) {
+	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
+		CgroupName:   id,
+		Spec:         spec,
+		RootlessEUID: os.Geteuid() != 0,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("convert the container spec: %w", err)
+	}
+	c, err := libcontainer.Create(r.libcontainerRoot(), id, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create container: %w", err)
+	}
+	return c, nil
+}
+
+// loadLibcontainer loads a container libcontainer knows, or nil.
+func (r *Runtime) loadLibcontainer(id string) *libcontainer.Container {
+	c, err := libcontainer.Load(r.libcontainerRoot(), id)
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
+// destroyLibcontainer kills what is left of the container and removes its
+// cgroup and libcontainer state. A container libcontainer does not know
+// is already gone.
+func (r *Runtime) destroyLibcontainer(id string) error {
+	c := r.loadLibcontainer(id)
+	if c == nil {
+		return os.RemoveAll(filepath.Join(r.libcontainerRoot(), id))
+	}
+	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
+		_ = c.Signal(killSignal)
+		// Destroy refuses a running container: wait for the kill to land.
+		for i := 0; i < 500; i++ {
+			if st, err := c.Status(); err != nil || st == libcontainer.Stopped {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	err := c.Destroy()
+	if err != nil && errors.Is(err, os.ErrNotExist) {
+		err = nil
+	}
+	return err
+}
+
+// newProcess turns the spec's process into libcontainer's.
+func newProcess(p *specs.Process) (*libcontainer.Process, error) {
+	nnp := p.NoNewPrivileges
+	lp := &libcontainer.Process{
+		Args:            p.Args,
+		Env:             p.Env,
+		UID:             int(p.User.UID),
+		GID:             int(p.User.GID),
+		Cwd:             p.Cwd,
+		NoNewPrivileges: &nnp,
+		Init:            true,
+	}
+	for _, g := range p.User.AdditionalGids {
+		lp.AdditionalGroups = append(lp.AdditionalGroups, int(g))
+	}
+	if c := p.Capabilities; c != nil {
+		lp.Capabilities = &configs.Capabilities{
+			Bounding: c.Bounding, Effective: c.Effective, Permitted: c.Permitted,
+			Inheritable: c.Inheritable, Ambient: c.Ambient,
+		}
+	}
+	for _, rl := range p.Rlimits {
+		t, ok := rlimitTypes[rl.Type]
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown rlimit %s", specgen.ErrInvalidOption, rl.Type)
+		}
+		lp.Rlimits = append(lp.Rlimits, configs.Rlimit{Type: t, Hard: rl.Hard, Soft: rl.Soft})
+	}
+	return lp, nil
+}
+
+// rlimitTypes maps the spec's rlimit names to the kernel's numbers.
+var rlimitTypes = map[string]int{
+	"RLIMIT_CPU": unix.RLIMIT_CPU, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_DATA": unix.RLIMIT_DATA,
+	"RLIMIT_STACK": unix.RLIMIT_STACK, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK,
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE, "RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO,
+	"RLIMIT_RTTIME": unix.RLIMIT_RTTIME,
+}
+
+// killSignal is what destroy sends to a container still alive.
+const killSignal = unix.SIGKILL
+
+// initExecCode reads docker's exit code from a failed exec in
+// libcontainer's init, which reaches us as text over its sync pipe, not
+// as an errno: 127 when the command is missing, 126 when it cannot be
+// run, 0 for any other error.
+func initExecCode(err error) int {
+	msg := err.Error()
+	_, exe, ok := strings.Cut(msg, "error during container init: exec: ")
+	if !ok {
+		return 0
+	}
+	switch {
+	case strings.Contains(exe, "no such file or directory"), strings.Contains(exe, "executable file not found"):
+		return ExitCommandNotFound
+	case strings.Contains(exe, "permission denied"), strings.Contains(exe, "exec format error"):
+		return ExitCannotInvoke
+	}
+	return 0
+}

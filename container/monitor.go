@@ -1,0 +1,316 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	goruntime "runtime"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/cgroups"
+	"github.com/edgerun/edgerun/internal/lockfile"
+	"github.com/edgerun/edgerun/logfile"
+	"github.com/edgerun/edgerun/rootfs"
+)
+
+// monitor owns one detached container: it starts it, logs its output,
+// waits for it, records how it ended and applies its restart policy. It
+// lives as long as the container should run; the owner lock it inherited
+// is held until it exits.
+type monitor struct {
+	r      *Runtime
+	id     string
+	log    *logfile.Writer
+	lock   *lockfile.Lock // held around load → act → save, nil otherwise
+	wake   chan os.Signal
+	status *os.File // the CLI's pipe until the first start is reported
+	owner  *os.File
+	resume *resumed // set when this process continues a monitor (see shed)
+}
+
+// MonitorMain is the monitor process: args are the persistent root, the
+// volatile root and the container ID; the locks and the status pipe are
+// inherited file descriptors (see handOver). It returns the exit code.
+func MonitorMain(args []string) int {
+	if len(args) < 3 {
+		fmt.Fprintln(os.Stderr, "edgerun: the monitor is started by edgerun run -d, not by hand")
+		return 2
+	}
+	cfg := Config{Root: args[0], State: args[1], BootIDFile: os.Getenv(BootIDFileEnv)}
+	r := &Runtime{cfg: cfg}
+	m := &monitor{r: r, id: args[2], wake: make(chan os.Signal, 1)}
+	if len(args) > 3 && (args[3] == resumeArg || args[3] == relayArg) {
+		res, owner, err := parseResume(args[4:])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "edgerun:", err)
+			return 2
+		}
+		m.resume, m.owner = res, owner
+		if res.wake {
+			m.wake <- unix.SIGUSR1
+		}
+	} else {
+		// The owner lock stays held by this descriptor until the process
+		// ends; it is kept referenced so no finalizer closes it.
+		m.owner = os.NewFile(monitorOwnerFd, "owner")
+		m.lock = lockfile.FromFile(os.NewFile(monitorLockFd, "lock"), r.lockPath(m.id))
+		m.status = os.NewFile(monitorStatusFd, "status")
+	}
+	signal.Ignore(unix.SIGHUP, unix.SIGINT, unix.SIGPIPE)
+	signal.Notify(m.wake, unix.SIGUSR1)
+	err := m.run()
+	m.report(err)
+	goruntime.KeepAlive(m.owner)
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// report tells the waiting CLI the outcome of the first start, once.
+func (m *monitor) report(err error) {
+	if m.status == nil {
+		return
+	}
+	if err == nil {
+		fmt.Fprintln(m.status, "ok")
+	} else {
+		fmt.Fprintf(m.status, "error %d %s\n", exitCodeOf(err), err)
+	}
+	m.status.Close()
+	m.status = nil
+}
+
+func (m *monitor) run() error {
+	defer m.unlock()
+	rec, err := m.r.loadRecord(m.id)
+	if err != nil {
+		return &ExitError{ExitRuntimeFailed, fmt.Errorf("load container record: %w", err)}
+	}
+	m.log, err = logfile.Open(m.r.logPath(m.id), rec.LogMaxSize, rec.LogMaxFile)
+	if err != nil {
+		return m.startFailed(rec, &ExitError{ExitRuntimeFailed, err})
+	}
+	defer m.log.Close()
+	var backoff time.Duration
+	for {
+		var run *monitorRun
+		var started time.Time
+		code, exited := 0, false
+		if m.resume != nil {
+			run, started, backoff = m.resume.run, m.resume.started, m.resume.backoff
+			code, exited = m.resume.code, m.resume.exited
+			m.resume = nil
+		} else {
+			started = time.Now()
+			if run, err = m.start(rec); err != nil {
+				return m.startFailed(rec, err)
+			}
+			m.unlock()
+			m.report(nil)
+			m.shed(run, started, backoff) // returns only if the re-exec failed
+		}
+		if !exited {
+			m.copyOutput(run)
+			debug.FreeOSMemory()
+			code = run.wait()
+		}
+		if rec, err = m.relock(); err != nil {
+			return nil // removed while it ran (rm -f)
+		}
+		backoff = nextBackoff(backoff, time.Since(started))
+		if !m.exited(rec, code, backoff) {
+			return nil
+		}
+		if rec, err = m.sleep(backoff); err != nil || rec == nil {
+			return nil
+		}
+	}
+}
+
+// start starts the container (the lock is held) and records it running.
+func (m *monitor) start(rec *Record) (*monitorRun, error) {
+	// The spec is read for each start and dropped after it: a running
+	// container's monitor keeps nothing of it (see shed).
+	spec, err := m.r.loadSpec(m.id)
+	if err != nil {
+		return nil, &ExitError{ExitRuntimeFailed, err}
+	}
+	lc, err := m.r.createLibcontainer(m.id, spec)
+	if err != nil {
+		return nil, &ExitError{ExitRuntimeFailed, err}
+	}
+	run, err := startProcess(lc, spec.Process, rec.OpenStdin)
+	if err != nil {
+		_ = m.r.destroyLibcontainer(m.id)
+		return nil, err
+	}
+	pid := run.pid
+	rec.State, rec.Pid, rec.StartedAt, rec.FinishedAt = StateRunning, pid, time.Now().UTC(), time.Time{}
+	rec.RestartDelay = 0
+	rec.MonitorPid, rec.MonitorLost, rec.Error, rec.BootID = os.Getpid(), false, "", m.r.bootID()
+	if err := m.r.saveRecord(rec); err != nil {
+		_ = m.r.destroyLibcontainer(m.id)
+		return nil, &ExitError{ExitRuntimeFailed, err}
+	}
+	return run, nil
+}
+
+// startFailed records why the container could not start. A container of
+// `run -d` that never ran is removed: the CLI reports the reason.
+func (m *monitor) startFailed(rec *Record, err error) error {
+	if rec.State == StateCreated {
+		_ = m.r.removeFiles(rec)
+		return err
+	}
+	_ = rootfs.Unmount(m.r.containerDir(m.id))
+	rec.State, rec.Pid, rec.MonitorPid = StateExited, 0, 0
+	rec.ExitCode, rec.Error, rec.FinishedAt = exitCodeOf(err), err.Error(), time.Now().UTC()
+	_ = m.r.saveRecord(rec)
+	return err
+}
+
+// relock takes the container lock after the container ended and reloads
+// the record; an error means the container was removed.
+func (m *monitor) relock() (*Record, error) {
+	lock, err := m.r.lockContainer(context.Background(), m.id)
+	if err != nil {
+		return nil, err
+	}
+	m.lock = lock
+	rec, err := m.r.loadRecord(m.id)
+	if err != nil {
+		_ = m.r.destroyLibcontainer(m.id)
+		m.unlock()
+		return nil, err
+	}
+	return rec, nil
+}
+
+// exited records how the container ended and releases its cgroup. It
+// returns true (lock released) when the restart policy restarts it, false
+// when the monitor's work is done.
+func (m *monitor) exited(rec *Record, code int, backoff time.Duration) bool {
+	defer m.unlock()
+	oom := false
+	if c := m.r.loadLibcontainer(m.id); c != nil {
+		if st, err := c.State(); err == nil {
+			oom = cgroups.OOMKilled(st.CgroupPaths)
+		}
+	}
+	_ = m.r.destroyLibcontainer(m.id)
+	rec.Pid, rec.ExitCode, rec.OOMKilled, rec.FinishedAt = 0, code, oom, time.Now().UTC()
+	if rec.policy().shouldRestart(code, rec.RestartCount, rec.StoppedByUser) {
+		rec.State, rec.RestartDelay = StateRestarting, backoff
+		rec.RestartCount++
+		if m.r.saveRecord(rec) == nil {
+			return true
+		}
+	}
+	m.finish(rec)
+	return false
+}
+
+// finish leaves the container stopped (or removes it with --rm).
+func (m *monitor) finish(rec *Record) {
+	if rec.AutoRemove {
+		_ = m.r.removeFiles(rec)
+		return
+	}
+	_ = rootfs.Unmount(m.r.containerDir(m.id))
+	rec.State, rec.Pid, rec.MonitorPid = StateExited, 0, 0
+	_ = m.r.saveRecord(rec)
+}
+
+// sleep waits out the backoff (stop wakes it early with SIGUSR1) and
+// returns the record with the lock held, or nil when the container was
+// stopped or removed meanwhile.
+func (m *monitor) sleep(d time.Duration) (*Record, error) {
+	t := time.NewTimer(d)
+	select {
+	case <-t.C:
+	case <-m.wake:
+		t.Stop()
+	}
+	rec, err := m.relock()
+	if err != nil {
+		return nil, err
+	}
+	if rec.StoppedByUser {
+		m.finish(rec)
+		m.unlock()
+		return nil, nil
+	}
+	return rec, nil
+}
+
+// unlock releases the container lock (deleting the lock files once the
+// container is removed, see Runtime.unlock).
+func (m *monitor) unlock() {
+	if m.lock != nil {
+		_ = m.r.unlock(m.lock, m.id)
+		m.lock = nil
+	}
+}
+
+// monitorRun is one run of the container's init process.
+type monitorRun struct {
+	pid     int
+	proc    *libcontainer.Process // nil in a resumed monitor (see shed)
+	streams []*os.File            // the container's output: stdout, stderr (or the pty)
+	names   []string              // their stream names in the log
+	keep    []*os.File            // stdin's write end with -i: held open for the run
+	copied  chan struct{}         // closed when the output is drained
+}
+
+// wait waits for the init process and its output, and returns the exit
+// code (128+N when killed by signal N).
+func (run *monitorRun) wait() int {
+	var code int
+	if run.proc != nil {
+		ps, err := run.proc.Wait()
+		switch {
+		case ps != nil:
+			code = waitCode(ps)
+		case errors.Is(err, unix.ECHILD):
+			code = -1
+		default:
+			code = ExitRuntimeFailed
+		}
+	} else {
+		code = waitPid(run.pid)
+	}
+	// The container's processes died with its init: the pipes reach EOF.
+	// Do not hang on a descriptor something else kept open.
+	select {
+	case <-run.copied:
+	case <-time.After(2 * time.Second):
+	}
+	for _, f := range append(run.streams, run.keep...) {
+		f.Close()
+	}
+	return code
+}
+
+// waitPid waits for a child by PID (the init of a container started by
+// this process before it re-executed itself).
+func waitPid(pid int) int {
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1
+		}
+		return statusCode(ws)
+	}
+}

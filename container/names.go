@@ -1,0 +1,156 @@
+package container
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/edgerun/edgerun/internal/atomicfile"
+	"github.com/edgerun/edgerun/specgen"
+)
+
+// validName is docker's rule for container names.
+var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// newID returns a random 64-hex container ID.
+func newID() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate container id: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// checkName refuses names docker would refuse, before anything is created.
+func checkName(name string) error {
+	if len(name) > 128 || !validName.MatchString(name) {
+		return fmt.Errorf("%w: container name %q: use letters, digits, '_', '.' and '-', starting with a letter or digit (at most 128)", specgen.ErrInvalidOption, name)
+	}
+	if isHexPrefix(name) && len(name) == 64 {
+		return fmt.Errorf("%w: container name %q looks like a container ID: choose another name", specgen.ErrInvalidOption, name)
+	}
+	return nil
+}
+
+func isHexPrefix(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !strings.ContainsRune("0123456789abcdef", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// defaultName derives a name from the image and the ID, like "sensor-3f2a1b".
+func defaultName(imageName, id string) string {
+	base := imageName
+	if i := strings.LastIndexByte(base, '/'); i >= 0 {
+		base = base[i+1:]
+	}
+	if i := strings.IndexAny(base, ":@"); i >= 0 {
+		base = base[:i]
+	}
+	if !validName.MatchString(base) {
+		base = "container"
+	}
+	return base + "-" + id[:6]
+}
+
+func (r *Runtime) namesDir() string { return filepath.Join(r.cfg.Root, "names") }
+
+// reserveName atomically claims name for id. A claim whose container has
+// no record and is not being created by a live process is stale (a crash
+// during create) and is taken over. Without durable (a --rm container)
+// nothing is fsynced: a claim lost or emptied by a power loss is stale.
+func (r *Runtime) reserveName(name, id string, durable bool) error {
+	if err := os.MkdirAll(r.namesDir(), 0o700); err != nil {
+		return fmt.Errorf("create names dir: %w", err)
+	}
+	final := filepath.Join(r.namesDir(), name)
+	for attempt := 0; attempt < 3; attempt++ {
+		tmp, err := os.CreateTemp(r.namesDir(), ".claim-*")
+		if err != nil {
+			return fmt.Errorf("claim name %s: %w", name, err)
+		}
+		_, werr := tmp.WriteString(id)
+		var serr error
+		if durable {
+			serr = tmp.Sync()
+		}
+		tmp.Close()
+		if err := errors.Join(werr, serr); err != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("claim name %s: %w", name, err)
+		}
+		// link(2) fails with EEXIST if the name is claimed: an atomic test-and-set.
+		err = os.Link(tmp.Name(), final)
+		os.Remove(tmp.Name())
+		if err == nil && !durable {
+			return nil
+		}
+		if err == nil {
+			return atomicfile.SyncDir(r.namesDir())
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("claim name %s: %w", name, err)
+		}
+		owner, rerr := os.ReadFile(final)
+		if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return fmt.Errorf("read claim of name %s: %w", name, rerr)
+		}
+		if r.containerExists(string(owner)) {
+			return fmt.Errorf("%w: the name %q is already in use by container %.12s: remove it (edgerun rm %s) or choose another --name",
+				ErrNameInUse, name, owner, name)
+		}
+		// Stale claim: remove it and try again.
+		if err := os.Remove(final); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove stale claim of name %s: %w", name, err)
+		}
+	}
+	return fmt.Errorf("%w: the name %q is being claimed by another edgerun at the same time", ErrNameInUse, name)
+}
+
+// releaseName drops the claim of name if it still belongs to id; durable
+// makes the removal survive a power loss (a claim that comes back without
+// its container's record is stale anyway, so --rm containers skip it).
+func (r *Runtime) releaseName(name, id string, durable bool) error {
+	final := filepath.Join(r.namesDir(), name)
+	owner, err := os.ReadFile(final)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if string(owner) != id {
+		return nil
+	}
+	if err := os.Remove(final); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if !durable {
+		return nil
+	}
+	return atomicfile.SyncDir(r.namesDir())
+}
+
+// containerExists says whether id has a record or is being created by a
+// live process (its lock is held).
+func (r *Runtime) containerExists(id string) bool {
+	if id == "" {
+		return false
+	}
+	if r.hasRecord(id) {
+		return true
+	}
+	return r.lockHeld(id)
+}

@@ -1,0 +1,325 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/edgerun/edgerun/image"
+	"github.com/edgerun/edgerun/internal/lockfile"
+	"github.com/edgerun/edgerun/netns"
+	"github.com/edgerun/edgerun/specgen"
+)
+
+// Network modes of `run --network`.
+const (
+	NetworkBridge    = "bridge"
+	NetworkHost      = "host"
+	NetworkNone      = "none"
+	networkContainer = "container:"
+)
+
+// NetOptions are the networking flags of run besides --network (which is
+// specgen.SpecOptions.Network): -p, -P and --ip.
+type NetOptions struct {
+	Publish    []string // -p [HOSTIP:][HOSTPORT:]CONTAINERPORT[/PROTO]
+	PublishAll bool     // -P: publish the image's ExposedPorts on free host ports
+	IP         string   // --ip
+}
+
+// NetworkRecord is what a container's record keeps of its network.
+type NetworkRecord struct {
+	Mode string `json:"mode"`
+	// Bridge is the attachment of a bridge-mode container: what any later
+	// command needs to tear it down.
+	Bridge *netns.Attachment `json:"bridge,omitempty"`
+}
+
+// netPlan is the validated network request of a run, made before anything
+// exists.
+type netPlan struct {
+	mode  string
+	ports []netns.PortMapping
+	ip    netip.Addr
+	join  string // netns path to join (container:NAME)
+	net   *netns.Network
+}
+
+// planNetwork validates the network flags against the mode and the image.
+func (r *Runtime) planNetwork(opts *RunOptions, img *image.Image) (*netPlan, error) {
+	mode := opts.Spec.Network
+	if mode == "" {
+		mode = NetworkNone
+	}
+	p := &netPlan{mode: mode}
+	no := opts.Net
+	bridgeOnly := len(no.Publish) > 0 || no.PublishAll || no.IP != ""
+	switch {
+	case mode == NetworkBridge:
+	case mode == NetworkNone || mode == NetworkHost || strings.HasPrefix(mode, networkContainer):
+		if bridgeOnly {
+			return nil, fmt.Errorf("%w: -p, -P and --ip need --network bridge (with --network %s the container has no address of its own)", specgen.ErrInvalidOption, mode)
+		}
+		if strings.HasPrefix(mode, networkContainer) {
+			path, err := r.joinPath(strings.TrimPrefix(mode, networkContainer))
+			if err != nil {
+				return nil, err
+			}
+			p.join = path
+		}
+		return p, nil
+	default:
+		return nil, fmt.Errorf("%w: --network %q: use bridge, host, none or container:NAME", specgen.ErrInvalidOption, mode)
+	}
+	n, err := r.network()
+	if err != nil {
+		return nil, err
+	}
+	p.net = n
+	for _, s := range no.Publish {
+		m, err := netns.ParsePublish(s)
+		if err != nil {
+			return nil, err
+		}
+		p.ports = append(p.ports, m)
+	}
+	if no.PublishAll && img.Config.Config.ExposedPorts != nil {
+		keys := make([]string, 0, len(img.Config.Config.ExposedPorts))
+		for k := range img.Config.Config.ExposedPorts {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			m, err := netns.ParseExposed(k)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.ContainsFunc(p.ports, func(q netns.PortMapping) bool { return q.ContainerPort == m.ContainerPort && q.Proto == m.Proto }) {
+				p.ports = append(p.ports, m)
+			}
+		}
+	}
+	if no.IP != "" {
+		a, err := netip.ParseAddr(no.IP)
+		if err != nil || !n.Subnet().Contains(a) {
+			return nil, fmt.Errorf("%w: --ip %q is not an address of the subnet %s of bridge %s", specgen.ErrInvalidOption, no.IP, n.Subnet(), n.Bridge())
+		}
+		p.ip = a
+	}
+	return p, nil
+}
+
+// joinPath is the network namespace of another container (--network
+// container:NAME): its persistent one, or its running process's.
+func (r *Runtime) joinPath(ref string) (string, error) {
+	rec, err := r.lookup(ref)
+	if err != nil {
+		return "", fmt.Errorf("--network container:%s: %w", ref, err)
+	}
+	if rec.Network.Mode == NetworkHost {
+		return "", fmt.Errorf("%w: --network container:%s: that container uses the host network: use --network host", specgen.ErrInvalidOption, ref)
+	}
+	if b := rec.Network.Bridge; b != nil {
+		if _, err := os.Stat(b.NetNS); err == nil {
+			return b.NetNS, nil
+		}
+	}
+	r.refresh(rec)
+	if rec.State != StateRunning || rec.Pid == 0 {
+		return "", fmt.Errorf("%w: --network container:%s: the container is not running: start it first", specgen.ErrInvalidOption, ref)
+	}
+	return "/proc/" + strconv.Itoa(rec.Pid) + "/ns/net", nil
+}
+
+// network opens the bridge network of the --bridge and --subnet settings.
+func (r *Runtime) network() (*netns.Network, error) {
+	n, err := netns.Open(netns.Config{Root: r.cfg.Root, State: r.cfg.State, Bridge: r.cfg.Bridge, Subnet: r.cfg.Subnet})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
+	}
+	return n, nil
+}
+
+// anyNetwork opens the network state for teardown and reclaim, which use
+// the bridge recorded with each container, so bad --bridge or --subnet
+// settings must not stop them.
+func (r *Runtime) anyNetwork() *netns.Network {
+	if n, err := r.network(); err == nil {
+		return n
+	}
+	n, _ := netns.Open(netns.Config{Root: r.cfg.Root, State: r.cfg.State})
+	return n
+}
+
+// attachNetwork makes the planned network of container id and points the
+// spec at it. The returned undo removes it again.
+func (r *Runtime) attachNetwork(ctx context.Context, id string, p *netPlan, opts *RunOptions) (NetworkRecord, func(), error) {
+	nr := NetworkRecord{Mode: p.mode}
+	switch {
+	case p.join != "":
+		opts.Spec.NetNSPath = p.join
+	case p.mode == NetworkHost:
+		opts.Spec.Network = NetworkHost
+	}
+	if p.mode != NetworkBridge {
+		return nr, func() {}, nil
+	}
+	// A lease is live while its container has a record or is being made
+	// by a live process (containerExists).
+	a, err := p.net.Setup(ctx, netns.SetupOptions{ID: id, IP: p.ip, Ports: p.ports, Alive: r.containerExists, Volatile: opts.Remove})
+	if err != nil {
+		return nr, nil, err
+	}
+	nr.Bridge = a
+	opts.Spec.NetNSPath = a.NetNS
+	opts.hostAddrs = []netip.Addr{a.IP}
+	return nr, func() { p.net.Teardown(id, a.Bridge) }, nil
+}
+
+// detachNetwork tears down a container's bridge attachment and drops it
+// from its peers' hosts files.
+func (r *Runtime) detachNetwork(rec *Record) error {
+	b := rec.Network.Bridge
+	if b == nil {
+		return nil
+	}
+	n := r.anyNetwork()
+	if n == nil {
+		return nil
+	}
+	err := n.Teardown(rec.ID, b.Bridge)
+	return errors.Join(err, r.refreshPeerHosts(b.Bridge, rec.ID))
+}
+
+// reclaimNetwork removes the network state of containers that are gone.
+func (r *Runtime) reclaimNetwork() error {
+	if n := r.anyNetwork(); n != nil {
+		return n.Reclaim(r.containerExists)
+	}
+	return nil
+}
+
+// PruneNetwork removes the configured bridge, its nftables table and its
+// leases directory, unless a container still has an address on it.
+func (r *Runtime) PruneNetwork() error {
+	n, err := r.network()
+	if err != nil {
+		return err
+	}
+	return n.RemoveBridge(r.containerExists)
+}
+
+// peersMarker starts the part of a bridge container's /etc/hosts that
+// names the other containers on its bridge.
+const peersMarker = "# edgerun: containers on bridge "
+
+// refreshPeerHosts rewrites the /etc/hosts of every container on bridge so
+// each names all of them, itself included (name and short ID): containers reach each
+// other by name without a DNS server. The files are rewritten in place,
+// because they are bind-mounted into running containers. skip is a
+// container being removed.
+func (r *Runtime) refreshPeerHosts(bridge, skip string) error {
+	n, err := netns.Open(netns.Config{Root: r.cfg.Root, State: r.cfg.State, Bridge: bridge})
+	if err != nil {
+		return nil
+	}
+	lock, err := lockfile.Exclusive(context.Background(), filepath.Join(r.cfg.Root, "network", "hosts.lock"))
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	leases, err := n.Leases()
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(peersMarker + bridge + "\n")
+	type peer struct {
+		id      string
+		durable bool // a --rm container's files are not fsynced (see writeEtcFiles)
+	}
+	var peers []peer
+	for _, l := range leases {
+		if l.ID == skip {
+			continue
+		}
+		if rec, err := r.loadRecord(l.ID); err == nil {
+			peers = append(peers, peer{l.ID, !rec.AutoRemove})
+			fmt.Fprintf(&b, "%s\t%s %s\n", l.IP, rec.Name, l.ID[:12])
+		}
+	}
+	var errs []error
+	for _, p := range peers {
+		errs = append(errs, rewriteHosts(filepath.Join(r.containerDir(p.id), "hosts"), b.String(), p.durable))
+	}
+	return errors.Join(errs...)
+}
+
+// rewriteHosts replaces the peers part of a hosts file in place, fsynced
+// when durable.
+func rewriteHosts(path, peers string, durable bool) error {
+	old, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	base, _, _ := strings.Cut(string(old), peersMarker)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(base + peers)
+	if err == nil && durable {
+		err = f.Sync()
+	}
+	return errors.Join(err, f.Close())
+}
+
+// ensureNetwork gives a bridge container whose network namespace is gone
+// (the host rebooted: /run is empty, the veth and rules went with it) its
+// network again before it starts: the same address and published ports
+// when they are still free. Restarts within a boot find the namespace in
+// place and change nothing.
+func (r *Runtime) ensureNetwork(ctx context.Context, rec *Record) error {
+	b := rec.Network.Bridge
+	if b == nil || netns.Mounted(b.NetNS) {
+		return nil
+	}
+	n, err := netns.Open(netns.Config{Root: r.cfg.Root, State: r.cfg.State, Bridge: b.Bridge, Subnet: b.Subnet.String()})
+	if err != nil {
+		return err
+	}
+	// Whatever is left of the old attachment goes first (its leases too).
+	if err := n.Teardown(rec.ID, b.Bridge); err != nil {
+		return err
+	}
+	a, err := n.Setup(ctx, netns.SetupOptions{ID: rec.ID, IP: b.IP, Ports: b.Ports, Alive: r.containerExists})
+	if err != nil {
+		return fmt.Errorf("restore the network of container %s: %w", rec.Name, err)
+	}
+	rec.Network.Bridge = a
+	return r.saveRecord(rec)
+}
+
+// Ports is the published ports as ps shows them, docker's way:
+// 0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp.
+func (rec *Record) Ports() string {
+	b := rec.Network.Bridge
+	if b == nil {
+		return ""
+	}
+	s := make([]string, len(b.Ports))
+	for i, p := range b.Ports {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,116 @@
+package container
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+)
+
+// recordFile is the name of a container's record inside its directory.
+const recordFile = "record.json"
+
+// Record is what edgerun remembers of a container across processes and
+// reboots. It is written atomically; readers never see half a record.
+type Record struct {
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Image       string          `json:"image"`
+	ImageDigest digest.Digest   `json:"imageDigest"`
+	Layers      []digest.Digest `json:"layers"`
+	Created     time.Time       `json:"created"`
+	Command     []string        `json:"command"`
+	AutoRemove  bool            `json:"autoRemove,omitempty"`
+	// Snapshot is how the root file system is made: overlay or copy.
+	Snapshot string `json:"snapshot"`
+
+	State      State     `json:"state"`
+	Pid        int       `json:"pid,omitempty"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	ExitCode   int       `json:"exitCode"`
+	OOMKilled  bool      `json:"oomKilled,omitempty"`
+
+	Network NetworkRecord `json:"network"`
+
+	Lifecycle
+}
+
+// State is where a container is in its life.
+type State string
+
+// The container states, as docker names them.
+const (
+	StateCreated State = "created"
+	StateRunning State = "running"
+	StateExited  State = "exited"
+	// StateRestarting: the monitor waits out the backoff before a restart.
+	StateRestarting State = "restarting"
+)
+
+func (r *Runtime) containersDir() string { return filepath.Join(r.cfg.Root, "containers") }
+
+func (r *Runtime) containerDir(id string) string { return filepath.Join(r.containersDir(), id) }
+
+// saveRecord writes the record, durably unless the container is removed
+// when it exits (then a power loss may leave it empty, which cleanup
+// treats as a half-made container).
+func (r *Runtime) saveRecord(rec *Record) error {
+	return writeJSON(filepath.Join(r.containerDir(rec.ID), recordFile), rec, !rec.AutoRemove)
+}
+
+// hasRecord says whether id has a record (an empty one, see loadRecord,
+// does not count).
+func (r *Runtime) hasRecord(id string) bool {
+	st, err := os.Stat(filepath.Join(r.containerDir(id), recordFile))
+	return err == nil && st.Size() > 0
+}
+
+func (r *Runtime) loadRecord(id string) (*Record, error) {
+	b, err := os.ReadFile(filepath.Join(r.containerDir(id), recordFile))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) == 0 {
+		// A --rm container's record is not fsynced: after a power loss
+		// it can be empty. It was never durably there.
+		return nil, fmt.Errorf("container record %s is empty (lost in a crash): %w", id, fs.ErrNotExist)
+	}
+	var rec Record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("container record %s is corrupt: %w", id, err)
+	}
+	return &rec, nil
+}
+
+// listRecords returns every container record. Directories without a record
+// are half-created containers; they are skipped here and removed by cleanup.
+func (r *Runtime) listRecords() ([]*Record, error) {
+	ents, err := os.ReadDir(r.containersDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var recs []*Record
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		rec, err := r.loadRecord(e.Name())
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
+}

@@ -1,0 +1,417 @@
+package container
+
+import (
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/cgroups"
+	"github.com/edgerun/edgerun/image"
+	"github.com/edgerun/edgerun/images"
+	"github.com/edgerun/edgerun/internal/atomicfile"
+	"github.com/edgerun/edgerun/internal/containerinit"
+	"github.com/edgerun/edgerun/internal/lockfile"
+	"github.com/edgerun/edgerun/rootfs"
+	"github.com/edgerun/edgerun/specgen"
+)
+
+// RunOptions are the inputs of `edgerun run`.
+type RunOptions struct {
+	Image    string
+	Name     string
+	Remove   bool   // --rm
+	Platform string // --platform: the stored image must be for it
+	Pull     string // --pull: missing (default), always, never
+	PullWith images.PullOptions
+
+	Interactive bool // -i: pass stdin
+	// Detach (-d) hands the container to a monitor process; see RunDetached.
+	Detach     bool
+	DetachOpts DetachOptions
+	// Init runs edgerun's own small init as PID 1 in front of the command
+	// (--init): it forwards signals and reaps orphaned processes.
+	Init   bool
+	Spec   specgen.SpecOptions
+	Limits cgroups.Flags
+	Resolv ResolvFlags
+	Net    NetOptions // -p, -P, --ip (the mode is Spec.Network)
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Notice receives messages for the user (a fallback taken, a setting
+	// changed); nil drops them.
+	Notice func(string)
+
+	hostAddrs []netip.Addr // the container's own addresses, for /etc/hosts
+}
+
+// ResolvFlags are the --dns, --dns-search, --dns-option and --add-host flags.
+type ResolvFlags struct {
+	DNS, Search, Options, AddHosts []string
+}
+
+// Run creates a container, runs it in the foreground with stdio passed
+// through and signals forwarded, and returns its exit code (128+N when it
+// was killed by signal N). Errors of edgerun itself are *ExitError with
+// docker's codes 125, 126 and 127. With Remove, nothing of the container
+// is left afterwards; without, it stays listed as exited.
+func (r *Runtime) Run(ctx context.Context, opts RunOptions) (int, error) {
+	c, err := r.create(ctx, &opts)
+	if err != nil {
+		return exitCodeOf(err), err
+	}
+	defer c.owner.Unlock()
+	code, runErr := r.runForeground(ctx, c, &opts)
+	if err := r.finish(ctx, c, code, runErr == nil, opts.Remove); err != nil && runErr == nil {
+		runErr = &ExitError{ExitRuntimeFailed, err}
+	}
+	if runErr != nil {
+		return exitCodeOf(runErr), runErr
+	}
+	return code, nil
+}
+
+func exitCodeOf(err error) int {
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	return ExitRuntimeFailed
+}
+
+// created is a container made by create and not yet started.
+type created struct {
+	rec   *Record
+	spec  *specs.Spec
+	lc    *libcontainer.Container
+	lock  *lockfile.Lock
+	owner *lockfile.Lock // held while this process owns the container
+	snap  *rootfs.Snapshot
+}
+
+// create validates everything it can before touching the system, then
+// makes the container: name claim, directory, layers, root file system,
+// spec, record and libcontainer state. On any error it undoes all of it.
+func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, retErr error) {
+	fail := func(err error) error { return &ExitError{ExitRuntimeFailed, err} }
+	limits, err := cgroups.ParseLimits(opts.Limits)
+	if err != nil {
+		return nil, fail(err)
+	}
+	host, err := cgroups.Detect("/")
+	if err != nil {
+		return nil, fail(err)
+	}
+	if err := cgroups.Validate(limits, host); err != nil {
+		return nil, fail(err)
+	}
+	opts.Spec.Limits = limits
+	life, err := newLifecycle(opts)
+	if err != nil {
+		return nil, fail(err)
+	}
+	if opts.Name != "" {
+		if err := checkName(opts.Name); err != nil {
+			return nil, fail(err)
+		}
+	}
+	store, err := r.Images()
+	if err != nil {
+		return nil, fail(err)
+	}
+	img, err := store.ForRun(ctx, opts.Image, opts.Pull, opts.Platform, opts.PullWith)
+	if err != nil {
+		return nil, fail(err)
+	}
+	if err := checkPlatform(img, opts.Platform); err != nil {
+		return nil, fail(err)
+	}
+	plan, err := r.planNetwork(opts, img)
+	if err != nil {
+		return nil, fail(err)
+	}
+	id, err := newID()
+	if err != nil {
+		return nil, fail(err)
+	}
+	name := opts.Name
+	if name == "" {
+		name = defaultName(opts.Image, id)
+	}
+	var undo []func()
+	defer func() {
+		if retErr != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+	lock, err := r.lockContainer(ctx, id)
+	if err != nil {
+		return nil, fail(err)
+	}
+	undo = append(undo, func() { r.unlock(lock, id) })
+	owner, err := r.holdOwner(id)
+	if err != nil {
+		return nil, fail(err)
+	}
+	undo = append(undo, func() { owner.Unlock() })
+	if err := r.reserveName(name, id, !opts.Remove); err != nil {
+		return nil, fail(err)
+	}
+	undo = append(undo, func() { r.releaseName(name, id, false) })
+	dir := r.containerDir(id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fail(fmt.Errorf("create container directory: %w", err))
+	}
+	undo = append(undo, func() { rootfs.Remove(dir); os.RemoveAll(dir) })
+	layerDirs, err := store.Unpack(ctx, img)
+	if err != nil {
+		return nil, fail(err)
+	}
+	snap, err := rootfs.Prepare(ctx, dir, layerDirs, rootfs.WithNotice(opts.notice))
+	if err != nil {
+		return nil, fail(fmt.Errorf("prepare the root file system: %w", err))
+	}
+	netRec, undoNet, err := r.attachNetwork(ctx, id, plan, opts)
+	if err != nil {
+		return nil, fail(err)
+	}
+	undo = append(undo, undoNet)
+	opts.Spec.ID, opts.Spec.Rootfs = id, snap.Rootfs
+	spec, err := specgen.GenerateSpec(img.Config.Config, &opts.Spec)
+	if err != nil {
+		return nil, fail(err)
+	}
+	if err := specgen.CheckCommand(snap.Rootfs, spec.Mounts, spec.Process.Args, spec.Process.Env, spec.Process.Cwd); err != nil {
+		return nil, commandError(err)
+	}
+	if err := r.writeEtcFiles(dir, spec, opts); err != nil {
+		return nil, fail(err)
+	}
+	if opts.Init {
+		if err := addInit(spec); err != nil {
+			return nil, fail(err)
+		}
+	}
+	rec := &Record{
+		ID: id, Name: name, Image: opts.Image, ImageDigest: img.Digest,
+		Layers: img.Config.RootFS.DiffIDs, Created: time.Now().UTC(),
+		Command: spec.Process.Args, AutoRemove: opts.Remove, Snapshot: snap.Mode,
+		State: StateCreated, Network: netRec, Lifecycle: life,
+	}
+	if err := writeJSON(filepath.Join(dir, "config.json"), spec, !opts.Remove); err != nil {
+		return nil, fail(err)
+	}
+	if err := r.saveRecord(rec); err != nil {
+		return nil, fail(err)
+	}
+	if netRec.Bridge != nil {
+		_ = r.refreshPeerHosts(netRec.Bridge.Bridge, "") // best effort: names, not addresses
+	}
+	lc, err := r.createLibcontainer(id, spec)
+	if err != nil {
+		return nil, fail(err)
+	}
+	undo = append(undo, func() { r.destroyLibcontainer(id) })
+	return &created{rec: rec, spec: spec, lc: lc, lock: lock, owner: owner, snap: snap}, nil
+}
+
+func (o *RunOptions) notice(msg string) {
+	if o.Notice != nil {
+		o.Notice(msg)
+	}
+}
+
+// checkPlatform refuses an image stored for another platform than --platform.
+func checkPlatform(img *image.Image, want string) error {
+	if want == "" {
+		return nil
+	}
+	p, err := image.ParsePlatform(want)
+	if err != nil {
+		return err
+	}
+	if image.FormatPlatform(p) != image.FormatPlatform(img.Platform) {
+		return fmt.Errorf("image %.12s is stored for %s, not %s: load it again with edgerun load --platform %s",
+			img.Digest.Encoded(), image.FormatPlatform(img.Platform), want, want)
+	}
+	return nil
+}
+
+// runForeground starts the container with the caller's stdio and waits
+// for it, forwarding signals. It returns the container's exit code.
+func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOptions) (int, error) {
+	proc, err := newProcess(c.spec.Process)
+	if err != nil {
+		return 0, &ExitError{ExitRuntimeFailed, err}
+	}
+	io, err := attachIO(proc, opts, c.spec.Process.Terminal)
+	if err != nil {
+		return 0, &ExitError{ExitRuntimeFailed, err}
+	}
+	defer io.close()
+	fwd := forwardSignals(proc, io)
+	defer fwd.stop()
+	// Start leaves the container's init waiting before it execs the
+	// command: the record says "running" before the command can print
+	// anything, so nobody who saw its output finds it "created".
+	if err := c.lc.Start(proc); err != nil {
+		return 0, startError(err)
+	}
+	if err := io.started(); err != nil {
+		proc.Signal(unix.SIGKILL)
+	}
+	pid, _ := proc.Pid()
+	c.rec.State, c.rec.Pid, c.rec.StartedAt = StateRunning, pid, time.Now().UTC()
+	if err := r.saveRecord(c.rec); err != nil {
+		proc.Signal(unix.SIGKILL)
+	} else if err := c.lc.Exec(); err != nil {
+		proc.Signal(unix.SIGKILL)
+		_, _ = proc.Wait()
+		io.wait()
+		return 0, startError(err)
+	}
+	// Other commands (ps, inspect, rm -f) may act on the container while
+	// it runs: hold the lock only around load → act → save.
+	c.lock.Unlock()
+	c.lock = nil
+	ps, werr := proc.Wait()
+	io.wait()
+	if ps == nil {
+		return 0, &ExitError{ExitRuntimeFailed, fmt.Errorf("wait for the container: %w", werr)}
+	}
+	return waitCode(ps), nil
+}
+
+// startError maps libcontainer's start failures to docker's exit codes.
+func startError(err error) error {
+	switch {
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, unix.ENOENT), initExecCode(err) == ExitCommandNotFound:
+		return &ExitError{ExitCommandNotFound, fmt.Errorf("start container: %w", err)}
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC), errors.Is(err, unix.EPERM), initExecCode(err) == ExitCannotInvoke:
+		return &ExitError{ExitCannotInvoke, fmt.Errorf("start container: %w", err)}
+	}
+	return &ExitError{ExitRuntimeFailed, fmt.Errorf("start container: %w", err)}
+}
+
+// waitCode is the shell's convention: the exit status, or 128+N when the
+// process was killed by signal N.
+func waitCode(ps *os.ProcessState) int {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok {
+		return ps.ExitCode()
+	}
+	return statusCode(ws)
+}
+
+// statusCode is waitCode for a raw wait status.
+func statusCode(ws syscall.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// finish records how the container ended and tears down what a stopped
+// container does not need: its processes, cgroup and libcontainer state,
+// and (with remove) everything else.
+func (r *Runtime) finish(ctx context.Context, c *created, code int, started, remove bool) error {
+	if c.lock == nil {
+		lock, err := r.lockContainer(context.WithoutCancel(ctx), c.rec.ID)
+		if err != nil {
+			return err
+		}
+		c.lock = lock
+		if _, err := r.loadRecord(c.rec.ID); err != nil {
+			// Removed while it ran (rm -f): nothing is left to record.
+			r.unlock(c.lock, c.rec.ID)
+			return nil
+		}
+	}
+	defer r.unlock(c.lock, c.rec.ID)
+	oom := false
+	if st, err := c.lc.State(); err == nil {
+		oom = cgroups.OOMKilled(st.CgroupPaths)
+	}
+	errs := []error{r.destroyLibcontainer(c.rec.ID)}
+	if remove {
+		errs = append(errs, r.removeFiles(c.rec))
+		return errors.Join(errs...)
+	}
+	errs = append(errs, c.snap.Unmount())
+	c.rec.State, c.rec.Pid, c.rec.FinishedAt = StateExited, 0, time.Now().UTC()
+	c.rec.ExitCode, c.rec.OOMKilled = code, oom
+	if !started {
+		c.rec.ExitCode = ExitRuntimeFailed
+	}
+	errs = append(errs, r.saveRecord(c.rec))
+	return errors.Join(errs...)
+}
+
+// removeFiles removes the container's root file system, directory and
+// name claim; the record goes first so a crash midway leaves garbage
+// that cleanup recognises, never a record without its files.
+func (r *Runtime) removeFiles(rec *Record) error {
+	dir := r.containerDir(rec.ID)
+	errs := []error{r.detachNetwork(rec), os.Remove(filepath.Join(dir, recordFile))}
+	errs = append(errs, rootfs.Remove(dir), os.RemoveAll(dir), r.releaseName(rec.Name, rec.ID, !rec.AutoRemove))
+	for i, e := range errs {
+		if errors.Is(e, os.ErrNotExist) {
+			errs[i] = nil
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// writeJSON writes v atomically; durable (fsynced) unless the file cannot
+// outlive this container (--rm), see atomicfile.WriteFileVolatile.
+func writeJSON(path string, v any, durable bool) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if !durable {
+		return atomicfile.WriteFileVolatile(path, b, 0o600)
+	}
+	return atomicfile.WriteFile(path, b, 0o600)
+}
+
+// addInit bind-mounts this edgerun binary (static, so it runs in any
+// image) read-only into the container's /dev and starts the command
+// through it; see internal/containerinit.
+func addInit(spec *specs.Spec) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("--init: find the edgerun binary: %w", err)
+	}
+	if ef, err := elf.Open(exe); err == nil {
+		for _, p := range ef.Progs {
+			if p.Type == elf.PT_INTERP {
+				ef.Close()
+				return fmt.Errorf("--init needs a statically linked edgerun (this one is dynamic and cannot run inside the container): build it with make build")
+			}
+		}
+		ef.Close()
+	}
+	spec.Mounts = append(spec.Mounts, specs.Mount{
+		Destination: containerinit.Path, Type: "bind", Source: exe,
+		Options: []string{"bind", "ro", "nosuid", "nodev"},
+	})
+	spec.Process.Args = append([]string{containerinit.Path, "--"}, spec.Process.Args...)
+	return nil
+}

@@ -1,0 +1,103 @@
+// Package runtime owns the container lifecycle: spec generation from the
+// image config and run options, create/start/wait/kill/delete through
+// libcontainer, the per-container record and lock, and the orchestration of
+// the image store and the layer cache. It is the only package that imports
+// runc.
+package container
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/edgerun/edgerun/images"
+)
+
+// Config says where edgerun keeps its state.
+type Config struct {
+	// Root is the persistent root: blobs, image index, layers, containers.
+	Root string
+	// State is the volatile root: locks, libcontainer state, netns mounts.
+	State string
+	// Bridge and Subnet configure bridge networking (--bridge, --subnet);
+	// empty means netns.DefaultBridge and netns.DefaultSubnet.
+	Bridge, Subnet string
+	// BootIDFile holds the ID of the running boot (default the kernel's
+	// /proc/sys/kernel/random/boot_id); tests point it elsewhere to
+	// simulate a reboot.
+	BootIDFile string
+}
+
+// DefaultPaths returns the default persistent and volatile roots: the
+// EDGERUN_ROOT and EDGERUN_STATE environment variables when set, else
+// /var/lib/edgerun and /run/edgerun for root, and the XDG directories for
+// other users.
+func DefaultPaths(getenv func(string) string) (root, state string) {
+	root, state = getenv("EDGERUN_ROOT"), getenv("EDGERUN_STATE")
+	if os.Geteuid() == 0 {
+		if root == "" {
+			root = "/var/lib/edgerun"
+		}
+		if state == "" {
+			state = "/run/edgerun"
+		}
+		return root, state
+	}
+	if root == "" {
+		data := getenv("XDG_DATA_HOME")
+		if data == "" {
+			data = filepath.Join(getenv("HOME"), ".local", "share")
+		}
+		root = filepath.Join(data, "edgerun")
+	}
+	if state == "" {
+		run := getenv("XDG_RUNTIME_DIR")
+		if run == "" {
+			run = filepath.Join(os.TempDir(), "edgerun-"+strconv.Itoa(os.Geteuid()))
+		}
+		state = filepath.Join(run, "edgerun")
+	}
+	return root, state
+}
+
+// Runtime is an open edgerun state: containers and the image store under
+// Config.Root, the volatile state under Config.State. The image store is
+// opened when first needed (commands such as ps, stop or a container's
+// monitor mostly do not).
+type Runtime struct {
+	cfg Config
+
+	imagesOnce sync.Once
+	images     *images.Store
+	imagesErr  error
+}
+
+// Open opens (creating when missing) the state directories.
+func Open(cfg Config) (*Runtime, error) {
+	if cfg.Root == "" || cfg.State == "" {
+		return nil, fmt.Errorf("edgerun needs a persistent and a volatile state directory: set --root and --state")
+	}
+	for _, d := range []*string{&cfg.Root, &cfg.State} {
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return nil, fmt.Errorf("state directory %q: %w", *d, err)
+		}
+		*d = abs
+		if err := os.MkdirAll(*d, 0o711); err != nil {
+			return nil, fmt.Errorf("create state directory: %w", err)
+		}
+	}
+	r := &Runtime{cfg: cfg}
+	// Best effort: leftovers of crashed processes must not block the
+	// command the user asked for; they are retried by the next command.
+	_ = r.cleanup()
+	return r, nil
+}
+
+// Images is the image store under the persistent root, opened on first use.
+func (r *Runtime) Images() (*images.Store, error) {
+	r.imagesOnce.Do(func() { r.images, r.imagesErr = images.Open(r.cfg.Root) })
+	return r.images, r.imagesErr
+}

@@ -1,0 +1,218 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/lockfile"
+	"github.com/edgerun/edgerun/specgen"
+)
+
+// DefaultStopTimeout is how long stop waits after the stop signal before
+// SIGKILL, as docker's.
+const DefaultStopTimeout = 10 * time.Second
+
+// killWait bounds the wait for a SIGKILLed container to be recorded.
+const killWait = 10 * time.Second
+
+// Stop stops a container: the image's StopSignal (default SIGTERM), then
+// SIGKILL after timeout. The restart policy does not restart it (until
+// start, or boot for `always`). Stopping a stopped container does nothing.
+func (r *Runtime) Stop(ctx context.Context, ref string, timeout time.Duration) (*Record, error) {
+	return r.stop(ctx, ref, timeout, false)
+}
+
+func (r *Runtime) stop(ctx context.Context, ref string, timeout time.Duration, shutdown bool) (*Record, error) {
+	rec, err := r.markStopped(ctx, ref, shutdown)
+	if err != nil || rec == nil {
+		return rec, err
+	}
+	sig := r.stopSignal(rec.ID)
+	if rec.State == StateRunning {
+		if c := r.loadLibcontainer(rec.ID); c != nil {
+			_ = c.Signal(sig)
+		}
+	}
+	if !r.waitStopped(ctx, rec.ID, timeout) {
+		if c := r.loadLibcontainer(rec.ID); c != nil {
+			_ = c.Signal(unix.SIGKILL)
+		}
+		r.waitStopped(ctx, rec.ID, killWait)
+	}
+	return r.settle(ctx, rec.ID)
+}
+
+// markStopped records that the user stopped the container, and wakes its
+// monitor if it waits to restart it. It returns nil for a container that
+// is not running.
+func (r *Runtime) markStopped(ctx context.Context, ref string, shutdown bool) (*Record, error) {
+	rec, lock, err := r.lockedRecord(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer r.unlock(lock, rec.ID)
+	if rec.State != StateRunning && rec.State != StateRestarting {
+		return nil, nil
+	}
+	rec.StoppedByUser, rec.StoppedForShutdown = true, shutdown
+	if err := r.saveRecord(rec); err != nil {
+		return nil, err
+	}
+	if rec.State == StateRestarting && rec.MonitorPid > 0 && r.ownerAlive(rec.ID) {
+		_ = unix.Kill(rec.MonitorPid, unix.SIGUSR1)
+	}
+	return rec, nil
+}
+
+// waitStopped waits until the container's processes are gone and its
+// owner (monitor or foreground edgerun) has recorded it, at most d.
+func (r *Runtime) waitStopped(ctx context.Context, id string, d time.Duration) bool {
+	return pollUntil(ctx, d, 50*time.Millisecond, func() bool {
+		if c := r.loadLibcontainer(id); c != nil {
+			if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
+				return false
+			}
+		}
+		return !r.ownerAlive(id)
+	})
+}
+
+// pollUntil calls done until it returns true (then true), or d has passed
+// or ctx ended (then false), sleeping 2 ms, doubling up to maxDelay, between
+// calls.
+func pollUntil(ctx context.Context, d, maxDelay time.Duration, done func() bool) bool {
+	deadline := time.Now().Add(d)
+	delay := 2 * time.Millisecond
+	for !done() {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(delay)
+		delay = min(delay*2, maxDelay)
+	}
+	return true
+}
+
+// settle returns the record once stopped; a container nobody owns (its
+// foreground edgerun was killed) is reaped here.
+func (r *Runtime) settle(ctx context.Context, id string) (*Record, error) {
+	rec, err := r.loadRecord(id)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s was removed meanwhile", ErrNoSuchContainer, id)
+	}
+	if rec.State == StateRunning || rec.State == StateRestarting {
+		_ = r.reapLost(rec)
+		if rec, err = r.loadRecord(id); err != nil {
+			return nil, fmt.Errorf("%w: %s was removed meanwhile", ErrNoSuchContainer, id)
+		}
+	}
+	return rec, nil
+}
+
+// stopSignal is the image's StopSignal, SIGTERM by default.
+func (r *Runtime) stopSignal(id string) unix.Signal {
+	if spec, err := r.loadSpec(id); err == nil {
+		if s, ok := spec.Annotations[specgen.AnnotationStopSignal]; ok {
+			if sig, err := ParseSignal(s); err == nil {
+				return sig
+			}
+		}
+	}
+	return unix.SIGTERM
+}
+
+// ParseSignal parses a signal name (KILL, SIGKILL) or number.
+func ParseSignal(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("%w: signal %d is out of range 1-64", specgen.ErrInvalidOption, n)
+		}
+		return unix.Signal(n), nil
+	}
+	sig := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG"))
+	if sig == 0 {
+		return 0, fmt.Errorf("%w: unknown signal %q: use a name like TERM, KILL, HUP or a number", specgen.ErrInvalidOption, s)
+	}
+	return sig, nil
+}
+
+// Kill sends a signal to the container's init. A terminating signal
+// (KILL, TERM, INT, QUIT or the image's stop signal) counts as a user stop,
+// as in docker: the restart policy does not restart the container.
+func (r *Runtime) Kill(ctx context.Context, ref string, sig unix.Signal) (*Record, error) {
+	rec, err := r.lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	r.refresh(rec)
+	if rec.State != StateRunning {
+		return nil, fmt.Errorf("%w: container %s is not running", ErrNotRunning, rec.Name)
+	}
+	switch sig {
+	case unix.SIGKILL, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, r.stopSignal(rec.ID):
+		if _, err := r.markStopped(ctx, rec.ID, false); err != nil {
+			return nil, err
+		}
+	}
+	c := r.loadLibcontainer(rec.ID)
+	if c == nil {
+		return nil, fmt.Errorf("%w: container %s is not running", ErrNotRunning, rec.Name)
+	}
+	if err := c.Signal(sig); err != nil {
+		return nil, fmt.Errorf("send %v to container %s: %w", sig, rec.Name, err)
+	}
+	return rec, nil
+}
+
+// Start starts a stopped container again, detached under a new monitor,
+// with the same record, root file system changes and name. Starting a
+// running container does nothing.
+func (r *Runtime) Start(ctx context.Context, ref string) (*Record, error) {
+	rec, lock, err := r.lockedRecord(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer r.unlock(lock, rec.ID)
+	if rec.State == StateRunning || rec.State == StateRestarting {
+		return rec, nil
+	}
+	rec.StoppedByUser, rec.StoppedForShutdown, rec.RestartCount, rec.MonitorLost = false, false, 0, false
+	if err := r.startDetached(ctx, rec, lock); err != nil {
+		return nil, err
+	}
+	return r.loadRecord(rec.ID)
+}
+
+// Restart stops a container (if it runs) and starts it again.
+func (r *Runtime) Restart(ctx context.Context, ref string, timeout time.Duration) (*Record, error) {
+	if _, err := r.Stop(ctx, ref, timeout); err != nil {
+		return nil, err
+	}
+	return r.Start(ctx, ref)
+}
+
+// lockedRecord looks a container up, takes its lock and returns its
+// current record (state refreshed); the caller unlocks.
+func (r *Runtime) lockedRecord(ctx context.Context, ref string) (*Record, *lockfile.Lock, error) {
+	rec, err := r.lookup(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := rec.ID
+	lock, err := r.lockContainer(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rec, err = r.loadRecord(id); err != nil {
+		r.unlock(lock, id)
+		return nil, nil, fmt.Errorf("%w: %s was removed meanwhile", ErrNoSuchContainer, ref)
+	}
+	r.refreshLocked(rec, true)
+	return rec, lock, nil
+}

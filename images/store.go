@@ -1,0 +1,186 @@
+// Package images is the local image store as edgerun's commands use it:
+// package image's verified content store and name index together with
+// rootfs's unpacked-layer cache, under one persistent root. Loads and pulls
+// unpack every layer before the image gets its name, so a named image can
+// always run and a hostile layer is refused before anything uses it. It
+// knows nothing of containers: what they use comes in as callbacks (rmi's
+// in-use check, prune's layers to keep). It may import image, rootfs and
+// internal; never container, specgen, netns or runc.
+package images
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+
+	"github.com/edgerun/edgerun/image"
+	"github.com/edgerun/edgerun/rootfs"
+)
+
+// LoadOptions are the inputs of `edgerun load`.
+type LoadOptions struct {
+	// Input is a path to an OCI layout directory, an OCI archive or a
+	// docker-save tar, or "-" for Stdin.
+	Input string
+	Stdin io.Reader
+	// Name tags the loaded image (only when the input holds one image).
+	Name string
+	// Platform overrides the host platform when the input is multi-arch.
+	Platform string
+}
+
+// Store is the local image store under one persistent root.
+type Store struct {
+	content *image.Store
+	layers  *rootfs.Cache
+}
+
+// Open opens (creating when missing) the image store and the layer cache
+// under the persistent root.
+func Open(root string) (*Store, error) {
+	content, err := image.Open(root)
+	if err != nil {
+		return nil, fmt.Errorf("open image store under %s: %w", root, err)
+	}
+	layers, err := rootfs.OpenCache(filepath.Join(root, "layers"))
+	if err != nil {
+		return nil, fmt.Errorf("open layer cache under %s: %w", root, err)
+	}
+	return &Store{content: content, layers: layers}, nil
+}
+
+// Get returns the stored image a reference names (name, digest or ID
+// prefix).
+func (s *Store) Get(ref string) (*image.Image, error) { return s.content.Get(ref) }
+
+// LayerDirs are the unpacked directories of layers, bottom first, whether
+// or not they are (still) in the cache.
+func (s *Store) LayerDirs(diffIDs []digest.Digest) []string {
+	dirs := make([]string, len(diffIDs))
+	for i, d := range diffIDs {
+		dirs[i] = s.layers.Dir(d)
+	}
+	return dirs
+}
+
+// Load imports images into the store and unpacks their layers, so a
+// hostile or corrupt layer is refused at load time rather than at run time.
+func (s *Store) Load(ctx context.Context, opts LoadOptions) ([]image.Loaded, error) {
+	var lopts []image.LoadOption
+	if opts.Name != "" {
+		lopts = append(lopts, image.WithName(opts.Name))
+	}
+	if opts.Platform != "" {
+		p, err := image.ParsePlatform(opts.Platform)
+		if err != nil {
+			return nil, err
+		}
+		lopts = append(lopts, image.WithPlatform(p))
+	}
+	lopts = append(lopts, image.WithBeforeTag(func(ctx context.Context, img *image.Image) error {
+		_, err := s.Unpack(ctx, img)
+		return err
+	}))
+	return s.content.Load(ctx, opts.Input, opts.Stdin, lopts...)
+}
+
+// Unpack makes every layer of img available in the layer cache and returns
+// their directories, bottom layer first.
+func (s *Store) Unpack(ctx context.Context, img *image.Image) ([]string, error) {
+	layers := s.content.Layers(img)
+	src := make([]rootfs.Layer, len(layers))
+	for i, l := range layers {
+		d := l.Desc.Digest
+		src[i] = rootfs.Layer{
+			DiffID:    l.DiffID,
+			MediaType: l.Desc.MediaType,
+			Open:      func() (io.ReadCloser, error) { return s.content.OpenBlob(d) },
+		}
+	}
+	dirs, err := s.layers.Ensure(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("unpack image %s: %w", img.Digest.Encoded()[:12], err)
+	}
+	return dirs, nil
+}
+
+// Summary is one row of `edgerun images`.
+type Summary struct {
+	Name     string        `json:"name"`
+	Digest   digest.Digest `json:"digest"`
+	Platform string        `json:"platform"`
+	Size     int64         `json:"size"`
+	Created  time.Time     `json:"created,omitzero"`
+}
+
+// List returns one summary per name (and one for each unnamed image).
+func (s *Store) List() ([]Summary, error) {
+	imgs, err := s.content.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []Summary
+	for _, img := range imgs {
+		sum := Summary{
+			Digest:   img.Digest,
+			Platform: image.FormatPlatform(img.Platform),
+			Size:     img.Size,
+			Created:  img.Created,
+		}
+		if len(img.Names) == 0 {
+			sum.Name = "<none>"
+			out = append(out, sum)
+			continue
+		}
+		for _, n := range img.Names {
+			sum.Name = n
+			out = append(out, sum)
+		}
+	}
+	return out, nil
+}
+
+// Remove untags ref (or, for a digest or ID, removes every name of that
+// image). It refuses while inUse reports a container using the image
+// (by manifest digest), unless force.
+func (s *Store) Remove(ref string, force bool, inUse func(digest.Digest) (container string, used bool)) ([]string, error) {
+	return s.content.Remove(ref, image.WithForce(force), image.WithInUse(inUse))
+}
+
+// PruneReport says what `edgerun image prune` removed.
+type PruneReport struct {
+	Blobs  []digest.Digest `json:"blobs"`
+	Layers []digest.Digest `json:"layers"`
+	Freed  int64           `json:"freed"`
+}
+
+// Prune removes blobs no name references and unpacked layers that neither
+// a named image nor containerLayers (the layers of existing containers)
+// needs.
+func (s *Store) Prune(ctx context.Context, containerLayers func() ([]digest.Digest, error)) (PruneReport, error) {
+	var rep PruneReport
+	blobs, freed, err := s.content.Prune(ctx)
+	rep.Blobs, rep.Freed = blobs, freed
+	if err != nil {
+		return rep, err
+	}
+	keep, err := s.content.DiffIDs()
+	if err != nil {
+		return rep, err
+	}
+	used, err := containerLayers()
+	if err != nil {
+		return rep, fmt.Errorf("list containers before pruning layers: %w", err)
+	}
+	for _, d := range used {
+		keep[d] = true
+	}
+	layers, lfreed, err := s.layers.Prune(ctx, keep)
+	rep.Layers = layers
+	rep.Freed += lfreed
+	return rep, err
+}

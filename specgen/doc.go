@@ -1,0 +1,13 @@
+// Package specgen turns an image config and docker-style run options into
+// the OCI runtime spec of a container: command, environment, user, working
+// directory, mounts (volumes, tmpfs, devices), capabilities, the default
+// seccomp profile with its per-architecture tables, masked paths, sysctls,
+// rlimits and cgroup limits. It also checks, before anything starts, that
+// the command exists in the container's view (CheckCommand), and derives
+// the process of an exec. It reads the host (device nodes, bind sources,
+// seccomp profile files, the image's /etc/passwd, its own capability
+// bounding set) but changes nothing on it. It is pure Go: it may import
+// cgroups of this module and nothing that reaches runc, cgo or the
+// container lifecycle (internal/layering checks that transitively), so its
+// tests run unprivileged and under qemu-user on every architecture.
+package specgen

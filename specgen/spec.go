@@ -1,0 +1,305 @@
+package specgen
+
+import (
+	"fmt"
+	"os"
+	"path"
+	goruntime "runtime"
+	"slices"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/cgroups"
+)
+
+// Annotations GenerateSpec records for the lifecycle code.
+const (
+	AnnotationStopSignal   = "io.edgerun.stop-signal"
+	AnnotationExposedPorts = "io.edgerun.exposed-ports"
+)
+
+// SpecOptions are the docker-style run options GenerateSpec merges with the
+// image config. Flag values are passed as typed; GenerateSpec parses and
+// validates them all before anything is created.
+type SpecOptions struct {
+	ID     string // container id; the cgroup is /edgerun/<id>
+	Rootfs string // prepared root file system (users are looked up in it)
+	GOARCH string // architecture for the seccomp filter; "" for this host's
+
+	Args       []string // command after the image name; replaces Cmd
+	Entrypoint *string  // --entrypoint; nil keeps the image's, "" clears it
+	Env        []string // --env-file entries followed by -e flags, in order
+	HostEnv    func(string) (string, bool)
+	Workdir    string   // -w
+	User       string   // -u NAME|UID[:GROUP|GID]
+	GroupAdd   []string // --group-add
+	Hostname   string   // -h; defaults to the first 12 characters of ID
+	ReadOnly   bool     // --read-only
+	TTY        bool     // -t
+
+	Volumes []string // -v
+	Mounts  []string // --mount
+	Tmpfs   []string // --tmpfs
+	// ImageVolumes maps an image VOLUME to the host directory prepared for
+	// it; VOLUMEs without an entry stay part of the container's rootfs.
+	ImageVolumes map[string]string
+	Devices      []string // --device
+
+	CapAdd, CapDrop []string
+	Privileged      bool
+	SecurityOpts    []string // --security-opt
+	Sysctls         []string // --sysctl NAME=VALUE
+	Ulimits         []string // --ulimit
+	Limits          cgroups.Limits
+
+	Network string // "none" (default), "host", "bridge" or "container:NAME"
+	// NetNSPath is a network namespace to join (bridge and container:
+	// modes); empty makes a new one unless Network is host.
+	NetNSPath string
+	// CgroupNamespace gives the container its own cgroup namespace; nil
+	// means "when the kernel supports it".
+	CgroupNamespace *bool
+	// KernelVersion is matched against minKernel in seccomp=PROFILE.json;
+	// "" means this host's.
+	KernelVersion string
+	// HostCaps are the capabilities this host can grant; nil means
+	// HostCapabilities().
+	HostCaps []string
+	// HostDevices lists the devices --privileged passes through; nil
+	// means the host's /dev.
+	HostDevices func() ([]specs.LinuxDevice, error)
+	// X32 says whether the kernel runs x32 syscalls (amd64), which the
+	// default seccomp profile then covers; nil asks this kernel.
+	X32 *bool
+}
+
+// GenerateSpec builds the runtime spec of a container from the image config
+// and the run options, refusing invalid options with errors that say what
+// to change. It reads the host only to stat --device nodes and bind
+// sources, to read seccomp profiles and the image's /etc/passwd.
+func GenerateSpec(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Spec, error) {
+	if opts.ID == "" {
+		return nil, fmt.Errorf("%w: container id is empty", ErrInvalidOption)
+	}
+	hostNet, err := networkMode(opts.Network)
+	if err != nil {
+		return nil, err
+	}
+	proc, caps, err := buildProcess(img, opts)
+	if err != nil {
+		return nil, err
+	}
+	linux, err := buildLinux(opts, caps, hostNet)
+	if err != nil {
+		return nil, err
+	}
+	mounts, err := buildMounts(img, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &specs.Spec{
+		Version:     specs.Version,
+		Process:     proc,
+		Root:        &specs.Root{Path: opts.Rootfs, Readonly: opts.ReadOnly},
+		Hostname:    hostnameFor(opts),
+		Mounts:      mounts,
+		Linux:       linux,
+		Annotations: annotations(img),
+	}
+	if err := applySecurity(s, opts); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func networkMode(m string) (bool, error) {
+	switch m {
+	case "", "none":
+		return false, nil
+	case "host":
+		return true, nil
+	case "bridge":
+		return false, nil
+	}
+	if strings.HasPrefix(m, "container:") && len(m) > len("container:") {
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: --network %q: use bridge, host, none or container:NAME", ErrInvalidOption, m)
+}
+
+func hostnameFor(opts *SpecOptions) string {
+	if opts.Hostname != "" {
+		return opts.Hostname
+	}
+	return opts.ID[:min(12, len(opts.ID))]
+}
+
+// buildProcess assembles args, env, cwd, user, capabilities and rlimits.
+func buildProcess(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Process, []string, error) {
+	args, err := commandLine(img, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	hostname := hostnameFor(opts)
+	if err := checkHostname(hostname); err != nil {
+		return nil, nil, err
+	}
+	env, err := mergeEnv(img.Env, opts.Env, opts.HostEnv, hostname, opts.TTY)
+	if err != nil {
+		return nil, nil, err
+	}
+	cwd, err := workingDir(img.WorkingDir, opts.Workdir)
+	if err != nil {
+		return nil, nil, err
+	}
+	userSpec := img.User
+	if opts.User != "" {
+		userSpec = opts.User
+	}
+	u, err := resolveUser(opts.Rootfs, userSpec, opts.GroupAdd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "HOME=") }) {
+		env = append(env, "HOME="+u.Home)
+	}
+	host := opts.HostCaps
+	if host == nil {
+		if host, err = HostCapabilities(); err != nil {
+			return nil, nil, err
+		}
+	}
+	caps, err := capabilities(opts.CapAdd, opts.CapDrop, opts.Privileged, host)
+	if err != nil {
+		return nil, nil, err
+	}
+	rlimits, err := rlimitsFor(opts.Ulimits)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &specs.Process{
+		Terminal: opts.TTY,
+		User:     specs.User{UID: u.UID, GID: u.GID, AdditionalGids: u.AdditionalGids},
+		Args:     args,
+		Env:      env,
+		Cwd:      cwd,
+		Capabilities: &specs.LinuxCapabilities{
+			Bounding: caps, Effective: slices.Clone(caps), Permitted: slices.Clone(caps),
+			Inheritable: []string{}, Ambient: []string{},
+		},
+		Rlimits:     rlimits,
+		OOMScoreAdj: opts.Limits.OOMScoreAdj,
+	}
+	return p, caps, nil
+}
+
+// commandLine merges the image's Entrypoint and Cmd with --entrypoint and
+// the command arguments the way docker does.
+func commandLine(img ocispec.ImageConfig, opts *SpecOptions) ([]string, error) {
+	entry, cmd := img.Entrypoint, img.Cmd
+	if opts.Entrypoint != nil {
+		entry, cmd = nil, nil // docker drops the image's Cmd with --entrypoint
+		if *opts.Entrypoint != "" {
+			entry = []string{*opts.Entrypoint}
+		}
+	}
+	if len(opts.Args) > 0 {
+		cmd = opts.Args
+	}
+	args := append(slices.Clone(entry), cmd...)
+	if len(args) == 0 || args[0] == "" {
+		return nil, fmt.Errorf("%w: no command to run: the image has no Entrypoint or Cmd, so give one after the image name", ErrInvalidOption)
+	}
+	return args, nil
+}
+
+// workingDir picks -w or the image's WorkingDir and refuses paths in /proc,
+// such as /proc/self/fd/7, which would hand the container a host directory.
+func workingDir(image, flag string) (string, error) {
+	dir, src := flag, "-w"
+	if dir == "" {
+		dir, src = image, "the image's WorkingDir"
+		if dir == "" {
+			return "/", nil
+		}
+		if !path.IsAbs(dir) {
+			dir = "/" + dir // docker resolves an image's relative WorkingDir from /
+		}
+	}
+	if !path.IsAbs(dir) {
+		return "", fmt.Errorf("%w: %s %q is not an absolute path", ErrInvalidOption, src, dir)
+	}
+	clean := path.Clean(dir)
+	if clean == "/proc" || strings.HasPrefix(clean, "/proc/") || strings.ContainsRune(dir, 0) {
+		return "", fmt.Errorf("%w: %s %q is in /proc: choose a directory of the container's file system", ErrInvalidOption, src, dir)
+	}
+	return clean, nil
+}
+
+func checkHostname(h string) error {
+	if len(h) > 63 || strings.ContainsFunc(h, func(r rune) bool {
+		return !(r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) {
+		return fmt.Errorf("%w: hostname %q: use at most 63 letters, digits, dots and dashes", ErrInvalidOption, h)
+	}
+	return nil
+}
+
+func rlimitsFor(ulimits []string) ([]specs.POSIXRlimit, error) {
+	var out []specs.POSIXRlimit
+	for _, u := range ulimits {
+		typ, soft, hard, err := ParseUlimit(u)
+		if err != nil {
+			return nil, err
+		}
+		out = slices.DeleteFunc(out, func(r specs.POSIXRlimit) bool { return r.Type == typ })
+		out = append(out, specs.POSIXRlimit{Type: typ, Soft: soft, Hard: hard})
+	}
+	return out, nil
+}
+
+func annotations(img ocispec.ImageConfig) map[string]string {
+	a := map[string]string{}
+	if img.StopSignal != "" {
+		a[AnnotationStopSignal] = img.StopSignal
+	}
+	if len(img.ExposedPorts) > 0 {
+		ports := make([]string, 0, len(img.ExposedPorts))
+		for p := range img.ExposedPorts {
+			ports = append(ports, p)
+		}
+		slices.Sort(ports)
+		a[AnnotationExposedPorts] = strings.Join(ports, ",")
+	}
+	if len(a) == 0 {
+		return nil
+	}
+	return a
+}
+
+// cgroupNamespaceSupported reports whether the kernel has cgroup namespaces.
+func cgroupNamespaceSupported() bool {
+	_, err := os.Stat("/proc/self/ns/cgroup")
+	return err == nil
+}
+
+func hostArch(goarch string) string {
+	if goarch == "" {
+		return goruntime.GOARCH
+	}
+	return goarch
+}
+
+func kernelRelease(v string) string {
+	if v != "" {
+		return v
+	}
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}

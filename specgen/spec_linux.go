@@ -1,0 +1,179 @@
+package specgen
+
+import (
+	"fmt"
+	"path"
+	"slices"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/edgerun/edgerun/cgroups"
+)
+
+// maskedPaths are hidden from unprivileged containers (docker's list).
+func maskedPaths() []string {
+	return []string{"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/sched_debug", "/proc/scsi", "/proc/timer_list", "/proc/timer_stats",
+		"/sys/devices/virtual/powercap", "/sys/firmware"}
+}
+
+// readonlyPaths are read-only in unprivileged containers (docker's list).
+func readonlyPaths() []string {
+	return []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+}
+
+// buildLinux assembles namespaces, devices, cgroup resources, sysctls,
+// masked paths and the seccomp filter.
+func buildLinux(opts *SpecOptions, caps []string, hostNet bool) (*specs.Linux, error) {
+	l := &specs.Linux{
+		CgroupsPath: cgroups.Path(opts.ID),
+		Namespaces:  namespaces(opts, hostNet),
+		Resources:   opts.Limits.Resources(),
+	}
+	if l.Resources == nil {
+		l.Resources = &specs.LinuxResources{}
+	}
+	l.Resources.Devices = []specs.LinuxDeviceCgroup{{Allow: opts.Privileged, Access: "rwm"}}
+	for _, raw := range opts.Devices {
+		d, err := ParseDevice(raw)
+		if err != nil {
+			return nil, err
+		}
+		dev, rule, err := d.resolve()
+		if err != nil {
+			return nil, err
+		}
+		l.Devices = append(l.Devices, dev)
+		l.Resources.Devices = append(l.Resources.Devices, rule)
+	}
+	for _, kv := range opts.Sysctls {
+		k, v, err := checkSysctl(kv, hostNet)
+		if err != nil {
+			return nil, err
+		}
+		if l.Sysctl == nil {
+			l.Sysctl = map[string]string{}
+		}
+		l.Sysctl[k] = v
+	}
+	if !opts.Privileged {
+		l.MaskedPaths, l.ReadonlyPaths = maskedPaths(), readonlyPaths()
+	} else if err := addHostDevices(l, opts); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// applySecurity sets no-new-privileges and the seccomp filter.
+func applySecurity(s *specs.Spec, opts *SpecOptions) error {
+	so, err := parseSecurityOpts(opts.SecurityOpts)
+	if err != nil {
+		return err
+	}
+	s.Process.NoNewPrivileges = so.noNewPrivileges
+	caps := s.Process.Capabilities.Bounding
+	arch := hostArch(opts.GOARCH)
+	switch {
+	case so.seccompMode == "unconfined", opts.Privileged && so.seccompMode == "":
+		s.Linux.Seccomp = nil
+	case so.seccompMode == "profile":
+		sc, err := ParseDockerSeccomp(so.seccompProfile, arch, caps, kernelRelease(opts.KernelVersion))
+		if err != nil {
+			return fmt.Errorf("--security-opt seccomp=%s: %w", so.seccompPath, err)
+		}
+		s.Linux.Seccomp = sc
+	default:
+		s.Linux.Seccomp = DefaultSeccomp(arch, caps)
+		dropX32(s.Linux.Seccomp, opts.X32)
+	}
+	return nil
+}
+
+func namespaces(opts *SpecOptions, hostNet bool) []specs.LinuxNamespace {
+	ns := []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace},
+		{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}}
+	if !hostNet {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: opts.NetNSPath})
+	}
+	if useCgroupNS(opts) {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	}
+	return ns
+}
+
+func useCgroupNS(opts *SpecOptions) bool {
+	if opts.CgroupNamespace != nil {
+		return *opts.CgroupNamespace
+	}
+	return cgroupNamespaceSupported()
+}
+
+// buildMounts returns the standard mounts followed by the image's volumes
+// and the user's mounts, parents before children. A user mount replaces
+// an image volume on the same destination.
+func buildMounts(img ocispec.ImageConfig, opts *SpecOptions) ([]specs.Mount, error) {
+	user, err := userMounts(opts)
+	if err != nil {
+		return nil, err
+	}
+	for dst := range img.Volumes {
+		src, ok := opts.ImageVolumes[dst]
+		clean := path.Clean("/" + dst)
+		if !ok || slices.ContainsFunc(user, func(m MountSpec) bool { return m.Destination == clean }) {
+			continue
+		}
+		m := MountSpec{Type: "bind", Source: src, Destination: clean}
+		if err := m.validate("image VOLUME", dst); err != nil {
+			return nil, err
+		}
+		user = append(user, m)
+	}
+	slices.SortStableFunc(user, func(a, b MountSpec) int {
+		if a.Destination < b.Destination {
+			return -1
+		}
+		if a.Destination > b.Destination {
+			return 1
+		}
+		return 0
+	})
+	sortMounts(user)
+	mounts := defaultMounts(opts.Privileged, useCgroupNS(opts))
+	for _, m := range user {
+		mounts = append(mounts, m.toSpec())
+	}
+	return mounts, nil
+}
+
+// userMounts parses -v, --mount and --tmpfs, checks that bind sources
+// exist and refuses two mounts on one destination.
+func userMounts(opts *SpecOptions) ([]MountSpec, error) {
+	var out []MountSpec
+	add := func(raws []string, parse func(string) (MountSpec, error)) error {
+		for _, raw := range raws {
+			m, err := parse(raw)
+			if err != nil {
+				return err
+			}
+			if slices.ContainsFunc(out, func(o MountSpec) bool { return o.Destination == m.Destination }) {
+				return fmt.Errorf("%w: %q: two mounts on %s: keep one", ErrInvalidOption, raw, m.Destination)
+			}
+			if err := checkBindSource(m); err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return nil
+	}
+	if err := add(opts.Volumes, ParseVolume); err != nil {
+		return nil, err
+	}
+	if err := add(opts.Mounts, ParseMount); err != nil {
+		return nil, err
+	}
+	if err := add(opts.Tmpfs, ParseTmpfs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
