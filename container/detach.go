@@ -38,8 +38,7 @@ var monitorEnv = []string{"GOMAXPROCS=1", "GOGC=25", "GOMEMLIMIT=4MiB", "GODEBUG
 // (`run -d`). It returns the container ID once the container runs. When
 // it cannot start, nothing of the container is left.
 func (r *Runtime) RunDetached(ctx context.Context, opts RunOptions) (string, error) {
-	opts.Detach = true
-	c, err := r.create(ctx, &opts)
+	c, err := r.create(ctx, &opts, true)
 	if err != nil {
 		return "", err
 	}

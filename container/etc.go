@@ -22,9 +22,11 @@ const (
 )
 
 // writeEtcFiles writes the container's /etc/hostname, /etc/hosts and
-// /etc/resolv.conf into its directory and bind-mounts them into the spec.
-func (r *Runtime) writeEtcFiles(dir string, spec *specs.Spec, opts *RunOptions) error {
-	hostNet := opts.Spec.Network == "host"
+// /etc/resolv.conf into its directory and bind-mounts them into the spec:
+// for the network it is attached to, with --dns, --add-host and the like
+// from opts.
+func (r *Runtime) writeEtcFiles(dir string, spec *specs.Spec, opts *RunOptions, net attached) error {
+	hostNet := net.host
 	var extra []netns.HostEntry
 	for _, h := range opts.Resolv.AddHosts {
 		e, err := netns.ParseAddHost(h)
@@ -37,7 +39,7 @@ func (r *Runtime) writeEtcFiles(dir string, spec *specs.Spec, opts *RunOptions) 
 	if hostname == "" {
 		hostname, _ = os.Hostname()
 	}
-	hosts := netns.Hosts(hostname, opts.hostAddrs, extra)
+	hosts := netns.Hosts(hostname, net.addrs, extra)
 	if hostNet {
 		// The host's network: its own hosts file, plus --add-host lines.
 		if b, err := os.ReadFile(hostHostsFile); err == nil {
@@ -53,7 +55,7 @@ func (r *Runtime) writeEtcFiles(dir string, spec *specs.Spec, opts *RunOptions) 
 	if err != nil {
 		return fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
 	}
-	if opts.Spec.Network != "none" && opts.Spec.Network != "" {
+	if net.rec.Mode != NetworkNone {
 		for _, n := range notes {
 			opts.notice(n)
 		}

@@ -154,9 +154,9 @@ func parseLogOpts(opts []string) (size int64, files int, err error) {
 	return size, files, nil
 }
 
-// newLifecycle validates the detach options of a run.
-func newLifecycle(opts *RunOptions) (Lifecycle, error) {
-	if !opts.Detach {
+// newLifecycle validates the detach options of a run, detached or not.
+func newLifecycle(opts *RunOptions, detach bool) (Lifecycle, error) {
+	if !detach {
 		if opts.DetachOpts.Restart != "" && opts.DetachOpts.Restart != RestartNo {
 			return Lifecycle{}, fmt.Errorf("%w: --restart needs -d (a restart policy is applied by the container's monitor)", specgen.ErrInvalidOption)
 		}

@@ -26,9 +26,10 @@ const (
 	networkContainer = "container:"
 )
 
-// NetOptions are the networking flags of run besides --network (which is
-// specgen.SpecOptions.Network): -p, -P and --ip.
+// NetOptions are the networking flags of run: --network, -p, -P and --ip.
 type NetOptions struct {
+	// Mode is --network: bridge, host, none or container:NAME; "" is none.
+	Mode       string
 	Publish    []string // -p [HOSTIP:][HOSTPORT:]CONTAINERPORT[/PROTO]
 	PublishAll bool     // -P: publish the image's ExposedPorts on free host ports
 	IP         string   // --ip
@@ -52,14 +53,14 @@ type netPlan struct {
 	net   *netns.Network
 }
 
-// planNetwork validates the network flags against the mode and the image.
-func (r *Runtime) planNetwork(opts *RunOptions, img *image.Image) (*netPlan, error) {
-	mode := opts.Spec.Network
+// planNetwork validates the network flags against the mode and the image:
+// the one place --network is checked.
+func (r *Runtime) planNetwork(no *NetOptions, img *image.Image) (*netPlan, error) {
+	mode := no.Mode
 	if mode == "" {
 		mode = NetworkNone
 	}
 	p := &netPlan{mode: mode}
-	no := opts.Net
 	bridgeOnly := len(no.Publish) > 0 || no.PublishAll || no.IP != ""
 	switch {
 	case mode == NetworkBridge:
@@ -158,29 +159,30 @@ func (r *Runtime) anyNetwork() *netns.Network {
 	return n
 }
 
-// attachNetwork makes the planned network of container id and points the
-// spec at it. The returned undo removes it again.
-func (r *Runtime) attachNetwork(ctx context.Context, id string, p *netPlan, opts *RunOptions) (NetworkRecord, func(), error) {
-	nr := NetworkRecord{Mode: p.mode}
-	switch {
-	case p.join != "":
-		opts.Spec.NetNSPath = p.join
-	case p.mode == NetworkHost:
-		opts.Spec.Network = NetworkHost
-	}
+// attached is the network a created container has: what its record keeps,
+// the namespace its spec joins and its own addresses (for /etc/hosts).
+type attached struct {
+	rec   NetworkRecord
+	host  bool   // the host's network namespace
+	netns string // a namespace to join; "" with host, or a new one
+	addrs []netip.Addr
+}
+
+// attachNetwork makes the planned network of container id; volatile says
+// it goes with the container (--rm). The returned undo removes it again.
+func (r *Runtime) attachNetwork(ctx context.Context, id string, p *netPlan, volatile bool) (attached, func(), error) {
+	at := attached{rec: NetworkRecord{Mode: p.mode}, host: p.mode == NetworkHost, netns: p.join}
 	if p.mode != NetworkBridge {
-		return nr, func() {}, nil
+		return at, func() {}, nil
 	}
 	// A lease is live while its container has a record or is being made
 	// by a live process (containerExists).
-	a, err := p.net.Setup(ctx, netns.SetupOptions{ID: id, IP: p.ip, Ports: p.ports, Alive: r.containerExists, Volatile: opts.Remove})
+	a, err := p.net.Setup(ctx, netns.SetupOptions{ID: id, IP: p.ip, Ports: p.ports, Alive: r.containerExists, Volatile: volatile})
 	if err != nil {
-		return nr, nil, err
+		return at, nil, err
 	}
-	nr.Bridge = a
-	opts.Spec.NetNSPath = a.NetNS
-	opts.hostAddrs = []netip.Addr{a.IP}
-	return nr, func() { p.net.Teardown(id, a.Bridge) }, nil
+	at.rec.Bridge, at.netns, at.addrs = a, a.NetNS, []netip.Addr{a.IP}
+	return at, func() { p.net.Teardown(id, a.Bridge) }, nil
 }
 
 // detachNetwork tears down a container's bridge attachment and drops it

@@ -89,11 +89,10 @@ func startBackground(t *testing.T, r *Runtime, opts RunOptions) (*Record, <-chan
 func TestBridgeContainersPingEachOtherByAddressAndName(t *testing.T) {
 	r := netRuntime(t)
 	a, done := startBackground(t, r, RunOptions{Name: "pinged", Remove: true,
-		Spec: specgen.SpecOptions{Network: NetworkBridge, Args: []string{"sleep", "60"}}})
+		Net: NetOptions{Mode: NetworkBridge}, Spec: specgen.SpecOptions{Args: []string{"sleep", "60"}}})
 	defer func() { r.RemoveContainer(context.Background(), a.ID, true); <-done }()
 	ip := a.Network.Bridge.IP.String()
-	code, out, err := run(t, r, RunOptions{Remove: true, Spec: specgen.SpecOptions{Network: NetworkBridge,
-		Args: []string{"sh", "-c", "ping -c1 -W2 " + ip + " && ping -c1 -W2 pinged"}}})
+	code, out, err := run(t, r, RunOptions{Remove: true, Net: NetOptions{Mode: NetworkBridge}, Spec: specgen.SpecOptions{Args: []string{"sh", "-c", "ping -c1 -W2 " + ip + " && ping -c1 -W2 pinged"}}})
 	if err != nil || code != 0 || !strings.Contains(out, "64 bytes from "+ip) {
 		t.Fatalf("ping %s and pinged: code %d, %v\n%s", ip, code, err, out)
 	}
@@ -101,15 +100,15 @@ func TestBridgeContainersPingEachOtherByAddressAndName(t *testing.T) {
 
 func TestBridgeContainerHasAddressRouteAndHostsEntry(t *testing.T) {
 	r := netRuntime(t)
-	code, out, err := run(t, r, RunOptions{Remove: true, Spec: specgen.SpecOptions{Network: NetworkBridge, Hostname: "probe",
-		Args: []string{"sh", "-c", "ip -o -4 addr show eth0; ip route; grep probe /etc/hosts"}}, Net: NetOptions{IP: "10.197.0.0"}})
+	code, out, err := run(t, r, RunOptions{Remove: true, Spec: specgen.SpecOptions{Hostname: "probe",
+		Args: []string{"sh", "-c", "ip -o -4 addr show eth0; ip route; grep probe /etc/hosts"}}, Net: NetOptions{Mode: NetworkBridge, IP: "10.197.0.0"}})
 	if err == nil {
 		t.Fatalf("--ip outside the subnet was accepted: %s", out)
 	}
 	subnet := netip.MustParsePrefix(r.cfg.Subnet)
 	want := subnet.Addr().Next().Next().Next().Next() // .4
-	code, out, err = run(t, r, RunOptions{Remove: true, Spec: specgen.SpecOptions{Network: NetworkBridge, Hostname: "probe",
-		Args: []string{"sh", "-c", "ip -o -4 addr show eth0; ip route; grep probe /etc/hosts"}}, Net: NetOptions{IP: want.String()}})
+	code, out, err = run(t, r, RunOptions{Remove: true, Spec: specgen.SpecOptions{Hostname: "probe",
+		Args: []string{"sh", "-c", "ip -o -4 addr show eth0; ip route; grep probe /etc/hosts"}}, Net: NetOptions{Mode: NetworkBridge, IP: want.String()}})
 	if err != nil || code != 0 {
 		t.Fatalf("code %d, %v\n%s", code, err, out)
 	}
@@ -122,12 +121,12 @@ func TestBridgeContainerHasAddressRouteAndHostsEntry(t *testing.T) {
 
 func TestNoneModeHasOnlyLoopbackAndHostModeSeesHostInterfaces(t *testing.T) {
 	r := netRuntime(t)
-	_, out, err := run(t, r, RunOptions{Remove: true, Spec: specgen.SpecOptions{Network: NetworkNone, Args: []string{"ls", "/sys/class/net"}}})
+	_, out, err := run(t, r, RunOptions{Remove: true, Net: NetOptions{Mode: NetworkNone}, Spec: specgen.SpecOptions{Args: []string{"ls", "/sys/class/net"}}})
 	if err != nil || strings.Fields(out)[0] != "lo" || len(strings.Fields(out)) != 1 {
 		t.Errorf("none mode interfaces: %q, %v; want only lo", out, err)
 	}
 	host, _ := os.ReadDir("/sys/class/net")
-	_, out, err = run(t, r, RunOptions{Remove: true, Spec: specgen.SpecOptions{Network: NetworkHost, Args: []string{"ls", "/sys/class/net"}}})
+	_, out, err = run(t, r, RunOptions{Remove: true, Net: NetOptions{Mode: NetworkHost}, Spec: specgen.SpecOptions{Args: []string{"ls", "/sys/class/net"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,8 +150,7 @@ func TestTwentyParallelContainersGetDistinctAddresses(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			code, out, err := run(t, r, RunOptions{Remove: true, Spec: specgen.SpecOptions{Network: NetworkBridge,
-				Args: []string{"sh", "-c", "ip -o -4 addr show eth0 | awk '{print $4}'"}}})
+			code, out, err := run(t, r, RunOptions{Remove: true, Net: NetOptions{Mode: NetworkBridge}, Spec: specgen.SpecOptions{Args: []string{"sh", "-c", "ip -o -4 addr show eth0 | awk '{print $4}'"}}})
 			if err != nil || code != 0 {
 				t.Errorf("code %d, %v: %s", code, err, out)
 				return
@@ -193,10 +191,10 @@ func TestNetworkOfACreateKilledMidwayIsReclaimed(t *testing.T) {
 func TestPublishRequiresBridgeAndBadSpecsLeaveNothing(t *testing.T) {
 	r := netRuntime(t)
 	for _, o := range []RunOptions{
-		{Spec: specgen.SpecOptions{Network: NetworkHost}, Net: NetOptions{Publish: []string{"80:80"}}},
-		{Spec: specgen.SpecOptions{Network: NetworkBridge}, Net: NetOptions{Publish: []string{"80:80/sctp"}}},
-		{Spec: specgen.SpecOptions{Network: "container:nosuch"}},
-		{Spec: specgen.SpecOptions{Network: "wifi"}},
+		{Net: NetOptions{Mode: NetworkHost, Publish: []string{"80:80"}}},
+		{Net: NetOptions{Mode: NetworkBridge, Publish: []string{"80:80/sctp"}}},
+		{Net: NetOptions{Mode: "container:nosuch"}},
+		{Net: NetOptions{Mode: "wifi"}},
 	} {
 		o.Spec.Args = []string{"true"}
 		if code, out, err := run(t, r, o); err == nil || code != ExitRuntimeFailed {
@@ -210,8 +208,8 @@ func TestPublishRequiresBridgeAndBadSpecsLeaveNothing(t *testing.T) {
 
 func TestNetworkOfAStoppedContainerIsRestoredAfterAReboot(t *testing.T) {
 	r := netRuntime(t)
-	if code, out, err := run(t, r, RunOptions{Name: "keep", Spec: specgen.SpecOptions{Network: NetworkBridge, Args: []string{"true"}},
-		Net: NetOptions{Publish: []string{"80"}}}); err != nil || code != 0 {
+	if code, out, err := run(t, r, RunOptions{Name: "keep", Spec: specgen.SpecOptions{Args: []string{"true"}},
+		Net: NetOptions{Mode: NetworkBridge, Publish: []string{"80"}}}); err != nil || code != 0 {
 		t.Fatalf("code %d, %v: %s", code, err, out)
 	}
 	rec, err := r.Inspect("keep")

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/cgroups"
-	"github.com/edgerun/edgerun/image"
 	"github.com/edgerun/edgerun/images"
 	"github.com/edgerun/edgerun/internal/atomicfile"
 	"github.com/edgerun/edgerun/internal/containerinit"
@@ -38,8 +36,7 @@ type RunOptions struct {
 	PullWith images.PullOptions
 
 	Interactive bool // -i: pass stdin
-	// Detach (-d) hands the container to a monitor process; see RunDetached.
-	Detach     bool
+	// DetachOpts are -d's restart policy and log settings (RunDetached).
 	DetachOpts DetachOptions
 	// Init runs edgerun's own small init as PID 1 in front of the command
 	// (--init): it forwards signals and reaps orphaned processes.
@@ -47,7 +44,7 @@ type RunOptions struct {
 	Spec   specgen.SpecOptions
 	Limits cgroups.Flags
 	Resolv ResolvFlags
-	Net    NetOptions // -p, -P, --ip (the mode is Spec.Network)
+	Net    NetOptions // --network, -p, -P, --ip
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -55,8 +52,6 @@ type RunOptions struct {
 	// Notice receives messages for the user (a fallback taken, a setting
 	// changed); nil drops them.
 	Notice func(string)
-
-	hostAddrs []netip.Addr // the container's own addresses, for /etc/hosts
 }
 
 // ResolvFlags are the --dns, --dns-search, --dns-option and --add-host flags.
@@ -70,7 +65,7 @@ type ResolvFlags struct {
 // docker's codes 125, 126 and 127. With Remove, nothing of the container
 // is left afterwards; without, it stays listed as exited.
 func (r *Runtime) Run(ctx context.Context, opts RunOptions) (int, error) {
-	c, err := r.create(ctx, &opts)
+	c, err := r.create(ctx, &opts, false)
 	if err != nil {
 		return exitCodeOf(err), err
 	}
@@ -103,44 +98,14 @@ type created struct {
 	snap  *rootfs.Snapshot
 }
 
-// create validates everything it can before touching the system, then
-// makes the container: name claim, directory, layers, root file system,
-// spec, record and libcontainer state. On any error it undoes all of it.
-func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, retErr error) {
+// create validates everything it can before touching the system (plan),
+// then makes the container: name claim, directory, layers, root file
+// system, network, spec, record and libcontainer state. On any error it
+// undoes all of it. opts is only read; detach says a monitor will own the
+// container (RunDetached).
+func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ *created, retErr error) {
 	fail := func(err error) error { return &ExitError{ExitRuntimeFailed, err} }
-	limits, err := cgroups.ParseLimits(opts.Limits)
-	if err != nil {
-		return nil, fail(err)
-	}
-	host, err := cgroups.Detect("/")
-	if err != nil {
-		return nil, fail(err)
-	}
-	if err := cgroups.Validate(limits, host); err != nil {
-		return nil, fail(err)
-	}
-	opts.Spec.Limits = limits
-	life, err := newLifecycle(opts)
-	if err != nil {
-		return nil, fail(err)
-	}
-	if opts.Name != "" {
-		if err := checkName(opts.Name); err != nil {
-			return nil, fail(err)
-		}
-	}
-	store, err := r.Images()
-	if err != nil {
-		return nil, fail(err)
-	}
-	img, err := store.ForRun(ctx, opts.Image, opts.Pull, opts.Platform, opts.PullWith)
-	if err != nil {
-		return nil, fail(err)
-	}
-	if err := checkPlatform(img, opts.Platform); err != nil {
-		return nil, fail(err)
-	}
-	plan, err := r.planNetwork(opts, img)
+	p, err := r.plan(ctx, opts, detach)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -179,7 +144,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 		return nil, fail(fmt.Errorf("create container directory: %w", err))
 	}
 	undo = append(undo, func() { rootfs.Remove(dir); os.RemoveAll(dir) })
-	layerDirs, err := store.Unpack(ctx, img)
+	layerDirs, err := p.store.Unpack(ctx, p.img)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -187,32 +152,20 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 	if err != nil {
 		return nil, fail(fmt.Errorf("prepare the root file system: %w", err))
 	}
-	netRec, undoNet, err := r.attachNetwork(ctx, id, plan, opts)
+	net, undoNet, err := r.attachNetwork(ctx, id, p.net, opts.Remove)
 	if err != nil {
 		return nil, fail(err)
 	}
 	undo = append(undo, undoNet)
-	opts.Spec.ID, opts.Spec.Rootfs = id, snap.Rootfs
-	spec, err := specgen.GenerateSpec(img.Config.Config, &opts.Spec)
+	spec, err := r.makeSpec(dir, opts, p, id, snap.Rootfs, net)
 	if err != nil {
-		return nil, fail(err)
-	}
-	if err := specgen.CheckCommand(snap.Rootfs, spec.Mounts, spec.Process.Args, spec.Process.Env, spec.Process.Cwd); err != nil {
-		return nil, commandError(err)
-	}
-	if err := r.writeEtcFiles(dir, spec, opts); err != nil {
-		return nil, fail(err)
-	}
-	if opts.Init {
-		if err := addInit(spec); err != nil {
-			return nil, fail(err)
-		}
+		return nil, err
 	}
 	rec := &Record{
-		ID: id, Name: name, Image: opts.Image, ImageDigest: img.Digest,
-		Layers: img.Config.RootFS.DiffIDs, Created: time.Now().UTC(),
+		ID: id, Name: name, Image: opts.Image, ImageDigest: p.img.Digest,
+		Layers: p.img.Config.RootFS.DiffIDs, Created: time.Now().UTC(),
 		Command: spec.Process.Args, AutoRemove: opts.Remove, Snapshot: snap.Mode,
-		State: StateCreated, Network: netRec, Lifecycle: life,
+		State: StateCreated, Network: net.rec, Lifecycle: p.life,
 	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), spec, !opts.Remove); err != nil {
 		return nil, fail(err)
@@ -220,8 +173,8 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions) (_ *created, ret
 	if err := r.saveRecord(rec); err != nil {
 		return nil, fail(err)
 	}
-	if netRec.Bridge != nil {
-		_ = r.refreshPeerHosts(netRec.Bridge.Bridge, "") // best effort: names, not addresses
+	if net.rec.Bridge != nil {
+		_ = r.refreshPeerHosts(net.rec.Bridge.Bridge, "") // best effort: names, not addresses
 	}
 	lc, err := r.createLibcontainer(id, spec)
 	if err != nil {
@@ -235,22 +188,6 @@ func (o *RunOptions) notice(msg string) {
 	if o.Notice != nil {
 		o.Notice(msg)
 	}
-}
-
-// checkPlatform refuses an image stored for another platform than --platform.
-func checkPlatform(img *image.Image, want string) error {
-	if want == "" {
-		return nil
-	}
-	p, err := image.ParsePlatform(want)
-	if err != nil {
-		return err
-	}
-	if image.FormatPlatform(p) != image.FormatPlatform(img.Platform) {
-		return fmt.Errorf("image %.12s is stored for %s, not %s: load it again with edgerun load --platform %s",
-			img.Digest.Encoded(), image.FormatPlatform(img.Platform), want, want)
-	}
-	return nil
 }
 
 // runForeground starts the container with the caller's stdio and waits

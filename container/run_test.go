@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -174,7 +176,7 @@ func limitsFlags(memory string) cgroups.Flags { return cgroups.Flags{Memory: mem
 func crashAfterCreate(t *testing.T, r *Runtime, dropRecord bool) string {
 	t.Helper()
 	opts := RunOptions{Image: "busybox", Spec: specgen.SpecOptions{Args: []string{"true"}}}
-	c, err := r.create(context.Background(), &opts)
+	c, err := r.create(context.Background(), &opts, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,5 +253,34 @@ func TestNextCommandMarksOrphanedCreatedContainerExited(t *testing.T) {
 	}
 	if r2.loadLibcontainer(id) != nil {
 		t.Fatal("libcontainer state of the orphaned container survives")
+	}
+}
+
+// TestCreateLeavesTheOptionsAsGiven holds create to "a request is
+// read-only": the spec inputs it works out (ID, rootfs, limits, network
+// namespace, host addresses) live in its own plan, not in the caller's
+// options.
+func TestCreateLeavesTheOptionsAsGiven(t *testing.T) {
+	r := testRuntime(t)
+	opts := RunOptions{
+		Image: "busybox", Limits: limitsFlags("64m"), Net: NetOptions{Mode: NetworkNone},
+		Resolv: ResolvFlags{AddHosts: []string{"gw:10.0.0.1"}},
+		Spec:   specgen.SpecOptions{Args: []string{"true"}, Env: []string{"A=1"}},
+	}
+	given := opts
+	given.Spec.Args, given.Spec.Env = slices.Clone(opts.Spec.Args), slices.Clone(opts.Spec.Env)
+	given.Resolv.AddHosts = slices.Clone(opts.Resolv.AddHosts)
+	c, err := r.create(context.Background(), &opts, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.lock.Unlock()
+	c.owner.Unlock()
+	if !reflect.DeepEqual(opts.Spec, given.Spec) || !reflect.DeepEqual(opts.Net, given.Net) ||
+		!reflect.DeepEqual(opts.Resolv, given.Resolv) || opts.Limits != given.Limits {
+		t.Errorf("create changed its options:\n got %+v\nwant %+v", opts, given)
+	}
+	if _, err := r.RemoveContainer(context.Background(), c.rec.ID, true); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -55,9 +55,10 @@ type SpecOptions struct {
 	Ulimits         []string // --ulimit
 	Limits          cgroups.Limits
 
-	Network string // "none" (default), "host", "bridge" or "container:NAME"
+	// HostNetwork shares the host's network namespace (--network host).
+	HostNetwork bool
 	// NetNSPath is a network namespace to join (bridge and container:
-	// modes); empty makes a new one unless Network is host.
+	// modes); empty makes a new one unless HostNetwork.
 	NetNSPath string
 	// CgroupNamespace gives the container its own cgroup namespace; nil
 	// means "when the kernel supports it".
@@ -84,15 +85,11 @@ func GenerateSpec(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Spec, erro
 	if opts.ID == "" {
 		return nil, fmt.Errorf("%w: container id is empty", ErrInvalidOption)
 	}
-	hostNet, err := networkMode(opts.Network)
-	if err != nil {
-		return nil, err
-	}
 	proc, caps, err := buildProcess(img, opts)
 	if err != nil {
 		return nil, err
 	}
-	linux, err := buildLinux(opts, caps, hostNet)
+	linux, err := buildLinux(opts, caps, opts.HostNetwork)
 	if err != nil {
 		return nil, err
 	}
@@ -113,21 +110,6 @@ func GenerateSpec(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Spec, erro
 		return nil, err
 	}
 	return s, nil
-}
-
-func networkMode(m string) (bool, error) {
-	switch m {
-	case "", "none":
-		return false, nil
-	case "host":
-		return true, nil
-	case "bridge":
-		return false, nil
-	}
-	if strings.HasPrefix(m, "container:") && len(m) > len("container:") {
-		return false, nil
-	}
-	return false, fmt.Errorf("%w: --network %q: use bridge, host, none or container:NAME", ErrInvalidOption, m)
 }
 
 func hostnameFor(opts *SpecOptions) string {

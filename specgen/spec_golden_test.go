@@ -72,7 +72,7 @@ func TestGenerateSpecGolden(t *testing.T) {
 		},
 		"privileged-host-arm64": func(o *SpecOptions) {
 			no := false
-			o.Privileged, o.Network, o.GOARCH, o.CgroupNamespace = true, "host", "arm64", &no
+			o.Privileged, o.HostNetwork, o.GOARCH, o.CgroupNamespace = true, true, "arm64", &no
 		},
 		"unconfined": func(o *SpecOptions) {
 			o.SecurityOpts = []string{"seccomp=unconfined", "no-new-privileges=false"}

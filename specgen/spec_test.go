@@ -10,13 +10,12 @@ func TestGenerateSpecRefusesBadOptions(t *testing.T) {
 		want string
 	}{
 		"no id":            {func(o *SpecOptions) { o.ID = "" }, "container id"},
-		"unknown network":  {func(o *SpecOptions) { o.Network = "wifi" }, "use bridge, host, none or container:NAME"},
 		"proc workdir":     {func(o *SpecOptions) { o.Workdir = "/proc/self/fd/7" }, "in /proc"},
 		"mount on sys":     {func(o *SpecOptions) { o.Volumes = []string{"/etc:/sys/kernel"} }, "in /sys"},
 		"missing source":   {func(o *SpecOptions) { o.Volumes = []string{"/no/such/dir:/x"} }, "create it first"},
 		"two mounts":       {func(o *SpecOptions) { o.Volumes = []string{"/etc:/x"}; o.Tmpfs = []string{"/x"} }, "two mounts"},
 		"missing device":   {func(o *SpecOptions) { o.Devices = []string{"/dev/nonexistent-edgerun"} }, "no such file"},
-		"host net sysctl":  {func(o *SpecOptions) { o.Network = "host"; o.Sysctls = []string{"net.core.somaxconn=1"} }, "host network"},
+		"host net sysctl":  {func(o *SpecOptions) { o.HostNetwork = true; o.Sysctls = []string{"net.core.somaxconn=1"} }, "host network"},
 		"unknown user":     {func(o *SpecOptions) { o.User = "ghost" }, "ghost"},
 		"bad hostname":     {func(o *SpecOptions) { o.Hostname = "a b" }, "hostname"},
 		"bad cap":          {func(o *SpecOptions) { o.CapAdd = []string{"SUPERPOWER"} }, "unknown capability"},

@@ -91,19 +91,10 @@ func newRmCommand(g *globalOptions) *cobra.Command {
 		Short: "Remove containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rt, err := container.Open(g.config())
-			if err != nil {
+			return eachContainer(g, args, func(rt *container.Runtime, ref string) error {
+				_, err := rt.RemoveContainer(cmd.Context(), ref, force)
 				return err
-			}
-			var errs []error
-			for _, ref := range args {
-				if _, err := rt.RemoveContainer(cmd.Context(), ref, force); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				fmt.Fprintln(g.Stdout, ref)
-			}
-			return errors.Join(errs...)
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill and remove a running container")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -46,10 +47,27 @@ func stopTimeout(secs int) (time.Duration, error) {
 }
 
 func newStopCommand(g *globalOptions) *cobra.Command {
+	return newTimedCommand(g, "stop [-t SECONDS] CONTAINER [CONTAINER...]", "Stop running containers (stop signal, then SIGKILL); no restart follows",
+		func(ctx context.Context, rt *container.Runtime, ref string, d time.Duration) error {
+			_, err := rt.Stop(ctx, ref, d)
+			return err
+		})
+}
+
+func newRestartCommand(g *globalOptions) *cobra.Command {
+	return newTimedCommand(g, "restart [-t SECONDS] CONTAINER [CONTAINER...]", "Stop and start containers",
+		func(ctx context.Context, rt *container.Runtime, ref string, d time.Duration) error {
+			_, err := rt.Restart(ctx, ref, d)
+			return err
+		})
+}
+
+// newTimedCommand is stop or restart: act for each container, with -t.
+func newTimedCommand(g *globalOptions, use, short string, act func(context.Context, *container.Runtime, string, time.Duration) error) *cobra.Command {
 	var secs int
 	cmd := &cobra.Command{
-		Use:   "stop [-t SECONDS] CONTAINER [CONTAINER...]",
-		Short: "Stop running containers (stop signal, then SIGKILL); no restart follows",
+		Use:   use,
+		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := stopTimeout(secs)
@@ -57,8 +75,7 @@ func newStopCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			return eachContainer(g, args, func(rt *container.Runtime, ref string) error {
-				_, err := rt.Stop(cmd.Context(), ref, d)
-				return err
+				return act(cmd.Context(), rt, ref, d)
 			})
 		},
 	}
@@ -99,27 +116,6 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 			})
 		},
 	}
-}
-
-func newRestartCommand(g *globalOptions) *cobra.Command {
-	var secs int
-	cmd := &cobra.Command{
-		Use:   "restart [-t SECONDS] CONTAINER [CONTAINER...]",
-		Short: "Stop and start containers",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := stopTimeout(secs)
-			if err != nil {
-				return err
-			}
-			return eachContainer(g, args, func(rt *container.Runtime, ref string) error {
-				_, err := rt.Restart(cmd.Context(), ref, d)
-				return err
-			})
-		},
-	}
-	addStopTimeout(cmd.Flags(), &secs, "seconds to wait for the stop signal before SIGKILL")
-	return cmd
 }
 
 func newLogsCommand(g *globalOptions) *cobra.Command {

@@ -13,6 +13,7 @@ import (
 
 func newRunCommand(g *globalOptions) *cobra.Command {
 	var opts container.RunOptions
+	var detach bool
 	var envFiles []string
 	var entrypoint string
 	var tty bool
@@ -47,7 +48,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 				return &exitError{code: container.ExitRuntimeFailed, err: err}
 			}
 			pr := runPullEvents(g, &opts)
-			if opts.Detach {
+			if detach {
 				err := runDetached(cmd, g, rt, opts)
 				pr.finish(nil)
 				return err
@@ -65,7 +66,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.Bool("help", false, "help for run") // -h is --hostname, as in docker
 	f.StringVar(&opts.Name, "name", "", "name of the container")
 	f.BoolVar(&opts.Remove, "rm", false, "remove the container when it exits")
-	addDetachFlags(f, &opts)
+	addDetachFlags(f, &opts, &detach)
 	f.StringArrayVarP(&opts.Spec.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to pass the host's)")
 	f.StringArrayVar(&envFiles, "env-file", nil, "read environment variables from a file")
 	f.StringVarP(&opts.Spec.Workdir, "workdir", "w", "", "working directory inside the container")
@@ -90,7 +91,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringVar(&opts.Platform, "platform", "", "require the image to be for this platform (os/arch[/variant])")
 	f.StringVar(&opts.Pull, "pull", images.PullMissing, "pull the image before running: missing, always or never")
 	addRegistryFlags(f, &opts.PullWith, &rf)
-	f.StringVar(&opts.Spec.Network, "network", envOr(os.Getenv, "EDGERUN_NETWORK", container.NetworkBridge), "network mode: bridge, host, none or container:NAME [$EDGERUN_NETWORK]")
+	f.StringVar(&opts.Net.Mode, "network", envOr(os.Getenv, "EDGERUN_NETWORK", container.NetworkBridge), "network mode: bridge, host, none or container:NAME [$EDGERUN_NETWORK]")
 	f.StringArrayVarP(&opts.Net.Publish, "publish", "p", nil, "publish a container port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]")
 	f.BoolVarP(&opts.Net.PublishAll, "publish-all", "P", false, "publish the image's exposed ports on free host ports")
 	f.StringVar(&opts.Net.IP, "ip", "", "the container's address on the bridge")

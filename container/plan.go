@@ -1,0 +1,107 @@
+package container
+
+import (
+	"context"
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/edgerun/edgerun/cgroups"
+	"github.com/edgerun/edgerun/image"
+	"github.com/edgerun/edgerun/images"
+	"github.com/edgerun/edgerun/specgen"
+)
+
+// runPlan is what a run's options come to once validated, before anything
+// of the container exists: the options themselves stay as the caller gave
+// them.
+type runPlan struct {
+	limits cgroups.Limits
+	life   Lifecycle
+	store  *images.Store
+	img    *image.Image
+	net    *netPlan
+}
+
+// plan validates a run's options (limits against this host, restart and
+// log settings, name, network flags) and finds its image, pulling it when
+// --pull says so. Nothing is created.
+func (r *Runtime) plan(ctx context.Context, opts *RunOptions, detach bool) (*runPlan, error) {
+	limits, err := cgroups.ParseLimits(opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	host, err := cgroups.Detect("/")
+	if err != nil {
+		return nil, err
+	}
+	if err := cgroups.Validate(limits, host); err != nil {
+		return nil, err
+	}
+	life, err := newLifecycle(opts, detach)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Name != "" {
+		if err := checkName(opts.Name); err != nil {
+			return nil, err
+		}
+	}
+	store, err := r.Images()
+	if err != nil {
+		return nil, err
+	}
+	img, err := store.ForRun(ctx, opts.Image, opts.Pull, opts.Platform, opts.PullWith)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPlatform(img, opts.Platform); err != nil {
+		return nil, err
+	}
+	net, err := r.planNetwork(&opts.Net, img)
+	if err != nil {
+		return nil, err
+	}
+	return &runPlan{limits: limits, life: life, store: store, img: img, net: net}, nil
+}
+
+// makeSpec generates the spec of container id from the image config and
+// the options, checks its command, and adds the /etc files (written into
+// dir) and edgerun's init (--init). Its errors carry their exit codes.
+func (r *Runtime) makeSpec(dir string, opts *RunOptions, p *runPlan, id, rootfs string, net attached) (*specs.Spec, error) {
+	so := opts.Spec // a copy: the caller's options stay as given
+	so.ID, so.Rootfs, so.Limits = id, rootfs, p.limits
+	so.HostNetwork, so.NetNSPath = net.host, net.netns
+	spec, err := specgen.GenerateSpec(p.img.Config.Config, &so)
+	if err != nil {
+		return nil, &ExitError{ExitRuntimeFailed, err}
+	}
+	if err := specgen.CheckCommand(rootfs, spec.Mounts, spec.Process.Args, spec.Process.Env, spec.Process.Cwd); err != nil {
+		return nil, commandError(err)
+	}
+	if err := r.writeEtcFiles(dir, spec, opts, net); err != nil {
+		return nil, &ExitError{ExitRuntimeFailed, err}
+	}
+	if opts.Init {
+		if err := addInit(spec); err != nil {
+			return nil, &ExitError{ExitRuntimeFailed, err}
+		}
+	}
+	return spec, nil
+}
+
+// checkPlatform refuses an image stored for another platform than --platform.
+func checkPlatform(img *image.Image, want string) error {
+	if want == "" {
+		return nil
+	}
+	p, err := image.ParsePlatform(want)
+	if err != nil {
+		return err
+	}
+	if image.FormatPlatform(p) != image.FormatPlatform(img.Platform) {
+		return fmt.Errorf("image %.12s is stored for %s, not %s: load it again with edgerun load --platform %s",
+			img.Digest.Encoded(), image.FormatPlatform(img.Platform), want, want)
+	}
+	return nil
+}
