@@ -21,7 +21,7 @@ func (r *Runtime) Boot(ctx context.Context) ([]*Record, error) {
 	var started []*Record
 	var errs []error
 	for _, rec := range recs {
-		if rec.State != StateExited || !rec.policy().startsAtBoot(rec.StoppedByUser && !rec.StoppedForShutdown) {
+		if rec.State != StateExited || !rec.policy().StartsAtBoot(rec.StoppedByUser && !rec.StoppedForShutdown) {
 			continue
 		}
 		s, err := r.Start(ctx, rec.ID)

@@ -3,13 +3,11 @@ package container
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
-	units "github.com/docker/go-units"
-
 	"github.com/edgerun/edgerun/logfile"
+	"github.com/edgerun/edgerun/restart"
 	"github.com/edgerun/edgerun/specgen"
 )
 
@@ -48,130 +46,24 @@ type Lifecycle struct {
 	BootID string `json:"bootID,omitempty"`
 }
 
-// Restart policies.
-const (
-	RestartNo            = "no"
-	RestartOnFailure     = "on-failure"
-	RestartAlways        = "always"
-	RestartUnlessStopped = "unless-stopped"
-)
-
-// RestartPolicy is a parsed --restart value.
-type RestartPolicy struct {
-	Name string
-	Max  int // on-failure only; 0 means no limit
-}
-
-// ParseRestartPolicy parses no, on-failure[:max], always, unless-stopped.
-func ParseRestartPolicy(s string) (RestartPolicy, error) {
-	name, max, hasMax := strings.Cut(s, ":")
-	switch name {
-	case "", RestartNo, RestartAlways, RestartUnlessStopped:
-		if hasMax {
-			return RestartPolicy{}, fmt.Errorf("%w: --restart %s: only on-failure takes a maximum (on-failure:3)", specgen.ErrInvalidOption, s)
-		}
-		if name == "" {
-			name = RestartNo
-		}
-		return RestartPolicy{Name: name}, nil
-	case RestartOnFailure:
-		p := RestartPolicy{Name: name}
-		if hasMax {
-			n, err := strconv.Atoi(max)
-			if err != nil || n < 0 {
-				return RestartPolicy{}, fmt.Errorf("%w: --restart %s: the maximum must be a number >= 0", specgen.ErrInvalidOption, s)
-			}
-			p.Max = n
-		}
-		return p, nil
-	}
-	return RestartPolicy{}, fmt.Errorf("%w: --restart %q: use no, on-failure[:max], always or unless-stopped", specgen.ErrInvalidOption, s)
-}
-
-// shouldRestart decides whether a container that ended with code restarts.
-// restarts is how many times the monitor has restarted it already.
-func (p RestartPolicy) shouldRestart(code, restarts int, stoppedByUser bool) bool {
-	if stoppedByUser {
-		return false
-	}
-	switch p.Name {
-	case RestartAlways, RestartUnlessStopped:
-		return true
-	case RestartOnFailure:
-		return code != 0 && (p.Max == 0 || restarts < p.Max)
-	}
-	return false
-}
-
-// startsAtBoot says whether `edgerun boot` starts a container.
-func (p RestartPolicy) startsAtBoot(stoppedByUser bool) bool {
-	return p.Name == RestartAlways || (p.Name == RestartUnlessStopped && !stoppedByUser)
-}
-
-// Restart backoff: the delay doubles from backoffMin up to backoffMax, and
-// starts again from backoffMin once a container ran for backoffReset.
-const (
-	backoffMin   = 100 * time.Millisecond
-	backoffMax   = time.Minute
-	backoffReset = 10 * time.Second
-)
-
-// nextBackoff is the delay before the next restart, given the last one and
-// how long the container ran.
-func nextBackoff(last, ran time.Duration) time.Duration {
-	if last == 0 || ran >= backoffReset {
-		return backoffMin
-	}
-	return min(last*2, backoffMax)
-}
-
-// parseLogOpts parses --log-opt max-size=SIZE and max-file=N (several
-// options may share one flag, separated by commas). The defaults are
-// small, for SD cards: at most 3 × 5 MiB per container.
-func parseLogOpts(opts []string) (size int64, files int, err error) {
-	size, files = logfile.DefaultMaxSize, logfile.DefaultMaxFile
-	for _, o := range opts {
-		for _, kv := range strings.Split(o, ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			switch {
-			case !ok:
-				return 0, 0, fmt.Errorf("%w: --log-opt %q: use KEY=VALUE (max-size=10m, max-file=3)", specgen.ErrInvalidOption, kv)
-			case k == "max-size":
-				size, err = units.RAMInBytes(v)
-				if err != nil || size < 4096 {
-					return 0, 0, fmt.Errorf("%w: --log-opt max-size=%s: use a size of at least 4k, like 10m", specgen.ErrInvalidOption, v)
-				}
-			case k == "max-file":
-				files, err = strconv.Atoi(v)
-				if err != nil || files < 1 || files > 100 {
-					return 0, 0, fmt.Errorf("%w: --log-opt max-file=%s: use a number from 1 to 100", specgen.ErrInvalidOption, v)
-				}
-			default:
-				return 0, 0, fmt.Errorf("%w: unknown --log-opt %q: edgerun knows max-size and max-file", specgen.ErrInvalidOption, k)
-			}
-		}
-	}
-	return size, files, nil
-}
-
 // newLifecycle validates the detach options of a run, detached or not.
 func newLifecycle(opts *RunOptions, detach bool) (Lifecycle, error) {
 	if !detach {
-		if opts.DetachOpts.Restart != "" && opts.DetachOpts.Restart != RestartNo {
+		if opts.DetachOpts.Restart != "" && opts.DetachOpts.Restart != restart.No {
 			return Lifecycle{}, fmt.Errorf("%w: --restart needs -d (a restart policy is applied by the container's monitor)", specgen.ErrInvalidOption)
 		}
 		return Lifecycle{}, nil
 	}
-	p, err := ParseRestartPolicy(opts.DetachOpts.Restart)
+	p, err := restart.Parse(opts.DetachOpts.Restart)
 	if err != nil {
-		return Lifecycle{}, err
+		return Lifecycle{}, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
 	}
-	if opts.Remove && p.Name != RestartNo {
+	if opts.Remove && p.Name != restart.No {
 		return Lifecycle{}, fmt.Errorf("%w: --rm and --restart %s conflict: a removed container cannot restart", specgen.ErrInvalidOption, p.Name)
 	}
-	size, files, err := parseLogOpts(opts.DetachOpts.LogOpts)
+	size, files, err := logfile.ParseOptions(opts.DetachOpts.LogOpts)
 	if err != nil {
-		return Lifecycle{}, err
+		return Lifecycle{}, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
 	}
 	return Lifecycle{
 		Detached: true, RestartPolicy: opts.DetachOpts.Restart, OpenStdin: opts.Interactive,
@@ -179,10 +71,10 @@ func newLifecycle(opts *RunOptions, detach bool) (Lifecycle, error) {
 	}, nil
 }
 
-func (l *Lifecycle) policy() RestartPolicy {
-	p, err := ParseRestartPolicy(l.RestartPolicy)
+func (l *Lifecycle) policy() restart.Policy {
+	p, err := restart.Parse(l.RestartPolicy)
 	if err != nil {
-		return RestartPolicy{Name: RestartNo}
+		return restart.Policy{Name: restart.No}
 	}
 	return p
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/edgerun/edgerun/cgroups"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/logfile"
+	"github.com/edgerun/edgerun/restart"
 	"github.com/edgerun/edgerun/rootfs"
 )
 
@@ -125,7 +126,7 @@ func (m *monitor) run() error {
 		if rec, err = m.relock(); err != nil {
 			return nil // removed while it ran (rm -f)
 		}
-		backoff = nextBackoff(backoff, time.Since(started))
+		backoff = restart.NextBackoff(backoff, time.Since(started))
 		if !m.exited(rec, code, backoff) {
 			return nil
 		}
@@ -207,7 +208,7 @@ func (m *monitor) exited(rec *Record, code int, backoff time.Duration) bool {
 	}
 	_ = m.r.destroyLibcontainer(m.id)
 	rec.Pid, rec.ExitCode, rec.OOMKilled, rec.FinishedAt = 0, code, oom, time.Now().UTC()
-	if rec.policy().shouldRestart(code, rec.RestartCount, rec.StoppedByUser) {
+	if rec.policy().ShouldRestart(code, rec.RestartCount, rec.StoppedByUser) {
 		rec.State, rec.RestartDelay = StateRestarting, backoff
 		rec.RestartCount++
 		if m.r.saveRecord(rec) == nil {

@@ -8,6 +8,8 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/terminal"
 )
 
 // startProcess starts the container's init with its output going to the
@@ -68,7 +70,7 @@ func startProcess(lc *libcontainer.Container, sp *specs.Process, openStdin bool)
 		return fail(startError(err))
 	}
 	if sock != nil {
-		pty, err := recvFd(sock)
+		pty, err := terminal.Receive(sock)
 		sock.Close()
 		sock = nil
 		if err != nil {

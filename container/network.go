@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -84,28 +82,12 @@ func (r *Runtime) planNetwork(no *NetOptions, img *image.Image) (*netPlan, error
 		return nil, err
 	}
 	p.net = n
-	for _, s := range no.Publish {
-		m, err := netns.ParsePublish(s)
-		if err != nil {
-			return nil, err
-		}
-		p.ports = append(p.ports, m)
+	exposed := make([]string, 0, len(img.Config.Config.ExposedPorts))
+	for k := range img.Config.Config.ExposedPorts {
+		exposed = append(exposed, k)
 	}
-	if no.PublishAll && img.Config.Config.ExposedPorts != nil {
-		keys := make([]string, 0, len(img.Config.Config.ExposedPorts))
-		for k := range img.Config.Config.ExposedPorts {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			m, err := netns.ParseExposed(k)
-			if err != nil {
-				return nil, err
-			}
-			if !slices.ContainsFunc(p.ports, func(q netns.PortMapping) bool { return q.ContainerPort == m.ContainerPort && q.Proto == m.Proto }) {
-				p.ports = append(p.ports, m)
-			}
-		}
+	if p.ports, err = netns.PlanPorts(no.Publish, no.PublishAll, exposed); err != nil {
+		return nil, err
 	}
 	if no.IP != "" {
 		a, err := netip.ParseAddr(no.IP)
@@ -218,15 +200,9 @@ func (r *Runtime) PruneNetwork() error {
 	return n.RemoveBridge(r.containerExists)
 }
 
-// peersMarker starts the part of a bridge container's /etc/hosts that
-// names the other containers on its bridge.
-const peersMarker = "# edgerun: containers on bridge "
-
 // refreshPeerHosts rewrites the /etc/hosts of every container on bridge so
-// each names all of them, itself included (name and short ID): containers reach each
-// other by name without a DNS server. The files are rewritten in place,
-// because they are bind-mounted into running containers. skip is a
-// container being removed.
+// each names all of them, itself included: containers reach each other by
+// name without a DNS server. skip is a container being removed.
 func (r *Runtime) refreshPeerHosts(bridge, skip string) error {
 	n, err := netns.Open(netns.Config{Root: r.cfg.Root, State: r.cfg.State, Bridge: bridge})
 	if err != nil {
@@ -241,49 +217,24 @@ func (r *Runtime) refreshPeerHosts(bridge, skip string) error {
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	b.WriteString(peersMarker + bridge + "\n")
-	type peer struct {
-		id      string
-		durable bool // a --rm container's files are not fsynced (see writeEtcFiles)
-	}
-	var peers []peer
+	var peers []netns.Peer
+	var recs []*Record
 	for _, l := range leases {
 		if l.ID == skip {
 			continue
 		}
 		if rec, err := r.loadRecord(l.ID); err == nil {
-			peers = append(peers, peer{l.ID, !rec.AutoRemove})
-			fmt.Fprintf(&b, "%s\t%s %s\n", l.IP, rec.Name, l.ID[:12])
+			peers = append(peers, netns.Peer{IP: l.IP, Name: rec.Name, ID: l.ID})
+			recs = append(recs, rec)
 		}
 	}
+	section := netns.PeersSection(bridge, peers)
 	var errs []error
-	for _, p := range peers {
-		errs = append(errs, rewriteHosts(filepath.Join(r.containerDir(p.id), "hosts"), b.String(), p.durable))
+	for _, rec := range recs {
+		// A --rm container's files are not fsynced (see writeEtcFiles).
+		errs = append(errs, netns.RewritePeers(filepath.Join(r.containerDir(rec.ID), "hosts"), section, !rec.AutoRemove))
 	}
 	return errors.Join(errs...)
-}
-
-// rewriteHosts replaces the peers part of a hosts file in place, fsynced
-// when durable.
-func rewriteHosts(path, peers string, durable bool) error {
-	old, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	base, _, _ := strings.Cut(string(old), peersMarker)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(base + peers)
-	if err == nil && durable {
-		err = f.Sync()
-	}
-	return errors.Join(err, f.Close())
 }
 
 // ensureNetwork gives a bridge container whose network namespace is gone

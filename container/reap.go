@@ -53,8 +53,8 @@ func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
 	}
 	cur.MonitorLost = sameBoot
 	cur.State = StateExited
-	restart := sameBoot && cur.policy().shouldRestart(cur.ExitCode, cur.RestartCount, cur.StoppedByUser)
-	if !restart {
+	again := sameBoot && cur.policy().ShouldRestart(cur.ExitCode, cur.RestartCount, cur.StoppedByUser)
+	if !again {
 		errs = append(errs, rootfs.Unmount(r.containerDir(cur.ID)), r.saveRecord(cur))
 		return errors.Join(errs...)
 	}

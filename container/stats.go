@@ -1,16 +1,12 @@
 package container
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/edgerun/edgerun/cgroups"
+	"github.com/edgerun/edgerun/netns"
 )
 
 // ContainerStats is one measurement of a running container: CPU (percent
@@ -20,14 +16,9 @@ type ContainerStats struct {
 	ID         string  `json:"id"`
 	Name       string  `json:"name"`
 	CPUPercent float64 `json:"cpuPercent"`
-	CPUTimeNs  uint64  `json:"cpuTimeNs"`
-	MemUsage   uint64  `json:"memUsage"` // without the reclaimable page cache, as docker
-	MemLimit   uint64  `json:"memLimit"` // the cgroup limit, or the host's memory
-	MemPercent float64 `json:"memPercent"`
-	Pids       uint64  `json:"pids"`
-	PidsLimit  uint64  `json:"pidsLimit,omitempty"`
-	NetRx      uint64  `json:"netRxBytes"`
-	NetTx      uint64  `json:"netTxBytes"`
+	cgroups.Usage
+	NetRx uint64 `json:"netRxBytes"`
+	NetTx uint64 `json:"netTxBytes"`
 }
 
 // StatsOptions are the inputs of `edgerun stats`.
@@ -119,59 +110,9 @@ func (r *Runtime) sample(rec *Record) (statSample, bool) {
 	if err != nil || st.CgroupStats == nil {
 		return statSample{}, false
 	}
-	cg := st.CgroupStats
-	s := ContainerStats{ID: rec.ID, Name: rec.Name, CPUTimeNs: cg.CpuStats.CpuUsage.TotalUsage}
-	mem := cg.MemoryStats
-	s.MemUsage = mem.Usage.Usage
-	for _, k := range []string{"total_inactive_file", "inactive_file"} {
-		if v, ok := mem.Stats[k]; ok && v < s.MemUsage {
-			s.MemUsage -= v
-			break
-		}
-	}
-	s.MemLimit = mem.Usage.Limit
-	if total := hostMemory(); s.MemLimit == 0 || s.MemLimit > total {
-		s.MemLimit = total
-	}
-	if s.MemLimit > 0 {
-		s.MemPercent = float64(s.MemUsage) / float64(s.MemLimit) * 100
-	}
-	s.Pids, s.PidsLimit = cg.PidsStats.Current, cg.PidsStats.Limit
+	s := ContainerStats{ID: rec.ID, Name: rec.Name, Usage: cgroups.UsageOf(st.CgroupStats)}
 	if state, err := c.State(); err == nil && state.InitProcessPid > 0 {
-		s.NetRx, s.NetTx = netCounters(state.InitProcessPid)
+		s.NetRx, s.NetTx = netns.Counters(state.InitProcessPid)
 	}
 	return statSample{at: time.Now(), stats: s}, true
-}
-
-func hostMemory() uint64 {
-	var si unix.Sysinfo_t
-	if unix.Sysinfo(&si) != nil {
-		return 0
-	}
-	return uint64(si.Totalram) * uint64(si.Unit)
-}
-
-// netCounters sums the received and sent bytes of every interface but lo
-// in the network namespace of pid (from /proc/PID/net/dev, which shows the
-// process's namespace). A container on the host network shows the host's.
-func netCounters(pid int) (rx, tx uint64) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/net/dev")
-	if err != nil {
-		return 0, 0
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		name, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || strings.TrimSpace(name) == "lo" {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) < 9 {
-			continue
-		}
-		r, _ := strconv.ParseUint(f[0], 10, 64)
-		t, _ := strconv.ParseUint(f[8], 10, 64)
-		rx, tx = rx+r, tx+t
-	}
-	return rx, tx
 }

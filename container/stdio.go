@@ -1,33 +1,25 @@
 package container
 
 import (
-	"errors"
-	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"sync"
 
-	"github.com/containerd/console"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/terminal"
 )
 
 // stdio connects a foreground container to the caller's streams: directly
 // (the container gets the caller's file descriptors), or through a pty
-// with -t.
+// with -t (package terminal).
 type stdio struct {
-	opts   *RunOptions
-	tty    bool
-	sock   *os.File        // parent end of the console socket (tty)
-	child  *os.File        // child end, passed to libcontainer
-	pty    console.Console // the container's terminal (tty)
-	host   console.Console // the caller's terminal, in raw mode (tty)
-	copied sync.WaitGroup
+	opts *RunOptions
+	term *terminal.Conn // with -t
 }
 
 func attachIO(p *libcontainer.Process, opts *RunOptions, tty bool) (*stdio, error) {
-	s := &stdio{opts: opts, tty: tty}
+	s := &stdio{opts: opts}
 	if !tty {
 		if opts.Interactive {
 			p.Stdin = opts.Stdin
@@ -35,107 +27,48 @@ func attachIO(p *libcontainer.Process, opts *RunOptions, tty bool) (*stdio, erro
 		p.Stdout, p.Stderr = opts.Stdout, opts.Stderr
 		return s, nil
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	t, err := terminal.Open(opts.Stdin)
 	if err != nil {
-		return nil, fmt.Errorf("create console socket: %w", err)
+		return nil, err
 	}
-	s.sock, s.child = os.NewFile(uintptr(fds[0]), "console-parent"), os.NewFile(uintptr(fds[1]), "console-child")
-	p.ConsoleSocket = s.child
-	if f, ok := opts.Stdin.(*os.File); ok {
-		if c, err := console.ConsoleFromFile(f); err == nil {
-			s.host = c
-			if sz, err := c.Size(); err == nil {
-				p.ConsoleWidth, p.ConsoleHeight = sz.Width, sz.Height
-			}
-		}
+	s.term = t
+	p.ConsoleSocket = t.Socket()
+	if w, h, ok := t.Size(); ok {
+		p.ConsoleWidth, p.ConsoleHeight = w, h
 	}
 	return s, nil
 }
 
 // started receives the container's pty (with -t) and starts copying.
 func (s *stdio) started() error {
-	if !s.tty {
+	if s.term == nil {
 		return nil
 	}
-	s.child.Close()
-	f, err := recvFd(s.sock)
-	if err != nil {
-		return fmt.Errorf("receive the container's terminal: %w", err)
+	var in = s.opts.Stdin
+	if !s.opts.Interactive {
+		in = nil
 	}
-	pty, err := console.ConsoleFromFile(f)
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("container terminal: %w", err)
-	}
-	s.pty = pty
-	if s.host != nil {
-		if err := s.host.SetRaw(); err != nil {
-			s.host = nil
-		} else {
-			_ = pty.ResizeFrom(s.host)
-		}
-	}
-	s.copied.Add(1)
-	go func() {
-		defer s.copied.Done()
-		_, _ = io.Copy(s.opts.Stdout, pty)
-	}()
-	if s.opts.Interactive && s.opts.Stdin != nil {
-		go func() { _, _ = io.Copy(pty, s.opts.Stdin) }()
-	}
-	return nil
+	return s.term.Attach(s.opts.Stdout, in)
 }
 
 // resize copies the caller's terminal size to the container's (SIGWINCH).
 func (s *stdio) resize() {
-	if s.pty != nil && s.host != nil {
-		_ = s.pty.ResizeFrom(s.host)
+	if s.term != nil {
+		s.term.Resize()
 	}
 }
 
 // wait returns once the container's output has been copied out.
-func (s *stdio) wait() { s.copied.Wait() }
-
-func (s *stdio) close() {
-	if s.host != nil {
-		_ = s.host.Reset()
-	}
-	for _, c := range []io.Closer{s.sock, s.child} {
-		if c != nil {
-			c.Close()
-		}
-	}
-	if s.pty != nil {
-		s.pty.Close()
+func (s *stdio) wait() {
+	if s.term != nil {
+		s.term.Wait()
 	}
 }
 
-// recvFd receives one file descriptor sent with SCM_RIGHTS.
-func recvFd(sock *os.File) (*os.File, error) {
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-	if err != nil {
-		return nil, err
+func (s *stdio) close() {
+	if s.term != nil {
+		s.term.Close()
 	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil {
-		return nil, err
-	}
-	if len(msgs) != 1 {
-		return nil, errors.New("expected one control message with the terminal")
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil {
-		return nil, err
-	}
-	if len(fds) != 1 {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-		return nil, errors.New("expected one file descriptor for the terminal")
-	}
-	return os.NewFile(uintptr(fds[0]), string(buf[:n])), nil
 }
 
 // forwardedSignals are passed on to a foreground container.

@@ -3,9 +3,9 @@
 // file's size and rotates it, and Print, which turns the lines back into the
 // container's output (--tail, --since, -t, -f across rotations). The C
 // monitor (package relay) writes the same format; relay's tests hold it to
-// this package's writer. logfile knows nothing of containers: the caller
-// names the file and says whether anyone still writes it. It imports only
-// the standard library.
+// this package's writer. It also parses docker's --log-opt settings.
+// logfile knows nothing of containers: the caller names the file and says
+// whether anyone still writes it. It imports no package of this module.
 package logfile
 
 import (
