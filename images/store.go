@@ -46,7 +46,7 @@ func Open(root string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open image store under %s: %w", root, err)
 	}
-	layers, err := rootfs.OpenCache(filepath.Join(root, "layers"))
+	layers, err := rootfs.OpenCache(filepath.Join(root, "layers"), rootfs.CacheOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("open layer cache under %s: %w", root, err)
 	}
