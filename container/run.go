@@ -148,7 +148,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 	if err != nil {
 		return nil, fail(err)
 	}
-	snap, err := rootfs.Prepare(ctx, dir, layerDirs, rootfs.WithNotice(opts.notice))
+	snap, err := rootfs.Prepare(ctx, dir, layerDirs, rootfs.SnapshotOptions{Notice: opts.notice})
 	if err != nil {
 		return nil, fail(fmt.Errorf("prepare the root file system: %w", err))
 	}

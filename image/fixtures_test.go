@@ -188,9 +188,14 @@ func writeTemp(t testing.TB, b []byte) string {
 	return p
 }
 
-func newStore(t testing.TB, opts ...Option) *Store {
+func newStore(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "root"), opts...)
+	return newStoreWith(t, StoreOptions{})
+}
+
+func newStoreWith(t testing.TB, opts StoreOptions) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "root"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

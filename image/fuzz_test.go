@@ -18,11 +18,11 @@ func FuzzLoadArchive(f *testing.F) {
 	f.Add([]byte{0x1f, 0x8b})
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := Open(t.TempDir(), WithJSONLimit(64<<10))
+		s, err := Open(t.TempDir(), StoreOptions{JSONLimit: 64 << 10})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.Load(context.Background(), "-", bytes.NewReader(data))
+		_, err = s.Load(context.Background(), "-", bytes.NewReader(data), LoadOptions{})
 		if err == nil {
 			return
 		}

@@ -95,7 +95,7 @@ func topDesc(idx map[string]any) map[string]any { return idx["manifests"].([]any
 
 func TestHostileArchiveValidBaseline(t *testing.T) {
 	s := newStore(t)
-	got, err := s.Load(bg, "-", bytes.NewReader(hostileArchive(t, tweaks{})))
+	got, err := s.Load(bg, "-", bytes.NewReader(hostileArchive(t, tweaks{})), LoadOptions{})
 	if err != nil || len(got) != 1 || got[0].Names[0] != "docker.io/library/hostile:1" {
 		t.Fatalf("baseline archive must load: %v %+v", err, got)
 	}
@@ -217,7 +217,7 @@ func TestHostileArchives(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
-			_, err := s.Load(bg, "-", bytes.NewReader(tc.input(t)))
+			_, err := s.Load(bg, "-", bytes.NewReader(tc.input(t)), LoadOptions{})
 			if err == nil {
 				t.Fatal("hostile input loaded")
 			}

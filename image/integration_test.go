@@ -61,7 +61,7 @@ func TestLoadToolOutputs(t *testing.T) {
 			defer f.Close()
 			in = f
 		}
-		got, err := s.Load(bg, st.src, in)
+		got, err := s.Load(bg, st.src, in, LoadOptions{})
 		if err != nil {
 			t.Fatalf("load %s: %v", st.src, err)
 		}

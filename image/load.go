@@ -23,40 +23,23 @@ type Progress struct {
 	Size   int64
 }
 
-// LoadOption configures Load.
-type LoadOption func(*loadOptions)
-
-type loadOptions struct {
-	name     string
-	nameErr  error
-	platform *ocispec.Platform
-	progress func(Progress)
-	before   func(context.Context, *Image) error
-}
-
-// WithName tags the loaded image with ref (input with several images is
-// refused).
-func WithName(ref string) LoadOption {
-	return func(o *loadOptions) { o.name, o.nameErr = ParseReference(ref) }
-}
-
-// WithPlatform picks this platform from multi-arch indexes instead of the
-// host's.
-func WithPlatform(p ocispec.Platform) LoadOption {
-	return func(o *loadOptions) { n := normalizePlatform(p); o.platform = &n }
-}
-
-// WithProgress is called for each blob stored.
-func WithProgress(fn func(Progress)) LoadOption {
-	return func(o *loadOptions) { o.progress = fn }
-}
-
-// WithBeforeTag is called for each image after its blobs are stored and
-// before any name points at it; an error aborts the load and leaves the
-// image unnamed (its blobs are garbage for Prune). The runtime unpacks the
-// layers here, so a hostile layer never gets a name.
-func WithBeforeTag(fn func(context.Context, *Image) error) LoadOption {
-	return func(o *loadOptions) { o.before = fn }
+// LoadOptions configures Load. The zero value loads for the host platform
+// and adds no name.
+type LoadOptions struct {
+	// Name tags the loaded image with this reference (input with several
+	// images is refused); "" adds no name.
+	Name string
+	// Platform picks this platform from multi-arch indexes; the zero value
+	// means the host's.
+	Platform ocispec.Platform
+	// Progress, when set, is called for each blob stored.
+	Progress func(Progress)
+	// BeforeTag, when set, is called for each image after its blobs are
+	// stored and before any name points at it; an error aborts the load
+	// and leaves the image unnamed (its blobs are garbage for Prune). The
+	// runtime unpacks the layers here, so a hostile layer never gets a
+	// name.
+	BeforeTag func(context.Context, *Image) error
 }
 
 // blobSource hands out verified, staged blobs of the input.
@@ -74,19 +57,20 @@ type entry struct {
 // Load imports the images in src: an OCI image layout directory, an OCI
 // archive, or a docker-save archive (plain or gzip-compressed); src "-"
 // reads the archive from stdin. From a multi-arch index only the manifest
-// for the host (or WithPlatform) platform is stored, with its config and
+// for the host (or opts.Platform) platform is stored, with its config and
 // layers. Nothing becomes visible unless every blob of the image verified.
-func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts ...LoadOption) ([]Loaded, error) {
-	var o loadOptions
-	for _, fn := range opts {
-		fn(&o)
-	}
-	if o.nameErr != nil {
-		return nil, fmt.Errorf("load: --name: %w", o.nameErr)
+func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts LoadOptions) ([]Loaded, error) {
+	var name string
+	if opts.Name != "" {
+		n, err := ParseReference(opts.Name)
+		if err != nil {
+			return nil, fmt.Errorf("load: --name: %w", err)
+		}
+		name = n
 	}
 	want := HostPlatform()
-	if o.platform != nil {
-		want = *o.platform
+	if p := requestedPlatform(opts.Platform); p != nil {
+		want = *p
 	}
 	l, err := s.writerLock(ctx)
 	if err != nil {
@@ -100,15 +84,15 @@ func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts ...L
 	defer bs.close()
 	im := &importer{s: s, src: bs, want: want, used: map[digest.Digest]*ingest{}}
 	res, err := im.resolveAll(ctx, entries)
-	if err == nil && o.name != "" {
+	if err == nil && name != "" {
 		if len(res) != 1 {
 			err = fmt.Errorf("--name tags one image but the input holds %d: load without --name, then use edgerun tag", len(res))
 		} else {
-			res[0].Names = appendName(res[0].Names, o.name)
+			res[0].Names = appendName(res[0].Names, name)
 		}
 	}
 	if err == nil {
-		err = im.commit(ctx, res, o.progress, o.before)
+		err = im.commit(ctx, res, opts.Progress, opts.BeforeTag)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", inputName(src), err)

@@ -46,7 +46,7 @@ func TestLoadFormats(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
 			src, in := tc.src(t)
-			got, err := s.Load(bg, src, bytes.NewReader(in))
+			got, err := s.Load(bg, src, bytes.NewReader(in), LoadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,29 +87,29 @@ func TestLoadNames(t *testing.T) {
 	cases := []struct {
 		name    string
 		items   []layoutItem
-		opts    []LoadOption
+		opts    LoadOptions
 		want    map[string]bool // names expected in List; "<none>" for unnamed
 		wantErr string
 	}{
-		{"bare ref.name means latest", []layoutItem{{img: a, ann: refName("busybox")}}, nil,
+		{"bare ref.name means latest", []layoutItem{{img: a, ann: refName("busybox")}}, LoadOptions{},
 			map[string]bool{"docker.io/library/busybox:latest": true}, ""},
 		{"containerd name wins over ref.name", []layoutItem{{img: a, ann: map[string]string{
-			annotationContainerdName: "docker.io/library/busybox:1.36", annotationRefName: "1.36"}}}, nil,
+			annotationContainerdName: "docker.io/library/busybox:1.36", annotationRefName: "1.36"}}}, LoadOptions{},
 			map[string]bool{"docker.io/library/busybox:1.36": true}, ""},
-		{"unnamed image is listed as none", []layoutItem{{img: a}}, nil, map[string]bool{"<none>": true}, ""},
-		{"--name tags an unnamed image", []layoutItem{{img: a}}, []LoadOption{WithName("sensor:2")},
+		{"unnamed image is listed as none", []layoutItem{{img: a}}, LoadOptions{}, map[string]bool{"<none>": true}, ""},
+		{"--name tags an unnamed image", []layoutItem{{img: a}}, LoadOptions{Name: "sensor:2"},
 			map[string]bool{"docker.io/library/sensor:2": true}, ""},
-		{"two names for one manifest", []layoutItem{{img: a, ann: refName("x:1")}, {img: a, ann: refName("x:2")}}, nil,
+		{"two names for one manifest", []layoutItem{{img: a, ann: refName("x:1")}, {img: a, ann: refName("x:2")}}, LoadOptions{},
 			map[string]bool{"docker.io/library/x:1,docker.io/library/x:2": true}, ""},
 		{"--name with two images is refused", []layoutItem{{img: a, ann: refName("x:1")}, {img: b, ann: refName("y:1")}},
-			[]LoadOption{WithName("z")}, nil, "--name tags one image but the input holds 2"},
-		{"bad --name", []layoutItem{{img: a}}, []LoadOption{WithName("UPPER:case")}, nil, "invalid image reference"},
-		{"bad annotation", []layoutItem{{img: a, ann: refName("no spaces allowed")}}, nil, nil, "image name annotation"},
+			LoadOptions{Name: "z"}, nil, "--name tags one image but the input holds 2"},
+		{"bad --name", []layoutItem{{img: a}}, LoadOptions{Name: "UPPER:case"}, nil, "invalid image reference"},
+		{"bad annotation", []layoutItem{{img: a, ann: refName("no spaces allowed")}}, LoadOptions{}, nil, "image name annotation"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
-			_, err := s.Load(bg, layoutDirWith(t, tc.items...), nil, tc.opts...)
+			_, err := s.Load(bg, layoutDirWith(t, tc.items...), nil, tc.opts)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -169,7 +169,7 @@ func TestLoadMultiArchPicksPlatform(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := s.Load(bg, dir, nil, WithPlatform(p))
+			got, err := s.Load(bg, dir, nil, LoadOptions{Platform: p})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -192,7 +192,7 @@ func TestLoadMultiArchNoMatchListsPlatforms(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c, func(t *testing.T) {
 			p, _ := ParsePlatform(c)
-			_, err := s.Load(bg, dir, nil, WithPlatform(p))
+			_, err := s.Load(bg, dir, nil, LoadOptions{Platform: p})
 			if !errors.Is(err, ErrNoMatchingPlatform) {
 				t.Fatalf("err = %v, want ErrNoMatchingPlatform", err)
 			}
@@ -213,7 +213,7 @@ func TestLoadSameImageTwiceIsIdempotent(t *testing.T) {
 	s := newStore(t)
 	dir := layoutDirWith(t, layoutItem{img: testImage(t, "linux/amd64"), ann: refName("a")})
 	for range 2 {
-		if _, err := s.Load(bg, dir, nil); err != nil {
+		if _, err := s.Load(bg, dir, nil, LoadOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -228,7 +228,7 @@ func TestLoadRetagLeavesOldImageAsNone(t *testing.T) {
 	s := newStore(t)
 	for range 2 {
 		dir := layoutDirWith(t, layoutItem{img: testImage(t, "linux/amd64"), ann: refName("app:1")})
-		if _, err := s.Load(bg, dir, nil); err != nil {
+		if _, err := s.Load(bg, dir, nil, LoadOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -244,7 +244,7 @@ func TestConcurrentLoadsAndPrune(t *testing.T) {
 	errs := make(chan error, 5)
 	for range 4 {
 		go func() {
-			_, err := s.Load(bg, "-", bytes.NewReader(archive))
+			_, err := s.Load(bg, "-", bytes.NewReader(archive), LoadOptions{})
 			errs <- err
 		}()
 	}
@@ -278,10 +278,10 @@ func TestLoadBeforeTagErrorLeavesNoName(t *testing.T) {
 	s := newStore(t)
 	refused := errors.New("layer refused")
 	var seen *Image
-	_, err := s.Load(bg, dir, nil, WithBeforeTag(func(_ context.Context, im *Image) error {
+	_, err := s.Load(bg, dir, nil, LoadOptions{BeforeTag: func(_ context.Context, im *Image) error {
 		seen = im
 		return refused
-	}))
+	}})
 	if !errors.Is(err, refused) {
 		t.Fatalf("Load error %v, want the hook's error", err)
 	}
@@ -295,7 +295,7 @@ func TestLoadBeforeTagErrorLeavesNoName(t *testing.T) {
 		t.Fatalf("Get of the refused name: %v, want ErrNotFound", err)
 	}
 	// The hook passing names the image.
-	if _, err := s.Load(bg, dir, nil, WithBeforeTag(func(context.Context, *Image) error { return nil })); err != nil {
+	if _, err := s.Load(bg, dir, nil, LoadOptions{BeforeTag: func(context.Context, *Image) error { return nil }}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get("sensor:1.2"); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -47,7 +48,7 @@ func TestLoginThenPullWithStoredCredentials(t *testing.T) {
 		t.Errorf("stored under %q, want %q", key, reg.host)
 	}
 	s := newStore(t)
-	if _, err := s.Pull(bg, ref, WithRetryBackoff(0)); err != nil {
+	if _, err := s.Pull(bg, ref, PullOptions{Backoff: time.Millisecond}); err != nil {
 		t.Fatalf("pull with the stored credentials: %v", err)
 	}
 	if _, err := Logout(dir, reg.host); err != nil {
@@ -56,7 +57,7 @@ func TestLoginThenPullWithStoredCredentials(t *testing.T) {
 	if _, err := Logout(dir, reg.host); !errors.Is(err, ErrNotLoggedIn) {
 		t.Fatalf("second logout: err = %v, want ErrNotLoggedIn", err)
 	}
-	if _, err := newStore(t).Pull(bg, ref, WithRetryBackoff(0)); !errors.Is(err, ErrUnauthorized) {
+	if _, err := newStore(t).Pull(bg, ref, PullOptions{Backoff: time.Millisecond}); !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("pull after logout: err = %v, want ErrUnauthorized", err)
 	}
 }

@@ -71,6 +71,16 @@ func FormatPlatform(p ocispec.Platform) string {
 
 // normalizePlatform maps common aliases (aarch64, x86_64, armhf) to the
 // GOARCH names images use.
+// requestedPlatform is the platform a caller's options ask for, normalized,
+// or nil for the zero value (the host's).
+func requestedPlatform(p ocispec.Platform) *ocispec.Platform {
+	if p.OS == "" && p.Architecture == "" && p.Variant == "" && p.OSVersion == "" && len(p.OSFeatures) == 0 {
+		return nil
+	}
+	n := normalizePlatform(p)
+	return &n
+}
+
 func normalizePlatform(p ocispec.Platform) ocispec.Platform {
 	p.OS = strings.ToLower(p.OS)
 	p.Architecture = strings.ToLower(p.Architecture)

@@ -7,18 +7,10 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-)
-
-// Pull defaults.
-const (
-	DefaultPullRetries  = 5
-	DefaultPullParallel = 3
-	defaultBackoff      = time.Second
 )
 
 // PullEventKind names what a PullEvent reports.
@@ -57,63 +49,10 @@ type Pulled struct {
 	Resumed  int64 // bytes of partial blobs that were already here
 }
 
-// PullOption configures Pull.
-type PullOption func(*pullOptions)
-
-type pullOptions struct {
-	platform *ocispec.Platform
-	reg      RegistryConfig
-	retries  int
-	backoff  time.Duration
-	parallel int
-	events   func(PullEvent)
-	unpack   func(context.Context, Layer) error
-	cached   func(digest.Digest) bool
-	diskFree func(string) (int64, error)
-}
-
-// WithPullPlatform picks this platform from multi-arch images instead of
-// the host's, and refuses a single-platform image for another one.
-func WithPullPlatform(p ocispec.Platform) PullOption {
-	return func(o *pullOptions) { n := normalizePlatform(p); o.platform = &n }
-}
-
-// WithRegistryConfig sets mirrors, insecure registries, CA and credentials.
-func WithRegistryConfig(c RegistryConfig) PullOption {
-	return func(o *pullOptions) { o.reg = c }
-}
-
-// WithRetries sets how often a transient failure is retried per blob.
-func WithRetries(n int) PullOption { return func(o *pullOptions) { o.retries = max(n, 0) } }
-
-// WithRetryBackoff sets the first wait between retries (doubling after).
-func WithRetryBackoff(d time.Duration) PullOption { return func(o *pullOptions) { o.backoff = d } }
-
-// WithParallelDownloads bounds how many layers download at once.
-func WithParallelDownloads(n int) PullOption {
-	return func(o *pullOptions) { o.parallel = max(n, 1) }
-}
-
-// WithPullEvents receives progress events.
-func WithPullEvents(fn func(PullEvent)) PullOption { return func(o *pullOptions) { o.events = fn } }
-
-// WithLayerUnpack is called for each layer as soon as its blob is stored,
-// while other layers still download; the image is named only after every
-// call succeeded. cached says whether a layer is already unpacked (for the
-// free-space estimate).
-func WithLayerUnpack(unpack func(context.Context, Layer) error, cached func(diffID digest.Digest) bool) PullOption {
-	return func(o *pullOptions) { o.unpack, o.cached = unpack, cached }
-}
-
-// WithDiskFree replaces the free-space probe of the store's file system.
-func WithDiskFree(fn func(path string) (int64, error)) PullOption {
-	return func(o *pullOptions) { o.diskFree = fn }
-}
-
 // puller is one pull in progress.
 type puller struct {
 	s        *Store
-	o        pullOptions
+	o        pullConfig
 	ref      string
 	cl       *client
 	received atomic.Int64
@@ -128,19 +67,15 @@ func (p *puller) event(e PullEvent) {
 }
 
 // Pull fetches ref from its registry into the store: the manifest for the
-// host (or WithPullPlatform) platform, its config and its layers, each
+// host (or opts.Platform) platform, its config and its layers, each
 // verified by size and digest as it streams in; then points the name at
 // it. Partial blobs survive failures and are resumed by the next pull.
-func (s *Store) Pull(ctx context.Context, ref string, opts ...PullOption) (*Pulled, error) {
-	o := pullOptions{retries: DefaultPullRetries, backoff: defaultBackoff, parallel: DefaultPullParallel, diskFree: diskFree}
-	for _, fn := range opts {
-		fn(&o)
-	}
+func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Pulled, error) {
 	norm, err := ParseReference(ref)
 	if err != nil {
 		return nil, err
 	}
-	p := &puller{s: s, o: o, ref: norm}
+	p := &puller{s: s, o: newPullConfig(opts), ref: norm}
 	res, err := p.pull(ctx)
 	if err != nil {
 		if isTransient(err) || errors.Is(err, context.Canceled) {

@@ -68,7 +68,7 @@ func TestPullTokenAuth(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
 			before := issued.Load()
-			_, err := s.Pull(bg, ref, pullOpts(WithRegistryConfig(RegistryConfig{Keychain: staticKeychain{tc.auth}}))...)
+			_, err := s.Pull(bg, ref, pullOpts(PullOptions{Registry: RegistryConfig{Keychain: staticKeychain{tc.auth}}}))
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
@@ -149,10 +149,10 @@ func TestMirrorsTriedFirstForDockerHub(t *testing.T) {
 	img := bigImage(t, 1000)
 	mirror.push(t, "library/sensor:1", img)
 	s := newStore(t)
-	res, err := s.Pull(bg, "sensor:1", pullOpts(WithRegistryConfig(RegistryConfig{
+	res, err := s.Pull(bg, "sensor:1", pullOpts(PullOptions{Registry: RegistryConfig{
 		Keychain: noAuth,
 		Mirrors:  []string{"http://" + mirror.host},
-	}))...)
+	}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,11 +94,11 @@ func TestPullResumesDroppedConnection(t *testing.T) {
 
 	s := newStore(t)
 	var retries atomic.Int32
-	res, err := s.Pull(bg, ref, pullOpts(WithPullEvents(func(e PullEvent) {
+	res, err := s.Pull(bg, ref, pullOpts(PullOptions{Events: func(e PullEvent) {
 		if e.Kind == PullRetry {
 			retries.Add(1)
 		}
-	}))...)
+	}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestPullResumesPartialBlobOfEarlierPull(t *testing.T) {
 	size := layerSize(t, img, 0)
 
 	s := newStore(t)
-	_, err := s.Pull(bg, ref, pullOpts(WithRetries(0))...)
+	_, err := s.Pull(bg, ref, pullOpts(PullOptions{Attempts: 1}))
 	if err == nil || !strings.Contains(err.Error(), "connection lost") || !strings.Contains(err.Error(), "pull again to resume") {
 		t.Fatalf("first pull: err = %v, want a lost connection", err)
 	}
@@ -144,7 +144,7 @@ func TestPullResumesPartialBlobOfEarlierPull(t *testing.T) {
 	if _, err := s.Get(ref); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("image named after a failed pull: %v", err)
 	}
-	res, err := s.Pull(bg, ref, pullOpts()...)
+	res, err := s.Pull(bg, ref, pullOpts(PullOptions{}))
 	if err != nil {
 		t.Fatalf("second pull: %v", err)
 	}
@@ -170,7 +170,7 @@ func TestPullRestartsWhenRangeIgnored(t *testing.T) {
 	reg := startRegistry(t, noRange)
 	ref := reg.push(t, "test/app:v1", img)
 	s := newStore(t)
-	if _, err := s.Pull(bg, ref, pullOpts()...); err != nil {
+	if _, err := s.Pull(bg, ref, pullOpts(PullOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get(ref); err != nil {
@@ -196,7 +196,7 @@ func TestPullRefusesBadBlobs(t *testing.T) {
 			reg := startRegistry(t, mw)
 			ref := reg.push(t, "test/app:v1", img)
 			s := newStore(t)
-			_, err := s.Pull(bg, ref, pullOpts(WithRetries(1))...)
+			_, err := s.Pull(bg, ref, pullOpts(PullOptions{Attempts: 2}))
 			if !errors.Is(err, ErrDigestMismatch) && !strings.Contains(err.Error(), "closed after") {
 				t.Fatalf("err = %v, want a refused blob", err)
 			}
@@ -207,7 +207,7 @@ func TestPullRefusesBadBlobs(t *testing.T) {
 				t.Fatalf("image named: %v", err)
 			}
 			on.Store(false)
-			if _, err := s.Pull(bg, ref, pullOpts()...); err != nil {
+			if _, err := s.Pull(bg, ref, pullOpts(PullOptions{})); err != nil {
 				t.Fatalf("pull after the registry is fixed: %v", err)
 			}
 			assertClean(t, s)
@@ -227,7 +227,7 @@ func TestPullRefusesHugeManifest(t *testing.T) {
 		})
 	})
 	s := newStore(t)
-	_, err := s.Pull(bg, reg.host+"/test/app:huge", pullOpts()...)
+	_, err := s.Pull(bg, reg.host+"/test/app:huge", pullOpts(PullOptions{}))
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
@@ -258,7 +258,7 @@ func TestPullRefusesIndexWhereManifestExpected(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := newStore(t)
-	_, err = s.Pull(bg, r.String(), pullOpts()...)
+	_, err = s.Pull(bg, r.String(), pullOpts(PullOptions{}))
 	if !errors.Is(err, ErrInvalidImage) || !strings.Contains(err.Error(), "where an image manifest was expected") {
 		t.Fatalf("err = %v, want an index refused where a manifest was expected", err)
 	}
@@ -300,7 +300,7 @@ func TestPullRestartsAPartialBlobLongerThanTheLayer(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(s.ingestDir(), d.Encoded()), junk, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Pull(bg, ref, pullOpts()...); err != nil {
+	if _, err := s.Pull(bg, ref, pullOpts(PullOptions{})); err != nil {
 		t.Fatalf("pull over a partial file longer than the layer: %v", err)
 	}
 	assertClean(t, s)
@@ -315,7 +315,7 @@ func TestPullRestartsACorruptPartialBlob(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(s.ingestDir(), d.Encoded()), []byte("not the layer's first bytes"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Pull(bg, ref, pullOpts()...); err != nil {
+	if _, err := s.Pull(bg, ref, pullOpts(PullOptions{})); err != nil {
 		t.Fatalf("pull over a corrupt partial file: %v", err)
 	}
 	if !s.HasBlob(d) {

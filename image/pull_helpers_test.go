@@ -158,11 +158,14 @@ func (k staticKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { r
 
 var noAuth = staticKeychain{authn.Anonymous}
 
-// pullOpts are the options every test pull uses: no user credentials,
-// fast retries.
-func pullOpts(extra ...PullOption) []PullOption {
-	return append([]PullOption{
-		WithRegistryConfig(RegistryConfig{Keychain: noAuth}),
-		WithRetryBackoff(time.Millisecond),
-	}, extra...)
+// pullOpts fills in what every test pull uses where o leaves it zero: no
+// user credentials, fast retries.
+func pullOpts(o PullOptions) PullOptions {
+	if o.Registry.Keychain == nil {
+		o.Registry.Keychain = noAuth
+	}
+	if o.Backoff == 0 {
+		o.Backoff = time.Millisecond
+	}
+	return o
 }

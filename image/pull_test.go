@@ -28,12 +28,12 @@ func TestPullByTagAndDigest(t *testing.T) {
 			s := newStore(t)
 			var unpacked []digest.Digest
 			var mu sync.Mutex
-			res, err := s.Pull(bg, tc.ref, pullOpts(WithLayerUnpack(func(_ context.Context, l Layer) error {
+			res, err := s.Pull(bg, tc.ref, pullOpts(PullOptions{Unpack: func(_ context.Context, l Layer) error {
 				mu.Lock()
 				defer mu.Unlock()
 				unpacked = append(unpacked, l.Desc.Digest)
 				return nil
-			}, nil))...)
+			}}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +74,7 @@ func TestPullMultiArchSelectsPlatform(t *testing.T) {
 		t.Run(tc.platform, func(t *testing.T) {
 			s := newStore(t)
 			p, _ := ParsePlatform(tc.platform)
-			res, err := s.Pull(bg, ref, pullOpts(WithPullPlatform(p))...)
+			res, err := s.Pull(bg, ref, pullOpts(PullOptions{Platform: p}))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,7 +89,7 @@ func TestPullMultiArchSelectsPlatform(t *testing.T) {
 	t.Run("no match", func(t *testing.T) {
 		s := newStore(t)
 		p, _ := ParsePlatform("linux/riscv64")
-		_, err := s.Pull(bg, ref, pullOpts(WithPullPlatform(p))...)
+		_, err := s.Pull(bg, ref, pullOpts(PullOptions{Platform: p}))
 		if !errors.Is(err, ErrNoMatchingPlatform) || !strings.Contains(err.Error(), "linux/arm/v7") {
 			t.Fatalf("err = %v, want ErrNoMatchingPlatform listing the platforms", err)
 		}
@@ -110,7 +110,7 @@ func TestPullConcurrentSameImage(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = s.Pull(bg, ref, pullOpts()...)
+			_, errs[i] = s.Pull(bg, ref, pullOpts(PullOptions{}))
 		}()
 	}
 	wg.Wait()
@@ -132,9 +132,9 @@ func TestPullLayerFailureLeavesNoName(t *testing.T) {
 	reg := startRegistry(t, nil)
 	ref := reg.push(t, "test/app:v1", bigImage(t, 4096))
 	s := newStore(t)
-	_, err := s.Pull(bg, ref, pullOpts(WithLayerUnpack(func(context.Context, Layer) error {
+	_, err := s.Pull(bg, ref, pullOpts(PullOptions{Unpack: func(context.Context, Layer) error {
 		return errors.New("hostile layer")
-	}, nil))...)
+	}}))
 	if err == nil || !strings.Contains(err.Error(), "hostile layer") {
 		t.Fatalf("err = %v, want the unpack error", err)
 	}
@@ -167,7 +167,7 @@ func TestPullNotFoundAndUnauthorized(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.ref, func(t *testing.T) {
 			s := newStore(t)
-			_, err := s.Pull(bg, tc.ref, pullOpts()...)
+			_, err := s.Pull(bg, tc.ref, pullOpts(PullOptions{}))
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
@@ -179,9 +179,10 @@ func TestPullRefusesNoSpaceWithNumbers(t *testing.T) {
 	reg := startRegistry(t, nil)
 	ref := reg.push(t, "test/app:v1", bigImage(t, 2_000_000, 1_000_000))
 	s := newStore(t)
-	_, err := s.Pull(bg, ref, pullOpts(
-		WithDiskFree(func(string) (int64, error) { return 1_000_000, nil }),
-		WithLayerUnpack(func(context.Context, Layer) error { return nil }, nil))...)
+	_, err := s.Pull(bg, ref, pullOpts(PullOptions{
+		DiskFree: func(string) (int64, error) { return 1_000_000, nil },
+		Unpack:   func(context.Context, Layer) error { return nil },
+	}))
 	if !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("err = %v, want ErrNoSpace", err)
 	}

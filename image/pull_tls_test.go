@@ -78,13 +78,13 @@ func TestPullOverTLS(t *testing.T) {
 	}
 	t.Run("with --tls-ca", func(t *testing.T) {
 		s := newStore(t)
-		if _, err := s.Pull(bg, ref, pullOpts(WithRegistryConfig(RegistryConfig{Keychain: noAuth, Transport: tr, CAFile: ca}))...); err != nil {
+		if _, err := s.Pull(bg, ref, pullOpts(PullOptions{Registry: RegistryConfig{Keychain: noAuth, Transport: tr, CAFile: ca}})); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("unknown authority", func(t *testing.T) {
 		s := newStore(t)
-		_, err := s.Pull(bg, ref, pullOpts(WithRegistryConfig(RegistryConfig{Keychain: noAuth, Transport: tr}))...)
+		_, err := s.Pull(bg, ref, pullOpts(PullOptions{Registry: RegistryConfig{Keychain: noAuth, Transport: tr}}))
 		if err == nil || !strings.Contains(err.Error(), "--tls-ca") {
 			t.Fatalf("err = %v, want advice to pass --tls-ca", err)
 		}
@@ -96,7 +96,7 @@ func TestPullBlamesAWrongClock(t *testing.T) {
 	// its clock were a day behind (a gateway that booted in 1970).
 	tr, ca := tlsRegistry(t, time.Now().Add(24*time.Hour))
 	s := newStore(t)
-	_, err := s.Pull(bg, "registry.test/test/app:v1", pullOpts(WithRegistryConfig(RegistryConfig{Keychain: noAuth, Transport: tr, CAFile: ca}))...)
+	_, err := s.Pull(bg, "registry.test/test/app:v1", pullOpts(PullOptions{Registry: RegistryConfig{Keychain: noAuth, Transport: tr, CAFile: ca}}))
 	if !errors.Is(err, ErrClock) || !strings.Contains(err.Error(), "set the clock") {
 		t.Fatalf("err = %v, want ErrClock saying to set the clock", err)
 	}
@@ -108,20 +108,20 @@ func TestPullPlainHTTPOnlyWhenAllowed(t *testing.T) {
 	// registry.test (not loopback by name) dials the plain server on any port.
 	tr := reg.dialAnyHost()
 	ref := "registry.test/test/app:v1"
-	_, err := newStore(t).Pull(bg, ref, pullOpts(WithRegistryConfig(RegistryConfig{Keychain: noAuth, Transport: tr}), WithRetryBackoff(time.Hour))...)
+	_, err := newStore(t).Pull(bg, ref, pullOpts(PullOptions{Registry: RegistryConfig{Keychain: noAuth, Transport: tr}, Backoff: time.Hour}))
 	if err == nil || !strings.Contains(err.Error(), "pass --insecure-registry registry.test") {
 		t.Fatalf("plain HTTP to a registry not listed as insecure: err = %v, want a refusal naming --insecure-registry", err)
 	}
 	// go-containerregistry would speak plain HTTP to RFC 1918 and .local
 	// registries; edgerun does not.
 	for _, host := range []string{"10.0.0.6:5000", "192.168.1.2", "registry.local"} {
-		_, err := newStore(t).Pull(bg, host+"/test/app:v1", pullOpts(WithRegistryConfig(RegistryConfig{Keychain: noAuth, Transport: tr}), WithRetryBackoff(time.Hour))...)
+		_, err := newStore(t).Pull(bg, host+"/test/app:v1", pullOpts(PullOptions{Registry: RegistryConfig{Keychain: noAuth, Transport: tr}, Backoff: time.Hour}))
 		if err == nil || !strings.Contains(err.Error(), "--insecure-registry") {
 			t.Fatalf("plain HTTP to %s, not listed as insecure: err = %v, want a refusal naming --insecure-registry", host, err)
 		}
 	}
 	s := newStore(t)
-	if _, err := s.Pull(bg, ref, pullOpts(WithRegistryConfig(RegistryConfig{Keychain: noAuth, Transport: tr, Insecure: []string{"registry.test"}}))...); err != nil {
+	if _, err := s.Pull(bg, ref, pullOpts(PullOptions{Registry: RegistryConfig{Keychain: noAuth, Transport: tr, Insecure: []string{"registry.test"}}})); err != nil {
 		t.Fatalf("pull from an --insecure-registry: %v", err)
 	}
 }

@@ -12,32 +12,22 @@ import (
 	"github.com/edgerun/edgerun/internal/lockfile"
 )
 
-// RemoveOption configures Remove.
-type RemoveOption func(*removeOptions)
-
-type removeOptions struct {
-	force bool
-	inUse func(manifest digest.Digest) (container string, used bool)
-}
-
-// WithForce removes an image even while a container uses it.
-func WithForce(force bool) RemoveOption { return func(o *removeOptions) { o.force = force } }
-
-// WithInUse tells Remove which images containers use.
-func WithInUse(fn func(manifest digest.Digest) (container string, used bool)) RemoveOption {
-	return func(o *removeOptions) { o.inUse = fn }
+// RemoveOptions configures Remove. The zero value removes an image
+// without asking whether a container uses it.
+type RemoveOptions struct {
+	// Force removes an image even while a container uses it.
+	Force bool
+	// InUse tells Remove which images containers use (by manifest
+	// digest); nil means none.
+	InUse func(manifest digest.Digest) (container string, used bool)
 }
 
 // Remove untags ref. Removing by digest or ID removes all of the image's
 // names. When an image loses its last name it is deleted from the index
 // (its blobs are left for Prune); that is refused while a container uses
-// it unless WithForce(true). removed holds "Untagged: <name>" and
+// it unless opts.Force. removed holds "Untagged: <name>" and
 // "Deleted: <digest>" lines, in that order.
-func (s *Store) Remove(ref string, opts ...RemoveOption) (removed []string, err error) {
-	var o removeOptions
-	for _, fn := range opts {
-		fn(&o)
-	}
+func (s *Store) Remove(ref string, opts RemoveOptions) (removed []string, err error) {
 	ctx := context.Background()
 	l, err := s.writerLock(ctx)
 	if err != nil {
@@ -56,8 +46,8 @@ func (s *Store) Remove(ref string, opts ...RemoveOption) (removed []string, err 
 			untag = []string{name}
 		}
 		deleting := len(without(append([]string(nil), r.Names...), name)) == 0 || name == ""
-		if deleting && !o.force && o.inUse != nil {
-			if c, used := o.inUse(d); used {
+		if deleting && !opts.Force && opts.InUse != nil {
+			if c, used := opts.InUse(d); used {
 				return fmt.Errorf("remove %s: %w by container %s: stop and remove it, or use --force", ref, ErrInUse, c)
 			}
 		}

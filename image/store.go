@@ -43,21 +43,20 @@ type Store struct {
 	now          func() time.Time
 }
 
-// Option configures Open.
-type Option func(*Store)
-
-// WithJSONLimit sets the size cap for JSON documents (default 4 MiB).
-func WithJSONLimit(n int64) Option { return func(s *Store) { s.jsonLimit = n } }
-
-// WithIngestMaxAge sets how old a partial blob must be before Prune
-// removes it.
-func WithIngestMaxAge(d time.Duration) Option { return func(s *Store) { s.ingestMaxAge = d } }
-
-// WithClock replaces time.Now (tests).
-func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+// StoreOptions configures Open. The zero value is the defaults.
+type StoreOptions struct {
+	// JSONLimit caps JSON documents before they are parsed; 0 means
+	// DefaultJSONLimit.
+	JSONLimit int64
+	// IngestMaxAge is how old a partial blob must be before Prune removes
+	// it; 0 means DefaultIngestMaxAge.
+	IngestMaxAge time.Duration
+	// Now replaces time.Now (tests); nil means time.Now.
+	Now func() time.Time
+}
 
 // Open opens (creating if needed) the store under root.
-func Open(root string, opts ...Option) (*Store, error) {
+func Open(root string, opts StoreOptions) (*Store, error) {
 	if root == "" {
 		return nil, fmt.Errorf("open image store: empty root directory: pass --root")
 	}
@@ -65,9 +64,15 @@ func Open(root string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open image store %s: %w", root, err)
 	}
-	s := &Store{root: abs, jsonLimit: DefaultJSONLimit, ingestMaxAge: DefaultIngestMaxAge, now: time.Now}
-	for _, o := range opts {
-		o(s)
+	s := &Store{root: abs, jsonLimit: opts.JSONLimit, ingestMaxAge: opts.IngestMaxAge, now: opts.Now}
+	if s.jsonLimit == 0 {
+		s.jsonLimit = DefaultJSONLimit
+	}
+	if s.ingestMaxAge == 0 {
+		s.ingestMaxAge = DefaultIngestMaxAge
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	for _, d := range []string{s.blobDir(), s.ingestDir(), filepath.Join(s.root, "locks")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {

@@ -23,7 +23,7 @@ func loadOne(t *testing.T, s *Store, names ...string) Loaded {
 	if len(names) == 0 {
 		items = []layoutItem{{img: img}}
 	}
-	got, err := s.Load(bg, layoutDirWith(t, items...), nil)
+	got, err := s.Load(bg, layoutDirWith(t, items...), nil, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +106,8 @@ func TestTag(t *testing.T) {
 }
 
 func TestRemove(t *testing.T) {
-	inUseBy := func(used digest.Digest) RemoveOption {
-		return WithInUse(func(d digest.Digest) (string, bool) { return "web1", d == used })
+	inUseBy := func(used digest.Digest) func(digest.Digest) (string, bool) {
+		return func(d digest.Digest) (string, bool) { return "web1", d == used }
 	}
 	cases := []struct {
 		name        string
@@ -133,11 +133,11 @@ func TestRemove(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
 			l := loadOne(t, s, "app:1", "app:2")
-			opts := []RemoveOption{WithForce(tc.force)}
+			opts := RemoveOptions{Force: tc.force}
 			if tc.inUse {
-				opts = append(opts, inUseBy(l.Digest))
+				opts.InUse = inUseBy(l.Digest)
 			}
-			removed, err := s.Remove(tc.ref(l), opts...)
+			removed, err := s.Remove(tc.ref(l), opts)
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tc.wantErr)
 			}
@@ -168,7 +168,7 @@ func TestRemove(t *testing.T) {
 func TestRemoveLastNameOfImageInUseIsRefused(t *testing.T) {
 	s := newStore(t)
 	l := loadOne(t, s, "app:1")
-	_, err := s.Remove("app:1", WithInUse(func(d digest.Digest) (string, bool) { return "c1", d == l.Digest }))
+	_, err := s.Remove("app:1", RemoveOptions{InUse: func(d digest.Digest) (string, bool) { return "c1", d == l.Digest }})
 	if !errors.Is(err, ErrInUse) {
 		t.Fatalf("err = %v, want ErrInUse", err)
 	}
@@ -176,7 +176,7 @@ func TestRemoveLastNameOfImageInUseIsRefused(t *testing.T) {
 
 func TestPrune(t *testing.T) {
 	now := time.Now()
-	s := newStore(t, WithClock(func() time.Time { return now }))
+	s := newStoreWith(t, StoreOptions{Now: func() time.Time { return now }})
 	keep := loadOne(t, s, "keep:1")
 	gone := loadOne(t, s, "gone:1")
 	// Leftovers of dead writers.
@@ -188,7 +188,7 @@ func TestPrune(t *testing.T) {
 	}
 	os.Chtimes(stale, now.Add(-48*time.Hour), now.Add(-48*time.Hour))
 
-	if _, err := s.Remove("gone:1"); err != nil {
+	if _, err := s.Remove("gone:1", RemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	removed, freed, err := s.Prune(bg)

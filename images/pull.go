@@ -12,19 +12,13 @@ import (
 	"github.com/edgerun/edgerun/rootfs"
 )
 
-// PullOptions are the inputs of `edgerun pull` (and of run's --pull).
+// PullOptions are the inputs of `edgerun pull` (and of run's --pull): the
+// reference and image.Pull's own options, passed on as they are (zero
+// values are image.PullOptions' defaults). Unpack and Cached are ignored:
+// Pull unpacks into the store's layer cache.
 type PullOptions struct {
 	Ref string
-	// Platform picks from multi-arch images (os/arch[/variant]); "" is
-	// this host.
-	Platform string
-	Registry image.RegistryConfig
-	// Retries per blob on transient errors; Parallel bounds concurrent
-	// layer downloads (0: the defaults).
-	Retries  *int
-	Parallel int
-	// Events receives progress (nil: none); called from several goroutines.
-	Events func(image.PullEvent)
+	image.PullOptions
 }
 
 // Pull policies of `run --pull`.
@@ -38,25 +32,9 @@ const (
 // layer as soon as it has arrived; the image gets its name only when every
 // layer is unpacked (the rule load follows).
 func (s *Store) Pull(ctx context.Context, opts PullOptions) (*image.Pulled, error) {
-	popts := []image.PullOption{
-		image.WithRegistryConfig(opts.Registry),
-		image.WithPullEvents(opts.Events),
-		image.WithLayerUnpack(s.unpackLayer, s.layers.Has),
-	}
-	if opts.Platform != "" {
-		p, err := image.ParsePlatform(opts.Platform)
-		if err != nil {
-			return nil, err
-		}
-		popts = append(popts, image.WithPullPlatform(p))
-	}
-	if opts.Retries != nil {
-		popts = append(popts, image.WithRetries(*opts.Retries))
-	}
-	if opts.Parallel > 0 {
-		popts = append(popts, image.WithParallelDownloads(opts.Parallel))
-	}
-	return s.content.Pull(ctx, opts.Ref, popts...)
+	popts := opts.PullOptions
+	popts.Unpack, popts.Cached = s.unpackLayer, s.layers.Has
+	return s.content.Pull(ctx, opts.Ref, popts)
 }
 
 // unpackLayer unpacks one pulled layer into the layer cache.
@@ -81,8 +59,9 @@ func CheckPullPolicy(p string) error {
 
 // ForRun returns the stored image ref names, applying run's --pull policy
 // (missing, always, never) and looking the image up once when it is
-// already there. opts.Ref is ref; a pull's platform defaults to platform
-// (run's --platform).
+// already there. opts.Ref is ref; when opts.Platform names no OS and
+// architecture, a pull's platform is platform (run's --platform:
+// os/arch[/variant], "" for this host).
 func (s *Store) ForRun(ctx context.Context, ref, policy, platform string, opts PullOptions) (*image.Image, error) {
 	if err := CheckPullPolicy(policy); err != nil {
 		return nil, err
@@ -96,8 +75,12 @@ func (s *Store) ForRun(ctx context.Context, ref, policy, platform string, opts P
 		}
 	}
 	opts.Ref = ref
-	if opts.Platform == "" {
-		opts.Platform = platform
+	if platform != "" && opts.Platform.OS == "" && opts.Platform.Architecture == "" {
+		p, err := image.ParsePlatform(platform)
+		if err != nil {
+			return nil, err
+		}
+		opts.Platform = p
 	}
 	if _, err := s.Pull(ctx, opts); err != nil {
 		return nil, err

@@ -42,11 +42,11 @@ type Store struct {
 // Open opens (creating when missing) the image store and the layer cache
 // under the persistent root.
 func Open(root string) (*Store, error) {
-	content, err := image.Open(root)
+	content, err := image.Open(root, image.StoreOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("open image store under %s: %w", root, err)
 	}
-	layers, err := rootfs.OpenCache(filepath.Join(root, "layers"))
+	layers, err := rootfs.OpenCache(filepath.Join(root, "layers"), rootfs.CacheOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("open layer cache under %s: %w", root, err)
 	}
@@ -70,22 +70,21 @@ func (s *Store) LayerDirs(diffIDs []digest.Digest) []string {
 // Load imports images into the store and unpacks their layers, so a
 // hostile or corrupt layer is refused at load time rather than at run time.
 func (s *Store) Load(ctx context.Context, opts LoadOptions) ([]image.Loaded, error) {
-	var lopts []image.LoadOption
-	if opts.Name != "" {
-		lopts = append(lopts, image.WithName(opts.Name))
+	lopts := image.LoadOptions{
+		Name: opts.Name,
+		BeforeTag: func(ctx context.Context, img *image.Image) error {
+			_, err := s.Unpack(ctx, img)
+			return err
+		},
 	}
 	if opts.Platform != "" {
 		p, err := image.ParsePlatform(opts.Platform)
 		if err != nil {
 			return nil, err
 		}
-		lopts = append(lopts, image.WithPlatform(p))
+		lopts.Platform = p
 	}
-	lopts = append(lopts, image.WithBeforeTag(func(ctx context.Context, img *image.Image) error {
-		_, err := s.Unpack(ctx, img)
-		return err
-	}))
-	return s.content.Load(ctx, opts.Input, opts.Stdin, lopts...)
+	return s.content.Load(ctx, opts.Input, opts.Stdin, lopts)
 }
 
 // Unpack makes every layer of img available in the layer cache and returns
@@ -148,7 +147,7 @@ func (s *Store) List() ([]Summary, error) {
 // image). It refuses while inUse reports a container using the image
 // (by manifest digest), unless force.
 func (s *Store) Remove(ref string, force bool, inUse func(digest.Digest) (container string, used bool)) ([]string, error) {
-	return s.content.Remove(ref, image.WithForce(force), image.WithInUse(inUse))
+	return s.content.Remove(ref, image.RemoveOptions{Force: force, InUse: inUse})
 }
 
 // PruneReport says what `edgerun image prune` removed.

@@ -35,28 +35,26 @@ type Layer struct {
 type Cache struct {
 	dir      string
 	parallel int
-	unpack   []UnpackOption
+	unpack   UnpackOptions
 }
 
-// CacheOption configures a Cache.
-type CacheOption func(*Cache)
-
-// WithParallel bounds how many layers Ensure unpacks at once (default:
-// GOMAXPROCS).
-func WithParallel(n int) CacheOption { return func(c *Cache) { c.parallel = max(n, 1) } }
-
-// WithUnpackOptions passes options (limits, rootless) to every unpack.
-func WithUnpackOptions(opts ...UnpackOption) CacheOption {
-	return func(c *Cache) { c.unpack = append(c.unpack, opts...) }
+// CacheOptions configures OpenCache. The zero value is the defaults.
+type CacheOptions struct {
+	// Parallel bounds how many layers Ensure unpacks at once; 0 means
+	// GOMAXPROCS, and a negative value counts as 1.
+	Parallel int
+	// Unpack is passed to every unpack (limits, rootless). Its DiffID and
+	// MediaType are ignored: each layer's own are checked.
+	Unpack UnpackOptions
 }
 
 const completeName = "complete"
 
 // OpenCache opens (creating if needed) the layer cache in dir.
-func OpenCache(dir string, opts ...CacheOption) (*Cache, error) {
-	c := &Cache{dir: dir, parallel: runtime.GOMAXPROCS(0)}
-	for _, o := range opts {
-		o(c)
+func OpenCache(dir string, opts CacheOptions) (*Cache, error) {
+	c := &Cache{dir: dir, parallel: runtime.GOMAXPROCS(0), unpack: opts.Unpack}
+	if opts.Parallel != 0 {
+		c.parallel = max(opts.Parallel, 1)
 	}
 	for _, d := range []string{dir, c.path("locks"), c.path("staging"), c.path(string(digest.SHA256))} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -163,8 +161,9 @@ func (c *Cache) unpackInto(ctx context.Context, staging string, l Layer) error {
 	if err != nil {
 		return fmt.Errorf("open blob: %w", err)
 	}
-	opts := append([]UnpackOption{WithDiffID(l.DiffID), WithMediaType(l.MediaType)}, c.unpack...)
-	st, err := Unpack(ctx, rc, tree, opts...)
+	opts := c.unpack
+	opts.DiffID, opts.MediaType = l.DiffID, l.MediaType
+	st, err := Unpack(ctx, rc, tree, opts)
 	rc.Close()
 	if err != nil {
 		return err

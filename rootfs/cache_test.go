@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,7 +30,7 @@ func testLayer(t testing.TB, opens *atomic.Int32, e ...ent) Layer {
 }
 
 func TestEnsureConcurrentUnpacksOnce(t *testing.T) {
-	c, err := OpenCache(filepath.Join(t.TempDir(), "layers"))
+	c, err := OpenCache(filepath.Join(t.TempDir(), "layers"), CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestEnsureConcurrentUnpacksOnce(t *testing.T) {
 
 func TestEnsureDiffIDMismatchPublishesNothing(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "layers")
-	c, err := OpenCache(root)
+	c, err := OpenCache(root, CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestEnsureDiffIDMismatchPublishesNothing(t *testing.T) {
 
 func TestOpenCacheRemovesUnlockedStaging(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "layers")
-	c, err := OpenCache(root)
+	c, err := OpenCache(root, CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestOpenCacheRemovesUnlockedStaging(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(debris, "rootfs", "usr"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenCache(root); err != nil {
+	if _, err := OpenCache(root, CacheOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(debris); !errors.Is(err, os.ErrNotExist) {
@@ -104,7 +105,7 @@ func TestOpenCacheRemovesUnlockedStaging(t *testing.T) {
 }
 
 func TestPruneRemovesUnkeptLayers(t *testing.T) {
-	c, err := OpenCache(filepath.Join(t.TempDir(), "layers"))
+	c, err := OpenCache(filepath.Join(t.TempDir(), "layers"), CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,5 +124,36 @@ func TestPruneRemovesUnkeptLayers(t *testing.T) {
 	}
 	if !c.Has(keep.DiffID) || c.Has(drop.DiffID) {
 		t.Fatalf("after Prune Has(keep)=%v Has(drop)=%v", c.Has(keep.DiffID), c.Has(drop.DiffID))
+	}
+}
+
+func TestOpenCacheParallelZeroMeansGOMAXPROCS(t *testing.T) {
+	for _, tc := range []struct{ in, want int }{{0, runtime.GOMAXPROCS(0)}, {2, 2}, {-3, 1}} {
+		c, err := OpenCache(filepath.Join(t.TempDir(), "layers"), CacheOptions{Parallel: tc.in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.parallel != tc.want {
+			t.Errorf("Parallel %d: %d at once, want %d", tc.in, c.parallel, tc.want)
+		}
+	}
+}
+
+func TestEnsureAppliesCacheUnpackOptions(t *testing.T) {
+	// The cache's limits reach every unpack; its DiffID does not replace
+	// the layer's own.
+	c, err := OpenCache(filepath.Join(t.TempDir(), "layers"),
+		CacheOptions{Unpack: UnpackOptions{MaxEntries: 1, DiffID: digest.FromString("not this layer")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opens atomic.Int32
+	one := testLayer(t, &opens, file("a", "1"))
+	if _, err := c.Ensure(context.Background(), []Layer{one}); err != nil {
+		t.Fatalf("Ensure of a one-entry layer: %v", err)
+	}
+	two := testLayer(t, &opens, file("a", "1"), file("b", "2"))
+	if _, err := c.Ensure(context.Background(), []Layer{two}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Ensure of a two-entry layer = %v, want ErrTooLarge", err)
 	}
 }

@@ -46,7 +46,7 @@
 // # Privileges
 //
 // Privileged means euid 0 in the initial user namespace (see Privileged,
-// WithRootless). Privileged: files are lchown'ed to the tar uid/gid, device
+// UnpackOptions.Rootless). Privileged: files are lchown'ed to the tar uid/gid, device
 // nodes are created (major must be <= 4095 and minor <= 1048575, otherwise
 // ErrBadDevice), setuid/setgid/sticky bits are kept (chmod after chown,
 // since chown clears them). Unprivileged (not root, or in a user
@@ -77,12 +77,12 @@
 // the media type is only checked to be an OCI or Docker layer type and not
 // encrypted, because `docker save` archives declare gzip for plain tars.
 // The decompressor runs in its own goroutine, a few chunks ahead of the tar
-// reader. Limits (WithLimits, WithZstdWindow): uncompressed bytes (also the
-// sum of file sizes, which sparse entries could inflate), entries, and the
-// zstd window. The whole uncompressed stream, including padding after the
-// tar end, is hashed and compared with the diff ID (WithDiffID); the gzip
-// checksum is verified at its end. Corrupt or truncated input is
-// ErrCorruptLayer.
+// reader. Limits (UnpackOptions MaxBytes, MaxEntries, ZstdWindow):
+// uncompressed bytes (also the sum of file sizes, which sparse entries
+// could inflate), entries, and the zstd window. The whole uncompressed
+// stream, including padding after the tar end, is hashed and compared with
+// the diff ID (UnpackOptions.DiffID); the gzip checksum is verified at its
+// end. Corrupt or truncated input is ErrCorruptLayer.
 //
 // Unpack does not fsync. Cache.Ensure calls syncfs(2) once on the staging
 // directory's filesystem before the rename that publishes a layer: one flush
@@ -97,7 +97,7 @@
 // when no live process holds its layer lock), and <algo>/<hex>/rootfs plus
 // <algo>/<hex>/complete (JSON Stats, the completion marker). Published
 // layers are never modified. Ensure unpacks missing layers in parallel
-// (WithParallel, default GOMAXPROCS).
+// (CacheOptions.Parallel, default GOMAXPROCS).
 //
 // # Snapshots
 //
@@ -107,7 +107,7 @@
 // dir on a filesystem overlay rejects, or so many layers that the options
 // exceed a page) it copies the layers bottom-up into dir/rootfs, applying
 // whiteouts and opaque directories, with the same fd-relative, no-follow
-// operations, and reports it once through WithNotice. Hardlinks are not
-// preserved in a copy. Remove unmounts (checking mountinfo, so it works
-// after a crash) and deletes rootfs, upper and work.
+// operations, and reports it once through SnapshotOptions.Notice.
+// Hardlinks are not preserved in a copy. Remove unmounts (checking
+// mountinfo, so it works after a crash) and deletes rootfs, upper and work.
 package rootfs

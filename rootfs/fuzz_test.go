@@ -18,7 +18,7 @@ func FuzzUnpack(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := newSandbox(t)
 		before := s.snapshot(t)
-		_, _ = Unpack(context.Background(), bytes.NewReader(data), s.dst, WithLimits(1<<20, 200))
+		_, _ = Unpack(context.Background(), bytes.NewReader(data), s.dst, UnpackOptions{MaxBytes: 1 << 20, MaxEntries: 200})
 		if after := s.snapshot(t); after != before {
 			t.Fatalf("unpack changed files outside dst:\nbefore:\n%s\nafter:\n%s", before, after)
 		}

@@ -15,7 +15,7 @@ import (
 type hostileCase struct {
 	name  string
 	blob  func(t testing.TB, s sandbox) []byte
-	opts  []UnpackOption
+	opts  UnpackOptions
 	err   error                         // nil: the layer must unpack
 	check func(t *testing.T, s sandbox) // the documented safe result
 }
@@ -134,9 +134,9 @@ func hostileCases() []hostileCase {
 			check: wantFile("outside/secret", "pwned")},
 		{name: "device with huge major", blob: ents(chardev("dev", 1<<20, 1)), err: ErrBadDevice},
 		{name: "device with huge minor", blob: ents(chardev("dev", 1, 1<<40)), err: ErrBadDevice},
-		{name: "gzip bomb", blob: bomb, opts: []UnpackOption{WithLimits(8<<20, 100)}, err: ErrTooLarge},
+		{name: "gzip bomb", blob: bomb, opts: UnpackOptions{MaxBytes: 8 << 20, MaxEntries: 100}, err: ErrTooLarge},
 		{name: "too many entries", blob: ents(file("a", ""), file("b", ""), file("c", "")),
-			opts: []UnpackOption{WithLimits(1<<20, 2)}, err: ErrTooLarge},
+			opts: UnpackOptions{MaxBytes: 1 << 20, MaxEntries: 2}, err: ErrTooLarge},
 		{name: "truncated gzip", blob: func(t testing.TB, s sandbox) []byte { b := gz(t, s); return b[:len(b)/2] },
 			err: ErrCorruptLayer},
 		{name: "truncated tar", blob: func(t testing.TB, s sandbox) []byte {
@@ -156,7 +156,7 @@ func hostileCases() []hostileCase {
 			return b
 		}, err: ErrCorruptLayer},
 		{name: "diff ID mismatch", blob: ents(file("a", "x")),
-			opts: []UnpackOption{WithDiffID(digest.FromString("something else"))}, err: ErrDiffIDMismatch},
+			opts: UnpackOptions{DiffID: digest.FromString("something else")}, err: ErrDiffIDMismatch},
 	}
 }
 
@@ -165,7 +165,7 @@ func TestUnpackHostile(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSandbox(t)
 			before := s.snapshot(t)
-			_, err := Unpack(context.Background(), bytes.NewReader(tc.blob(t, s)), s.dst, tc.opts...)
+			_, err := Unpack(context.Background(), bytes.NewReader(tc.blob(t, s)), s.dst, tc.opts)
 			if tc.err != nil && !errors.Is(err, tc.err) {
 				t.Fatalf("Unpack error = %v, want %v", err, tc.err)
 			}

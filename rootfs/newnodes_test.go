@@ -63,7 +63,7 @@ func TestUnpackSkipsOnlyNoOpOwnerAndModeChanges(t *testing.T) {
 			tw.Write([]byte("hi"))
 			tw.Close()
 			old := unix.Umask(tc.umask)
-			_, err := Unpack(context.Background(), bytes.NewReader(buf.Bytes()), dst)
+			_, err := Unpack(context.Background(), bytes.NewReader(buf.Bytes()), dst, UnpackOptions{})
 			unix.Umask(old)
 			if err != nil {
 				t.Fatal(err)

@@ -28,28 +28,20 @@ type Snapshot struct {
 	Work   string // dir/work (overlay only)
 }
 
-type snapshotConfig struct {
-	notice     func(string)
-	forceCopy  bool
-	privileged bool
-}
-
-// SnapshotOption configures Prepare.
-type SnapshotOption func(*snapshotConfig)
-
-// WithNotice receives one human-readable line when Prepare falls back to a
-// copy (the CLI prints it once).
-func WithNotice(f func(string)) SnapshotOption { return func(c *snapshotConfig) { c.notice = f } }
-
-// WithCopy skips overlay and always copies (for filesystems or kernels where
-// overlay is known not to work, and for tests).
-func WithCopy() SnapshotOption { return func(c *snapshotConfig) { c.forceCopy = true } }
-
-// WithSnapshotRootless selects the unprivileged whiteout format (the layers
-// must have been unpacked with WithRootless too): overlay is mounted with
-// "userxattr" and the copy reads user.overlay.* markers.
-func WithSnapshotRootless(rootless bool) SnapshotOption {
-	return func(c *snapshotConfig) { c.privileged = !rootless && Privileged() }
+// SnapshotOptions configures Prepare. The zero value tries overlay first,
+// drops the fallback notice and chooses the whiteout format by Privileged.
+type SnapshotOptions struct {
+	// Notice receives one human-readable line when Prepare falls back to
+	// a copy (the CLI prints it once); nil drops it.
+	Notice func(string)
+	// Copy skips overlay and always copies (for filesystems or kernels
+	// where overlay is known not to work, and for tests).
+	Copy bool
+	// Rootless selects the unprivileged whiteout format (the layers must
+	// have been unpacked with UnpackOptions.Rootless too): overlay is
+	// mounted with "userxattr" and the copy reads user.overlay.* markers.
+	// Without it the format is chosen by Privileged().
+	Rootless bool
 }
 
 const copyMarker = "rootfs.copied"
@@ -59,13 +51,10 @@ const copyMarker = "rootfs.copied"
 // for overlayfs's lowerdir=top:...:bottom. It mounts overlay with dir/upper
 // and dir/work; if the mount fails (no overlay, an upper dir on a filesystem
 // overlay rejects, too many layers for one mount option page) it copies the
-// layers into dir/rootfs instead and says so through WithNotice. Calling it
+// layers into dir/rootfs instead and says so through opts.Notice. Calling it
 // again on a prepared dir returns the existing snapshot.
-func Prepare(ctx context.Context, dir string, lowerDirs []string, opts ...SnapshotOption) (*Snapshot, error) {
-	cfg := &snapshotConfig{notice: func(string) {}, privileged: Privileged()}
-	for _, o := range opts {
-		o(cfg)
-	}
+func Prepare(ctx context.Context, dir string, lowerDirs []string, opts SnapshotOptions) (*Snapshot, error) {
+	privileged := !opts.Rootless && Privileged()
 	if len(lowerDirs) == 0 {
 		return nil, errors.New("prepare root filesystem: image has no layers")
 	}
@@ -85,15 +74,17 @@ func Prepare(ctx context.Context, dir string, lowerDirs []string, opts ...Snapsh
 		s.Mode, s.Upper, s.Work = ModeCopy, "", ""
 		return s, nil
 	}
-	if !cfg.forceCopy {
-		err := s.mountOverlay(lowerDirs, cfg.privileged)
+	if !opts.Copy {
+		err := s.mountOverlay(lowerDirs, privileged)
 		if err == nil {
 			return s, nil
 		}
-		cfg.notice(fmt.Sprintf("overlay mount failed (%v): copying the image layers into %s instead; "+
-			"this uses more disk and time", err, s.Rootfs))
+		if opts.Notice != nil {
+			opts.Notice(fmt.Sprintf("overlay mount failed (%v): copying the image layers into %s instead; "+
+				"this uses more disk and time", err, s.Rootfs))
+		}
 	}
-	if err := copySnapshot(ctx, dir, s, lowerDirs, cfg.privileged); err != nil {
+	if err := copySnapshot(ctx, dir, s, lowerDirs, privileged); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -13,7 +13,7 @@ import (
 // replaces a directory opaquely and adds a file.
 func twoLayers(t *testing.T) []string {
 	t.Helper()
-	c, err := OpenCache(filepath.Join(t.TempDir(), "layers"))
+	c, err := OpenCache(filepath.Join(t.TempDir(), "layers"), CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestPrepareOverlayHidesWhiteouts(t *testing.T) {
 	cdir := t.TempDir()
 	t.Cleanup(func() { Remove(cdir) })
 	var notices []string
-	s, err := Prepare(context.Background(), cdir, dirs, WithNotice(func(m string) { notices = append(notices, m) }))
+	s, err := Prepare(context.Background(), cdir, dirs, SnapshotOptions{Notice: func(m string) { notices = append(notices, m) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestRemoveUnmountsAfterCrash(t *testing.T) {
 	dirs := twoLayers(t)
 	cdir := t.TempDir()
 	t.Cleanup(func() { Remove(cdir) })
-	if _, err := Prepare(context.Background(), cdir, dirs); err != nil {
+	if _, err := Prepare(context.Background(), cdir, dirs, SnapshotOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// A crashed process forgot its Snapshot; Remove finds the mount itself.
@@ -126,7 +126,7 @@ func TestPrepareCopyFallbackMatchesOverlay(t *testing.T) {
 	dirs := twoLayers(t)
 	cdir := t.TempDir()
 	t.Cleanup(func() { Remove(cdir) })
-	s, err := Prepare(context.Background(), cdir, dirs, WithCopy())
+	s, err := Prepare(context.Background(), cdir, dirs, SnapshotOptions{Copy: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestPrepareCopyFallbackMatchesOverlay(t *testing.T) {
 		t.Fatal("copy snapshot is a mount")
 	}
 	checkMerged(t, s.Rootfs)
-	if again, err := Prepare(context.Background(), cdir, dirs); err != nil || again.Mode != ModeCopy {
+	if again, err := Prepare(context.Background(), cdir, dirs, SnapshotOptions{}); err != nil || again.Mode != ModeCopy {
 		t.Fatalf("second Prepare = %+v, %v; want the existing copy", again, err)
 	}
 	if err := Remove(cdir); err != nil {
@@ -152,14 +152,14 @@ func TestPrepareFallsBackWhenOverlayFails(t *testing.T) {
 	// container dir inside another container's overlay rootfs.
 	outer := t.TempDir()
 	t.Cleanup(func() { Remove(outer) })
-	os1, err := Prepare(context.Background(), outer, dirs)
+	os1, err := Prepare(context.Background(), outer, dirs, SnapshotOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cdir := filepath.Join(os1.Rootfs, "nested")
 	t.Cleanup(func() { Remove(cdir) })
 	var notices []string
-	s, err := Prepare(context.Background(), cdir, dirs, WithNotice(func(m string) { notices = append(notices, m) }))
+	s, err := Prepare(context.Background(), cdir, dirs, SnapshotOptions{Notice: func(m string) { notices = append(notices, m) }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,34 @@ type Stats struct {
 	SkippedOther   int
 }
 
+// UnpackOptions configures Unpack. The zero value unpacks with the default
+// limits, checks neither media type nor diff ID, and chooses the policy by
+// Privileged.
+type UnpackOptions struct {
+	// DiffID, when set, is verified against the uncompressed stream. On a
+	// mismatch Unpack fails with ErrDiffIDMismatch (dst then holds a
+	// partial tree the caller must discard; Cache.Ensure does).
+	DiffID digest.Digest
+	// MediaType, when set, must be an OCI or Docker layer type; the
+	// compression itself is always decided by the magic bytes (see the
+	// package documentation).
+	MediaType string
+	// MaxBytes bounds the uncompressed stream (and the sum of file sizes);
+	// 0 means DefaultMaxBytes.
+	MaxBytes int64
+	// MaxEntries bounds the number of tar entries; 0 means
+	// DefaultMaxEntries.
+	MaxEntries int
+	// ZstdWindow bounds the zstd window (and so the decoder's memory); 0
+	// means DefaultZstdWindow.
+	ZstdWindow uint64
+	// Rootless forces the unprivileged policy (no chown, no device nodes,
+	// user.overlay.* whiteout format) even when running as real root.
+	// Without it the policy is chosen by Privileged().
+	Rootless bool
+}
+
+// unpackConfig is Unpack's plan, built from the caller's UnpackOptions.
 type unpackConfig struct {
 	diffID     digest.Digest
 	mediaType  string
@@ -49,48 +77,29 @@ type unpackConfig struct {
 	privileged bool
 }
 
-// UnpackOption configures Unpack.
-type UnpackOption func(*unpackConfig)
-
-// WithDiffID makes Unpack verify the uncompressed stream against d. On a
-// mismatch Unpack fails with ErrDiffIDMismatch (dst then holds a partial
-// tree the caller must discard; Cache.Ensure does).
-func WithDiffID(d digest.Digest) UnpackOption { return func(c *unpackConfig) { c.diffID = d } }
-
-// WithMediaType checks the blob's media type; the compression itself is
-// always decided by the magic bytes (see the package documentation).
-func WithMediaType(mt string) UnpackOption { return func(c *unpackConfig) { c.mediaType = mt } }
-
-// WithLimits bounds the uncompressed stream size and the number of entries.
-func WithLimits(maxBytes int64, maxEntries int) UnpackOption {
-	return func(c *unpackConfig) { c.maxBytes, c.maxEntries = maxBytes, maxEntries }
-}
-
-// WithZstdWindow bounds the zstd window (and so the decoder's memory).
-func WithZstdWindow(n uint64) UnpackOption { return func(c *unpackConfig) { c.zstdWindow = n } }
-
-// WithRootless forces the unprivileged policy (no chown, no device nodes,
-// user.overlay.* whiteout format) even when running as real root. Without
-// it the policy is chosen by Privileged().
-func WithRootless(rootless bool) UnpackOption {
-	return func(c *unpackConfig) { c.privileged = !rootless && Privileged() }
-}
-
 // Privileged reports whether this process can chown and mknod freely: it is
 // root in the initial user namespace.
 func Privileged() bool {
 	return os.Geteuid() == 0 && !userns.RunningInUserNS()
 }
 
-func newUnpackConfig(opts []UnpackOption) *unpackConfig {
+func newUnpackConfig(opts UnpackOptions) *unpackConfig {
 	c := &unpackConfig{
-		maxBytes:   DefaultMaxBytes,
-		maxEntries: DefaultMaxEntries,
-		zstdWindow: DefaultZstdWindow,
-		privileged: Privileged(),
+		diffID:     opts.DiffID,
+		mediaType:  opts.MediaType,
+		maxBytes:   opts.MaxBytes,
+		maxEntries: opts.MaxEntries,
+		zstdWindow: opts.ZstdWindow,
+		privileged: !opts.Rootless && Privileged(),
 	}
-	for _, o := range opts {
-		o(c)
+	if c.maxBytes == 0 {
+		c.maxBytes = DefaultMaxBytes
+	}
+	if c.maxEntries == 0 {
+		c.maxEntries = DefaultMaxEntries
+	}
+	if c.zstdWindow == 0 {
+		c.zstdWindow = DefaultZstdWindow
 	}
 	return c
 }
@@ -99,7 +108,7 @@ func newUnpackConfig(opts []UnpackOption) *unpackConfig {
 // magic bytes) into dst, an existing empty directory, following the policy
 // in the package documentation. It does not sync: Cache.Ensure syncs the
 // whole layer once with syncfs(2) before publishing it.
-func Unpack(ctx context.Context, r io.Reader, dst string, opts ...UnpackOption) (Stats, error) {
+func Unpack(ctx context.Context, r io.Reader, dst string, opts UnpackOptions) (Stats, error) {
 	cfg := newUnpackConfig(opts)
 	var st Stats
 	if err := checkMediaType(cfg.mediaType); err != nil {

@@ -34,7 +34,7 @@ func (rf *registryFlags) apply(opts *images.PullOptions) error {
 	if rf.parallel < 1 {
 		return fmt.Errorf("invalid --max-concurrent-downloads %d: use 1 or more", rf.parallel)
 	}
-	opts.Retries, opts.Parallel = &rf.retries, rf.parallel
+	opts.Attempts, opts.Parallel = rf.retries+1, rf.parallel // the first try and --retries more
 	if sec, err := strconv.ParseInt(commitTime, 10, 64); err == nil {
 		opts.Registry.ClockFloor = time.Unix(sec, 0) // TLS errors before it blame the clock
 	}
@@ -45,7 +45,7 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 	var opts images.PullOptions
 	var rf registryFlags
 	var quiet bool
-	var format string
+	var format, platform string
 	cmd := &cobra.Command{
 		Use:   "pull [OPTIONS] NAME[:TAG|@DIGEST]",
 		Short: "Download an image from a registry",
@@ -73,7 +73,13 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 				pr.finish(err)
 				return err
 			}
-			res, err := store.Pull(cmd.Context(), opts)
+			if platform != "" {
+				opts.Platform, err = image.ParsePlatform(platform)
+			}
+			var res *image.Pulled
+			if err == nil {
+				res, err = store.Pull(cmd.Context(), opts)
+			}
 			pr.finish(err)
 			if err != nil {
 				return err
@@ -85,7 +91,7 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Platform, "platform", "", "platform to pull from a multi-arch image (os/arch[/variant]); default: this host")
+	f.StringVar(&platform, "platform", "", "platform to pull from a multi-arch image (os/arch[/variant]); default: this host")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
 	f.StringVar(&format, "format", "", "json: one JSON event per line (progress for scripts)")
 	addRegistryFlags(f, &opts, &rf)

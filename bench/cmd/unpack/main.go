@@ -81,7 +81,7 @@ func run(ctx context.Context, o options) error {
 	if err := os.Mkdir(o.dst, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
-	st, err := rootfs.Unpack(ctx, f, o.dst)
+	st, err := rootfs.Unpack(ctx, f, o.dst, rootfs.UnpackOptions{})
 	if err != nil {
 		return fmt.Errorf("unpack %s into %s: %w", o.blob, o.dst, err)
 	}
@@ -100,7 +100,7 @@ func runCache(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("-mode cache needs -diffid: %w", err)
 	}
-	c, err := rootfs.OpenCache(o.dst)
+	c, err := rootfs.OpenCache(o.dst, rootfs.CacheOptions{})
 	if err != nil {
 		return err
 	}

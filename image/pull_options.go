@@ -1,0 +1,92 @@
+package image
+
+import (
+	"context"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Pull defaults.
+const (
+	DefaultPullRetries  = 5
+	DefaultPullParallel = 3
+	defaultBackoff      = time.Second
+)
+
+// PullOptions configures Pull. The zero value pulls for the host platform
+// with the default retries, backoff and parallelism, reports nothing and
+// unpacks nothing. Pull never writes into it.
+type PullOptions struct {
+	// Platform picks this platform from multi-arch images and refuses a
+	// single-platform image for another one; the zero value means the
+	// host's.
+	Platform ocispec.Platform
+	// Registry holds mirrors, insecure registries, CA and credentials.
+	Registry RegistryConfig
+	// Attempts is how many times each manifest and blob is tried while it
+	// fails transiently, the first try included (--retries N is N+1);
+	// 0 means 1+DefaultPullRetries, and a negative value counts as 1.
+	Attempts int
+	// Backoff is the first wait between tries, doubling after each (up to
+	// 32 times the first); 0 means one second.
+	Backoff time.Duration
+	// Parallel bounds how many layers download at once; 0 means
+	// DefaultPullParallel, and a negative value counts as 1.
+	Parallel int
+	// Events, when set, receives progress events, from several goroutines
+	// at once.
+	Events func(PullEvent)
+	// Unpack, when set, is called for each layer as soon as its blob is
+	// stored, while other layers still download; the image is named only
+	// after every call succeeded.
+	Unpack func(context.Context, Layer) error
+	// Cached, when set, says whether a layer is already unpacked, so the
+	// free-space estimate leaves it out; it is asked only when Unpack is
+	// set. nil counts every layer as to be unpacked.
+	Cached func(diffID digest.Digest) bool
+	// DiskFree replaces the free-space probe of the store's file system;
+	// nil means statfs(2).
+	DiskFree func(path string) (int64, error)
+}
+
+// pullConfig is Pull's plan, built from the caller's PullOptions.
+type pullConfig struct {
+	platform *ocispec.Platform // nil: the host's
+	reg      RegistryConfig
+	retries  int // after the first try
+	backoff  time.Duration
+	parallel int
+	events   func(PullEvent)
+	unpack   func(context.Context, Layer) error
+	cached   func(digest.Digest) bool
+	diskFree func(string) (int64, error)
+}
+
+func newPullConfig(o PullOptions) pullConfig {
+	c := pullConfig{
+		platform: requestedPlatform(o.Platform),
+		reg:      o.Registry,
+		retries:  DefaultPullRetries,
+		backoff:  o.Backoff,
+		parallel: DefaultPullParallel,
+		events:   o.Events,
+		unpack:   o.Unpack,
+		cached:   o.Cached,
+		diskFree: o.DiskFree,
+	}
+	if o.Attempts != 0 {
+		c.retries = max(o.Attempts-1, 0)
+	}
+	if c.backoff == 0 {
+		c.backoff = defaultBackoff
+	}
+	if o.Parallel != 0 {
+		c.parallel = max(o.Parallel, 1)
+	}
+	if c.diskFree == nil {
+		c.diskFree = diskFree
+	}
+	return c
+}
