@@ -126,7 +126,8 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory bench-pull
 	@$(MAKE) --no-print-directory bench-monitor
 
-## bench-run: container start, edgerun vs runc vs podman, one hyperfine run (see bench/run-containers.sh)
+## bench-run: container start, edgerun vs runc vs podman, one hyperfine run (see bench/run-containers.sh);
+## BASELINE=/path/to/an/older/edgerun adds it to the same run (before/after of a change)
 .PHONY: bench-run
 bench-run: bench-deps build images
 	bench/run-containers.sh $(BIN) $(IMAGES)

@@ -8,7 +8,10 @@
 # Usage: bench/run-containers.sh [EDGERUN_BIN] [IMAGES_DIR]
 #   EDGERUN_BIN  default bin/edgerun          IMAGES_DIR  default out/images (from `make images`)
 # Environment: RUNS (hyperfine runs per command, default 100), WARMUP (default 10),
-#   RSS_RUNS (GNU time runs per command, default 10), OUT (default out/bench).
+#   RSS_RUNS (GNU time runs per command, default 10), OUT (default out/bench),
+#   BASELINE (another edgerun binary, e.g. one built from an earlier commit: it joins the same
+#   hyperfine run as edgerun-baseline, with its own root and state, to show a change's effect
+#   on start time without the machine's drift between two runs).
 # Writes $OUT/run.json and $OUT/run.md (hyperfine) and $OUT/run-summary.txt (ratios, RSS).
 #
 # edgerun runs from a copy installed into the temporary directory, as runc and podman run
@@ -45,6 +48,7 @@ T=$(mktemp -d /tmp/edgerun-bench-run.XXXXXX)
 cleanup() {
 	set +e
 	[ -n "${ER:-}" ] && $ER rm -f $($ER ps -aq 2>/dev/null) >/dev/null 2>&1
+	[ -n "${ERB:-}" ] && $ERB rm -f $($ERB ps -aq 2>/dev/null) >/dev/null 2>&1
 	podman_cleanup
 	# Unmount whatever is still mounted under $T, deepest first, then remove it.
 	awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do
@@ -95,6 +99,17 @@ PODMAN_RUN="$PODMAN run --rm --network none $PODMAN_ULIMITS localhost/$ref true"
 
 EDGERUN_RUN="$ER run --rm --network none $ref true"
 
+set --
+if [ -n "${BASELINE:-}" ]; then
+	[ -x "$BASELINE" ] || die "BASELINE=$BASELINE is not an executable"
+	install -m 0755 "$BASELINE" "$T/bin/edgerun-baseline"
+	ERB="$T/bin/edgerun-baseline --root $T/baseline/root --state $T/baseline/state"
+	$ERB load -i "$IMAGES/busybox" >/dev/null
+	BASE_RUN="$ERB run --rm --network none $ref true"
+	$BASE_RUN || die "failed: $BASE_RUN"
+	set -- -n edgerun-baseline "$BASE_RUN"
+fi
+
 # Each must succeed before it is timed (hyperfine would stop on a failure anyway, with less
 # context).
 for c in "$EDGERUN_RUN" "$RUNC" "$RUNC_SC" "$PODMAN_RUN"; do
@@ -104,7 +119,7 @@ done
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
 	--export-json "$OUT/run.json" --export-markdown "$OUT/run.md" \
-	-n edgerun "$EDGERUN_RUN" -n runc "$RUNC" -n runc-seccomp "$RUNC_SC" -n podman "$PODMAN_RUN"
+	-n edgerun "$EDGERUN_RUN" -n runc "$RUNC" -n runc-seccomp "$RUNC_SC" -n podman "$PODMAN_RUN" "$@"
 
 # Peak RSS: GNU time's %M is the largest resident set of the command or of any child it
 # waited for (for edgerun that includes its libcontainer init re-exec; podman's conmon
@@ -126,6 +141,7 @@ rss() {
 		  "ratio edgerun/podman: \($m.edgerun / $m.podman | . * 1000 | round / 1000) (target <= 0.25)",
 		  "ratio edgerun/runc: \($m.edgerun / $m.runc | . * 1000 | round / 1000) (target <= 1.3)",
 		  "ratio edgerun/runc-seccomp (same filter): \($m.edgerun / $m["runc-seccomp"] | . * 1000 | round / 1000)",
+		  (if $m["edgerun-baseline"] then "ratio edgerun/edgerun-baseline: \($m.edgerun / $m["edgerun-baseline"] | . * 1000 | round / 1000)" else empty end),
 		  (map({(.command): ((.user + .system) * 1000 | . * 10 | round / 10)}) | add | to_entries | map("cpu (user+sys) \(.key): \(.value) ms") | .[]),
 		  (map({(.command): .median}) | add) as $d
 		| "median ratios: edgerun/podman \($d.edgerun / $d.podman | . * 1000 | round / 1000), edgerun/runc \($d.edgerun / $d.runc | . * 1000 | round / 1000)"' "$OUT/run.json"

@@ -44,5 +44,5 @@ func hostMemory() uint64 {
 	if unix.Sysinfo(&si) != nil {
 		return 0
 	}
-	return uint64(si.Totalram) * uint64(si.Unit)
+	return uint64(si.Totalram) * uint64(si.Unit) //nolint:unconvert // uint32 on 32-bit ARM
 }

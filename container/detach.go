@@ -134,7 +134,7 @@ func (r *Runtime) handOver(ctx context.Context, rec *Record, lock, owner *lockfi
 	}
 	owner.Close()
 	lock.Close()
-	go cmd.Wait() // reap it if it ends while this process lives
+	go func() { _ = cmd.Wait() }() // reap it if it ends while this process lives
 	return readMonitorStatus(ctx, pr, rec.Name)
 }
 
@@ -171,7 +171,7 @@ func readMonitorStatus(ctx context.Context, pr io.Reader, name string) error {
 		n, _ := strconv.Atoi(code)
 		return &ExitError{n, errors.New(msg)}
 	}
-	return &ExitError{ExitRuntimeFailed, fmt.Errorf("the monitor of container %s died before the container started (%v): see edgerun ps -a", name, res.err)}
+	return &ExitError{ExitRuntimeFailed, fmt.Errorf("the monitor of container %s died before the container started (%w): see edgerun ps -a", name, res.err)}
 }
 
 // waitMonitorGone waits until the container's monitor process (if it had

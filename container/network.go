@@ -164,7 +164,7 @@ func (r *Runtime) attachNetwork(ctx context.Context, id string, p *netPlan, vola
 		return at, nil, err
 	}
 	at.rec.Bridge, at.netns, at.addrs = a, a.NetNS, []netip.Addr{a.IP}
-	return at, func() { p.net.Teardown(id, a.Bridge) }, nil
+	return at, func() { _ = p.net.Teardown(id, a.Bridge) }, nil
 }
 
 // detachNetwork tears down a container's bridge attachment and drops it

@@ -138,12 +138,12 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 	if err := r.reserveName(name, id, !opts.Remove); err != nil {
 		return nil, fail(err)
 	}
-	undo = append(undo, func() { r.releaseName(name, id, false) })
+	undo = append(undo, func() { _ = r.releaseName(name, id, false) })
 	dir := r.containerDir(id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fail(fmt.Errorf("create container directory: %w", err))
 	}
-	undo = append(undo, func() { rootfs.Remove(dir); os.RemoveAll(dir) })
+	undo = append(undo, func() { _ = rootfs.Remove(dir); _ = os.RemoveAll(dir) })
 	layerDirs, err := p.store.Unpack(ctx, p.img)
 	if err != nil {
 		return nil, fail(err)
@@ -180,7 +180,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 	if err != nil {
 		return nil, fail(err)
 	}
-	undo = append(undo, func() { r.destroyLibcontainer(id) })
+	undo = append(undo, func() { _ = r.destroyLibcontainer(id) })
 	return &created{rec: rec, spec: spec, lc: lc, lock: lock, owner: owner, snap: snap}, nil
 }
 
@@ -211,14 +211,14 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 		return 0, startError(err)
 	}
 	if err := io.started(); err != nil {
-		proc.Signal(unix.SIGKILL)
+		_ = proc.Signal(unix.SIGKILL)
 	}
 	pid, _ := proc.Pid()
 	c.rec.State, c.rec.Pid, c.rec.StartedAt = StateRunning, pid, time.Now().UTC()
 	if err := r.saveRecord(c.rec); err != nil {
-		proc.Signal(unix.SIGKILL)
+		_ = proc.Signal(unix.SIGKILL)
 	} else if err := c.lc.Exec(); err != nil {
-		proc.Signal(unix.SIGKILL)
+		_ = proc.Signal(unix.SIGKILL)
 		_, _ = proc.Wait()
 		io.wait()
 		return 0, startError(err)

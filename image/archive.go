@@ -43,7 +43,7 @@ func (s *Store) readArchive(ctx context.Context, r io.Reader) (_ *archive, err e
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("%w: bad gzip stream: %v", ErrUnknownFormat, err)
+			return nil, fmt.Errorf("%w: bad gzip stream: %w", ErrUnknownFormat, err)
 		}
 		defer zr.Close()
 		in = zr
@@ -75,7 +75,7 @@ func archiveErr(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("archive is truncated: %w: copy or save it again", err)
 	case errors.Is(err, tar.ErrHeader), errors.Is(err, tar.ErrFieldTooLong), errors.Is(err, tar.ErrInsecurePath):
-		return fmt.Errorf("%w: %v", ErrUnknownFormat, err)
+		return fmt.Errorf("%w: %w", ErrUnknownFormat, err)
 	}
 	return fmt.Errorf("read archive: %w", err)
 }

@@ -181,7 +181,7 @@ func (w *ingest) release() {
 		return
 	}
 	if w.path == "" {
-		w.lock.Remove()
+		_ = w.lock.Remove() // a leftover lock file is removed with its ingest file later
 	} else {
 		w.lock.Unlock()
 	}

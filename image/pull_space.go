@@ -56,7 +56,7 @@ func diskFree(path string) (int64, error) {
 	if err := unix.Statfs(path, &st); err != nil {
 		return 0, err
 	}
-	return int64(st.Bavail) * int64(st.Bsize), nil // Bsize is int32 on 32-bit ARM
+	return int64(st.Bavail) * int64(st.Bsize), nil //nolint:unconvert // Bsize is int32 on 32-bit ARM
 }
 
 // partialSize is how much of blob d a previous pull left in ingest/.

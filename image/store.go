@@ -95,7 +95,7 @@ func (s *Store) indexLock() string { return filepath.Join(s.root, "locks", "imag
 // safely become a file name.
 func checkDigest(d digest.Digest) error {
 	if err := d.Validate(); err != nil {
-		return fmt.Errorf("%w: bad digest %q: %v", ErrInvalidImage, string(d), err)
+		return fmt.Errorf("%w: bad digest %q: %w", ErrInvalidImage, string(d), err)
 	}
 	if d.Algorithm() != digest.SHA256 {
 		return fmt.Errorf("%w: digest %s uses %s: only sha256 is supported", ErrInvalidImage, d, d.Algorithm())

@@ -117,9 +117,9 @@ func (w *Writer) rotate() {
 	} else {
 		os.Remove(w.path + "." + strconv.Itoa(w.maxFile-1))
 		for i := w.maxFile - 2; i >= 1; i-- {
-			os.Rename(w.path+"."+strconv.Itoa(i), w.path+"."+strconv.Itoa(i+1))
+			_ = os.Rename(w.path+"."+strconv.Itoa(i), w.path+"."+strconv.Itoa(i+1)) // a gap is no harm
 		}
-		os.Rename(w.path, w.path+".1")
+		_ = os.Rename(w.path, w.path+".1") // if it fails, the log is truncated below
 	}
 	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_TRUNC, 0o600)
 	if err != nil {

@@ -41,7 +41,7 @@ func isNotFound(err error) bool {
 // unsupported turns the errors of a kernel without a link type into a clear one.
 func unsupported(kind string, err error) error {
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EPROTONOSUPPORT) {
-		return fmt.Errorf("%w: this kernel cannot create %s interfaces (%v): enable CONFIG_%s or load its module, or run with --network host or none",
+		return fmt.Errorf("%w: this kernel cannot create %s interfaces (%w): enable CONFIG_%s or load its module, or run with --network host or none",
 			ErrUnsupported, kind, err, strings.ToUpper(kind))
 	}
 	return fmt.Errorf("create %s interface: %w", kind, err)
@@ -61,7 +61,7 @@ func (n *Network) ensureBridge(h *netlink.Handle, mtu int) (netlink.Link, error)
 		}
 		// The kernel ignores IFLA_IFALIAS in a create request.
 		if err := h.LinkSetAlias(br, n.ownerAlias()); err != nil {
-			h.LinkDel(br)
+			_ = h.LinkDel(br) // best effort: the alias error is the one to report
 			return nil, fmt.Errorf("mark bridge %s as edgerun's: %w", n.bridge, err)
 		}
 		l, err = h.LinkByName(n.bridge)

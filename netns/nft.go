@@ -49,7 +49,7 @@ func nftConn() (*nftables.Conn, error) {
 // nftError says which kernel support is missing when nftables refuses.
 func nftError(err error) error {
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.EAFNOSUPPORT) {
-		return fmt.Errorf("%w: nftables refused edgerun's NAT rules (%v): the kernel needs nf_tables with nft_nat, nft_masq, nft_ct and nft_fib_ipv4 (CONFIG_NF_TABLES, CONFIG_NFT_NAT, CONFIG_NFT_MASQ, CONFIG_NFT_CT, CONFIG_NFT_FIB_IPV4), or run with --network host or none",
+		return fmt.Errorf("%w: nftables refused edgerun's NAT rules (%w): the kernel needs nf_tables with nft_nat, nft_masq, nft_ct and nft_fib_ipv4 (CONFIG_NF_TABLES, CONFIG_NFT_NAT, CONFIG_NFT_MASQ, CONFIG_NFT_CT, CONFIG_NFT_FIB_IPV4), or run with --network host or none",
 			ErrUnsupported, err)
 	}
 	return fmt.Errorf("nftables: %w", err)

@@ -80,7 +80,7 @@ func openStream(r io.Reader, cfg *unpackConfig) (*layerStream, error) {
 		src, closeFn = zr, func() { zr.Close() }
 	case bytes.HasPrefix(magic, zstdMagic):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderMaxWindow(cfg.zstdWindow), zstd.WithDecoderMaxMemory(uint64(cfg.zstdWindow)*2))
+			zstd.WithDecoderMaxWindow(cfg.zstdWindow), zstd.WithDecoderMaxMemory(cfg.zstdWindow*2))
 		if err != nil {
 			return nil, fmt.Errorf("%w: zstd: %w", ErrCorruptLayer, err)
 		}

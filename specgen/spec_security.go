@@ -100,7 +100,7 @@ func ParseUlimit(s string) (typ string, soft, hard uint64, err error) {
 	name, val, ok := strings.Cut(s, "=")
 	typ, known := rlimitNames()[name]
 	if !ok || !known {
-		return "", 0, 0, fmt.Errorf("%w: --ulimit %q: want NAME=SOFT[:HARD] with NAME one of nofile, nproc, core, memlock, stack, ...", ErrInvalidOption, s)
+		return "", 0, 0, fmt.Errorf("%w: --ulimit %q: want NAME=SOFT[:HARD] with NAME a limit of ulimit -a (nofile, nproc, core, memlock, stack and the like)", ErrInvalidOption, s)
 	}
 	softS, hardS, hasHard := strings.Cut(val, ":")
 	if !hasHard {

@@ -81,14 +81,14 @@ func openInRootfs(rootfs, name string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s in the image: %w", name, err)
 	}
-	defer h.Close() //nolint:errcheck // O_PATH handle
+	defer h.Close()
 	f, err := pathrs.Reopen(h, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK)
 	if err != nil {
 		return nil, fmt.Errorf("open %s in the image: %w", name, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		f.Close() //nolint:errcheck // read-only
+		f.Close()
 		return nil, fmt.Errorf("%w: %s in the image is not a regular file", ErrInvalidOption, name)
 	}
 	return f, nil
@@ -104,6 +104,6 @@ func readerOrNil(f *os.File) io.Reader {
 
 func closeIfOpen(f *os.File) {
 	if f != nil {
-		f.Close() //nolint:errcheck // read-only
+		f.Close()
 	}
 }

@@ -42,22 +42,27 @@ func main() {
 	if filepath.Base(os.Args[0]) == containerinit.Name {
 		os.Exit(containerinit.Main(os.Args[1:], os.Stderr))
 	}
+	os.Exit(runCLI())
+}
+
+// runCLI runs the command line and returns the exit code.
+func runCLI() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd := newRootCommand(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
-		return
+		return 0
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
 			fmt.Fprintf(os.Stderr, "edgerun: %v\n", ee.err)
 		}
-		os.Exit(ee.code)
+		return ee.code
 	}
 	fmt.Fprintf(os.Stderr, "edgerun: %v\n", err)
-	os.Exit(1)
+	return 1
 }
 
 // exitError carries a process exit code through cobra.

@@ -38,7 +38,7 @@ func main() {
 	fs.StringVar(&o.mode, "mode", "shipped", "shipped, nosync or cache")
 	fs.StringVar(&o.diffID, "diffid", "", "diff ID of the layer (required by -mode cache)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
-	fs.Parse(os.Args[1:])
+	_ = fs.Parse(os.Args[1:]) // ExitOnError
 	if fs.NArg() != 2 {
 		fmt.Fprintln(os.Stderr, "usage: unpack [-mode shipped|nosync|cache] [-diffid D] [-cpuprofile F] BLOB DEST")
 		os.Exit(2)
