@@ -102,13 +102,3 @@ func probe(t *testing.T) string {
 	}
 	return s.probeDir
 }
-
-// knownBug skips a test that shows a reported, not yet fixed bug, so that
-// `make test` stays usable; EDGERUN_E2E_KNOWN_BUGS=1 runs it anyway (to
-// check a fix, after which the knownBug call is deleted).
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("EDGERUN_E2E_KNOWN_BUGS") == "" {
-		t.Skip("BUG: " + what + " (set EDGERUN_E2E_KNOWN_BUGS=1 to run)")
-	}
-}
