@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/edgerun/edgerun/internal/testenv"
 	"github.com/edgerun/edgerun/netns"
 	"github.com/edgerun/edgerun/specgen"
 )
@@ -39,29 +39,15 @@ func netRuntime(t *testing.T) *Runtime {
 	return r
 }
 
-// assertNoNetworkLeftovers checks that no lease, netns mount or veth of
-// the test's containers is left.
+// assertNoNetworkLeftovers checks that no lease, netns mount, veth or
+// DNAT rule of the test's containers is left.
 func assertNoNetworkLeftovers(t *testing.T, r *Runtime) {
 	t.Helper()
 	recs, _ := r.listRecords()
 	for _, rec := range recs {
 		r.RemoveContainer(context.Background(), rec.ID, true)
 	}
-	for _, pat := range []string{"network/*/leases/*", "network/ports/*"} {
-		if left, _ := filepath.Glob(filepath.Join(r.cfg.Root, pat)); len(left) > 0 {
-			t.Errorf("leases left: %v", left)
-		}
-	}
-	if left, _ := os.ReadDir(filepath.Join(r.cfg.State, "netns")); len(left) > 0 {
-		t.Errorf("netns mounts left: %v", left)
-	}
-	if mi, _ := os.ReadFile("/proc/thread-self/mountinfo"); strings.Contains(string(mi), r.cfg.State) {
-		t.Errorf("a mount under %s is left", r.cfg.State)
-	}
-	ents, _ := os.ReadDir("/sys/class/net/" + r.cfg.Bridge + "/brif")
-	if len(ents) > 0 {
-		t.Errorf("veths left on %s: %v", r.cfg.Bridge, ents)
-	}
+	testenv.AssertNoNetwork(t, testenv.Network{Bridge: r.cfg.Bridge, Root: r.cfg.Root, State: r.cfg.State})
 }
 
 // startBackground runs a container in the background and waits until it

@@ -13,6 +13,7 @@ import (
 
 	"github.com/edgerun/edgerun/cgroups"
 	"github.com/edgerun/edgerun/images"
+	"github.com/edgerun/edgerun/internal/testenv"
 	"github.com/edgerun/edgerun/rootfs"
 	"github.com/edgerun/edgerun/specgen"
 )
@@ -28,16 +29,11 @@ func TestMain(m *testing.M) {
 
 // testRuntime opens a runtime in temp dirs with the busybox test image
 // loaded, and checks at the end that nothing of any container is left on
-// the host: no mount under its root, no cgroup, no libcontainer state.
+// the host: no mount under its roots, no cgroup, no libcontainer state.
 func testRuntime(t *testing.T) *Runtime {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run containers")
-	}
-	testImages := os.Getenv("EDGERUN_TEST_IMAGES")
-	if testImages == "" {
-		t.Skip("EDGERUN_TEST_IMAGES is not set: run through make test, which builds the test images")
-	}
+	testenv.RequireRoot(t, "run containers")
+	testImages := testenv.RequireImages(t)
 	dir := t.TempDir()
 	r, err := Open(Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state")})
 	if err != nil {
@@ -60,19 +56,9 @@ func assertNoContainerLeftovers(t *testing.T, r *Runtime) {
 	for _, rec := range recs {
 		r.RemoveContainer(context.Background(), rec.ID, true)
 	}
-	// thread-self, not self: libcontainer joins each new container's mount
-	// namespace on a locked thread it lets die, and when that thread was
-	// the main one Go parks it there, so /proc/self (the thread group
-	// leader) can show a container's mounts.
-	mi, _ := os.ReadFile("/proc/thread-self/mountinfo")
-	if bytes.Contains(mi, []byte(r.cfg.Root)) {
-		t.Errorf("a mount under %s is left:\n%s", r.cfg.Root, mi)
-	}
-	for _, id := range recIDs(recs) {
-		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/pids/edgerun", id)); err == nil {
-			t.Errorf("cgroup of %s is left", id)
-		}
-	}
+	testenv.AssertNoMountsUnder(t, r.cfg.Root)
+	testenv.AssertNoMountsUnder(t, r.cfg.State)
+	testenv.AssertNoCgroups(t, recIDs(recs)...)
 	if ents, _ := os.ReadDir(r.libcontainerRoot()); len(ents) > 0 {
 		t.Errorf("libcontainer state left: %v", ents)
 	}

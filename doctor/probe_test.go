@@ -4,6 +4,8 @@ import (
 	"net"
 	"os"
 	"testing"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 // TestMain answers the user-namespace overlay probe when this test binary
@@ -15,15 +17,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: the probes mount overlays and create network namespaces")
-	}
-}
-
 func TestProbeOverlayMountsAndLeavesNothing(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t, "mount overlays (the overlay probe)")
 	dir := t.TempDir()
 	for _, userns := range []bool{false, true} {
 		if err := ProbeOverlay(dir, userns); err != nil {
@@ -42,7 +37,7 @@ func TestProbeOverlayReportsAMissingDir(t *testing.T) {
 }
 
 func TestProbeNetworkLeavesNoLinkOnTheHost(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t, "create network namespaces, veths and bridges (the network probe)")
 	before, err := net.Interfaces()
 	if err != nil {
 		t.Fatal(err)

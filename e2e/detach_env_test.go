@@ -100,5 +100,4 @@ func (e *env) monitors() []int {
 	return pids
 }
 
-func isRunning(r lifeRecord) bool { return r.State == "running" }
-func isExited(r lifeRecord) bool  { return r.State == "exited" }
+func isExited(r lifeRecord) bool { return r.State == "exited" }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 func TestKilledMonitorIsReapedAndRestartedByPolicy(t *testing.T) {
@@ -127,9 +129,7 @@ func TestBootAfterSimulatedRebootStartsTheRightContainers(t *testing.T) {
 		}
 	}
 	// Power cut and reboot: new boot ID, the volatile root and mounts gone.
-	for _, m := range mountsUnder(e.root) {
-		_ = unix.Unmount(m, unix.MNT_DETACH)
-	}
+	unmountUnder(e.root)
 	if err := os.RemoveAll(e.state); err != nil {
 		t.Fatal(err)
 	}
@@ -191,12 +191,14 @@ func (e *env) powerCut(r lifeRecord) {
 	for alive(r.MonitorPid) || alive(r.Pid) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	for _, cg := range cgroupDirs(r.ID) {
+	cgs, err := testenv.Live.Cgroups(r.ID)
+	if err != nil {
+		e.t.Fatalf("simulated reboot: %v", err)
+	}
+	for _, cg := range cgs {
 		if err := unix.Rmdir(cg); err != nil {
 			e.t.Fatalf("simulated reboot: remove cgroup %s: %v", cg, err)
 		}
 	}
-	for _, m := range mountsUnder(e.root) {
-		_ = unix.Unmount(m, unix.MNT_DETACH)
-	}
+	unmountUnder(e.root)
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 // cmdTimeout bounds every edgerun invocation; a hang fails the test.
@@ -26,6 +27,7 @@ const cmdTimeout = 90 * time.Second
 // env is one test's private edgerun: its own persistent and volatile roots.
 type env struct {
 	t     *testing.T
+	bin   string // the edgerun binary
 	base  string // the test's temp dir; root and state live below it
 	root  string
 	state string
@@ -39,9 +41,9 @@ type env struct {
 // newEnv makes a private edgerun state and registers the leftover check.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	requireSetup(t)
+	bin := requireSetup(t)
 	base := t.TempDir()
-	e := &env{t: t, base: base, root: filepath.Join(base, "root"), state: filepath.Join(base, "state"), ids: map[string]bool{}}
+	e := &env{t: t, bin: bin, base: base, root: filepath.Join(base, "root"), state: filepath.Join(base, "state"), ids: map[string]bool{}}
 	// Cleanups run last-in first-out: this runs before TempDir's removal,
 	// and detaches leftover mounts so the removal cannot reach the host.
 	t.Cleanup(func() { assertClean(t, e) })
@@ -61,7 +63,7 @@ func (r result) String() string {
 // command returns an edgerun command on this env's roots.
 func (e *env) command(ctx context.Context, args ...string) *exec.Cmd {
 	full := append([]string{"--root", e.root, "--state", e.state}, args...)
-	cmd := exec.CommandContext(ctx, s.bin, full...)
+	cmd := exec.CommandContext(ctx, e.bin, full...)
 	// Bridge networking (run's default) is tested with its own bridge and
 	// subnet per test (network_test.go); other tests run without a network,
 	// since a bridge belongs to one edgerun root.
@@ -274,10 +276,7 @@ func readAll(r *bufio.Reader) (string, error) {
 func assertClean(t *testing.T, e *env) {
 	t.Helper()
 	e.collectIDs()
-	mnts := mountsUnder(e.base)
-	if len(mnts) > 0 {
-		t.Errorf("leftover mounts under %s:\n%s", e.base, strings.Join(mnts, "\n"))
-	}
+	testenv.AssertNoMountsUnder(t, e.base)
 	defer tidy(t, e)
 	if pids := e.monitors(); len(pids) > 0 {
 		t.Errorf("leftover container monitors (pids %v) of %s", pids, e.state)
@@ -288,11 +287,7 @@ func assertClean(t *testing.T, e *env) {
 		ids = append(ids, id)
 	}
 	e.mu.Unlock()
-	for _, id := range ids {
-		if cg := cgroupDirs(id); len(cg) > 0 {
-			t.Errorf("leftover cgroups of container %s:\n%s", id, strings.Join(cg, "\n"))
-		}
-	}
+	testenv.AssertNoCgroups(t, ids...)
 	for _, dir := range []string{
 		filepath.Join(e.root, "containers"), filepath.Join(e.root, "names"), filepath.Join(e.state, "libcontainer"),
 		filepath.Join(e.state, "locks"),
@@ -317,9 +312,26 @@ func tidy(t *testing.T, e *env) {
 	for _, pid := range e.monitors() {
 		_ = unix.Kill(pid, unix.SIGKILL)
 	}
-	mnts := mountsUnder(e.base)
+	unmountUnder(e.base)
+}
+
+// mountsUnder returns the mounts on the host that involve dir: at or
+// below it, or made from a path below it.
+func mountsUnder(t *testing.T, dir string) []testenv.Mount {
+	t.Helper()
+	mnts, err := testenv.Live.Mounts(dir)
+	if err != nil {
+		t.Error(err)
+	}
+	return mnts
+}
+
+// unmountUnder detaches the mounts that involve dir, innermost first, as
+// a reboot would (and so that removing dir cannot reach into the host).
+func unmountUnder(dir string) {
+	mnts, _ := testenv.Live.Mounts(dir)
 	for i := len(mnts) - 1; i >= 0; i-- {
-		_ = unix.Unmount(mnts[i], unix.MNT_DETACH)
+		_ = unix.Unmount(mnts[i].Point, unix.MNT_DETACH)
 	}
 }
 
@@ -331,50 +343,4 @@ func entries(dir string) []string {
 		names = append(names, ent.Name())
 	}
 	return names
-}
-
-// mountsUnder returns the mount points at or below dir, outermost first.
-func mountsUnder(dir string) []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return []string{"cannot read /proc/self/mountinfo: " + err.Error()}
-	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeMount(f[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for space, ...).
-func unescapeMount(s string) string {
-	var sb strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			sb.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		sb.WriteByte(s[i])
-	}
-	return sb.String()
-}
-
-// cgroupDirs returns the cgroup directories of a container, in every
-// hierarchy (v1 controllers, the unified v2 tree, or a pure v2 host).
-func cgroupDirs(id string) []string {
-	var found []string
-	for _, pattern := range []string{"/sys/fs/cgroup/*/edgerun/" + id, "/sys/fs/cgroup/edgerun/" + id} {
-		m, _ := filepath.Glob(pattern)
-		found = append(found, m...)
-	}
-	return found
 }

@@ -155,7 +155,7 @@ func TestImageSymlinksForProcDevAndEtcDoNotTouchTheHost(t *testing.T) {
 			t.Errorf("host file %s is no longer a regular file: %v %v", f, fi.Mode(), err)
 		}
 	}
-	if m := mountsUnder(host); len(m) > 0 {
+	if m := mountsUnder(t, host); len(m) > 0 {
 		t.Errorf("mounts landed on host paths the image links to: %v", m)
 	}
 }
@@ -194,7 +194,7 @@ func TestBindMountUnderAbsoluteImageSymlinkStaysInRootfs(t *testing.T) {
 			t.Logf("-v onto %s under an image symlink was refused: %s", tc.dst, r)
 		}
 	}
-	if m := mountsUnder(host); len(m) > 0 {
+	if m := mountsUnder(t, host); len(m) > 0 {
 		t.Errorf("mounts left on host paths: %v", m)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 func TestMemoryLimitOOMKillsAHog(t *testing.T) {
@@ -49,9 +51,10 @@ func TestCpusQuotaIsVisibleInTheCgroup(t *testing.T) {
 	b.waitLine(t, "ready")
 	rec := e.inspect("cpu")
 	// The leftover checks of assertClean must see a running container.
-	if len(cgroupDirs(rec.ID)) == 0 || len(mountsUnder(e.root)) == 0 {
-		t.Errorf("running container %s: cgroups %v, mounts %v: the leftover checks look in the wrong place",
-			rec.ID, cgroupDirs(rec.ID), mountsUnder(e.root))
+	cgs, err := testenv.Live.Cgroups(rec.ID)
+	if mnts := mountsUnder(t, e.root); len(cgs) == 0 || len(mnts) == 0 {
+		t.Errorf("running container %s: cgroups %v (%v), mounts %v: the leftover checks look in the wrong place",
+			rec.ID, cgs, err, mnts)
 	}
 	file, want := "/sys/fs/cgroup/cpu/edgerun/"+rec.ID+"/cpu.cfs_quota_us", "50000"
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil { // pure v2

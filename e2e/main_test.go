@@ -7,14 +7,19 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
-// suite holds what every test shares: the binary and the test images.
-// It is set once in TestMain and only read afterwards.
+// suite holds what every test shares: a scratch directory (set in
+// TestMain), the binary and the probe program (each set once, by the
+// first test that needs it).
 type suite struct {
-	bin    string // the edgerun binary
-	images string // directory with the busybox and sensor OCI layouts
-	tmp    string // scratch directory for built helpers
+	tmp string // scratch directory for built helpers
+
+	binOnce sync.Once
+	bin     string // the edgerun binary
+	binErr  error
 
 	probeOnce sync.Once
 	probeDir  string
@@ -35,45 +40,46 @@ func runMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	s.tmp = tmp
-	s.images = os.Getenv("EDGERUN_TEST_IMAGES")
-	s.bin = os.Getenv("EDGERUN_BIN")
-	if s.bin == "" && os.Geteuid() == 0 && s.images != "" {
-		// Not run through make: build the binary from this checkout.
-		s.bin = filepath.Join(tmp, "edgerun")
-		cmd := exec.Command("go", "build", "-tags", "seccomp osusergo netgo", "-o", s.bin, "../cmd/edgerun")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: build edgerun:", err)
-			return 1
-		}
-	}
 	return m.Run()
 }
 
-// requireRoot skips tests that need root for real containers.
-func requireRoot(t *testing.T) {
+// requireSetup skips unless the test can run real containers: as root,
+// with the test images. It returns the edgerun binary to test.
+func requireSetup(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: end-to-end tests run real containers (run as root, e.g. via make test)")
-	}
+	testenv.RequireRoot(t, "run real containers")
+	testenv.RequireImages(t)
+	return binary(t)
 }
 
-// requireSetup skips when the binary or the test images are missing.
-func requireSetup(t *testing.T) {
+// binary returns the edgerun binary: EDGERUN_BIN (make test's
+// bin/edgerun), or, when that is not set, one built once from this
+// checkout.
+func binary(t *testing.T) string {
 	t.Helper()
-	requireRoot(t)
-	if s.images == "" {
-		t.Skip("EDGERUN_TEST_IMAGES is not set: run via `make test` (it builds bin/edgerun and out/images first)")
+	s.binOnce.Do(func() {
+		if s.bin = os.Getenv("EDGERUN_BIN"); s.bin != "" {
+			return
+		}
+		s.bin = filepath.Join(s.tmp, "edgerun")
+		cmd := exec.Command("go", "build", "-tags", "seccomp osusergo netgo", "-o", s.bin, "../cmd/edgerun")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			s.binErr = fmt.Errorf("build edgerun (EDGERUN_BIN is not set): %w\n%s", err, out)
+		}
+	})
+	if s.binErr != nil {
+		t.Fatal(s.binErr)
 	}
 	if _, err := os.Stat(s.bin); err != nil {
 		t.Skipf("edgerun binary %q is missing: run via `make test`, or set EDGERUN_BIN", s.bin)
 	}
+	return s.bin
 }
 
 // imagePath returns the layout directory of a test image built by make images.
 func imagePath(t *testing.T, name string) string {
 	t.Helper()
-	p := filepath.Join(s.images, name)
+	p := filepath.Join(testenv.RequireImages(t), name)
 	if _, err := os.Stat(filepath.Join(p, "index.json")); err != nil {
 		t.Skipf("test image %s is missing (%v): run `make images`", name, err)
 	}
@@ -101,14 +107,4 @@ func probe(t *testing.T) string {
 		t.Fatal(s.probeErr)
 	}
 	return s.probeDir
-}
-
-// knownBug skips a test that shows a reported, not yet fixed bug, so that
-// `make test` stays usable; EDGERUN_E2E_KNOWN_BUGS=1 runs it anyway (to
-// check a fix, after which the knownBug call is deleted).
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("EDGERUN_E2E_KNOWN_BUGS") == "" {
-		t.Skip("BUG: " + what + " (set EDGERUN_E2E_KNOWN_BUGS=1 to run)")
-	}
 }

@@ -8,13 +8,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/google/nftables"
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 // netEnv is an env whose bridge containers use a bridge and subnet of this
@@ -52,27 +51,11 @@ func (n *netEnv) start(args ...string) *background {
 	return n.env.start(append([]string{"--bridge", n.bridge, "--subnet", n.subnet}, args...)...)
 }
 
+// assertNoNetworkLeft checks that no veth, lease, netns mount or DNAT rule
+// of the test's containers is left.
 func (n *netEnv) assertNoNetworkLeft(t *testing.T) {
 	t.Helper()
-	if left := entries(filepath.Join("/sys/class/net", n.bridge, "brif")); len(left) > 0 {
-		t.Errorf("veths left on %s: %v", n.bridge, left)
-	}
-	for _, pat := range []string{"network/*/leases/*", "network/ports/*"} {
-		if left, _ := filepath.Glob(filepath.Join(n.root, pat)); len(left) > 0 {
-			t.Errorf("leases left: %v", left)
-		}
-	}
-	if left := entries(filepath.Join(n.state, "netns")); len(left) > 0 {
-		t.Errorf("netns mounts left: %v", left)
-	}
-	c, err := nftables.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tb := &nftables.Table{Name: "edgerun_" + n.bridge, Family: nftables.TableFamilyIPv4}
-	if rules, _ := c.GetRules(tb, &nftables.Chain{Name: "ports", Table: tb}); len(rules) > 0 {
-		t.Errorf("%d DNAT rules left in %s", len(rules), tb.Name)
-	}
+	testenv.AssertNoNetwork(t, testenv.Network{Bridge: n.bridge, Root: n.root, State: n.state})
 }
 
 // freePort is a TCP and UDP port nothing on the host uses right now.

@@ -21,6 +21,8 @@ import (
 	"github.com/vishvananda/netlink"
 	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 // testNetwork opens a network with a bridge name and subnet of its own
@@ -29,9 +31,7 @@ import (
 // removes the bridge and table.
 func testNetwork(t *testing.T, bits int) *Network {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces, bridges and nftables rules")
-	}
+	testenv.RequireRoot(t, "create network namespaces, bridges and nftables rules")
 	suffix := randomHex(t, 3)
 	dir := t.TempDir()
 	// 10.199.0.0/16 is private and unused by docker, podman and edgerun's default.
@@ -46,7 +46,7 @@ func testNetwork(t *testing.T, bits int) *Network {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		assertNothingLeft(t, n)
+		assertNothingLeft(t, n, dir)
 		if err := n.RemoveBridge(func(string) bool { return false }); err != nil {
 			t.Errorf("remove test bridge: %v", err)
 		}
@@ -64,32 +64,12 @@ func randomHex(t *testing.T, n int) string {
 
 func newID(t *testing.T) string { return randomHex(t, 32) }
 
-// assertNothingLeft checks that no container of n left a veth, a netns
-// mount, a DNAT rule or a lease (tearing down what is left, so one failing
-// test does not leak into the next).
-func assertNothingLeft(t *testing.T, n *Network) {
+// assertNothingLeft checks that no container of n (opened on dir/root
+// and dir/state) left a veth, a netns mount, a DNAT rule or a lease, then
+// tears down what is left, so one failing test does not leak into the next.
+func assertNothingLeft(t *testing.T, n *Network, dir string) {
 	t.Helper()
-	h, _ := netlink.NewHandle(unix.NETLINK_ROUTE)
-	defer h.Close()
-	links, _ := retry(h.LinkList)
-	for _, l := range links {
-		if strings.HasPrefix(l.Attrs().Alias, vethAliasPrefix) && l.Attrs().MasterIndex > 0 {
-			if br, err := h.LinkByIndex(l.Attrs().MasterIndex); err == nil && br.Attrs().Name == n.bridge {
-				t.Errorf("veth %s is left on %s", l.Attrs().Name, n.bridge)
-			}
-		}
-	}
-	if mi, _ := os.ReadFile("/proc/thread-self/mountinfo"); strings.Contains(string(mi), n.state) {
-		t.Errorf("a netns mount under %s is left", n.state)
-	}
-	if rules := portRules(t, n); len(rules) > 0 {
-		t.Errorf("%d DNAT rules are left in %s", len(rules), tableName(n.bridge))
-	}
-	for _, d := range []string{n.leaseDir(n.bridge), n.portDir()} {
-		if ents, _ := os.ReadDir(d); len(ents) > 0 {
-			t.Errorf("leases left in %s: %v", d, ents)
-		}
-	}
+	testenv.AssertNoNetwork(t, testenv.Network{Bridge: n.bridge, Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state")})
 	n.Reclaim(func(string) bool { return false })
 }
 
@@ -460,9 +440,7 @@ func TestReclaimRemovesWhatAGoneContainerLeft(t *testing.T) {
 // BenchmarkSetupTeardown measures what bridge networking adds to a
 // container's start and removal (go test -bench SetupTeardown ./netns).
 func BenchmarkSetupTeardown(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root")
-	}
+	testenv.RequireRoot(b, "create network namespaces, bridges and veths")
 	dir := b.TempDir()
 	n, err := Open(Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"), Bridge: "erbench1", Subnet: "10.192.0.0/24"})
 	if err != nil {

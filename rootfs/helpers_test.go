@@ -140,13 +140,6 @@ func (s sandbox) snapshot(t testing.TB) string {
 	return b.String()
 }
 
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (chown, mknod, overlay mounts); run the tests as root")
-	}
-}
-
 func readFile(t testing.TB, p string) string {
 	t.Helper()
 	b, err := os.ReadFile(p)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 // TestUnpackSkipsOnlyNoOpOwnerAndModeChanges checks that skipping chown and
@@ -17,7 +19,7 @@ import (
 // under a setgid root, under a umask that masks the tar's bits, and with
 // setuid bits.
 func TestUnpackSkipsOnlyNoOpOwnerAndModeChanges(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t, "chown files to other users")
 	tests := []struct {
 		name      string
 		rootMode  uint32

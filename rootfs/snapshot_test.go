@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 // twoLayers unpacks a lower layer and an upper layer that deletes a file,
@@ -44,7 +46,7 @@ func checkMerged(t *testing.T, rootfs string) {
 }
 
 func TestWhiteoutConversion(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t, "unpack whiteouts as overlayfs does (0:0 character devices, trusted.overlay xattrs)")
 	dirs := twoLayers(t)
 	if !isWhiteout(t, filepath.Join(dirs[1], "etc/gone")) {
 		t.Error(".wh.gone did not become a 0:0 character device")
@@ -58,7 +60,7 @@ func TestWhiteoutConversion(t *testing.T) {
 }
 
 func TestPrepareOverlayHidesWhiteouts(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t, "unpack whiteouts and mount overlays")
 	dirs := twoLayers(t)
 	cdir := t.TempDir()
 	t.Cleanup(func() { Remove(cdir) })
@@ -102,7 +104,7 @@ func TestPrepareOverlayHidesWhiteouts(t *testing.T) {
 }
 
 func TestRemoveUnmountsAfterCrash(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t, "unpack whiteouts and mount overlays")
 	dirs := twoLayers(t)
 	cdir := t.TempDir()
 	t.Cleanup(func() { Remove(cdir) })
@@ -122,7 +124,7 @@ func TestRemoveUnmountsAfterCrash(t *testing.T) {
 }
 
 func TestPrepareCopyFallbackMatchesOverlay(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t, "unpack whiteouts and mount overlays")
 	dirs := twoLayers(t)
 	cdir := t.TempDir()
 	t.Cleanup(func() { Remove(cdir) })
@@ -146,7 +148,7 @@ func TestPrepareCopyFallbackMatchesOverlay(t *testing.T) {
 }
 
 func TestPrepareFallsBackWhenOverlayFails(t *testing.T) {
-	requireRoot(t)
+	testenv.RequireRoot(t, "unpack whiteouts and mount overlays")
 	dirs := twoLayers(t)
 	// An upper dir on an overlay mount is rejected by overlayfs: put the
 	// container dir inside another container's overlay rootfs.

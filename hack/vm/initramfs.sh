@@ -3,7 +3,7 @@
 # the kernel unpacks it fastest) for the test VMs from
 #   KERNELDIR  what hack/vm/kernel.sh extracted (root/lib/modules, release)
 #   BUSYBOX    a static busybox for the VM's architecture (the whole userland)
-#   STAGE      a directory copied as is to / : usr/local/bin/edgerun, tests/*.test, src/<pkg>
+#   STAGE      a directory copied as is to / : usr/local/bin/edgerun, tests/<pkg>.test, src/<pkg>
 #              (the test packages' testdata), images/ (OCI layouts)
 # plus hack/vm/init, hack/vm/suite.sh and hack/vm/suites/, and the kernel modules edgerun needs
 # (overlay, veth, bridge, nf_tables and friends) with their dependencies, listed in load order

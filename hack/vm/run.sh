@@ -55,7 +55,7 @@ got=$(sed -n 's/^@@VM doctor-end //p' "$log")
 [ -z "$want" ] || [ "$want" = "$got" ] || problem "edgerun doctor exited $got, want $want; its report:$(printf '\n%s' "$(cat "$outdir/doctor.txt")")"
 # Every test binary that started must have ended with 0.
 sed -n 's/^@@VM test-begin \([^ ]*\).*/\1/p' "$log" | while read -r pkg; do
-	res=$(sed -n "s/^@@VM test-end $pkg \([0-9]*\).*/\1/p" "$log")
+	res=$(sed -n "s|^@@VM test-end $pkg \([0-9]*\).*|\1|p" "$log")
 	if [ "$res" != 0 ]; then
 		echo "vm $suite ($arch): tests of $pkg: exit ${res:-missing (did not finish)}" >&2
 		echo x

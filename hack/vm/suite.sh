@@ -3,8 +3,9 @@
 # A suite file has one step per line:
 #   doctor RC          run `edgerun doctor`; the host runner checks its exit code is RC
 #   test PKG REGEXP    run the test binary of package PKG (-test.run REGEXP; . for all of it);
-#                      PKG all runs every test binary the VM carries, PKG others those that
-#                      no other test line of the suite names
+#                      PKG all runs every test binary the VM carries (/tests/PKG.test, PKG a
+#                      folder like netns or internal/testenv), PKG others those that no other
+#                      test line of the suite names
 #   require TEST       (read by the host runner only) TEST must have passed
 # Output is framed by "@@VM" marker lines that hack/vm/run.sh reads from the console.
 suite=$1
@@ -15,6 +16,8 @@ if [ ! -f "$file" ]; then
 fi
 export HOME=/root TMPDIR=/tmp
 export EDGERUN_TEST_IMAGES=/images EDGERUN_BIN=/usr/local/bin/edgerun EDGERUN_E2E_PROBE=/tests/probe
+# staged: the packages whose test binaries the VM carries.
+staged() { (cd /tests && find . -name '*.test' -type f | sed 's|^\./||; s|\.test$||' | sort); }
 rc=0
 while read -r kind a b; do
 	case $kind in
@@ -25,11 +28,11 @@ while read -r kind a b; do
 	test)
 		pkgs=$a
 		case $a in
-		all) pkgs=$(cd /tests && ls -- *.test | sed 's/\.test$//') ;;
+		all) pkgs=$(staged) ;;
 		others)
 			named=" $(sed -n 's/^test \([^ ]*\) .*/\1/p' "$file" | tr '\n' ' ')"
 			pkgs=
-			for t in $(cd /tests && ls -- *.test | sed 's/\.test$//'); do
+			for t in $(staged); do
 				case $named in *" $t "*) ;; *) pkgs="$pkgs $t" ;; esac
 			done ;;
 		esac

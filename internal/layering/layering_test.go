@@ -2,7 +2,9 @@
 // docs/architecture.md true: data flows cmd → container → (specgen, images,
 // netns, cgroups, logfile, restart), images → (image, rootfs); only cmd/edgerun
 // imports cobra; only container imports runc; the spec generator reaches
-// neither runc nor cgo, even through other packages.
+// neither runc nor cgo, even through other packages. Its root tests check
+// that tests needing root say so one way (internal/testenv) and that the
+// test VMs carry all of them.
 package layering
 
 import (
@@ -90,6 +92,14 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
+// skipDir reports whether the walk of the repository skips a directory:
+// git's, build outputs, and testdata below the top level (the module's
+// own Go programs are in the top-level testdata).
+func skipDir(root, path string, d fs.DirEntry) bool {
+	return d.IsDir() && (d.Name() == ".git" || d.Name() == "out" || d.Name() == "bin" ||
+		(d.Name() == "testdata" && path != filepath.Join(root, "testdata")))
+}
+
 // scan parses the imports of every Go file of the repository by folder.
 func scan(t *testing.T, root string) map[string]*pkgImports {
 	t.Helper()
@@ -99,8 +109,7 @@ func scan(t *testing.T, root string) map[string]*pkgImports {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "out" || d.Name() == "bin" ||
-			(d.Name() == "testdata" && path != filepath.Join(root, "testdata"))) {
+		if skipDir(root, path, d) {
 			return filepath.SkipDir
 		}
 		if d.IsDir() || !strings.HasSuffix(path, ".go") {

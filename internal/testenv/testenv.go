@@ -1,0 +1,50 @@
+// Package testenv owns what the module's tests need from the machine they
+// run on: the one way to say that a test needs root or the test images
+// (RequireRoot, RequireImages), and the checks that a test left nothing on
+// the host (mounts, cgroups on cgroup v1, v2 and the hybrid layout,
+// veths, leases, netns mounts, nftables rules).
+//
+// It is imported only by _test.go files. It may import only the standard
+// library and outside modules (nftables); no package of this module, so
+// every package's tests can use it without a cycle or a layering exception.
+//
+// hack/vm/stage.sh compiles into the test VMs the tests of every package
+// whose tests use this package (hack/vm/root-packages.sh); a test in
+// internal/layering holds that set to the packages calling RequireRoot,
+// and forbids root checks of any other kind in tests.
+package testenv
+
+import (
+	"os"
+	"testing"
+)
+
+// RequireRoot skips the test unless it runs as root. why completes
+// "needs root to ...": what the test does that only root may.
+func RequireRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skipf("needs root to %s: run the tests as root (make test does)", why)
+	}
+}
+
+// ImagesEnv names the directory of the test images that make images
+// builds (the busybox and sensor OCI layouts); make test exports it.
+const ImagesEnv = "EDGERUN_TEST_IMAGES"
+
+// RequireImages returns the directory of the test images, and skips the
+// test when ImagesEnv is not set. A set directory that does not exist
+// fails the test: the environment promised images it does not have.
+func RequireImages(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv(ImagesEnv)
+	if dir == "" {
+		t.Skip("needs the test images: " + ImagesEnv + " is not set; run through make test, which builds them (make images) and sets it")
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		t.Fatalf("%s: %v: run make images, or unset %s", ImagesEnv, err, ImagesEnv)
+	} else if !fi.IsDir() {
+		t.Fatalf("%s=%s is not a directory: run make images, or unset %s", ImagesEnv, dir, ImagesEnv)
+	}
+	return dir
+}
