@@ -72,8 +72,7 @@ func (r *Runtime) Exec(ctx context.Context, ref string, opts ExecOptions) (int, 
 		return 0, &ExitError{ExitRuntimeFailed, err}
 	}
 	defer stdio.close()
-	fwd := forwardSignals(proc, stdio)
-	defer fwd.stop()
+	defer forwardSignals(proc, stdio)()
 	if err := lc.Run(proc); err != nil {
 		err = startError(err)
 		return exitCodeOf(err), err

@@ -90,11 +90,9 @@ func (r *Runtime) planNetwork(no *NetOptions, img *image.Image) (*netPlan, error
 		return nil, err
 	}
 	if no.IP != "" {
-		a, err := netip.ParseAddr(no.IP)
-		if err != nil || !n.Subnet().Contains(a) {
-			return nil, fmt.Errorf("%w: --ip %q is not an address of the subnet %s of bridge %s", specgen.ErrInvalidOption, no.IP, n.Subnet(), n.Bridge())
+		if p.ip, err = n.ParseIP(no.IP); err != nil {
+			return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
 		}
-		p.ip = a
 	}
 	return p, nil
 }
@@ -238,26 +236,16 @@ func (r *Runtime) refreshPeerHosts(bridge, skip string) error {
 }
 
 // ensureNetwork gives a bridge container whose network namespace is gone
-// (the host rebooted: /run is empty, the veth and rules went with it) its
-// network again before it starts: the same address and published ports
-// when they are still free. Restarts within a boot find the namespace in
-// place and change nothing.
+// (a reboot) its network again before it starts (netns.Restore). Restarts
+// within a boot find the namespace in place and change nothing.
 func (r *Runtime) ensureNetwork(ctx context.Context, rec *Record) error {
 	b := rec.Network.Bridge
-	if b == nil || netns.Mounted(b.NetNS) {
-		return nil
-	}
-	n, err := netns.Open(netns.Config{Root: r.cfg.Root, State: r.cfg.State, Bridge: b.Bridge, Subnet: b.Subnet.String()})
-	if err != nil {
-		return err
-	}
-	// Whatever is left of the old attachment goes first (its leases too).
-	if err := n.Teardown(rec.ID, b.Bridge); err != nil {
-		return err
-	}
-	a, err := n.Setup(ctx, netns.SetupOptions{ID: rec.ID, IP: b.IP, Ports: b.Ports, Alive: r.containerExists})
+	a, err := netns.Restore(ctx, netns.Config{Root: r.cfg.Root, State: r.cfg.State}, rec.ID, b, r.containerExists)
 	if err != nil {
 		return fmt.Errorf("restore the network of container %s: %w", rec.Name, err)
+	}
+	if a == b {
+		return nil
 	}
 	rec.Network.Bridge = a
 	return r.saveRecord(rec)
@@ -265,14 +253,4 @@ func (r *Runtime) ensureNetwork(ctx context.Context, rec *Record) error {
 
 // Ports is the published ports as ps shows them, docker's way:
 // 0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp.
-func (rec *Record) Ports() string {
-	b := rec.Network.Bridge
-	if b == nil {
-		return ""
-	}
-	s := make([]string, len(b.Ports))
-	for i, p := range b.Ports {
-		s[i] = p.String()
-	}
-	return strings.Join(s, ", ")
-}
+func (rec *Record) Ports() string { return rec.Network.Bridge.PublishedPorts() }

@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"fmt"
+	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -83,7 +84,11 @@ func (r *Runtime) makeSpec(dir string, opts *RunOptions, p *runPlan, id, rootfs 
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
 	if opts.Init {
-		if err := addInit(spec); err != nil {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, &ExitError{ExitRuntimeFailed, fmt.Errorf("--init: find the edgerun binary: %w", err)}
+		}
+		if err := specgen.AddInit(spec, exe); err != nil {
 			return nil, &ExitError{ExitRuntimeFailed, err}
 		}
 	}

@@ -2,7 +2,6 @@ package container
 
 import (
 	"context"
-	"debug/elf"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,7 +19,6 @@ import (
 	"github.com/edgerun/edgerun/cgroups"
 	"github.com/edgerun/edgerun/images"
 	"github.com/edgerun/edgerun/internal/atomicfile"
-	"github.com/edgerun/edgerun/internal/containerinit"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/rootfs"
 	"github.com/edgerun/edgerun/specgen"
@@ -202,8 +200,7 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 		return 0, &ExitError{ExitRuntimeFailed, err}
 	}
 	defer io.close()
-	fwd := forwardSignals(proc, io)
-	defer fwd.stop()
+	defer forwardSignals(proc, io)()
 	// Start leaves the container's init waiting before it execs the
 	// command: the record says "running" before the command can print
 	// anything, so nobody who saw its output finds it "created".
@@ -326,29 +323,4 @@ func writeJSON(path string, v any, durable bool) error {
 		return atomicfile.WriteFileVolatile(path, b, 0o600)
 	}
 	return atomicfile.WriteFile(path, b, 0o600)
-}
-
-// addInit bind-mounts this edgerun binary (static, so it runs in any
-// image) read-only into the container's /dev and starts the command
-// through it; see internal/containerinit.
-func addInit(spec *specs.Spec) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("--init: find the edgerun binary: %w", err)
-	}
-	if ef, err := elf.Open(exe); err == nil {
-		for _, p := range ef.Progs {
-			if p.Type == elf.PT_INTERP {
-				ef.Close()
-				return fmt.Errorf("--init needs a statically linked edgerun (this one is dynamic and cannot run inside the container): build it with make build")
-			}
-		}
-		ef.Close()
-	}
-	spec.Mounts = append(spec.Mounts, specs.Mount{
-		Destination: containerinit.Path, Type: "bind", Source: exe,
-		Options: []string{"bind", "ro", "nosuid", "nodev"},
-	})
-	spec.Process.Args = append([]string{containerinit.Path, "--"}, spec.Process.Args...)
-	return nil
 }

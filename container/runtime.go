@@ -1,8 +1,9 @@
-// Package runtime owns the container lifecycle: spec generation from the
-// image config and run options, create/start/wait/kill/delete through
-// libcontainer, the per-container record and lock, and the orchestration of
-// the image store and the layer cache. It is the only package that imports
-// runc.
+// Package container owns the container lifecycle through libcontainer:
+// create, start, wait, stop, kill, exec and remove, the per-container
+// record, name claim and locks, the detached monitor, the cleanup after
+// crashes and reboots, and the orchestration of a run (spec, root file
+// system, network, image). It is the only package that imports runc; it
+// may not import cmd/edgerun or relay.
 package container
 
 import (

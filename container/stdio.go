@@ -1,11 +1,7 @@
 package container
 
 import (
-	"os"
-	"os/signal"
-
 	"github.com/opencontainers/runc/libcontainer"
-	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/terminal"
 )
@@ -71,38 +67,8 @@ func (s *stdio) close() {
 	}
 }
 
-// forwardedSignals are passed on to a foreground container.
-var forwardedSignals = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT,
-	unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
-
-type forwarder struct {
-	ch   chan os.Signal
-	done chan struct{}
-}
-
 // forwardSignals relays the signals edgerun receives to the container's
-// init (SIGWINCH resizes the pty instead), until stop.
-func forwardSignals(p *libcontainer.Process, s *stdio) *forwarder {
-	f := &forwarder{ch: make(chan os.Signal, 16), done: make(chan struct{})}
-	signal.Notify(f.ch, forwardedSignals...)
-	go func() {
-		for {
-			select {
-			case sig := <-f.ch:
-				if sig == unix.SIGWINCH {
-					s.resize()
-					continue
-				}
-				_ = p.Signal(sig)
-			case <-f.done:
-				return
-			}
-		}
-	}()
-	return f
-}
-
-func (f *forwarder) stop() {
-	signal.Stop(f.ch)
-	close(f.done)
+// init (SIGWINCH resizes the pty instead), until the returned stop.
+func forwardSignals(p *libcontainer.Process, s *stdio) (stop func()) {
+	return terminal.ForwardSignals(p.Signal, s.resize)
 }

@@ -3,8 +3,6 @@ package container
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -115,31 +113,13 @@ func (r *Runtime) settle(ctx context.Context, id string) (*Record, error) {
 	return rec, nil
 }
 
-// stopSignal is the image's StopSignal, SIGTERM by default.
+// stopSignal is the signal that stops container id (specgen.StopSignal).
 func (r *Runtime) stopSignal(id string) unix.Signal {
-	if spec, err := r.loadSpec(id); err == nil {
-		if s, ok := spec.Annotations[specgen.AnnotationStopSignal]; ok {
-			if sig, err := ParseSignal(s); err == nil {
-				return sig
-			}
-		}
+	spec, err := r.loadSpec(id)
+	if err != nil {
+		return unix.SIGTERM
 	}
-	return unix.SIGTERM
-}
-
-// ParseSignal parses a signal name (KILL, SIGKILL) or number.
-func ParseSignal(s string) (unix.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("%w: signal %d is out of range 1-64", specgen.ErrInvalidOption, n)
-		}
-		return unix.Signal(n), nil
-	}
-	sig := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG"))
-	if sig == 0 {
-		return 0, fmt.Errorf("%w: unknown signal %q: use a name like TERM, KILL, HUP or a number", specgen.ErrInvalidOption, s)
-	}
-	return sig, nil
+	return specgen.StopSignal(spec)
 }
 
 // Kill sends a signal to the container's init. A terminating signal

@@ -79,6 +79,15 @@ func (n *Network) Bridge() string { return n.bridge }
 // Subnet is the bridge's subnet.
 func (n *Network) Subnet() netip.Prefix { return n.subnet }
 
+// ParseIP parses --ip: an address of the bridge's subnet.
+func (n *Network) ParseIP(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !n.subnet.Contains(a) {
+		return netip.Addr{}, fmt.Errorf("--ip %q is not an address of the subnet %s of bridge %s", s, n.subnet, n.bridge)
+	}
+	return a, nil
+}
+
 // tableName is the nftables table (family ip) of a bridge.
 func tableName(bridge string) string { return "edgerun_" + bridge }
 

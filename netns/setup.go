@@ -254,3 +254,37 @@ func (n *Network) RemoveBridge(alive func(id string) bool) error {
 	errs = append(errs, os.RemoveAll(n.bridgeDir(n.bridge)))
 	return errors.Join(errs...)
 }
+
+// Restore sets the network of container id up again when its namespace is
+// gone (the host rebooted: /run is empty, the veth and rules went with
+// it): the same address and published ports when they are still free.
+// With the namespace in place it changes nothing and returns a itself.
+func Restore(ctx context.Context, cfg Config, id string, a *Attachment, alive func(id string) bool) (*Attachment, error) {
+	if a == nil || Mounted(a.NetNS) {
+		return a, nil
+	}
+	cfg.Bridge, cfg.Subnet = a.Bridge, a.Subnet.String()
+	n, err := Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Whatever is left of the old attachment goes first (its leases too).
+	if err := n.Teardown(id, a.Bridge); err != nil {
+		return nil, err
+	}
+	return n.Setup(ctx, SetupOptions{ID: id, IP: a.IP, Ports: a.Ports, Alive: alive})
+}
+
+// PublishedPorts is the published ports as ps shows them, docker's way:
+// 0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp; "" for none (or no
+// attachment).
+func (a *Attachment) PublishedPorts() string {
+	if a == nil {
+		return ""
+	}
+	s := make([]string, len(a.Ports))
+	for i, p := range a.Ports {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}

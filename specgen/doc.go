@@ -7,7 +7,7 @@
 // the process of an exec. It reads the host (device nodes, bind sources,
 // seccomp profile files, the image's /etc/passwd, its own capability
 // bounding set) but changes nothing on it. It is pure Go: it may import
-// cgroups of this module and nothing that reaches runc, cgo or the
-// container lifecycle (internal/layering checks that transitively), so its
+// cgroups (limits) and internal/containerinit (where --init lives) of this
+// module, and nothing that reaches runc, cgo or the container lifecycle (internal/layering checks that transitively), so its
 // tests run unprivileged and under qemu-user on every architecture.
 package specgen

@@ -3,8 +3,9 @@
 // the pty inside the container and sends its master back over a console
 // socket (runc's protocol, which libcontainer follows). This package makes
 // that socket, receives the master, and relays it to the caller's own
-// terminal in raw mode, following window-size changes. It knows nothing of
-// containers or runc and imports no package of this module.
+// terminal in raw mode, following window-size changes, and passes the
+// caller's signals on to the container (docker's sig-proxy). It knows
+// nothing of containers or runc and imports no package of this module.
 package terminal
 
 import (
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sync"
 
 	"github.com/containerd/console"
@@ -143,4 +145,33 @@ func Receive(sock *os.File) (*os.File, error) {
 		return nil, errors.New("expected one file descriptor for the terminal")
 	}
 	return os.NewFile(uintptr(fds[0]), string(buf[:n])), nil
+}
+
+// Forwarded are the signals ForwardSignals passes on.
+var Forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT,
+	unix.SIGUSR1, unix.SIGUSR2, unix.SIGWINCH}
+
+// ForwardSignals passes the signals this process receives (Forwarded) to
+// send, except SIGWINCH, which calls resize, until stop is called.
+func ForwardSignals(send func(os.Signal) error, resize func()) (stop func()) {
+	ch, done := make(chan os.Signal, 16), make(chan struct{})
+	signal.Notify(ch, Forwarded...)
+	go func() {
+		for {
+			select {
+			case sig := <-ch:
+				if sig == unix.SIGWINCH {
+					resize()
+					continue
+				}
+				_ = send(sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+	}
 }

@@ -99,3 +99,31 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestForwardSignalsPassesSignalsAndResizesOnWINCH(t *testing.T) {
+	got := make(chan os.Signal, 4)
+	resized := make(chan struct{}, 4)
+	stop := ForwardSignals(func(s os.Signal) error { got <- s; return nil }, func() { resized <- struct{}{} })
+	defer stop()
+	for _, sig := range []unix.Signal{unix.SIGUSR1, unix.SIGWINCH} {
+		if err := unix.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case s := <-got:
+		if s != unix.SIGUSR1 {
+			t.Fatalf("forwarded %v, want SIGUSR1", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("SIGUSR1 was not forwarded")
+	}
+	select {
+	case <-resized:
+	case <-time.After(5 * time.Second):
+		t.Fatal("SIGWINCH did not resize")
+	}
+	if len(got) != 0 {
+		t.Fatalf("SIGWINCH was forwarded too: %v", <-got)
+	}
+}

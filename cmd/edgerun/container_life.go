@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgerun/edgerun/container"
 	"github.com/edgerun/edgerun/logfile"
+	"github.com/edgerun/edgerun/specgen"
 )
 
 // eachContainer runs act for every argument, printing each one done, and
@@ -90,7 +91,7 @@ func newKillCommand(g *globalOptions) *cobra.Command {
 		Short: "Send a signal (default KILL) to running containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := container.ParseSignal(sig)
+			s, err := specgen.ParseSignal(sig)
 			if err != nil {
 				return err
 			}

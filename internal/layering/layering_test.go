@@ -30,7 +30,7 @@ var layers = map[string][]string{
 	"cmd/edgerun": {"*"}, // the CLI calls every library
 	"container": {"specgen", "images", "image", "rootfs", "netns", "cgroups", "logfile", "restart", "terminal",
 		"internal/atomicfile", "internal/lockfile", "internal/containerinit"},
-	"specgen":  {"cgroups"},
+	"specgen":  {"cgroups", "internal/containerinit"},
 	"images":   {"image", "rootfs", "internal/atomicfile", "internal/lockfile"},
 	"image":    {"internal/armcpu", "internal/atomicfile", "internal/lockfile"},
 	"rootfs":   {"internal/atomicfile", "internal/lockfile"},
