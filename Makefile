@@ -49,7 +49,7 @@ cross-deps:
 bench-deps:
 	@hack/deps.sh bench
 lint-deps:
-	@hack/deps.sh lint
+	@hack/deps.sh test lint
 vm-deps:
 	@hack/deps.sh test cross vm
 
@@ -177,9 +177,11 @@ bin/edgerun-linux-%: FORCE
 	hack/check-elf.sh $@ $*
 	@echo "$@: $$(stat -c %s $@) bytes"
 
-## lint: go vet and golangci-lint (.golangci.yml, incl. depguard layering rules)
+## lint: go vet, a tidy go.mod, and golangci-lint (.golangci.yml, incl. depguard layering rules);
+## .ci/run runs it before make test
 lint: lint-deps
 	$(GO) vet -tags '$(TAGS)' ./...
+	$(GO) mod tidy -diff
 	out/tools/golangci-lint run ./...
 
 clean:
