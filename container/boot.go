@@ -79,7 +79,7 @@ func (r *Runtime) Prune(ctx context.Context) ([]*Record, error) {
 		if rec.State != StateExited && rec.State != StateCreated {
 			continue
 		}
-		if rec.State == StateCreated && (r.ownerAlive(rec.ID) || r.lockHeld(rec.ID)) {
+		if rec.State == StateCreated && (r.owned(rec) || r.lockHeld(rec.ID)) {
 			continue // being started right now
 		}
 		got, err := r.RemoveContainer(ctx, rec.ID, false)

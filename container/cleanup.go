@@ -41,10 +41,13 @@ func (r *Runtime) cleanup() error {
 			continue
 		}
 		known[id] = true
-		if r.lockHeld(id) || r.ownerAlive(id) {
+		if r.lockHeld(id) {
 			continue
 		}
 		rec, err := r.loadRecord(id)
+		if err == nil && r.owned(rec) {
+			continue
+		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			errs = append(errs, r.removeHalfMade(id))
@@ -59,7 +62,7 @@ func (r *Runtime) cleanup() error {
 			errs = append(errs, r.destroyLibcontainer(e.Name()))
 		}
 	}
-	errs = append(errs, r.reclaimNetwork())
+	errs = append(errs, r.reclaimNetwork(), r.removeOrphanCgroups(known))
 	return errors.Join(errs...)
 }
 

@@ -60,15 +60,15 @@ func (r *Runtime) refreshLocked(rec *Record, locked bool) {
 	switch rec.State {
 	case StateCreated:
 		// Being created, or owned by a live process that is starting it.
-		if (!locked && r.lockHeld(rec.ID)) || r.ownerAlive(rec.ID) {
+		if (!locked && r.lockHeld(rec.ID)) || r.owned(rec) {
 			return
 		}
 	case StateRestarting:
-		if r.ownerAlive(rec.ID) {
+		if r.owned(rec) {
 			return // the monitor waits out the backoff
 		}
 	case StateRunning:
-		if rec.Detached && r.ownerAlive(rec.ID) {
+		if rec.Detached && r.owned(rec) {
 			return // its monitor records the exit (after draining the output)
 		}
 		c := r.loadLibcontainer(rec.ID)
@@ -76,6 +76,9 @@ func (r *Runtime) refreshLocked(rec *Record, locked bool) {
 			if st, err := c.Status(); err == nil && (st == libcontainer.Running || st == libcontainer.Paused) {
 				return
 			}
+		}
+		if r.cgroupPopulated(rec.ID) {
+			return // its processes run, whatever became of the runtime state
 		}
 	default:
 		return

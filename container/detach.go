@@ -67,9 +67,14 @@ func (r *Runtime) abandon(rec *Record, lock, owner *lockfile.Lock) {
 // no-op).
 func (r *Runtime) startDetached(ctx context.Context, rec *Record, lock *lockfile.Lock) error {
 	// A monitor that just recorded the exit may still be on its way out.
+	// One whose owner lock this state directory lost still counts (the
+	// kernel's answer): a second monitor must never start.
 	var owner *lockfile.Lock
 	if !pollUntil(ctx, killWait, 20*time.Millisecond, func() bool {
 		var err error
+		if monitorAlive(rec) {
+			return false
+		}
 		owner, err = r.holdOwner(rec.ID)
 		return err == nil
 	}) {

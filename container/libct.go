@@ -49,11 +49,12 @@ func (r *Runtime) loadLibcontainer(id string) *libcontainer.Container {
 
 // destroyLibcontainer kills what is left of the container and removes its
 // cgroup and libcontainer state. A container libcontainer does not know
-// is already gone.
+// (never started, or its state in --state was lost) is killed and its
+// cgroup removed by the cgroup's own account (removeCgroup).
 func (r *Runtime) destroyLibcontainer(id string) error {
 	c := r.loadLibcontainer(id)
 	if c == nil {
-		return os.RemoveAll(filepath.Join(r.libcontainerRoot(), id))
+		return errors.Join(r.removeCgroup(id), os.RemoveAll(filepath.Join(r.libcontainerRoot(), id)))
 	}
 	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
 		_ = c.Signal(killSignal)
@@ -69,7 +70,9 @@ func (r *Runtime) destroyLibcontainer(id string) error {
 	if err != nil && errors.Is(err, os.ErrNotExist) {
 		err = nil
 	}
-	return err
+	// A cgroup libcontainer did not know it made (its init was killed
+	// before the state was saved) goes too.
+	return errors.Join(err, r.removeCgroup(id))
 }
 
 // newProcess turns the spec's process into libcontainer's.

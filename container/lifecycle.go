@@ -36,11 +36,14 @@ type Lifecycle struct {
 	MonitorPid         int  `json:"monitorPid,omitempty"`
 	// MonitorLost: its monitor died while the container ran; the
 	// container was killed and reaped by the next edgerun command.
-	MonitorLost bool   `json:"monitorLost,omitempty"`
-	OpenStdin   bool   `json:"openStdin,omitempty"`
-	LogMaxSize  int64  `json:"logMaxSize,omitempty"`
-	LogMaxFile  int    `json:"logMaxFile,omitempty"`
-	Error       string `json:"error,omitempty"` // why the last start failed
+	MonitorLost bool `json:"monitorLost,omitempty"`
+	// HostRestarted: the host restarted while it ran; nobody saw it end,
+	// and FinishedAt is when the new boot began.
+	HostRestarted bool   `json:"hostRestarted,omitempty"`
+	OpenStdin     bool   `json:"openStdin,omitempty"`
+	LogMaxSize    int64  `json:"logMaxSize,omitempty"`
+	LogMaxFile    int    `json:"logMaxFile,omitempty"`
+	Error         string `json:"error,omitempty"` // why the last start failed
 	// BootID is the boot the container last started in: a record saying
 	// running from another boot was ended by a reboot, not by a crash.
 	BootID string `json:"bootID,omitempty"`

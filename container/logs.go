@@ -32,6 +32,6 @@ func (r *Runtime) Logs(ctx context.Context, ref string, opts logfile.PrintOption
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %s ran in the foreground, where its output went to the terminal; containers started with run -d or start keep logs", ErrNoLogs, rec.Name)
 	}
-	opts.Writing = func() bool { return r.ownerAlive(rec.ID) }
+	opts.Writing = func() bool { return r.owned(rec) }
 	return logfile.Print(ctx, path, rec.LogMaxFile, opts)
 }

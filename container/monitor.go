@@ -156,7 +156,7 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 	pid := run.pid
 	rec.State, rec.Pid, rec.StartedAt, rec.FinishedAt = StateRunning, pid, time.Now().UTC(), time.Time{}
 	rec.RestartDelay = 0
-	rec.MonitorPid, rec.MonitorLost, rec.Error, rec.BootID = os.Getpid(), false, "", m.r.bootID()
+	rec.MonitorPid, rec.MonitorLost, rec.HostRestarted, rec.Error, rec.BootID = os.Getpid(), false, false, "", m.r.bootID()
 	if err := m.r.saveRecord(rec); err != nil {
 		_ = m.r.destroyLibcontainer(m.id)
 		return nil, &ExitError{ExitRuntimeFailed, err}

@@ -27,7 +27,7 @@ import (
 //
 // The caller (reapLost) holds the container's lock and loaded cur under it.
 func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
-	if r.ownerAlive(cur.ID) {
+	if r.owned(cur) {
 		return nil
 	}
 	switch cur.State {
@@ -51,7 +51,10 @@ func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
 	if cur.AutoRemove {
 		return errors.Join(append(errs, r.removeFiles(cur))...)
 	}
-	cur.MonitorLost = sameBoot
+	cur.MonitorLost, cur.HostRestarted = sameBoot, !sameBoot
+	if !sameBoot {
+		cur.FinishedAt = bootTime(cur.FinishedAt)
+	}
 	cur.State = StateExited
 	again := sameBoot && cur.policy().ShouldRestart(cur.ExitCode, cur.RestartCount, cur.StoppedByUser)
 	if !again {

@@ -73,6 +73,8 @@ type Runtime struct {
 	imagesOnce sync.Once
 	images     *images.Store
 	imagesErr  error
+
+	cgroupCache
 }
 
 // Open opens (creating when missing) the state directories.
@@ -86,9 +88,18 @@ func Open(cfg Config) (*Runtime, error) {
 			return nil, fmt.Errorf("state directory %q: %w", *d, err)
 		}
 		*d = abs
-		if err := os.MkdirAll(*d, 0o711); err != nil {
+	}
+	// Refuse a state directory of another root before creating anything.
+	if err := checkStateBinding(cfg.Root, cfg.State); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{cfg.Root, cfg.State} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, fmt.Errorf("create state directory: %w", err)
 		}
+	}
+	if err := recordStateBinding(cfg.Root, cfg.State); err != nil {
+		return nil, err
 	}
 	r := &Runtime{cfg: cfg}
 	// Best effort: leftovers of crashed processes must not block the

@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -33,15 +34,11 @@ func (r *Runtime) stop(ctx context.Context, ref string, timeout time.Duration, s
 	}
 	sig := r.stopSignal(rec.ID)
 	if rec.State == StateRunning {
-		if c := r.loadLibcontainer(rec.ID); c != nil {
-			_ = c.Signal(sig)
-		}
+		_ = r.signalInit(rec, sig)
 	}
-	if !r.waitStopped(ctx, rec.ID, timeout) {
-		if c := r.loadLibcontainer(rec.ID); c != nil {
-			_ = c.Signal(unix.SIGKILL)
-		}
-		r.waitStopped(ctx, rec.ID, killWait)
+	if !r.waitStopped(ctx, rec, timeout) {
+		_ = r.signalInit(rec, unix.SIGKILL)
+		r.waitStopped(ctx, rec, killWait)
 	}
 	return r.settle(ctx, rec.ID)
 }
@@ -62,7 +59,7 @@ func (r *Runtime) markStopped(ctx context.Context, ref string, shutdown bool) (*
 	if err := r.saveRecord(rec); err != nil {
 		return nil, err
 	}
-	if rec.State == StateRestarting && rec.MonitorPid > 0 && r.ownerAlive(rec.ID) {
+	if rec.State == StateRestarting && r.owned(rec) && monitorAlive(rec) {
 		_ = unix.Kill(rec.MonitorPid, unix.SIGUSR1)
 	}
 	return rec, nil
@@ -70,14 +67,14 @@ func (r *Runtime) markStopped(ctx context.Context, ref string, shutdown bool) (*
 
 // waitStopped waits until the container's processes are gone and its
 // owner (monitor or foreground edgerun) has recorded it, at most d.
-func (r *Runtime) waitStopped(ctx context.Context, id string, d time.Duration) bool {
+func (r *Runtime) waitStopped(ctx context.Context, rec *Record, d time.Duration) bool {
 	return pollUntil(ctx, d, 50*time.Millisecond, func() bool {
-		if c := r.loadLibcontainer(id); c != nil {
+		if c := r.loadLibcontainer(rec.ID); c != nil {
 			if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
 				return false
 			}
 		}
-		return !r.ownerAlive(id)
+		return !r.cgroupPopulated(rec.ID) && !r.owned(rec)
 	})
 }
 
@@ -140,11 +137,10 @@ func (r *Runtime) Kill(ctx context.Context, ref string, sig unix.Signal) (*Recor
 			return nil, err
 		}
 	}
-	c := r.loadLibcontainer(rec.ID)
-	if c == nil {
-		return nil, fmt.Errorf("%w: container %s is not running", ErrNotRunning, rec.Name)
-	}
-	if err := c.Signal(sig); err != nil {
+	if err := r.signalInit(rec, sig); err != nil {
+		if errors.Is(err, ErrNotRunning) {
+			return nil, fmt.Errorf("%w: container %s is not running", ErrNotRunning, rec.Name)
+		}
 		return nil, fmt.Errorf("send %v to container %s: %w", sig, rec.Name, err)
 	}
 	return rec, nil
@@ -162,7 +158,7 @@ func (r *Runtime) Start(ctx context.Context, ref string) (*Record, error) {
 	if rec.State == StateRunning || rec.State == StateRestarting {
 		return rec, nil
 	}
-	rec.StoppedByUser, rec.StoppedForShutdown, rec.RestartCount, rec.MonitorLost = false, false, 0, false
+	rec.StoppedByUser, rec.StoppedForShutdown, rec.RestartCount, rec.MonitorLost, rec.HostRestarted = false, false, 0, false, false
 	if err := r.startDetached(ctx, rec, lock); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ type lifeRecord struct {
 	StoppedByUser bool          `json:"stoppedByUser"`
 	MonitorPid    int           `json:"monitorPid"`
 	MonitorLost   bool          `json:"monitorLost"`
+	HostRestarted bool          `json:"hostRestarted"`
 	Detached      bool          `json:"detached"`
 	Error         string        `json:"error"`
 	RestartDelay  time.Duration `json:"restartDelay"`

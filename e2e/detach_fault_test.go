@@ -157,8 +157,11 @@ func TestRecordRunningFromAnEarlierBootIsShownExited(t *testing.T) {
 	e.runD("--name", "svc", "--restart", "unless-stopped", "busybox", "sleep", "1000")
 	e.powerCut(e.inspectLife("svc"))
 	e.fakeBootID("boot-2")
-	if got := e.inspectLife("svc"); got.State != "exited" || got.MonitorLost {
-		t.Errorf("after a reboot, before boot: %+v, want exited (not restarted, not monitor lost)", got)
+	if got := e.inspectLife("svc"); got.State != "exited" || got.MonitorLost || !got.HostRestarted {
+		t.Errorf("after a reboot, before boot: %+v, want exited (not restarted, not monitor lost: the host restarted)", got)
+	}
+	if ps := e.must("ps", "-a"); !strings.Contains(ps, "(host restarted)") || strings.Contains(ps, "monitor lost") {
+		t.Errorf("ps -a after a reboot should say the host restarted, not that the monitor was lost:\n%s", ps)
 	}
 	e.must("boot")
 	if got := e.inspectLife("svc"); got.State != "running" {

@@ -67,8 +67,11 @@ func status(r *container.Record) string {
 		if r.OOMKilled {
 			s += " (OOM killed)"
 		}
-		if r.MonitorLost {
+		switch {
+		case r.MonitorLost:
 			s += " (monitor lost: edgerun start " + r.Name + ")"
+		case r.HostRestarted:
+			s += " (host restarted)"
 		}
 		return s
 	case container.StateRestarting:

@@ -1,0 +1,81 @@
+package container
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func randomID(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// makeCgroup makes /edgerun/<id> on every cgroup hierarchy, with its time
+// set age ago; it returns the directories (removed at the end).
+func makeCgroup(t *testing.T, r *Runtime, id string, age time.Duration) []string {
+	t.Helper()
+	var dirs []string
+	for _, m := range r.cgroupMounts() {
+		d := filepath.Join(m, "edgerun", id)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			continue // a hierarchy that refuses (named, read-only): the others do
+		}
+		when := time.Now().Add(-age)
+		if err := os.Chtimes(d, when, when); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, d)
+	}
+	if len(dirs) == 0 {
+		t.Skip("no cgroup hierarchy to make a cgroup in")
+	}
+	t.Cleanup(func() {
+		for _, d := range dirs {
+			_ = os.Remove(d)
+		}
+	})
+	return dirs
+}
+
+// TestCleanupRemovesOrphanedCgroupsOnly: a cgroup of no container (a run
+// killed between making it and recording it) goes; a young one, one with
+// a process, and one of a known container stay.
+func TestCleanupRemovesOrphanedCgroupsOnly(t *testing.T) {
+	r := testRuntime(t)
+	orphan, young, busy := randomID(t), randomID(t), randomID(t)
+	makeCgroup(t, r, orphan, 2*orphanCgroupAge)
+	makeCgroup(t, r, young, 0)
+	busyDirs := makeCgroup(t, r, busy, 2*orphanCgroupAge)
+	sleep := exec.Command("sleep", "60")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sleep.Process.Kill(); _ = sleep.Wait() }()
+	if err := os.WriteFile(filepath.Join(busyDirs[0], "cgroup.procs"), []byte(strconv.Itoa(sleep.Process.Pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if left := r.cgroupDirs(orphan); len(left) != 0 {
+		t.Errorf("the orphaned cgroup is left: %v", left)
+	}
+	if len(r.cgroupDirs(young)) == 0 {
+		t.Error("a cgroup younger than a minute was removed: it may be another root's container starting")
+	}
+	if len(r.cgroupDirs(busy)) == 0 {
+		t.Error("a cgroup with a process in it was removed")
+	}
+	_ = sleep.Process.Kill()
+	_ = sleep.Wait()
+}

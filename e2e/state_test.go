@@ -1,0 +1,87 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgerun/edgerun/internal/testenv"
+)
+
+// Liveness is the kernel's answer (issue 12): a state directory that is
+// shared, swapped or wiped must never make a live container look dead.
+
+func TestStateDirectoryOfAnotherRootIsRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	other := &env{t: t, bin: e.bin, base: e.base, root: filepath.Join(e.base, "root2"), state: e.state, ids: map[string]bool{}}
+	r := other.run("ps", "-a")
+	if r.code == 0 || !strings.Contains(r.stderr, "belongs to root "+e.root) || !strings.Contains(r.stderr, "--state") {
+		t.Fatalf("a second root on the same --state: %s\nwant a refusal naming the owner root and suggesting --state", r)
+	}
+	if _, err := os.Stat(other.root); err == nil {
+		t.Errorf("the refused command created %s", other.root)
+	}
+	e.must("ps", "-a") // the owner root still works
+}
+
+func TestSecondStateDirectoryForARootIsRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	e.runD("--name", "svc", "--restart", "always", "busybox", "sleep", "1000")
+	other := &env{t: t, bin: e.bin, base: e.base, root: e.root, state: filepath.Join(e.base, "state2"), ids: map[string]bool{}}
+	r := other.run("ps", "-a")
+	if r.code == 0 || !strings.Contains(r.stderr, "use --state "+e.state) {
+		t.Fatalf("the root with another --state while its own exists: %s\nwant a refusal naming its state directory", r)
+	}
+	if got := e.inspectLife("svc"); got.State != "running" || !alive(got.Pid) || !alive(got.MonitorPid) {
+		t.Errorf("the refused command touched the container: %+v", got)
+	}
+	e.must("rm", "-f", "svc")
+}
+
+func TestWipedStateDoesNotMakeLiveContainersDead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	e.runD("--name", "svc", "--restart", "always", "busybox", "sleep", "1000")
+	e.runD("--name", "other", "busybox", "sleep", "1000")
+	before := e.inspectLife("svc")
+	// /run wiped while containers run: locks, libcontainer state and the
+	// netns mounts of this state directory are gone; the processes are not.
+	unmountUnder(e.state)
+	if err := os.RemoveAll(e.state); err != nil {
+		t.Fatal(err)
+	}
+	ps := e.must("ps", "-a")
+	got := e.inspectLife("svc")
+	if got.State != "running" || got.MonitorLost || got.Pid != before.Pid || got.MonitorPid != before.MonitorPid {
+		t.Fatalf("after the state was wiped: %+v (ps -a:\n%s)\nwant the same running container and monitor", got, ps)
+	}
+	if !alive(before.Pid) || !alive(before.MonitorPid) {
+		t.Fatalf("a read killed the container (%v) or its monitor (%v)", alive(before.Pid), alive(before.MonitorPid))
+	}
+	// Stopping works without the lost state: by the cgroup, and the
+	// monitor (still the kernel's live process) records the exit.
+	e.must("stop", "-t", "1", "svc")
+	got = e.waitFor("svc", "exited", func(r lifeRecord) bool { return r.State == "exited" })
+	if alive(before.Pid) || !got.StoppedByUser {
+		t.Errorf("after stop: %+v, process %d alive %v", got, before.Pid, alive(before.Pid))
+	}
+	// rm -f of the other one leaves no monitor, process or cgroup.
+	o := e.inspectLife("other")
+	e.must("rm", "-f", "other")
+	deadline := time.Now().Add(cmdTimeout)
+	for (alive(o.Pid) || alive(o.MonitorPid)) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if alive(o.Pid) || alive(o.MonitorPid) {
+		t.Errorf("rm -f left the container (%v) or its monitor (%v) running", alive(o.Pid), alive(o.MonitorPid))
+	}
+	testenv.AssertNoCgroups(t, o.ID)
+	e.must("rm", "-f", "svc")
+}
