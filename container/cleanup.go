@@ -1,20 +1,15 @@
 package container
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/edgerun/edgerun/internal/atomicfile"
 	"github.com/edgerun/edgerun/internal/lockfile"
+	"github.com/edgerun/edgerun/internal/statedir"
 	"github.com/edgerun/edgerun/rootfs"
 )
-
-const bootIDFile = "/proc/sys/kernel/random/boot_id"
 
 // cleanup removes what crashed or killed edgerun processes left behind, so
 // every command starts from a true state:
@@ -29,7 +24,7 @@ const bootIDFile = "/proc/sys/kernel/random/boot_id"
 // asked for, so errors are returned only for reporting.
 func (r *Runtime) cleanup() error {
 	var errs []error
-	errs = append(errs, r.checkBoot())
+	errs = append(errs, statedir.NewBoot(r.cfg.State, r.bootID(), "libcontainer", "locks"))
 	ents, err := os.ReadDir(r.containersDir())
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -107,28 +102,4 @@ func (r *Runtime) reapLost(rec *Record) error {
 	}
 	errs = append(errs, rootfs.Unmount(r.containerDir(cur.ID)), r.saveRecord(cur))
 	return errors.Join(errs...)
-}
-
-// checkBoot notices a reboot: the volatile root of another boot is stale
-// (its locks and libcontainer state describe processes that no longer
-// exist), so it is cleared and the new boot ID recorded.
-func (r *Runtime) checkBoot() error {
-	cur := []byte(r.bootID())
-	if len(cur) == 0 {
-		return nil // no boot ID (unusual kernels): nothing to compare
-	}
-	marker := filepath.Join(r.cfg.State, "boot-id")
-	old, err := os.ReadFile(marker)
-	if err == nil && bytes.Equal(bytes.TrimSpace(old), cur) {
-		return nil
-	}
-	if err == nil {
-		// A different boot: nothing in the volatile root is true any more.
-		for _, d := range []string{"libcontainer", "locks"} {
-			if err := os.RemoveAll(filepath.Join(r.cfg.State, d)); err != nil {
-				return fmt.Errorf("clear state of the previous boot: %w", err)
-			}
-		}
-	}
-	return atomicfile.WriteFile(marker, append(cur, '\n'), 0o644)
 }

@@ -19,9 +19,6 @@ var (
 	ErrContainerRunning = errors.New("container is running")
 	// ErrNotRunning: the operation needs a running container.
 	ErrNotRunning = errors.New("container is not running")
-	// ErrStateInUse: --state belongs to another --root, or the root uses
-	// another state directory that still exists.
-	ErrStateInUse = errors.New("state directory in use")
 )
 
 // ExitError is an error with the process exit code edgerun should use:

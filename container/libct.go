@@ -50,11 +50,11 @@ func (r *Runtime) loadLibcontainer(id string) *libcontainer.Container {
 // destroyLibcontainer kills what is left of the container and removes its
 // cgroup and libcontainer state. A container libcontainer does not know
 // (never started, or its state in --state was lost) is killed and its
-// cgroup removed by the cgroup's own account (removeCgroup).
+// cgroup removed by the kernel's account of it (cgroups.Hierarchies).
 func (r *Runtime) destroyLibcontainer(id string) error {
 	c := r.loadLibcontainer(id)
 	if c == nil {
-		return errors.Join(r.removeCgroup(id), os.RemoveAll(filepath.Join(r.libcontainerRoot(), id)))
+		return errors.Join(r.hierarchies().Remove(cgroupPath(id)), os.RemoveAll(filepath.Join(r.libcontainerRoot(), id)))
 	}
 	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
 		_ = c.Signal(killSignal)
@@ -72,7 +72,7 @@ func (r *Runtime) destroyLibcontainer(id string) error {
 	}
 	// A cgroup libcontainer did not know it made (its init was killed
 	// before the state was saved) goes too.
-	return errors.Join(err, r.removeCgroup(id))
+	return errors.Join(err, r.hierarchies().Remove(cgroupPath(id)))
 }
 
 // newProcess turns the spec's process into libcontainer's.

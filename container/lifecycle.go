@@ -2,10 +2,9 @@ package container
 
 import (
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
+	"github.com/edgerun/edgerun/internal/statedir"
 	"github.com/edgerun/edgerun/logfile"
 	"github.com/edgerun/edgerun/restart"
 	"github.com/edgerun/edgerun/specgen"
@@ -88,14 +87,4 @@ func (l *Lifecycle) policy() restart.Policy {
 const BootIDFileEnv = "EDGERUN_BOOT_ID_FILE"
 
 // bootID returns the ID of the running boot, "" when the kernel has none.
-func (r *Runtime) bootID() string {
-	path := r.cfg.BootIDFile
-	if path == "" {
-		path = bootIDFile
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
-}
+func (r *Runtime) bootID() string { return statedir.BootID(r.cfg.BootIDFile) }

@@ -25,7 +25,7 @@ func randomID(t *testing.T) string {
 func makeCgroup(t *testing.T, r *Runtime, id string, age time.Duration) []string {
 	t.Helper()
 	var dirs []string
-	for _, m := range r.cgroupMounts() {
+	for _, m := range r.hierarchies().Roots() {
 		d := filepath.Join(m, "edgerun", id)
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			continue // a hierarchy that refuses (named, read-only): the others do
@@ -67,13 +67,13 @@ func TestCleanupRemovesOrphanedCgroupsOnly(t *testing.T) {
 	if err := r.cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if left := r.cgroupDirs(orphan); len(left) != 0 {
+	if left := r.hierarchies().Dirs(cgroupPath(orphan)); len(left) != 0 {
 		t.Errorf("the orphaned cgroup is left: %v", left)
 	}
-	if len(r.cgroupDirs(young)) == 0 {
+	if len(r.hierarchies().Dirs(cgroupPath(young))) == 0 {
 		t.Error("a cgroup younger than a minute was removed: it may be another root's container starting")
 	}
-	if len(r.cgroupDirs(busy)) == 0 {
+	if len(r.hierarchies().Dirs(cgroupPath(busy))) == 0 {
 		t.Error("a cgroup with a process in it was removed")
 	}
 	_ = sleep.Process.Kill()

@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 
 	"github.com/edgerun/edgerun/internal/lockfile"
+	"github.com/edgerun/edgerun/internal/statedir"
 	"github.com/edgerun/edgerun/rootfs"
 )
 
@@ -53,7 +54,7 @@ func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
 	}
 	cur.MonitorLost, cur.HostRestarted = sameBoot, !sameBoot
 	if !sameBoot {
-		cur.FinishedAt = bootTime(cur.FinishedAt)
+		cur.FinishedAt = statedir.BootTime(cur.FinishedAt)
 	}
 	cur.State = StateExited
 	again := sameBoot && cur.policy().ShouldRestart(cur.ExitCode, cur.RestartCount, cur.StoppedByUser)

@@ -10,10 +10,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 
 	"github.com/edgerun/edgerun/images"
+	"github.com/edgerun/edgerun/internal/statedir"
 )
 
 // Config says where edgerun keeps its state.
@@ -29,38 +29,6 @@ type Config struct {
 	// /proc/sys/kernel/random/boot_id); tests point it elsewhere to
 	// simulate a reboot.
 	BootIDFile string
-}
-
-// DefaultPaths returns the default persistent and volatile roots: the
-// EDGERUN_ROOT and EDGERUN_STATE environment variables when set, else
-// /var/lib/edgerun and /run/edgerun for root, and the XDG directories for
-// other users.
-func DefaultPaths(getenv func(string) string) (root, state string) {
-	root, state = getenv("EDGERUN_ROOT"), getenv("EDGERUN_STATE")
-	if os.Geteuid() == 0 {
-		if root == "" {
-			root = "/var/lib/edgerun"
-		}
-		if state == "" {
-			state = "/run/edgerun"
-		}
-		return root, state
-	}
-	if root == "" {
-		data := getenv("XDG_DATA_HOME")
-		if data == "" {
-			data = filepath.Join(getenv("HOME"), ".local", "share")
-		}
-		root = filepath.Join(data, "edgerun")
-	}
-	if state == "" {
-		run := getenv("XDG_RUNTIME_DIR")
-		if run == "" {
-			run = filepath.Join(os.TempDir(), "edgerun-"+strconv.Itoa(os.Geteuid()))
-		}
-		state = filepath.Join(run, "edgerun")
-	}
-	return root, state
 }
 
 // Runtime is an open edgerun state: containers and the image store under
@@ -90,7 +58,7 @@ func Open(cfg Config) (*Runtime, error) {
 		*d = abs
 	}
 	// Refuse a state directory of another root before creating anything.
-	if err := checkStateBinding(cfg.Root, cfg.State); err != nil {
+	if err := statedir.Check(cfg.Root, cfg.State); err != nil {
 		return nil, err
 	}
 	for _, d := range []string{cfg.Root, cfg.State} {
@@ -98,7 +66,7 @@ func Open(cfg Config) (*Runtime, error) {
 			return nil, fmt.Errorf("create state directory: %w", err)
 		}
 	}
-	if err := recordStateBinding(cfg.Root, cfg.State); err != nil {
+	if err := statedir.Record(cfg.Root, cfg.State); err != nil {
 		return nil, err
 	}
 	r := &Runtime{cfg: cfg}

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgerun/edgerun/container"
+	"github.com/edgerun/edgerun/internal/statedir"
 	"github.com/edgerun/edgerun/netns"
 )
 
@@ -38,7 +39,7 @@ func (g *globalOptions) config() container.Config {
 
 func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
 	g := &globalOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr, BootIDFile: getenv(container.BootIDFileEnv)}
-	defRoot, defState := container.DefaultPaths(getenv)
+	defRoot, defState := statedir.DefaultPaths(getenv)
 	cmd := &cobra.Command{
 		Use:   "edgerun",
 		Short: "A daemonless container runtime for IoT gateways",

@@ -29,7 +29,7 @@ const module = "github.com/edgerun/edgerun/"
 var layers = map[string][]string{
 	"cmd/edgerun": {"*"}, // the CLI calls every library
 	"container": {"specgen", "images", "image", "rootfs", "netns", "cgroups", "logfile", "restart", "terminal",
-		"internal/atomicfile", "internal/lockfile", "internal/containerinit"},
+		"internal/atomicfile", "internal/lockfile", "internal/containerinit", "internal/statedir"},
 	"specgen":  {"cgroups", "internal/containerinit"},
 	"images":   {"image", "rootfs", "internal/atomicfile", "internal/lockfile"},
 	"image":    {"internal/armcpu", "internal/atomicfile", "internal/lockfile"},
@@ -44,6 +44,7 @@ var layers = map[string][]string{
 
 	"internal/armcpu":        {},
 	"internal/atomicfile":    {},
+	"internal/statedir":      {"internal/atomicfile"},
 	"internal/lockfile":      {},
 	"internal/containerinit": {},
 	"internal/testenv":       {},
