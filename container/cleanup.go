@@ -46,6 +46,8 @@ func (r *Runtime) cleanup() error {
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			errs = append(errs, r.removeHalfMade(id))
+		case errors.Is(err, errRecordDamaged):
+			errs = append(errs, r.quarantine(id, err))
 		case err == nil && (rec.State == StateRunning || rec.State == StateCreated || rec.State == StateRestarting):
 			errs = append(errs, r.reapLost(rec))
 		}

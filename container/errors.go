@@ -21,6 +21,10 @@ var (
 	ErrNotRunning = errors.New("container is not running")
 )
 
+// errRecordDamaged: a container's record exists but is empty or corrupt;
+// the container is quarantined, never deleted.
+var errRecordDamaged = errors.New("damaged container record")
+
 // ExitError is an error with the process exit code edgerun should use:
 // 125 when edgerun itself failed, 126 when the command cannot be invoked,
 // 127 when it was not found, like docker.

@@ -78,18 +78,22 @@ func (r *Runtime) loadRecord(id string) (*Record, error) {
 	}
 	if len(b) == 0 {
 		// A --rm container's record is not fsynced: after a power loss
-		// it can be empty. It was never durably there.
-		return nil, fmt.Errorf("container record %s is empty (lost in a crash): %w", id, fs.ErrNotExist)
+		// it can be empty; a kept one's only by damage to the disk.
+		return nil, fmt.Errorf("%w: container record %s is empty", errRecordDamaged, id)
 	}
 	var rec Record
 	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("container record %s is corrupt: %w", id, err)
+		return nil, fmt.Errorf("%w: container record %s is corrupt: %w", errRecordDamaged, id, err)
+	}
+	if rec.ID != id {
+		return nil, fmt.Errorf("%w: container record %s names container %q", errRecordDamaged, id, rec.ID)
 	}
 	return &rec, nil
 }
 
 // listRecords returns every container record. Directories without a record
-// are half-created containers; they are skipped here and removed by cleanup.
+// are half-created containers, removed by cleanup; those with a damaged
+// one are quarantined by cleanup (quarantine.go). Both are skipped here.
 func (r *Runtime) listRecords() ([]*Record, error) {
 	ents, err := os.ReadDir(r.containersDir())
 	if errors.Is(err, fs.ErrNotExist) {
@@ -104,8 +108,8 @@ func (r *Runtime) listRecords() ([]*Record, error) {
 			continue
 		}
 		rec, err := r.loadRecord(e.Name())
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errRecordDamaged) {
+			continue // half-made, or damaged: cleanup quarantines it
 		}
 		if err != nil {
 			return nil, err

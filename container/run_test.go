@@ -202,21 +202,41 @@ func TestNextCommandRemovesHalfMadeContainer(t *testing.T) {
 
 // A --rm container's files are not fsynced: after a power loss its record
 // can be empty. The next command removes it like a half-made container.
-func TestNextCommandRemovesContainerWithEmptyRecord(t *testing.T) {
-	r := testRuntime(t)
-	id := crashAfterCreate(t, r, false)
-	if err := os.Truncate(filepath.Join(r.containerDir(id), recordFile), 0); err != nil {
-		t.Fatal(err)
-	}
-	r2, err := Open(r.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(r2.containerDir(id)); !os.IsNotExist(err) {
-		t.Fatalf("container with an empty record survives the next command: %v", err)
-	}
-	if recs, err := r2.Containers(true); err != nil || len(recs) != 0 {
-		t.Fatalf("ps -a after cleanup: %v, %v", recIDs(recs), err)
+// A damaged record (empty after a power loss, or corrupt) never costs the
+// container's files: the directory is moved aside and reported.
+func TestNextCommandQuarantinesContainerWithDamagedRecord(t *testing.T) {
+	for name, damage := range map[string][]byte{"empty": {}, "corrupt": []byte(`{"id": "x", "stat`)} {
+		t.Run(name, func(t *testing.T) {
+			r := testRuntime(t)
+			id := crashAfterCreate(t, r, false)
+			upper := filepath.Join(r.containerDir(id), "keep-me")
+			if err := os.WriteFile(upper, []byte("data"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(r.containerDir(id), recordFile), damage, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r2, err := Open(r.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(r2.containerDir(id)); !os.IsNotExist(err) {
+				t.Fatalf("the damaged container is still among the containers: %v", err)
+			}
+			if b, err := os.ReadFile(filepath.Join(r2.quarantineDir(), id, "keep-me")); err != nil || string(b) != "data" {
+				t.Fatalf("its files were not kept in the quarantine: %q, %v", b, err)
+			}
+			q, err := r2.Quarantine()
+			if err != nil || len(q) != 1 || !strings.Contains(q[0].Reason, "damaged container record") {
+				t.Fatalf("quarantine report %+v, %v", q, err)
+			}
+			if recs, err := r2.Containers(true); err != nil || len(recs) != 0 {
+				t.Fatalf("ps -a after cleanup: %v, %v", recIDs(recs), err)
+			}
+			if err := os.RemoveAll(r2.quarantineDir()); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

@@ -85,3 +85,32 @@ func TestWipedStateDoesNotMakeLiveContainersDead(t *testing.T) {
 	testenv.AssertNoCgroups(t, o.ID)
 	e.must("rm", "-f", "svc")
 }
+
+// TestDamagedRecordIsQuarantinedNotDeleted: a 0-byte record.json of a kept,
+// stopped container used to make the next ps -a delete the container with
+// its writable layer, silently.
+func TestDamagedRecordIsQuarantinedNotDeleted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	e.must("run", "--name", "keep", "busybox", "sh", "-c", "echo precious > /data")
+	id := e.inspect("keep").ID
+	if err := os.Truncate(filepath.Join(e.root, "containers", id, "record.json"), 0); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("ps", "-a")
+	if r.code != 0 || !strings.Contains(r.stderr, "quarantined") || !strings.Contains(r.stderr, id) {
+		t.Fatalf("ps -a with a damaged record: %s\nwant it listed as quarantined on stderr", r)
+	}
+	b, err := os.ReadFile(filepath.Join(e.root, "quarantine", id, "upper", "data"))
+	if err != nil || string(b) != "precious\n" {
+		t.Fatalf("the container's writable layer was not kept: %q, %v", b, err)
+	}
+	if err := os.RemoveAll(filepath.Join(e.root, "quarantine")); err != nil {
+		t.Fatal(err)
+	}
+	e.must("ps", "-a") // its name claim, leases and the like are reclaimed
+	if left := entries(filepath.Join(e.root, "names")); len(left) != 0 {
+		t.Errorf("the quarantined container's name claim is left: %v", left)
+	}
+}

@@ -27,6 +27,7 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			reportQuarantine(g, rt)
 			switch {
 			case format == "json":
 				if recs == nil {
@@ -129,5 +130,14 @@ func newInspectCommand(g *globalOptions) *cobra.Command {
 			}
 			return errors.Join(errs...)
 		},
+	}
+}
+
+// reportQuarantine tells the user about container directories moved aside
+// because their record was damaged: nothing of them was deleted.
+func reportQuarantine(g *globalOptions, rt *container.Runtime) {
+	q, _ := rt.Quarantine()
+	for _, e := range q {
+		fmt.Fprintf(g.Stderr, "edgerun: note: %s is quarantined: %s (its files are kept: look inside, then remove it)\n", e.Path, e.Reason)
 	}
 }
