@@ -74,7 +74,7 @@ func FuzzParseDevice(f *testing.F) {
 }
 
 func FuzzParseEnvFile(f *testing.F) {
-	for _, s := range []string{"A=1\n#c\nB\n", "\uFEFFX=y", " K = v", "A=\xff"} {
+	for _, s := range []string{"A=1\n#c\nB\n", "\uFEFFX=y", " K = v", "A=\xff", "A=\x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -84,7 +84,7 @@ func FuzzParseEnvFile(f *testing.F) {
 		}
 		for _, kv := range env {
 			k, _, _ := strings.Cut(kv, "=")
-			if k == "" || strings.ContainsAny(k, " \t\n\r\x00") || strings.HasPrefix(k, "#") {
+			if k == "" || strings.ContainsAny(k, " \t\n\r") || strings.HasPrefix(k, "#") || strings.ContainsRune(kv, 0) {
 				t.Fatalf("%q produced entry %q", s, kv)
 			}
 		}
