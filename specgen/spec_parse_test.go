@@ -411,6 +411,41 @@ func TestCheckSysctl(t *testing.T) {
 	checkErr(t, err, "host network")
 }
 
+func TestCheckSysctlNames(t *testing.T) {
+	tests := []struct{ in, key, wantErr string }{
+		{"net/core/somaxconn=1024", "net.core.somaxconn", ""},
+		{"net.ipv4.conf.all/forwarding=1", "net.ipv4.conf.all.forwarding", ""},
+		{"fs/mqueue/msg_max=10", "fs.mqueue.msg_max", ""},
+		{"kernel/shmmax=1", "kernel.shmmax", ""},
+		{"net.ipv4/../../kernel/x=1", "", "not a sysctl name"},
+		{"net/../kernel/core_pattern=|/tmp/x", "", "not a sysctl name"},
+		{"fs.mqueue/../../kernel/core_pattern=x", "", "not a sysctl name"},
+		{"kernel/../net/ipv4/ip_forward=1", "", "not a sysctl name"},
+		{"net.ipv4..ip_forward=1", "", "not a sysctl name"},
+		{"net.ipv4//ip_forward=1", "", "not a sysctl name"},
+		{"net.=1", "", "not a sysctl name"},
+		{"fs.mqueue.=1", "", "not a sysctl name"},
+		{"fs.mqueue./msg_max=1", "", "not a sysctl name"},
+		{".net.ipv4.ip_forward=1", "", "not a sysctl name"},
+		{"/net/ipv4/ip_forward=1", "", "not a sysctl name"},
+		{"net.ipv4.ip_forward/=1", "", "not a sysctl name"},
+		{"net.ipv4.ip forward=1", "", "not a sysctl name"},
+		{"net.ipv4.ip\x00forward=1", "", "not a sysctl name"},
+		{"net=1", "", "not namespaced"},
+		{"fs.mqueue=1", "", "not namespaced"},
+		{"kernel.shmmax.x=1", "", "not namespaced"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			k, _, err := checkSysctl(tt.in, false)
+			checkErr(t, err, tt.wantErr)
+			if k != tt.key {
+				t.Fatalf("checkSysctl(%q) name = %q, want %q", tt.in, k, tt.key)
+			}
+		})
+	}
+}
+
 func TestParseUlimit(t *testing.T) {
 	tests := []struct {
 		in         string
