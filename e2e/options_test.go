@@ -53,6 +53,42 @@ func TestRunAppliesUlimitSysctlAndOOMScore(t *testing.T) {
 	}
 }
 
+// TestRunRefusesWhatTheKernelWouldRefuseUpFront: values that used to pass
+// validation and fail in libcontainer once the container existed (126 for
+// the ulimits) exit 125 with edgerun's own message; newEnv's cleanup
+// checks that no container state, cgroup or mount is left.
+func TestRunRefusesWhatTheKernelWouldRefuseUpFront(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	b, err := os.ReadFile("/proc/sys/fs/nr_open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nrOpen, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envFile := filepath.Join(e.base, "nul.env")
+	if err := os.WriteFile(envFile, []byte("A=1\nB=x\x00y\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"--ulimit", "nofile=" + strconv.FormatUint(nrOpen+1, 10)}, "(fs.nr_open)"},
+		{[]string{"--ulimit", "nofile=1024:-1"}, "(fs.nr_open), not unlimited"},
+		{[]string{"--sysctl", "net.ipv4/../../kernel/x=1"}, "is not a sysctl name"},
+		{[]string{"--env-file", envFile}, envFile + ": invalid run option: env file line 2 contains a NUL byte"},
+	} {
+		r := e.run(append(append([]string{"run", "--rm"}, tc.flags...), "busybox", "true")...)
+		if r.code != 125 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("run %v: want 125 and %q, got %s", tc.flags, tc.want, r)
+		}
+	}
+}
+
 func TestMemoryAndCpusetLimitsAreInTheCgroup(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -6,7 +6,8 @@
 // the command exists in the container's view (CheckCommand), and derives
 // the process of an exec. It reads the host (device nodes, bind sources,
 // seccomp profile files, the image's /etc/passwd, its own capability
-// bounding set) but changes nothing on it. It is pure Go: it may import
+// sets, and with --ulimit fs.nr_open, its uid map and its own hard
+// limits) but changes nothing on it. It is pure Go: it may import
 // cgroups (limits) and internal/containerinit (where --init lives) of this
 // module, and nothing that reaches runc, cgo or the container lifecycle (internal/layering checks that transitively), so its
 // tests run unprivileged and under qemu-user on every architecture.

@@ -69,6 +69,9 @@ type SpecOptions struct {
 	// HostCaps are the capabilities this host can grant; nil means
 	// HostCapabilities().
 	HostCaps []string
+	// RlimitBounds are what the kernel lets --ulimit set; nil means
+	// HostRlimitBounds() (read only when there are --ulimit flags).
+	RlimitBounds *RlimitBounds
 	// HostDevices lists the devices --privileged passes through; nil
 	// means the host's /dev.
 	HostDevices func() ([]specs.LinuxDevice, error)
@@ -80,7 +83,8 @@ type SpecOptions struct {
 // GenerateSpec builds the runtime spec of a container from the image config
 // and the run options, refusing invalid options with errors that say what
 // to change. It reads the host only to stat --device nodes and bind
-// sources, to read seccomp profiles and the image's /etc/passwd.
+// sources, to read seccomp profiles and the image's /etc/passwd, and for
+// what SpecOptions leaves nil (capabilities, rlimit bounds and the like).
 func GenerateSpec(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Spec, error) {
 	if opts.ID == "" {
 		return nil, fmt.Errorf("%w: container id is empty", ErrInvalidOption)
@@ -158,7 +162,7 @@ func buildProcess(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Process, [
 	if err != nil {
 		return nil, nil, err
 	}
-	rlimits, err := rlimitsFor(opts.Ulimits)
+	rlimits, err := rlimitsFor(opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -228,19 +232,6 @@ func checkHostname(h string) error {
 		return fmt.Errorf("%w: hostname %q: use at most 63 letters, digits, dots and dashes", ErrInvalidOption, h)
 	}
 	return nil
-}
-
-func rlimitsFor(ulimits []string) ([]specs.POSIXRlimit, error) {
-	var out []specs.POSIXRlimit
-	for _, u := range ulimits {
-		typ, soft, hard, err := ParseUlimit(u)
-		if err != nil {
-			return nil, err
-		}
-		out = slices.DeleteFunc(out, func(r specs.POSIXRlimit) bool { return r.Type == typ })
-		out = append(out, specs.POSIXRlimit{Type: typ, Soft: soft, Hard: hard})
-	}
-	return out, nil
 }
 
 func annotations(img ocispec.ImageConfig) map[string]string {

@@ -15,7 +15,9 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // TERM with a tty), then the image's variables, then the -e/--env-file
 // ones, each replacing an earlier variable of the same name in place. A
 // flag without "=" takes the value from the host, or is dropped when the
-// host does not have it. PATH gets a default when nobody sets it.
+// host does not have it. PATH gets a default when nobody sets it. A NUL
+// byte, which no environment variable can hold, is refused in a flag, in
+// a host value, and in an image variable that no flag replaces.
 func mergeEnv(image, flags []string, hostEnv func(string) (string, bool), hostname string, tty bool) ([]string, error) {
 	env := []string{"HOSTNAME=" + hostname}
 	if tty {
@@ -39,19 +41,17 @@ func mergeEnv(image, flags []string, hostEnv func(string) (string, bool), hostna
 			set(kv)
 		}
 	}
-	for _, kv := range flags {
-		k, _, hasValue := strings.Cut(kv, "=")
-		if err := checkEnvName(k); err != nil {
-			return nil, fmt.Errorf("%w: -e %q: %w", ErrInvalidOption, kv, err)
+	for _, flag := range flags {
+		kv, ok, err := flagEnv(flag, hostEnv)
+		if err != nil {
+			return nil, err
 		}
-		if !hasValue {
-			v, ok := lookupHost(hostEnv, k)
-			if !ok {
-				continue
-			}
-			kv = k + "=" + v
+		if ok {
+			set(kv)
 		}
-		set(kv)
+	}
+	if err := checkImageEnv(env); err != nil {
+		return nil, err
 	}
 	if _, ok := index["PATH"]; !ok {
 		env = append([]string{defaultPath}, env...)
@@ -59,11 +59,45 @@ func mergeEnv(image, flags []string, hostEnv func(string) (string, bool), hostna
 	return env, nil
 }
 
-func lookupHost(hostEnv func(string) (string, bool), k string) (string, bool) {
-	if hostEnv == nil {
-		return "", false
+// flagEnv checks one -e (or --env-file) entry and returns it as NAME=VALUE,
+// taking a bare NAME's value from the host; ok is false when the host
+// does not have it.
+func flagEnv(kv string, hostEnv func(string) (string, bool)) (string, bool, error) {
+	if strings.ContainsRune(kv, 0) {
+		return "", false, fmt.Errorf("%w: -e %q contains a NUL byte, which no environment variable can hold: remove it", ErrInvalidOption, kv)
 	}
-	return hostEnv(k)
+	k, _, hasValue := strings.Cut(kv, "=")
+	if err := checkEnvName(k); err != nil {
+		return "", false, fmt.Errorf("%w: -e %q: %w", ErrInvalidOption, kv, err)
+	}
+	if hasValue {
+		return kv, true, nil
+	}
+	if hostEnv == nil {
+		return "", false, nil
+	}
+	v, ok := hostEnv(k)
+	if ok && strings.ContainsRune(v, 0) {
+		return "", false, fmt.Errorf("%w: -e %s: the host's value contains a NUL byte, which no environment variable can hold: give one with -e %s=VALUE", ErrInvalidOption, k, k)
+	}
+	return k + "=" + v, ok, nil
+}
+
+// checkImageEnv refuses a NUL byte left in the merged environment: -e
+// entries and host values are checked as they come, so what is left is
+// an image's variable that no flag replaced.
+func checkImageEnv(env []string) error {
+	for _, kv := range env {
+		if !strings.ContainsRune(kv, 0) {
+			continue
+		}
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.ContainsRune(k, 0) {
+			return fmt.Errorf("%w: the image's environment has a variable name with a NUL byte (%q), which no environment variable can hold: rebuild the image without it", ErrInvalidOption, k)
+		}
+		return fmt.Errorf("%w: the image sets %s to a value with a NUL byte: override it with -e %s=VALUE", ErrInvalidOption, k, k)
+	}
+	return nil
 }
 
 func checkEnvName(k string) error {
@@ -96,6 +130,9 @@ func ParseEnvFile(r io.Reader) ([]string, error) {
 		line = strings.TrimLeftFunc(line, unicode.IsSpace)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
+		}
+		if strings.ContainsRune(line, 0) {
+			return nil, fmt.Errorf("%w: env file line %d contains a NUL byte, which no environment variable can hold: remove it", ErrInvalidOption, n)
 		}
 		k, _, _ := strings.Cut(line, "=")
 		if err := checkEnvName(k); err != nil {

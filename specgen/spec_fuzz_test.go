@@ -74,7 +74,7 @@ func FuzzParseDevice(f *testing.F) {
 }
 
 func FuzzParseEnvFile(f *testing.F) {
-	for _, s := range []string{"A=1\n#c\nB\n", "\uFEFFX=y", " K = v", "A=\xff"} {
+	for _, s := range []string{"A=1\n#c\nB\n", "\uFEFFX=y", " K = v", "A=\xff", "A=\x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -84,9 +84,32 @@ func FuzzParseEnvFile(f *testing.F) {
 		}
 		for _, kv := range env {
 			k, _, _ := strings.Cut(kv, "=")
-			if k == "" || strings.ContainsAny(k, " \t\n\r\x00") || strings.HasPrefix(k, "#") {
+			if k == "" || strings.ContainsAny(k, " \t\n\r") || strings.HasPrefix(k, "#") || strings.ContainsRune(kv, 0) {
 				t.Fatalf("%q produced entry %q", s, kv)
 			}
+		}
+	})
+}
+
+// FuzzCheckSysctl asserts that an accepted sysctl is written (as
+// libcontainer writes it, every dot a directory separator) to a clean
+// path under one of the namespaced trees of /proc/sys.
+func FuzzCheckSysctl(f *testing.F) {
+	for _, s := range []string{"net.ipv4.ip_forward=1", "net/core/somaxconn=1", "net.ipv4/../../kernel/x=1",
+		"kernel.shmmax=1", "fs.mqueue.msg_max=1", "fs/mqueue/../../kernel/core_pattern=x"} {
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, kv string, hostNet bool) {
+		k, _, err := checkSysctl(kv, hostNet)
+		if err != nil {
+			return
+		}
+		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		ipc := strings.HasPrefix(p, "/proc/sys/kernel/msg") || strings.HasPrefix(p, "/proc/sys/kernel/sem") ||
+			strings.HasPrefix(p, "/proc/sys/kernel/shm")
+		namespaced := ipc || strings.HasPrefix(p, "/proc/sys/fs/mqueue/") || !hostNet && strings.HasPrefix(p, "/proc/sys/net/")
+		if path.Clean(p) != p || !namespaced || strings.ContainsAny(k, "/ \x00") {
+			t.Fatalf("%q (host network %v) accepted as %q, written to %s", kv, hostNet, k, p)
 		}
 	})
 }

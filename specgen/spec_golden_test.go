@@ -32,6 +32,7 @@ func baseOptions() *SpecOptions {
 	return &SpecOptions{
 		ID: "0123456789abcdef", Rootfs: "testdata/rootfs", GOARCH: "amd64",
 		CgroupNamespace: &yes, KernelVersion: "6.1.0", HostCaps: KnownCapabilities(), X32: new(bool),
+		RlimitBounds: &RlimitBounds{NrOpen: 1 << 20},
 		HostDevices: func() ([]specs.LinuxDevice, error) {
 			mode := os.FileMode(0o660)
 			return []specs.LinuxDevice{{Path: "/dev/ttyUSB0", Type: "c", Major: 188, Minor: 0, FileMode: &mode}}, nil

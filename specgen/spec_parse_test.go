@@ -159,7 +159,7 @@ func TestDeviceResolve(t *testing.T) {
 }
 
 func TestParseEnvFile(t *testing.T) {
-	in := "\uFEFF# comment\nFOO=bar\n\n  SPACED=a b \"c\"\nFROMHOST\nEMPTY=\nURL=http://x?a=b\n"
+	in := "\uFEFF# comment\nFOO=bar\n# a NUL in a comment: \x00\n\n  SPACED=a b \"c\"\nFROMHOST\nEMPTY=\nURL=http://x?a=b\n"
 	got, err := ParseEnvFile(strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
@@ -172,6 +172,40 @@ func TestParseEnvFile(t *testing.T) {
 		if _, err := ParseEnvFile(strings.NewReader(bad)); !errors.Is(err, ErrInvalidOption) {
 			t.Errorf("ParseEnvFile(%q) error = %v, want ErrInvalidOption", bad, err)
 		}
+	}
+}
+
+func TestParseEnvFileRefusesNUL(t *testing.T) {
+	for _, in := range []string{"A=1\nB=x\x00y\n", "A=1\nB\x00C=1\n", "# c\nB=\x00\n", "\uFEFFA=1\n\x00B=1\n"} {
+		t.Run(in, func(t *testing.T) {
+			_, err := ParseEnvFile(strings.NewReader(in))
+			checkErr(t, err, "line 2 contains a NUL byte")
+		})
+	}
+}
+
+func TestMergeEnvRefusesNUL(t *testing.T) {
+	host := func(k string) (string, bool) { return "a\x00b", k == "NULHOST" }
+	tests := []struct {
+		name         string
+		image, flags []string
+		want         string
+	}{
+		{"-e value", nil, []string{"A=x\x00y"}, `-e "A=x\x00y" contains a NUL byte`},
+		{"-e name", nil, []string{"A\x00B=1"}, "contains a NUL byte"},
+		{"the host's value of -e NAME", nil, []string{"NULHOST"}, "-e NULHOST: the host's value contains a NUL byte"},
+		{"the image's value", []string{"PATH=/bin", "A=x\x00y"}, nil, "the image sets A to a value with a NUL byte: override it with -e A=VALUE"},
+		{"the image's name", []string{"A\x00B=1"}, nil, "rebuild the image"},
+		{"an image value set again by -e", []string{"A=x\x00y"}, []string{"A=ok"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, err := mergeEnv(tt.image, tt.flags, host, "box", false)
+			checkErr(t, err, tt.want)
+			if tt.want == "" && slices.ContainsFunc(env, func(kv string) bool { return strings.ContainsRune(kv, 0) }) {
+				t.Fatalf("mergeEnv = %q, with a NUL byte", env)
+			}
+		})
 	}
 }
 
@@ -375,6 +409,41 @@ func TestCheckSysctl(t *testing.T) {
 	}
 	_, _, err := checkSysctl("net.ipv4.ip_forward=1", true)
 	checkErr(t, err, "host network")
+}
+
+func TestCheckSysctlNames(t *testing.T) {
+	tests := []struct{ in, key, wantErr string }{
+		{"net/core/somaxconn=1024", "net.core.somaxconn", ""},
+		{"net.ipv4.conf.all/forwarding=1", "net.ipv4.conf.all.forwarding", ""},
+		{"fs/mqueue/msg_max=10", "fs.mqueue.msg_max", ""},
+		{"kernel/shmmax=1", "kernel.shmmax", ""},
+		{"net.ipv4/../../kernel/x=1", "", "not a sysctl name"},
+		{"net/../kernel/core_pattern=|/tmp/x", "", "not a sysctl name"},
+		{"fs.mqueue/../../kernel/core_pattern=x", "", "not a sysctl name"},
+		{"kernel/../net/ipv4/ip_forward=1", "", "not a sysctl name"},
+		{"net.ipv4..ip_forward=1", "", "not a sysctl name"},
+		{"net.ipv4//ip_forward=1", "", "not a sysctl name"},
+		{"net.=1", "", "not a sysctl name"},
+		{"fs.mqueue.=1", "", "not a sysctl name"},
+		{"fs.mqueue./msg_max=1", "", "not a sysctl name"},
+		{".net.ipv4.ip_forward=1", "", "not a sysctl name"},
+		{"/net/ipv4/ip_forward=1", "", "not a sysctl name"},
+		{"net.ipv4.ip_forward/=1", "", "not a sysctl name"},
+		{"net.ipv4.ip forward=1", "", "not a sysctl name"},
+		{"net.ipv4.ip\x00forward=1", "", "not a sysctl name"},
+		{"net=1", "", "not namespaced"},
+		{"fs.mqueue=1", "", "not namespaced"},
+		{"kernel.shmmax.x=1", "", "not namespaced"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			k, _, err := checkSysctl(tt.in, false)
+			checkErr(t, err, tt.wantErr)
+			if k != tt.key {
+				t.Fatalf("checkSysctl(%q) name = %q, want %q", tt.in, k, tt.key)
+			}
+		})
+	}
 }
 
 func TestParseUlimit(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // securityOpts is the parsed form of --security-opt.
@@ -61,13 +62,17 @@ func (so *securityOpts) setSeccomp(v string) error {
 
 // checkSysctl accepts only sysctls that are namespaced, so setting them
 // cannot change the host: IPC ones, fs.mqueue.* and, unless the container
-// shares the host network, net.*.
+// shares the host network, net.*. The name is returned with dots.
 func checkSysctl(kv string, hostNetwork bool) (string, string, error) {
 	k, v, ok := strings.Cut(kv, "=")
 	if !ok || k == "" {
 		return "", "", fmt.Errorf("%w: --sysctl %q: want NAME=VALUE", ErrInvalidOption, kv)
 	}
-	k = strings.ReplaceAll(k, "/", ".")
+	k, ok = sysctlName(k)
+	if !ok {
+		return "", "", fmt.Errorf("%w: --sysctl %q: %q is not a sysctl name: write its parts between dots (or slashes), as in net.ipv4.ip_forward, with no empty part, \"..\" or space",
+			ErrInvalidOption, kv, k)
+	}
 	ipc := []string{"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
 		"kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"}
 	switch {
@@ -82,6 +87,22 @@ func checkSysctl(kv string, hostNetwork bool) (string, string, error) {
 		return "", "", fmt.Errorf("%w: --sysctl %s: use --hostname instead", ErrInvalidOption, k)
 	}
 	return "", "", fmt.Errorf("%w: --sysctl %s is not namespaced, so it would change the host: only kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.* and net.* are allowed", ErrInvalidOption, k)
+}
+
+// sysctlName returns a sysctl name with dots between its parts. Dots and
+// slashes both separate parts (sysctl(8) takes either, and libcontainer
+// writes each as a directory separator under /proc/sys), so "." and ".."
+// leave empty parts; a name with one, or with a NUL byte or white space,
+// names no sysctl and is refused, before the namespace check, which
+// net.ipv4/../../kernel/x would otherwise pass as one of net.*.
+func sysctlName(k string) (string, bool) {
+	parts := strings.Split(strings.ReplaceAll(k, "/", "."), ".")
+	for _, p := range parts {
+		if p == "" || strings.ContainsFunc(p, func(r rune) bool { return r == 0 || unicode.IsSpace(r) }) {
+			return k, false
+		}
+	}
+	return strings.Join(parts, "."), true
 }
 
 // rlimitNames maps docker's --ulimit names to RLIMIT_ constants' names.

@@ -20,6 +20,7 @@ func TestGenerateSpecRefusesBadOptions(t *testing.T) {
 		"bad hostname":     {func(o *SpecOptions) { o.Hostname = "a b" }, "hostname"},
 		"bad cap":          {func(o *SpecOptions) { o.CapAdd = []string{"SUPERPOWER"} }, "unknown capability"},
 		"bad ulimit":       {func(o *SpecOptions) { o.Ulimits = []string{"nofile=9:1"} }, "soft limit"},
+		"ulimit > nr_open": {func(o *SpecOptions) { o.Ulimits = []string{"nofile=99999999999"} }, "fs.nr_open"},
 		"bad security opt": {func(o *SpecOptions) { o.SecurityOpts = []string{"apparmor=x"} }, "not supported"},
 		"bad env":          {func(o *SpecOptions) { o.Env = []string{"=x"} }, "empty variable name"},
 	}
