@@ -87,6 +87,13 @@ func effectiveCaps(status string) (uint64, error) {
 	return m, nil
 }
 
+// RlimitResource is the kernel's number of the spec's rlimit name
+// (RLIMIT_NOFILE and the like).
+func RlimitResource(name string) (int, bool) {
+	n, ok := rlimitResources()[name]
+	return n, ok
+}
+
 // rlimitResources maps RLIMIT_ names to the kernel's numbers.
 func rlimitResources() map[string]int {
 	return map[string]int{
