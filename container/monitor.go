@@ -112,11 +112,20 @@ func (m *monitor) run() error {
 		} else {
 			started = time.Now()
 			if run, err = m.start(rec); err != nil {
-				return m.startFailed(rec, err)
+				if m.status != nil || !rec.policy().ShouldRestart(exitCodeOf(err), rec.RestartCount, rec.StoppedByUser) {
+					return m.startFailed(rec, err)
+				}
+				// A restart that cannot start is retried with the
+				// policy's backoff, like an exit; ps shows why.
+				rec.Error = err.Error()
+				_ = m.r.saveRecord(rec)
+				code, exited = exitCodeOf(err), true
+				m.unlock()
+			} else {
+				m.unlock()
+				m.report(nil)
+				m.shed(run, started, backoff) // returns only if the re-exec failed
 			}
-			m.unlock()
-			m.report(nil)
-			m.shed(run, started, backoff) // returns only if the re-exec failed
 		}
 		if !exited {
 			m.copyOutput(run)
@@ -142,6 +151,10 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 	// container's monitor keeps nothing of it (see shed).
 	spec, err := m.r.loadSpec(m.id)
 	if err != nil {
+		return nil, &ExitError{ExitRuntimeFailed, err}
+	}
+	// Its network namespace may have gone with a wiped /run.
+	if err := m.r.ensureNetwork(context.Background(), rec); err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
 	lc, err := m.r.createLibcontainer(m.id, spec)
