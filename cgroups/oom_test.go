@@ -10,9 +10,13 @@ func TestOOMKilledReadsV1AndV2Counters(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) string {
 		d := filepath.Join(dir, name)
-		os.MkdirAll(d, 0o755)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		for f, c := range map[string]string{"memory.oom_control": content, "memory.events": content} {
-			os.WriteFile(filepath.Join(d, f), []byte(c), 0o644)
+			if err := os.WriteFile(filepath.Join(d, f), []byte(c), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		return d
 	}

@@ -45,7 +45,7 @@ func assertNoNetworkLeftovers(t *testing.T, r *Runtime) {
 	t.Helper()
 	recs, _ := r.listRecords()
 	for _, rec := range recs {
-		r.RemoveContainer(context.Background(), rec.ID, true)
+		removeLeftover(t, r, rec.ID)
 	}
 	testenv.AssertNoNetwork(t, testenv.Network{Bridge: r.cfg.Bridge, Root: r.cfg.Root, State: r.cfg.State})
 }
@@ -76,7 +76,12 @@ func TestBridgeContainersPingEachOtherByAddressAndName(t *testing.T) {
 	r := netRuntime(t)
 	a, done := startBackground(t, r, RunOptions{Name: "pinged", Remove: true,
 		Net: NetOptions{Mode: NetworkBridge}, Spec: specgen.SpecOptions{Args: []string{"sleep", "60"}}})
-	defer func() { r.RemoveContainer(context.Background(), a.ID, true); <-done }()
+	defer func() {
+		removeLeftover(t, r, a.ID)
+		if err := <-done; err != nil {
+			t.Errorf("run %s: %v", a.Name, err)
+		}
+	}()
 	ip := a.Network.Bridge.IP.String()
 	code, out, err := run(t, r, RunOptions{Remove: true, Net: NetOptions{Mode: NetworkBridge}, Spec: specgen.SpecOptions{Args: []string{"sh", "-c", "ping -c1 -W2 " + ip + " && ping -c1 -W2 pinged"}}})
 	if err != nil || code != 0 || !strings.Contains(out, "64 bytes from "+ip) {
@@ -86,14 +91,14 @@ func TestBridgeContainersPingEachOtherByAddressAndName(t *testing.T) {
 
 func TestBridgeContainerHasAddressRouteAndHostsEntry(t *testing.T) {
 	r := netRuntime(t)
-	code, out, err := run(t, r, RunOptions{Remove: true, Spec: specgen.SpecOptions{Hostname: "probe",
+	_, out, err := run(t, r, RunOptions{Remove: true, Spec: specgen.SpecOptions{Hostname: "probe",
 		Args: []string{"sh", "-c", "ip -o -4 addr show eth0; ip route; grep probe /etc/hosts"}}, Net: NetOptions{Mode: NetworkBridge, IP: "10.197.0.0"}})
 	if err == nil {
 		t.Fatalf("--ip outside the subnet was accepted: %s", out)
 	}
 	subnet := netip.MustParsePrefix(r.cfg.Subnet)
 	want := subnet.Addr().Next().Next().Next().Next() // .4
-	code, out, err = run(t, r, RunOptions{Remove: true, Spec: specgen.SpecOptions{Hostname: "probe",
+	code, out, err := run(t, r, RunOptions{Remove: true, Spec: specgen.SpecOptions{Hostname: "probe",
 		Args: []string{"sh", "-c", "ip -o -4 addr show eth0; ip route; grep probe /etc/hosts"}}, Net: NetOptions{Mode: NetworkBridge, IP: want.String()}})
 	if err != nil || code != 0 {
 		t.Fatalf("code %d, %v\n%s", code, err, out)

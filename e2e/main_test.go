@@ -100,7 +100,7 @@ func probe(t *testing.T) string {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(s.probeDir, "probe"), "./testdata/probe")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			s.probeErr = fmt.Errorf("build probe: %v\n%s", err, out)
+			s.probeErr = fmt.Errorf("build probe: %w\n%s", err, out)
 		}
 	})
 	if s.probeErr != nil {

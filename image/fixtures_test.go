@@ -127,12 +127,15 @@ func refName(n string) map[string]string { return map[string]string{annotationRe
 func tarDir(t testing.TB, dir string, reverse, gz bool) []byte {
 	t.Helper()
 	var files []string
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if err == nil && fi.Mode().IsRegular() {
 			files = append(files, p)
 		}
 		return err
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	sort.Strings(files)
 	if reverse {
 		sort.Sort(sort.Reverse(sort.StringSlice(files)))
@@ -151,12 +154,20 @@ func tarDir(t testing.TB, dir string, reverse, gz bool) []byte {
 			t.Fatal(err)
 		}
 		rel, _ := filepath.Rel(dir, f)
-		tw.WriteHeader(&tar.Header{Name: rel, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg})
-		tw.Write(b)
+		if err := tw.WriteHeader(&tar.Header{Name: rel, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(b); err != nil {
+			t.Fatal(err)
+		}
 	}
-	tw.Close()
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if zw != nil {
-		zw.Close()
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return buf.Bytes()
 }

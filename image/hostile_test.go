@@ -19,7 +19,8 @@ type tarFile struct {
 	linkname string
 }
 
-func tarOf(files []tarFile) []byte {
+func tarOf(t testing.TB, files []tarFile) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, f := range files {
@@ -31,10 +32,16 @@ func tarOf(files []tarFile) []byte {
 		if tf == tar.TypeReg {
 			hdr.Size = int64(len(f.body))
 		}
-		tw.WriteHeader(hdr)
-		tw.Write(f.body)
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(f.body); err != nil {
+			t.Fatalf("%s: %v", f.name, err)
+		}
 	}
-	tw.Close()
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return buf.Bytes()
 }
 
@@ -54,13 +61,14 @@ type tweaks struct {
 	files    func([]tarFile) []tarFile
 }
 
-func tinyLayer() []byte {
-	return tarOf([]tarFile{{name: "etc/hostname", body: []byte("gateway\n")}})
+func tinyLayer(t testing.TB) []byte {
+	t.Helper()
+	return tarOf(t, []tarFile{{name: "etc/hostname", body: []byte("gateway\n")}})
 }
 
 func hostileArchive(t testing.TB, tw tweaks) []byte {
 	t.Helper()
-	layer := tinyLayer()
+	layer := tinyLayer(t)
 	cfg := map[string]any{"architecture": "amd64", "os": "linux",
 		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{digest.FromBytes(layer).String()}}}
 	if tw.config != nil {
@@ -88,7 +96,7 @@ func hostileArchive(t testing.TB, tw tweaks) []byte {
 	if tw.files != nil {
 		files = tw.files(files)
 	}
-	return tarOf(files)
+	return tarOf(t, files)
 }
 
 func topDesc(idx map[string]any) map[string]any { return idx["manifests"].([]any)[0].(map[string]any) }
@@ -111,7 +119,7 @@ func TestHostileArchives(t *testing.T) {
 	}{
 		{"blob digest mismatch", func(t testing.TB) []byte {
 			return hostileArchive(t, tweaks{files: func(fs []tarFile) []tarFile {
-				fs[2].body = tarOf([]tarFile{{name: "evil", body: []byte("not the layer")}})
+				fs[2].body = tarOf(t, []tarFile{{name: "evil", body: []byte("not the layer")}})
 				return fs
 			}})
 		}, ErrDigestMismatch, "hashes to"},
@@ -200,13 +208,13 @@ func TestHostileArchives(t *testing.T) {
 			return hostileArchive(t, tweaks{files: func(fs []tarFile) []tarFile { return fs[1:] }})
 		}, ErrInvalidImage, "oci-layout"},
 		{"docker manifest.json names a missing layer", func(t testing.TB) []byte {
-			return tarOf([]tarFile{
+			return tarOf(t, []tarFile{
 				{name: "cfg.json", body: []byte(`{"os":"linux","architecture":"amd64","rootfs":{"type":"layers","diff_ids":[]}}`)},
 				{name: "manifest.json", body: []byte(`[{"Config":"cfg.json","RepoTags":["a:1"],"Layers":["abc/layer.tar"]}]`)},
 			})
 		}, ErrInvalidImage, "abc/layer.tar"},
 		{"docker manifest.json symlink loop", func(t testing.TB) []byte {
-			return tarOf([]tarFile{
+			return tarOf(t, []tarFile{
 				{name: "cfg.json", body: []byte(`{}`)},
 				{name: "a/layer.tar", typeflag: tar.TypeSymlink, linkname: "../b/layer.tar"},
 				{name: "b/layer.tar", typeflag: tar.TypeSymlink, linkname: "../a/layer.tar"},

@@ -34,8 +34,12 @@ func TestLoadFormats(t *testing.T) {
 		{"gzipped docker save", func(t *testing.T) (string, []byte) {
 			var buf bytes.Buffer
 			zw := gzip.NewWriter(&buf)
-			zw.Write(dockerSave(t, map[string]v1.Image{"busybox:1": img}))
-			zw.Close()
+			if _, err := zw.Write(dockerSave(t, map[string]v1.Image{"busybox:1": img})); err != nil {
+				t.Fatal(err)
+			}
+			if err := zw.Close(); err != nil {
+				t.Fatal(err)
+			}
 			return writeTemp(t, buf.Bytes()), nil
 		}, []string{"docker.io/library/busybox:1"}, false},
 		{"docker save from stdin", func(t *testing.T) (string, []byte) {

@@ -149,7 +149,7 @@ func TestPullNotFoundAndUnauthorized(t *testing.T) {
 			if strings.HasPrefix(r.URL.Path, "/v2/private/") {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(http.StatusForbidden)
-				w.Write([]byte(`{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`))
+				_, _ = w.Write([]byte(`{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`))
 				return
 			}
 			next.ServeHTTP(w, r)

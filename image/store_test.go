@@ -184,9 +184,13 @@ func TestPrune(t *testing.T) {
 	fresh := filepath.Join(s.ingestDir(), digest.FromString("new").Encoded())
 	tmp := filepath.Join(s.ingestDir(), "tmp-123")
 	for _, p := range []string{stale, fresh, tmp, stale + ".lock", fresh + ".lock"} {
-		os.WriteFile(p, []byte("partial"), 0o600)
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	os.Chtimes(stale, now.Add(-48*time.Hour), now.Add(-48*time.Hour))
+	if err := os.Chtimes(stale, now.Add(-48*time.Hour), now.Add(-48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 
 	if _, err := s.Remove("gone:1", RemoveOptions{}); err != nil {
 		t.Fatal(err)
@@ -244,8 +248,12 @@ func TestIngestResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write(content[:6])
-	w.f.Sync()
+	if _, err := w.Write(content[:6]); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.f.Sync(); err != nil {
+		t.Fatal(err)
+	}
 	w.release() // the writer dies mid-way; the partial file stays
 	w.f.Close()
 
@@ -259,7 +267,9 @@ func TestIngestResume(t *testing.T) {
 	if s.HasBlob(d) {
 		t.Fatal("partial blob visible")
 	}
-	w.Write(content[6:])
+	if _, err := w.Write(content[6:]); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.finish(); err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +290,9 @@ func TestIngestRejectsOversizeAndMismatch(t *testing.T) {
 	}
 	w.discard()
 	w, _ = s.newIngest(d, 3)
-	w.Write([]byte("abd"))
+	if _, err := w.Write([]byte("abd")); err != nil { // the right size: finish finds the wrong digest
+		t.Fatal(err)
+	}
 	if err := w.finish(); !errors.Is(err, ErrDigestMismatch) {
 		t.Fatalf("finish: %v", err)
 	}

@@ -29,9 +29,13 @@ func TestLogWriterRotatesWithinCapAndReaderReassemblesLines(t *testing.T) {
 			line = long + "\n"
 		}
 		want.WriteString(line)
-		pw.WriteString(line)
+		if _, err := pw.WriteString(line); err != nil {
+			t.Fatal(err)
+		}
 	}
-	pw.WriteString("no newline at the end")
+	if _, err := pw.WriteString("no newline at the end"); err != nil {
+		t.Fatal(err)
+	}
 	pw.Close()
 	<-done
 	w.Close()

@@ -28,7 +28,11 @@ func fakeInternet(t *testing.T) (string, netip.Addr, netip.Addr) {
 	if err := createNS(path); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { removeNS(path) })
+	t.Cleanup(func() {
+		if err := removeNS(path); err != nil {
+			t.Errorf("remove the fake internet: %v", err)
+		}
+	})
 	ns, err := vnetns.GetFromPath(path)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +45,17 @@ func fakeInternet(t *testing.T) (string, netip.Addr, netip.Addr) {
 	if err := h.LinkAdd(v); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { h2, _ := netlink.NewHandle(unix.NETLINK_ROUTE); h2.LinkDel(v); h2.Close() })
+	t.Cleanup(func() {
+		h2, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+		if err != nil {
+			t.Errorf("remove veth %s: %v", name, err)
+			return
+		}
+		defer h2.Close()
+		if err := h2.LinkDel(v); err != nil {
+			t.Errorf("remove veth %s: %v", name, err)
+		}
+	})
 	if err := h.AddrAdd(v, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(hostSide, 30))}); err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,9 @@ func newID(t *testing.T) string { return randomHex(t, 32) }
 func assertNothingLeft(t *testing.T, n *Network, dir string) {
 	t.Helper()
 	testenv.AssertNoNetwork(t, testenv.Network{Bridge: n.bridge, Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state")})
-	n.Reclaim(func(string) bool { return false })
+	if err := n.Reclaim(func(string) bool { return false }); err != nil {
+		t.Errorf("tear down what is left: %v", err)
+	}
 }
 
 func portRules(t *testing.T, n *Network) []*nftables.Rule {
@@ -163,7 +165,9 @@ func fetch(t *testing.T, nsPath, addr string) (string, error) {
 		return "", err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := c.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return "", err
+	}
 	b, err := io.ReadAll(c)
 	return string(b), err
 }
@@ -256,7 +260,8 @@ func TestPublishedUDPPortAnswersOnHostAddressAndLocalhost(t *testing.T) {
 			if err != nil {
 				return
 			}
-			pc.WriteTo(append([]byte("echo "), buf[:k]...), from)
+			// A lost answer fails the client's read below.
+			_, _ = pc.WriteTo(append([]byte("echo "), buf[:k]...), from)
 		}
 	}()
 	for _, host := range []string{"127.0.0.1", hostAddr(t).String()} {
@@ -265,8 +270,12 @@ func TestPublishedUDPPortAnswersOnHostAddressAndLocalhost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		c.Write([]byte("ping"))
+		if err := c.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write([]byte("ping")); err != nil {
+			t.Fatalf("udp %s: %v", addr, err)
+		}
 		buf := make([]byte, 512)
 		k, err := c.Read(buf)
 		c.Close()
@@ -391,7 +400,11 @@ func TestBridgeNameOfAForeignInterfaceIsRefused(t *testing.T) {
 	if err := h.LinkAdd(dummy); err != nil {
 		t.Fatalf("create a veth named %s: %v", n.bridge, err)
 	}
-	defer h.LinkDel(dummy)
+	defer func() {
+		if err := h.LinkDel(dummy); err != nil {
+			t.Errorf("remove the veth named %s: %v", n.bridge, err)
+		}
+	}()
 	_, err := n.Setup(context.Background(), SetupOptions{ID: newID(t)})
 	if !errors.Is(err, ErrBridgeTaken) {
 		t.Fatalf("setup with a veth named %s: %v, want ErrBridgeTaken", n.bridge, err)
@@ -399,7 +412,6 @@ func TestBridgeNameOfAForeignInterfaceIsRefused(t *testing.T) {
 	if ls, _ := n.Leases(); len(ls) != 0 {
 		t.Fatalf("leases left: %v", ls)
 	}
-	h.LinkDel(dummy)
 }
 
 func TestRemoveBridgeOfAnotherRootIsRefusedAndLeavesItsRules(t *testing.T) {
@@ -446,7 +458,11 @@ func BenchmarkSetupTeardown(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer n.RemoveBridge(func(string) bool { return false })
+	defer func() {
+		if err := n.RemoveBridge(func(string) bool { return false }); err != nil {
+			b.Errorf("remove the bridge: %v", err)
+		}
+	}()
 	for i := 0; b.Loop(); i++ {
 		id := fmt.Sprintf("%013x%051x", i+1, 0) // the veth name uses the first 13
 		a, err := n.Setup(context.Background(), SetupOptions{ID: id})

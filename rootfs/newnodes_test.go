@@ -48,7 +48,7 @@ func TestUnpackSkipsOnlyNoOpOwnerAndModeChanges(t *testing.T) {
 			if err := os.Chown(dst, 0, tc.rootGID); err != nil {
 				t.Fatal(err)
 			}
-			if err := unix.Chmod(dst, uint32(tc.rootMode)); err != nil {
+			if err := unix.Chmod(dst, tc.rootMode); err != nil {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer
@@ -62,8 +62,12 @@ func TestUnpackSkipsOnlyNoOpOwnerAndModeChanges(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			tw.Write([]byte("hi"))
-			tw.Close()
+			if _, err := tw.Write([]byte("hi")); err != nil { // the body of d/f
+				t.Fatal(err)
+			}
+			if err := tw.Close(); err != nil {
+				t.Fatal(err)
+			}
 			old := unix.Umask(tc.umask)
 			_, err := Unpack(context.Background(), bytes.NewReader(buf.Bytes()), dst, UnpackOptions{})
 			unix.Umask(old)

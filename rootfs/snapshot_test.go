@@ -31,6 +31,17 @@ func twoLayers(t *testing.T) []string {
 	return dirs
 }
 
+// removeAtCleanup removes the container dir cdir at the end of the test:
+// a failure would leave its overlay mounted on the host.
+func removeAtCleanup(t *testing.T, cdir string) {
+	t.Helper()
+	t.Cleanup(func() {
+		if err := Remove(cdir); err != nil {
+			t.Errorf("remove %s: %v", cdir, err)
+		}
+	})
+}
+
 func checkMerged(t *testing.T, rootfs string) {
 	t.Helper()
 	for rel, want := range map[string]string{"etc/passwd": "root", "opq/new": "new", "added": "a", "keep": "k"} {
@@ -63,7 +74,7 @@ func TestPrepareOverlayHidesWhiteouts(t *testing.T) {
 	testenv.RequireRoot(t, "unpack whiteouts and mount overlays")
 	dirs := twoLayers(t)
 	cdir := t.TempDir()
-	t.Cleanup(func() { Remove(cdir) })
+	removeAtCleanup(t, cdir)
 	var notices []string
 	s, err := Prepare(context.Background(), cdir, dirs, SnapshotOptions{Notice: func(m string) { notices = append(notices, m) }})
 	if err != nil {
@@ -107,7 +118,7 @@ func TestRemoveUnmountsAfterCrash(t *testing.T) {
 	testenv.RequireRoot(t, "unpack whiteouts and mount overlays")
 	dirs := twoLayers(t)
 	cdir := t.TempDir()
-	t.Cleanup(func() { Remove(cdir) })
+	removeAtCleanup(t, cdir)
 	if _, err := Prepare(context.Background(), cdir, dirs, SnapshotOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +138,7 @@ func TestPrepareCopyFallbackMatchesOverlay(t *testing.T) {
 	testenv.RequireRoot(t, "unpack whiteouts and mount overlays")
 	dirs := twoLayers(t)
 	cdir := t.TempDir()
-	t.Cleanup(func() { Remove(cdir) })
+	removeAtCleanup(t, cdir)
 	s, err := Prepare(context.Background(), cdir, dirs, SnapshotOptions{Copy: true})
 	if err != nil {
 		t.Fatal(err)
@@ -153,13 +164,13 @@ func TestPrepareFallsBackWhenOverlayFails(t *testing.T) {
 	// An upper dir on an overlay mount is rejected by overlayfs: put the
 	// container dir inside another container's overlay rootfs.
 	outer := t.TempDir()
-	t.Cleanup(func() { Remove(outer) })
+	removeAtCleanup(t, outer)
 	os1, err := Prepare(context.Background(), outer, dirs, SnapshotOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cdir := filepath.Join(os1.Rootfs, "nested")
-	t.Cleanup(func() { Remove(cdir) })
+	removeAtCleanup(t, cdir)
 	var notices []string
 	s, err := Prepare(context.Background(), cdir, dirs, SnapshotOptions{Notice: func(m string) { notices = append(notices, m) }})
 	if err != nil {

@@ -43,9 +43,17 @@ func entrypointFixture(t *testing.T) (string, []specs.Mount) {
 			t.Fatal(err)
 		}
 	}
-	os.MkdirAll(filepath.Join(rootfs, "usr/local"), 0o755)
-	os.Symlink("/opt/bin", filepath.Join(rootfs, "usr/local/bin"))
-	os.Symlink("tool", filepath.Join(vol, "bin/rel"))
+	if err := os.MkdirAll(filepath.Join(rootfs, "usr/local"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{
+		filepath.Join(rootfs, "usr/local/bin"): "/opt/bin",
+		filepath.Join(vol, "bin/rel"):          "tool",
+	} {
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+	}
 	mounts := append(defaultMounts(false, true),
 		specs.Mount{Destination: "/opt", Type: "bind", Source: vol},
 		specs.Mount{Destination: "/usr/bin/single", Type: "bind", Source: filepath.Join(dir, "single")},
@@ -94,8 +102,14 @@ func TestContainerViewStaysInsideItsRoots(t *testing.T) {
 	rootfs, mounts := entrypointFixture(t)
 	// An absolute link to a host path resolves in the container, where
 	// the target does not exist.
-	os.Symlink("/etc/passwd", filepath.Join(rootfs, "bin/escape"))
-	os.Symlink("../../../../../../etc/passwd", filepath.Join(rootfs, "bin/dotdot"))
+	for link, target := range map[string]string{
+		"bin/escape": "/etc/passwd",
+		"bin/dotdot": "../../../../../../etc/passwd",
+	} {
+		if err := os.Symlink(target, filepath.Join(rootfs, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, p := range []string{"/bin/escape", "/bin/dotdot"} {
 		v := newContainerView(rootfs, mounts)
 		root, rel, err := v.locate(p)

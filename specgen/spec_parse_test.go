@@ -374,12 +374,16 @@ func TestCapsIn(t *testing.T) {
 
 func TestBoundingSet(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "status")
-	os.WriteFile(f, []byte("Name:\tx\nCapPrm:\t0000000000000001\nCapBnd:\t000001fffeffffff\nCapAmb:\t0\n"), 0o600)
+	if err := os.WriteFile(f, []byte("Name:\tx\nCapPrm:\t0000000000000001\nCapBnd:\t000001fffeffffff\nCapAmb:\t0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	got, err := boundingSet(f)
 	if err != nil || got != 0x1fffeffffff {
 		t.Fatalf("boundingSet = %x, %v; want 1fffeffffff", got, err)
 	}
-	os.WriteFile(f, []byte("Name:\tx\n"), 0o600)
+	if err := os.WriteFile(f, []byte("Name:\tx\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := boundingSet(f); err == nil {
 		t.Fatal("a status file without CapBnd was accepted")
 	}

@@ -71,7 +71,9 @@ func TestAttachRelaysThePtyToStdout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.WriteString("hello from the container\n")
+	if _, err := s.WriteString("hello from the container\n"); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i < 200 && !strings.Contains(out.String(), "hello from the container"); i++ {
 		time.Sleep(10 * time.Millisecond)
 	}

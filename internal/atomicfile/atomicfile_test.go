@@ -33,7 +33,9 @@ func TestWriteFailureKeepsOldAndLeavesNoTemp(t *testing.T) {
 	}
 	boom := errors.New("boom")
 	err := Write(p, 0o644, func(w io.Writer) error {
-		w.Write([]byte("half"))
+		if _, err := w.Write([]byte("half")); err != nil {
+			return err
+		}
 		return boom
 	})
 	if !errors.Is(err, boom) {

@@ -71,9 +71,16 @@ func TestInitForwardsSignals(t *testing.T) {
 	if _, err := stdout.Read(buf); err != nil || string(buf) != "ready\n" {
 		t.Fatalf("child did not start: %q %v", buf, err)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan struct{})
-	go func() { out.ReadFrom(stdout); close(done) }()
+	go func() {
+		defer close(done)
+		if _, err := out.ReadFrom(stdout); err != nil {
+			t.Errorf("read the output: %v", err)
+		}
+	}()
 	<-done // all output read before Wait closes the pipe
 	err := cmd.Wait()
 	if got := exitCode(t, err); got != 7 || !strings.Contains(out.String(), "got-term") {
@@ -90,8 +97,11 @@ func TestInitReapsOrphans(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
-	defer cmd.Process.Kill()
+	defer func() {
+		// Best effort: the command sleeps on after the test has its answer.
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait() // "signal: killed"
+	}()
 	line := make([]byte, 32)
 	n, err := stdout.Read(line)
 	if err != nil {
