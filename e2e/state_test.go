@@ -114,3 +114,24 @@ func TestDamagedRecordIsQuarantinedNotDeleted(t *testing.T) {
 		t.Errorf("the quarantined container's name claim is left: %v", left)
 	}
 }
+
+// TestFailedRestartIsRetriedByPolicy: a restart that cannot start (here its
+// command is gone from the container's file system) used to leave an
+// --restart always container exited for good; it is retried with the
+// policy's backoff, and the error is shown.
+func TestFailedRestartIsRetriedByPolicy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	e.runD("--name", "flaky", "--restart", "always", "busybox", "sh", "-c", "sleep 0.2; rm /bin/sh")
+	got := e.waitFor("flaky", "failed restarts retried", func(r lifeRecord) bool {
+		return r.RestartCount >= 3 && r.Error != ""
+	})
+	if !alive(got.MonitorPid) || (got.State != "restarting" && got.State != "running") {
+		t.Errorf("after failed restarts: %+v, want its monitor retrying", got)
+	}
+	if !strings.Contains(got.Error, "sh") {
+		t.Errorf("the error %q does not say what failed", got.Error)
+	}
+	e.must("rm", "-f", "flaky")
+}

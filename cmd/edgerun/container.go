@@ -76,7 +76,16 @@ func status(r *container.Record) string {
 		}
 		return s
 	case container.StateRestarting:
-		return fmt.Sprintf("Restarting (%d) %s", r.ExitCode, ago(r.FinishedAt))
+		s := fmt.Sprintf("Restarting (%d) %s", r.ExitCode, ago(r.FinishedAt))
+		if r.Error != "" {
+			// The cause, without libcontainer's "unable to start ..." prefix.
+			cause := r.Error
+			if i := strings.LastIndex(cause, "container init: "); i >= 0 {
+				cause = cause[i+len("container init: "):]
+			}
+			s += " (start failed: " + truncate(cause, 60) + ")"
+		}
+		return s
 	}
 	return string(r.State)
 }
