@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/opencontainers/runc/libcontainer"
+
+	"github.com/edgerun/edgerun/internal/ids"
 )
 
 // lookup finds a container by name, full ID or unique ID prefix.
@@ -18,14 +20,14 @@ func (r *Runtime) lookup(ref string) (*Record, error) {
 	if ref == "" {
 		return nil, fmt.Errorf("%w: empty container name", ErrNoSuchContainer)
 	}
-	if validName.MatchString(ref) {
+	if ids.ValidName(ref) {
 		if id, err := os.ReadFile(filepath.Join(r.namesDir(), ref)); err == nil {
 			if rec, err := r.loadRecord(string(id)); err == nil && rec.Name == ref {
 				return rec, nil
 			}
 		}
 	}
-	if isHexPrefix(ref) {
+	if ids.IsHexPrefix(ref) {
 		ents, err := os.ReadDir(r.containersDir())
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err

@@ -73,7 +73,8 @@ func newLifecycle(opts *RunOptions, detach bool) (Lifecycle, error) {
 	}, nil
 }
 
-func (l *Lifecycle) policy() restart.Policy {
+// Policy is the container's restart policy ("no" when unreadable).
+func (l *Lifecycle) Policy() restart.Policy {
 	p, err := restart.Parse(l.RestartPolicy)
 	if err != nil {
 		return restart.Policy{Name: restart.No}

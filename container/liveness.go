@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/cgroups"
+	"github.com/edgerun/edgerun/internal/ids"
 )
 
 // Whether a container lives is the kernel's answer (design card): the
@@ -28,6 +29,10 @@ func monitorAlive(rec *Record) bool {
 func (r *Runtime) owned(rec *Record) bool {
 	return r.ownerAlive(rec.ID) || monitorAlive(rec)
 }
+
+// Busy says whether a live process is creating the container or owns it
+// (a created container being started right now).
+func (r *Runtime) Busy(rec *Record) bool { return r.lockHeld(rec.ID) || r.owned(rec) }
 
 // cgroupPath is container id's cgroup below each hierarchy's root.
 func cgroupPath(id string) string { return cgroups.Path(id) }
@@ -53,7 +58,7 @@ const orphanCgroupAge = time.Minute
 // not of this root's containers, older than orphanCgroupAge.
 func (r *Runtime) removeOrphanCgroups(known map[string]bool) error {
 	return r.hierarchies().RemoveOrphans("edgerun", func(id string) bool {
-		return known[id] || len(id) != 64 || !isHexPrefix(id)
+		return known[id] || len(id) != 64 || !ids.IsHexPrefix(id)
 	}, orphanCgroupAge)
 }
 

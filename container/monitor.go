@@ -112,7 +112,7 @@ func (m *monitor) run() error {
 		} else {
 			started = time.Now()
 			if run, err = m.start(rec); err != nil {
-				if m.status != nil || !rec.policy().ShouldRestart(exitCodeOf(err), rec.RestartCount, rec.StoppedByUser) {
+				if m.status != nil || !rec.Policy().ShouldRestart(exitCodeOf(err), rec.RestartCount, rec.StoppedByUser) {
 					return m.startFailed(rec, err)
 				}
 				// A restart that cannot start is retried with the
@@ -221,7 +221,7 @@ func (m *monitor) exited(rec *Record, code int, backoff time.Duration) bool {
 	}
 	_ = m.r.destroyLibcontainer(m.id)
 	rec.Pid, rec.ExitCode, rec.OOMKilled, rec.FinishedAt = 0, code, oom, time.Now().UTC()
-	if rec.policy().ShouldRestart(code, rec.RestartCount, rec.StoppedByUser) {
+	if rec.Policy().ShouldRestart(code, rec.RestartCount, rec.StoppedByUser) {
 		rec.State, rec.RestartDelay = StateRestarting, backoff
 		rec.RestartCount++
 		if m.r.saveRecord(rec) == nil {

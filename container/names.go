@@ -1,69 +1,14 @@
 package container
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 
 	"github.com/edgerun/edgerun/internal/atomicfile"
-	"github.com/edgerun/edgerun/specgen"
 )
-
-// validName is docker's rule for container names.
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
-
-// newID returns a random 64-hex container ID.
-func newID() (string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("generate container id: %w", err)
-	}
-	return hex.EncodeToString(b[:]), nil
-}
-
-// checkName refuses names docker would refuse, before anything is created.
-func checkName(name string) error {
-	if len(name) > 128 || !validName.MatchString(name) {
-		return fmt.Errorf("%w: container name %q: use letters, digits, '_', '.' and '-', starting with a letter or digit (at most 128)", specgen.ErrInvalidOption, name)
-	}
-	if isHexPrefix(name) && len(name) == 64 {
-		return fmt.Errorf("%w: container name %q looks like a container ID: choose another name", specgen.ErrInvalidOption, name)
-	}
-	return nil
-}
-
-func isHexPrefix(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if !strings.ContainsRune("0123456789abcdef", c) {
-			return false
-		}
-	}
-	return true
-}
-
-// defaultName derives a name from the image and the ID, like "sensor-3f2a1b".
-func defaultName(imageName, id string) string {
-	base := imageName
-	if i := strings.LastIndexByte(base, '/'); i >= 0 {
-		base = base[i+1:]
-	}
-	if i := strings.IndexAny(base, ":@"); i >= 0 {
-		base = base[:i]
-	}
-	if !validName.MatchString(base) {
-		base = "container"
-	}
-	return base + "-" + id[:6]
-}
 
 func (r *Runtime) namesDir() string { return filepath.Join(r.cfg.Root, "names") }
 

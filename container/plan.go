@@ -10,6 +10,7 @@ import (
 	"github.com/edgerun/edgerun/cgroups"
 	"github.com/edgerun/edgerun/image"
 	"github.com/edgerun/edgerun/images"
+	"github.com/edgerun/edgerun/internal/ids"
 	"github.com/edgerun/edgerun/specgen"
 )
 
@@ -44,8 +45,8 @@ func (r *Runtime) plan(ctx context.Context, opts *RunOptions, detach bool) (*run
 		return nil, err
 	}
 	if opts.Name != "" {
-		if err := checkName(opts.Name); err != nil {
-			return nil, err
+		if err := ids.CheckName(opts.Name); err != nil {
+			return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
 		}
 	}
 	store, err := r.Images()

@@ -57,7 +57,7 @@ func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
 		cur.FinishedAt = statedir.BootTime(cur.FinishedAt)
 	}
 	cur.State = StateExited
-	again := sameBoot && cur.policy().ShouldRestart(cur.ExitCode, cur.RestartCount, cur.StoppedByUser)
+	again := sameBoot && cur.Policy().ShouldRestart(cur.ExitCode, cur.RestartCount, cur.StoppedByUser)
 	if !again {
 		errs = append(errs, rootfs.Unmount(r.containerDir(cur.ID)), r.saveRecord(cur))
 		return errors.Join(errs...)

@@ -19,6 +19,7 @@ import (
 	"github.com/edgerun/edgerun/cgroups"
 	"github.com/edgerun/edgerun/images"
 	"github.com/edgerun/edgerun/internal/atomicfile"
+	"github.com/edgerun/edgerun/internal/ids"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/rootfs"
 	"github.com/edgerun/edgerun/specgen"
@@ -107,13 +108,13 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 	if err != nil {
 		return nil, fail(err)
 	}
-	id, err := newID()
+	id, err := ids.New()
 	if err != nil {
 		return nil, fail(err)
 	}
 	name := opts.Name
 	if name == "" {
-		name = defaultName(opts.Image, id)
+		name = ids.DefaultName(opts.Image, id)
 	}
 	var undo []func()
 	defer func() {

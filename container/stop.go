@@ -27,6 +27,13 @@ func (r *Runtime) Stop(ctx context.Context, ref string, timeout time.Duration) (
 	return r.stop(ctx, ref, timeout, false)
 }
 
+// StopForShutdown is Stop for a power-down (boot --shutdown): the stop
+// does not count as the user's, so the next boot starts the container
+// again by its restart policy.
+func (r *Runtime) StopForShutdown(ctx context.Context, ref string, timeout time.Duration) (*Record, error) {
+	return r.stop(ctx, ref, timeout, true)
+}
+
 func (r *Runtime) stop(ctx context.Context, ref string, timeout time.Duration, shutdown bool) (*Record, error) {
 	rec, err := r.markStopped(ctx, ref, shutdown)
 	if err != nil || rec == nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgerun/edgerun/container"
+	"github.com/edgerun/edgerun/services"
 )
 
 func newBootCommand(g *globalOptions) *cobra.Command {
@@ -33,9 +34,9 @@ func newBootCommand(g *globalOptions) *cobra.Command {
 			verb := "started"
 			if shutdown {
 				verb = "stopped"
-				recs, err = rt.Shutdown(cmd.Context(), d)
+				recs, err = services.Shutdown(cmd.Context(), rt, d)
 			} else {
-				recs, err = rt.Boot(cmd.Context())
+				recs, err = services.Boot(cmd.Context(), rt)
 			}
 			for _, r := range recs {
 				fmt.Fprintf(g.Stdout, "%s %s\n", verb, r.Name)
@@ -58,7 +59,7 @@ func newPruneCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			recs, err := rt.Prune(cmd.Context())
+			recs, err := services.Prune(cmd.Context(), rt)
 			for _, r := range recs {
 				fmt.Fprintln(g.Stdout, r.ID)
 			}

@@ -29,8 +29,9 @@ const module = "github.com/edgerun/edgerun/"
 var layers = map[string][]string{
 	"cmd/edgerun": {"*"}, // the CLI calls every library
 	"container": {"specgen", "images", "image", "rootfs", "netns", "cgroups", "logfile", "restart", "terminal",
-		"internal/atomicfile", "internal/lockfile", "internal/containerinit", "internal/statedir"},
+		"internal/atomicfile", "internal/lockfile", "internal/containerinit", "internal/statedir", "internal/ids"},
 	"specgen":  {"cgroups", "internal/containerinit"},
+	"services": {"container", "restart"},
 	"images":   {"image", "rootfs", "internal/atomicfile", "internal/lockfile"},
 	"image":    {"internal/armcpu", "internal/atomicfile", "internal/lockfile"},
 	"rootfs":   {"internal/atomicfile", "internal/lockfile"},
@@ -44,6 +45,7 @@ var layers = map[string][]string{
 
 	"internal/armcpu":        {},
 	"internal/atomicfile":    {},
+	"internal/ids":           {},
 	"internal/statedir":      {"internal/atomicfile"},
 	"internal/lockfile":      {},
 	"internal/containerinit": {},

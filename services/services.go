@@ -1,27 +1,36 @@
-package container
+// Package services runs what edgerun does for a device's whole set of
+// containers rather than for one: Boot at start-up (start what the
+// restart policies ask for), Shutdown before a power-down (stop every
+// container without counting as the user's stop), and Prune (remove every
+// stopped container). The declarative apply of a set of services belongs
+// here too. It drives containers only through package container's API;
+// it may not import runc, cmd/edgerun, or the packages below container.
+package services
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/edgerun/edgerun/container"
 )
 
 // Boot is `edgerun boot`, run once by the init system after the device
-// starts: opening the runtime already cleared the volatile state of the
+// starts: opening the runtime r already cleared the volatile state of the
 // previous boot and recorded its containers as exited; Boot then starts
 // every container whose restart policy is `always`, or `unless-stopped`
 // and not stopped by the user (a stop by `boot --shutdown` does not
 // count). It returns the containers started.
-func (r *Runtime) Boot(ctx context.Context) ([]*Record, error) {
+func Boot(ctx context.Context, r *container.Runtime) ([]*container.Record, error) {
 	recs, err := r.Containers(true)
 	if err != nil {
 		return nil, err
 	}
-	var started []*Record
+	var started []*container.Record
 	var errs []error
 	for _, rec := range recs {
-		if rec.State != StateExited || !rec.policy().StartsAtBoot(rec.StoppedByUser && !rec.StoppedForShutdown) {
+		if rec.State != container.StateExited || !rec.Policy().StartsAtBoot(rec.StoppedByUser && !rec.StoppedForShutdown) {
 			continue
 		}
 		s, err := r.Start(ctx, rec.ID)
@@ -38,23 +47,23 @@ func (r *Runtime) Boot(ctx context.Context) ([]*Record, error) {
 // device stops: it stops every running container (stop signal, then
 // SIGKILL after timeout) so that they end cleanly, without counting as a
 // stop by the user, so the next Boot starts them again.
-func (r *Runtime) Shutdown(ctx context.Context, timeout time.Duration) ([]*Record, error) {
+func Shutdown(ctx context.Context, r *container.Runtime, timeout time.Duration) ([]*container.Record, error) {
 	recs, err := r.Containers(false)
 	if err != nil {
 		return nil, err
 	}
 	type result struct {
-		rec *Record
+		rec *container.Record
 		err error
 	}
 	ch := make(chan result, len(recs))
 	for _, rec := range recs {
 		go func() {
-			s, err := r.stop(ctx, rec.ID, timeout, true)
+			s, err := r.StopForShutdown(ctx, rec.ID, timeout)
 			ch <- result{s, err}
 		}()
 	}
-	var stopped []*Record
+	var stopped []*container.Record
 	var errs []error
 	for range recs {
 		res := <-ch
@@ -68,23 +77,23 @@ func (r *Runtime) Shutdown(ctx context.Context, timeout time.Duration) ([]*Recor
 }
 
 // Prune removes every stopped container and returns their records.
-func (r *Runtime) Prune(ctx context.Context) ([]*Record, error) {
+func Prune(ctx context.Context, r *container.Runtime) ([]*container.Record, error) {
 	recs, err := r.Containers(true)
 	if err != nil {
 		return nil, err
 	}
-	var removed []*Record
+	var removed []*container.Record
 	var errs []error
 	for _, rec := range recs {
-		if rec.State != StateExited && rec.State != StateCreated {
+		if rec.State != container.StateExited && rec.State != container.StateCreated {
 			continue
 		}
-		if rec.State == StateCreated && (r.owned(rec) || r.lockHeld(rec.ID)) {
+		if rec.State == container.StateCreated && r.Busy(rec) {
 			continue // being started right now
 		}
 		got, err := r.RemoveContainer(ctx, rec.ID, false)
 		if err != nil {
-			if !errors.Is(err, ErrContainerRunning) && !errors.Is(err, ErrNoSuchContainer) {
+			if !errors.Is(err, container.ErrContainerRunning) && !errors.Is(err, container.ErrNoSuchContainer) {
 				errs = append(errs, err)
 			}
 			continue
