@@ -29,6 +29,9 @@ type Config struct {
 	// /proc/sys/kernel/random/boot_id); tests point it elsewhere to
 	// simulate a reboot.
 	BootIDFile string
+	// Notice receives messages for the user about state edgerun found
+	// damaged and repaired; nil drops them.
+	Notice func(string)
 }
 
 // Runtime is an open edgerun state: containers and the image store under
@@ -78,6 +81,6 @@ func Open(cfg Config) (*Runtime, error) {
 
 // Images is the image store under the persistent root, opened on first use.
 func (r *Runtime) Images() (*images.Store, error) {
-	r.imagesOnce.Do(func() { r.images, r.imagesErr = images.Open(r.cfg.Root) })
+	r.imagesOnce.Do(func() { r.images, r.imagesErr = images.Open(r.cfg.Root, r.cfg.Notice) })
 	return r.images, r.imagesErr
 }

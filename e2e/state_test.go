@@ -135,3 +135,22 @@ func TestFailedRestartIsRetriedByPolicy(t *testing.T) {
 	}
 	e.must("rm", "-f", "flaky")
 }
+
+// TestCorruptImageIndexIsRecovered: a corrupt images.json blocked every
+// run; the copy before its last change is restored, and the user told.
+func TestCorruptImageIndexIsRecovered(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	e.must("load", "-i", imagePath(t, "sensor")) // busybox is in the copy before this change
+	if err := os.WriteFile(filepath.Join(e.root, "images.json"), []byte("{\"version\": 1, \"images\": {\x00"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("run", "--rm", "--pull", "never", "busybox", "true")
+	if r.code != 0 || !strings.Contains(r.stderr, "restored") {
+		t.Fatalf("run with a corrupt image index: %s\nwant it to run, with a note that the index was restored", r)
+	}
+	if aside, _ := filepath.Glob(filepath.Join(e.root, "images.json.corrupt-*")); len(aside) != 1 {
+		t.Errorf("the damaged index was not kept aside: %v", aside)
+	}
+}

@@ -34,20 +34,69 @@ type record struct {
 	Loaded   time.Time        `json:"loaded"`
 }
 
+// readIndex reads images.json. A damaged one (disk damage: it is only ever
+// replaced atomically) is recovered from images.json.prev, the copy before
+// the last change, kept by updateIndex; the damaged file is kept aside as
+// images.json.corrupt-TIME, never deleted, and the user is told.
 func (s *Store) readIndex() (*indexFile, error) {
+	ix, err := readIndexFile(s.indexPath())
+	if !errors.Is(err, errIndexDamaged) {
+		return ix, err
+	}
+	// Recover under the index lock, so no writer's new index is moved.
+	l, lerr := lockfile.Exclusive(context.Background(), s.indexLock())
+	if lerr != nil {
+		return nil, err
+	}
+	defer l.Unlock()
+	return s.readIndexLocked()
+}
+
+// readIndexLocked is readIndex for a caller holding the index lock.
+func (s *Store) readIndexLocked() (*indexFile, error) {
+	ix, err := readIndexFile(s.indexPath())
+	if !errors.Is(err, errIndexDamaged) {
+		return ix, err
+	}
+	prev, perr := readIndexFile(s.indexPath() + ".prev")
+	if _, serr := os.Stat(s.indexPath() + ".prev"); perr != nil || serr != nil {
+		return nil, fmt.Errorf("%w: and no usable previous copy (%s.prev): restore it from a backup, or move it aside and load or pull the images again", err, s.indexPath())
+	}
+	aside := s.indexPath() + ".corrupt-" + time.Now().UTC().Format("20060102T150405")
+	if rerr := os.Rename(s.indexPath(), aside); rerr != nil {
+		return nil, fmt.Errorf("move the damaged image index aside: %w", rerr)
+	}
+	data, _ := json.MarshalIndent(prev, "", "  ")
+	if werr := atomicfile.WriteFile(s.indexPath(), append(data, '\n'), 0o600); werr != nil {
+		return nil, fmt.Errorf("restore image index from %s.prev: %w", s.indexPath(), werr)
+	}
+	if s.notice != nil {
+		s.notice(fmt.Sprintf("the image index was damaged (%v); restored the copy before its last change (kept the damaged one as %s): an image loaded, pulled or removed last may need doing again", err, aside))
+	}
+	return prev, nil
+}
+
+// errIndexDamaged: images.json exists but cannot be parsed.
+var errIndexDamaged = errors.New("image index is damaged")
+
+// readIndexFile reads an index file; a missing one is an empty index.
+func readIndexFile(path string) (*indexFile, error) {
 	ix := &indexFile{Version: indexVersion, Images: map[digest.Digest]*record{}}
-	b, err := os.ReadFile(s.indexPath())
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return ix, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read image index: %w", err)
 	}
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: %s is empty", errIndexDamaged, path)
+	}
 	if err := json.Unmarshal(b, ix); err != nil {
-		return nil, fmt.Errorf("image index %s is corrupt: %w: restore it or remove it and load the images again", s.indexPath(), err)
+		return nil, fmt.Errorf("%w: %s: %w", errIndexDamaged, path, err)
 	}
 	if ix.Version != indexVersion {
-		return nil, fmt.Errorf("image index %s has version %d, this edgerun knows %d: use a matching edgerun", s.indexPath(), ix.Version, indexVersion)
+		return nil, fmt.Errorf("image index %s has version %d, this edgerun knows %d: use a matching edgerun", path, ix.Version, indexVersion)
 	}
 	if ix.Images == nil {
 		ix.Images = map[digest.Digest]*record{}
@@ -63,12 +112,22 @@ func (s *Store) updateIndex(ctx context.Context, fn func(*indexFile) error) erro
 		return fmt.Errorf("lock image index: %w", err)
 	}
 	defer l.Unlock()
-	ix, err := s.readIndex()
+	ix, err := s.readIndexLocked()
 	if err != nil {
 		return err
 	}
 	if err := fn(ix); err != nil {
 		return err
+	}
+	// Keep the current copy as images.json.prev (a hard link: the new
+	// index is a new file renamed over the old name), for readIndex to
+	// recover from if the disk damages the new one.
+	if _, err := os.Stat(s.indexPath()); err == nil {
+		tmp := s.indexPath() + ".prev.tmp"
+		_ = os.Remove(tmp)
+		if err := os.Link(s.indexPath(), tmp); err == nil {
+			_ = os.Rename(tmp, s.indexPath()+".prev")
+		}
 	}
 	return atomicfile.Write(s.indexPath(), 0o600, func(w io.Writer) error {
 		enc := json.NewEncoder(w)

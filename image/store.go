@@ -41,6 +41,7 @@ type Store struct {
 	jsonLimit    int64
 	ingestMaxAge time.Duration
 	now          func() time.Time
+	notice       func(string)
 }
 
 // StoreOptions configures Open. The zero value is the defaults.
@@ -53,6 +54,9 @@ type StoreOptions struct {
 	IngestMaxAge time.Duration
 	// Now replaces time.Now (tests); nil means time.Now.
 	Now func() time.Time
+	// Notice receives messages for the user about state the store
+	// repaired (a damaged images.json); nil drops them.
+	Notice func(string)
 }
 
 // Open opens (creating if needed) the store under root.
@@ -64,7 +68,7 @@ func Open(root string, opts StoreOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open image store %s: %w", root, err)
 	}
-	s := &Store{root: abs, jsonLimit: opts.JSONLimit, ingestMaxAge: opts.IngestMaxAge, now: opts.Now}
+	s := &Store{root: abs, jsonLimit: opts.JSONLimit, ingestMaxAge: opts.IngestMaxAge, now: opts.Now, notice: opts.Notice}
 	if s.jsonLimit == 0 {
 		s.jsonLimit = DefaultJSONLimit
 	}

@@ -40,9 +40,10 @@ type Store struct {
 }
 
 // Open opens (creating when missing) the image store and the layer cache
-// under the persistent root.
-func Open(root string) (*Store, error) {
-	content, err := image.Open(root, image.StoreOptions{})
+// under the persistent root. notice (nil: none) receives messages for the
+// user about state the store repaired.
+func Open(root string, notice func(string)) (*Store, error) {
+	content, err := image.Open(root, image.StoreOptions{Notice: notice})
 	if err != nil {
 		return nil, fmt.Errorf("open image store under %s: %w", root, err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -34,7 +35,8 @@ type globalOptions struct {
 
 // config turns the global flags into the runtime's configuration.
 func (g *globalOptions) config() container.Config {
-	return container.Config{Root: g.Root, State: g.State, Bridge: g.Bridge, Subnet: g.Subnet, BootIDFile: g.BootIDFile}
+	return container.Config{Root: g.Root, State: g.State, Bridge: g.Bridge, Subnet: g.Subnet, BootIDFile: g.BootIDFile,
+		Notice: func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) }}
 }
 
 func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
