@@ -36,12 +36,12 @@ func (r *Runtime) cleanup() error {
 			continue
 		}
 		known[id] = true
-		if r.lockHeld(id) {
+		if r.lockHeld(id) || r.ownerAlive(id) {
 			continue
 		}
 		rec, err := r.loadRecord(id)
-		if err == nil && r.owned(rec) {
-			continue
+		if err == nil && monitorAlive(rec) {
+			continue // its owner lock went with a wiped state: the kernel says it lives
 		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
