@@ -76,8 +76,8 @@ func Check(root, state string) error {
 	}
 	if prev, ok := readMarker(filepath.Join(root, rootStateMarker)); ok && prev != state {
 		if owner, ok := readMarker(filepath.Join(prev, stateRootMarker)); ok && owner == root {
-			return fmt.Errorf("%w: root %s keeps its volatile state in %s, which still exists: use --state %s (a second state directory would not lock the first one's containers out)",
-				ErrInUse, root, prev, prev)
+			return fmt.Errorf("%w: root %s keeps its volatile state in %s, which still exists: use --state %s (a second state directory would not lock the first one's containers out); to move it, stop the root's containers and remove %s",
+				ErrInUse, root, prev, prev, prev)
 		}
 	}
 	return nil
