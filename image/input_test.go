@@ -96,3 +96,85 @@ func TestLoadRefusesNonRegularLayoutFiles(t *testing.T) {
 		assertClean(t, s)
 	})
 }
+
+// stalled is a reader that never returns: a pipe whose writer neither
+// writes nor closes.
+func stalled(t *testing.T) io.Reader {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close(); r.Close() })
+	return r
+}
+
+func TestLoadFromStalledInputEndsWithItsContext(t *testing.T) {
+	archive := tarDir(t, layoutDirWith(t, layoutItem{img: testImage(t, "linux/amd64"), ann: refName("stall:1")}), false, false)
+	for _, tc := range []struct {
+		name  string
+		input func(t *testing.T) (src string, stdin io.Reader)
+	}{
+		{"stdin that never sends", func(t *testing.T) (string, io.Reader) { return "-", stalled(t) }},
+		{"stdin that stalls in a blob", func(t *testing.T) (string, io.Reader) {
+			return "-", io.MultiReader(strings.NewReader(string(archive[:len(archive)/2])), stalled(t))
+		}},
+		{"named pipe nobody opens for writing", func(t *testing.T) (string, io.Reader) {
+			p := filepath.Join(t.TempDir(), "fifo")
+			if err := unix.Mkfifo(p, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return p, nil
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			src, stdin := tc.input(t)
+			ctx, cancel := context.WithCancelCause(bg)
+			time.AfterFunc(50*time.Millisecond, func() { cancel(errors.New("terminated signal received")) })
+			err := loadReturns(t, s, ctx, src, stdin)
+			if err == nil || !strings.Contains(err.Error(), "terminated signal received") {
+				t.Fatalf("Load = %v, want the context's cause", err)
+			}
+			assertClean(t, s)
+			// The store lock was let go: prune takes it exclusively.
+			pctx, pcancel := context.WithTimeout(bg, hangLimit)
+			defer pcancel()
+			if _, _, err := s.Prune(pctx); err != nil {
+				t.Fatalf("Prune after the interrupted load: %v", err)
+			}
+		})
+	}
+}
+
+func TestCancelReaderPassesTheStreamThrough(t *testing.T) {
+	want := strings.Repeat("0123456789abcdef", 50_000) // several of its buffers
+	r := newCancelReader(bg, io.MultiReader(strings.NewReader(want[:7]), strings.NewReader(want[7:])))
+	got, err := io.ReadAll(io.LimitReader(r, int64(len(want))+1))
+	if err != nil || string(got) != want {
+		t.Fatalf("read %d bytes, %v; want the %d bytes written", len(got), err, len(want))
+	}
+}
+
+func TestLoadFromNamedPipe(t *testing.T) {
+	// edgerun load -i <(zcat image.tar.gz): the input is a pipe.
+	archive := tarDir(t, layoutDirWith(t, layoutItem{img: testImage(t, "linux/amd64"), ann: refName("piped:1")}), false, true)
+	p := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		f, err := os.OpenFile(p, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		_, _ = f.Write(archive) // a short write fails the Load
+		f.Close()
+	}()
+	s := newStore(t)
+	got, err := s.Load(bg, p, nil, LoadOptions{})
+	if err != nil || len(got) != 1 || got[0].Names[0] != "docker.io/library/piped:1" {
+		t.Fatalf("Load from a named pipe = %+v, %v", got, err)
+	}
+	assertClean(t, s)
+}

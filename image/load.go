@@ -108,29 +108,37 @@ func inputName(src string) string {
 }
 
 // openInput detects the input format and lists the images at its top.
+// Streams (stdin, a pipe) are read through a cancelReader, so a stalled
+// writer cannot keep a load, and the store lock it holds, for ever.
 func (s *Store) openInput(ctx context.Context, src string, stdin io.Reader, want ocispec.Platform) (blobSource, []entry, error) {
 	var r io.Reader
 	if src == "-" {
 		if stdin == nil {
 			return nil, nil, fmt.Errorf("no stdin to read the archive from")
 		}
-		r = stdin
+		r = newCancelReader(ctx, stdin)
 	} else {
-		fi, err := os.Stat(src)
+		kind, err := classifyInput(src)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: give the path of an OCI layout directory or an image archive, or - for stdin", err)
+			return nil, nil, err
 		}
-		if fi.IsDir() {
+		var f *os.File
+		switch kind {
+		case inputLayout:
 			ld := &layoutDir{s: s, dir: src, staged: map[digest.Digest]*ingest{}}
 			es, err := ld.entries(want)
 			return ld, es, err
+		case inputFile:
+			f, err = openRegular(src)
+			r = f
+		case inputStream:
+			f, err = openStream(ctx, src)
+			r = newCancelReader(ctx, f)
 		}
-		f, err := os.Open(src)
 		if err != nil {
 			return nil, nil, err
 		}
 		defer f.Close()
-		r = f
 	}
 	a, err := s.readArchive(ctx, r)
 	if err != nil {
