@@ -13,6 +13,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 // maxArchiveBlobs bounds how many files one archive may stage.
@@ -24,6 +26,7 @@ const maxArchiveBlobs = 4096
 // small metadata files are kept in memory, size-capped.
 type archive struct {
 	s     *Store
+	space *diskspace.Guard
 	blobs map[digest.Digest]*ingest
 	paths map[string]digest.Digest // archive path → digest of its content
 	links map[string]string        // symlink/hardlink path → target path
@@ -37,7 +40,7 @@ var metadataFiles = map[string]bool{
 }
 
 // readArchive reads a tar stream, gunzipping it first if it is compressed.
-func (s *Store) readArchive(ctx context.Context, r io.Reader) (_ *archive, err error) {
+func (s *Store) readArchive(ctx context.Context, r io.Reader, space *diskspace.Guard) (_ *archive, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var in io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
@@ -48,7 +51,7 @@ func (s *Store) readArchive(ctx context.Context, r io.Reader) (_ *archive, err e
 		defer zr.Close()
 		in = zr
 	}
-	a := &archive{s: s, blobs: map[digest.Digest]*ingest{}, paths: map[string]digest.Digest{},
+	a := &archive{s: s, space: space, blobs: map[digest.Digest]*ingest{}, paths: map[string]digest.Digest{},
 		links: map[string]string{}, meta: map[string][]byte{}}
 	defer func() {
 		if err != nil {
@@ -130,7 +133,7 @@ func (a *archive) add(ctx context.Context, hdr *tar.Header, r io.Reader) error {
 }
 
 func (a *archive) stage(ctx context.Context, name string, want digest.Digest, size int64, r io.Reader) error {
-	w, err := a.s.ingestFrom(ctx, r, want, size)
+	w, err := a.s.ingestFrom(ctx, r, want, size, a.space)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return archiveErr(err)

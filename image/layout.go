@@ -12,12 +12,15 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 // layoutDir is an OCI image layout directory. Blobs are copied into the
 // store only when an image needs them, verified while copying.
 type layoutDir struct {
 	s      *Store
+	space  *diskspace.Guard
 	dir    string
 	staged map[digest.Digest]*ingest
 }
@@ -66,7 +69,7 @@ func (l *layoutDir) blob(ctx context.Context, desc ocispec.Descriptor) (*ingest,
 		return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
 	}
 	defer f.Close()
-	w, err := l.s.ingestFrom(ctx, f, desc.Digest, desc.Size)
+	w, err := l.s.ingestFrom(ctx, f, desc.Digest, desc.Size, l.space)
 	if err != nil {
 		return nil, err
 	}

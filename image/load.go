@@ -8,6 +8,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 // Loaded is one image Load stored.
@@ -34,6 +36,17 @@ type LoadOptions struct {
 	Platform ocispec.Platform
 	// Progress, when set, is called for each blob stored.
 	Progress func(Progress)
+	// MinFree is how many bytes to keep free on the store's file system:
+	// Load checks before it stages anything and as it writes, and stops
+	// with ErrNoSpace while that much is left. 0 means
+	// diskspace.DefaultReserve (5% of the file system, at least 256 MiB,
+	// at most 4 GiB, at most a quarter of it); a negative value checks
+	// nothing. (Unpacking in BeforeTag keeps its own, rootfs's, reserve.)
+	MinFree int64
+	// DiskSpace replaces statfs(2) as the probe of the store's file system
+	// (avail: bytes this process may use, total: its size); nil means
+	// statfs.
+	DiskSpace func(path string) (avail, total int64, err error)
 	// BeforeTag, when set, is called for each image after its blobs are
 	// stored and before any name points at it; an error aborts the load
 	// and leaves the image unnamed (its blobs are garbage for Prune). The
@@ -77,7 +90,11 @@ func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts Load
 		return nil, err
 	}
 	defer l.Unlock()
-	bs, entries, err := s.openInput(ctx, src, stdin, want)
+	space := diskspace.NewGuard(s.ingestDir(), opts.MinFree, opts.DiskSpace)
+	if err := space.Check(); err != nil {
+		return nil, fmt.Errorf("load %s: %w", inputName(src), noSpace(err))
+	}
+	bs, entries, err := s.openInput(ctx, src, stdin, want, space)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", inputName(src), err)
 	}
@@ -110,7 +127,7 @@ func inputName(src string) string {
 // openInput detects the input format and lists the images at its top.
 // Streams (stdin, a pipe) are read through a cancelReader, so a stalled
 // writer cannot keep a load, and the store lock it holds, for ever.
-func (s *Store) openInput(ctx context.Context, src string, stdin io.Reader, want ocispec.Platform) (blobSource, []entry, error) {
+func (s *Store) openInput(ctx context.Context, src string, stdin io.Reader, want ocispec.Platform, space *diskspace.Guard) (blobSource, []entry, error) {
 	var r io.Reader
 	if src == "-" {
 		if stdin == nil {
@@ -125,7 +142,7 @@ func (s *Store) openInput(ctx context.Context, src string, stdin io.Reader, want
 		var f *os.File
 		switch kind {
 		case inputLayout:
-			ld := &layoutDir{s: s, dir: src, staged: map[digest.Digest]*ingest{}}
+			ld := &layoutDir{s: s, space: space, dir: src, staged: map[digest.Digest]*ingest{}}
 			es, err := ld.entries(want)
 			return ld, es, err
 		case inputFile:
@@ -140,7 +157,7 @@ func (s *Store) openInput(ctx context.Context, src string, stdin io.Reader, want
 		}
 		defer f.Close()
 	}
-	a, err := s.readArchive(ctx, r)
+	a, err := s.readArchive(ctx, r, space)
 	if err != nil {
 		return nil, nil, err
 	}
