@@ -199,6 +199,17 @@ func TestHostileArchives(t *testing.T) {
 		{"missing oci-layout", func(t testing.TB) []byte {
 			return hostileArchive(t, tweaks{files: func(fs []tarFile) []tarFile { return fs[1:] }})
 		}, ErrInvalidImage, "oci-layout"},
+		{"ref.name climbing out of the store", func(t testing.TB) []byte {
+			return hostileArchive(t, tweaks{index: func(i map[string]any) {
+				topDesc(i)["annotations"] = map[string]string{annotationRefName: "../../../etc/evil"}
+			}})
+		}, ErrInvalidImage, "image name annotation"},
+		{"RepoTags climbing out of the store", func(t testing.TB) []byte {
+			return tarOf([]tarFile{
+				{name: "cfg.json", body: []byte(`{"os":"linux","architecture":"amd64","rootfs":{"type":"layers","diff_ids":[]}}`)},
+				{name: "manifest.json", body: []byte(`[{"Config":"cfg.json","RepoTags":["../../../etc/evil:latest"],"Layers":[]}]`)},
+			})
+		}, ErrInvalidImage, "RepoTags"},
 		{"docker manifest.json names a missing layer", func(t testing.TB) []byte {
 			return tarOf([]tarFile{
 				{name: "cfg.json", body: []byte(`{"os":"linux","architecture":"amd64","rootfs":{"type":"layers","diff_ids":[]}}`)},
