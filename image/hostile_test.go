@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -210,6 +211,32 @@ func TestHostileArchives(t *testing.T) {
 				{name: "manifest.json", body: []byte(`[{"Config":"cfg.json","RepoTags":["../../../etc/evil:latest"],"Layers":[]}]`)},
 			})
 		}, ErrInvalidImage, "RepoTags"},
+		{"more names than a load takes", func(t testing.TB) []byte {
+			return hostileArchive(t, tweaks{index: func(i map[string]any) {
+				top := topDesc(i)
+				var many []any
+				for n := range MaxLoadNames + 1 {
+					d := map[string]any{}
+					for k, v := range top {
+						d[k] = v
+					}
+					d["annotations"] = map[string]string{annotationRefName: fmt.Sprintf("name%d:1", n)}
+					many = append(many, d)
+				}
+				i["manifests"] = many
+			}})
+		}, ErrInvalidImage, "at most 1000 names"},
+		{"more RepoTags than a load takes", func(t testing.TB) []byte {
+			tags := make([]string, MaxLoadNames+1)
+			for n := range tags {
+				tags[n] = fmt.Sprintf("tag%d:1", n)
+			}
+			tb, _ := json.Marshal(tags)
+			return tarOf([]tarFile{
+				{name: "cfg.json", body: []byte(`{"os":"linux","architecture":"amd64","rootfs":{"type":"layers","diff_ids":[]}}`)},
+				{name: "manifest.json", body: []byte(`[{"Config":"cfg.json","RepoTags":` + string(tb) + `,"Layers":[]}]`)},
+			})
+		}, ErrInvalidImage, "at most 1000 names"},
 		{"docker manifest.json names a missing layer", func(t testing.TB) []byte {
 			return tarOf([]tarFile{
 				{name: "cfg.json", body: []byte(`{"os":"linux","architecture":"amd64","rootfs":{"type":"layers","diff_ids":[]}}`)},

@@ -12,6 +12,12 @@ import (
 	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
+// MaxLoadNames is the most names one load may give its images (the
+// input's names and --name together). A gateway keeps a handful; a 3 MB
+// layout naming 10,000 images is an attack on the index (images.json is
+// read by every run), and a bigger set of names can be loaded in parts.
+const MaxLoadNames = 1000
+
 // Loaded is one image Load stored.
 type Loaded struct {
 	Names    []string
@@ -99,6 +105,10 @@ func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts Load
 		return nil, fmt.Errorf("load %s: %w", inputName(src), err)
 	}
 	defer bs.close()
+	if n := countNames(entries, name); n > MaxLoadNames {
+		return nil, fmt.Errorf("load %s: %w", inputName(src),
+			invalidf("the input gives %d image names, a load takes at most %d names: load it in parts", n, MaxLoadNames))
+	}
 	im := &importer{s: s, src: bs, want: want, used: map[digest.Digest]*ingest{}}
 	res, err := im.resolveAll(ctx, entries)
 	if err == nil && name != "" {
@@ -115,6 +125,21 @@ func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts Load
 		return nil, fmt.Errorf("load %s: %w", inputName(src), err)
 	}
 	return res, nil
+}
+
+// countNames counts the distinct names the entries (and extra, when set)
+// would give.
+func countNames(entries []entry, extra string) int {
+	seen := map[string]bool{}
+	if extra != "" {
+		seen[extra] = true
+	}
+	for _, e := range entries {
+		for _, n := range e.names {
+			seen[n] = true
+		}
+	}
+	return len(seen)
 }
 
 func inputName(src string) string {

@@ -18,21 +18,31 @@ type importer struct {
 }
 
 // resolveAll resolves every top-level entry; entries naming the same
-// manifest merge into one image.
+// manifest merge into one image. A descriptor listed many times is
+// resolved once.
 func (im *importer) resolveAll(ctx context.Context, entries []entry) ([]Loaded, error) {
 	var out []Loaded
 	at := map[digest.Digest]int{}
+	type key struct {
+		d  digest.Digest
+		mt string
+	}
+	done := map[key]digest.Digest{} // entry descriptor → image
 	for _, e := range entries {
-		r, err := im.resolve(ctx, e.desc)
-		if err != nil {
-			return nil, err
+		k := key{e.desc.Digest, e.desc.MediaType}
+		d, ok := done[k]
+		if !ok {
+			r, err := im.resolve(ctx, e.desc)
+			if err != nil {
+				return nil, err
+			}
+			d, done[k] = r.Digest, r.Digest
+			if _, seen := at[d]; !seen {
+				at[d] = len(out)
+				out = append(out, r)
+			}
 		}
-		i, seen := at[r.Digest]
-		if !seen {
-			i = len(out)
-			at[r.Digest] = i
-			out = append(out, r)
-		}
+		i := at[d]
 		for _, n := range e.names {
 			out[i].Names = appendName(out[i].Names, n)
 		}
