@@ -3,6 +3,7 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,6 +91,37 @@ func hostileArchive(t testing.TB, tw tweaks) []byte {
 		files = tw.files(files)
 	}
 	return tarOf(files)
+}
+
+func gzipOf(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestArchiveEndsThatLoad(t *testing.T) {
+	// Concatenated gzip members are one gzip stream (RFC 1952, gzip -d,
+	// pigz); zeros after the tar's end are its record padding (GNU tar
+	// pads to 10 KiB).
+	tarball := hostileArchive(t, tweaks{})
+	half := len(tarball) / 2
+	for name, input := range map[string][]byte{
+		"two gzip members":     append(gzipOf(t, tarball[:half]), gzipOf(t, tarball[half:])...),
+		"tar padded to 10 KiB": append(tarball, make([]byte, 10240-len(tarball)%10240)...),
+		"gzip of a padded tar": gzipOf(t, append(tarball, make([]byte, 10240)...)),
+	} {
+		s := newStore(t)
+		if _, err := s.Load(bg, "-", bytes.NewReader(input), LoadOptions{}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
 
 func topDesc(idx map[string]any) map[string]any { return idx["manifests"].([]any)[0].(map[string]any) }
@@ -237,6 +269,15 @@ func TestHostileArchives(t *testing.T) {
 				{name: "manifest.json", body: []byte(`[{"Config":"cfg.json","RepoTags":` + string(tb) + `,"Layers":[]}]`)},
 			})
 		}, ErrInvalidImage, "at most 1000 names"},
+		{"gzip archive with trailing garbage", func(t testing.TB) []byte {
+			return append(gzipOf(t, hostileArchive(t, tweaks{})), "trailing garbage, not gzip"...)
+		}, nil, "after the end of its gzip stream"},
+		{"gzip archive with a few bytes of garbage", func(t testing.TB) []byte {
+			return append(gzipOf(t, hostileArchive(t, tweaks{})), 'x')
+		}, nil, "after the end of its gzip stream"},
+		{"tar archive with trailing garbage", func(t testing.TB) []byte {
+			return append(hostileArchive(t, tweaks{}), "trailing garbage"...)
+		}, nil, "after the end of the tar archive"},
 		{"docker manifest.json names a missing layer", func(t testing.TB) []byte {
 			return tarOf([]tarFile{
 				{name: "cfg.json", body: []byte(`{"os":"linux","architecture":"amd64","rootfs":{"type":"layers","diff_ids":[]}}`)},
