@@ -13,10 +13,17 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 // maxArchiveBlobs bounds how many files one archive may stage.
 const maxArchiveBlobs = 4096
+
+// maxArchivePadding bounds the zeros accepted after a tar's end-of-archive
+// marker: tar pads its output to whole records (GNU tar: 10 KiB; tapes
+// use larger ones).
+const maxArchivePadding = 1 << 20
 
 // archive is an OCI or docker-save tar read in one pass. Entries may come
 // in any order, so every candidate blob is streamed into ingest/ while it
@@ -24,6 +31,7 @@ const maxArchiveBlobs = 4096
 // small metadata files are kept in memory, size-capped.
 type archive struct {
 	s     *Store
+	space *diskspace.Guard
 	blobs map[digest.Digest]*ingest
 	paths map[string]digest.Digest // archive path → digest of its content
 	links map[string]string        // symlink/hardlink path → target path
@@ -37,10 +45,12 @@ var metadataFiles = map[string]bool{
 }
 
 // readArchive reads a tar stream, gunzipping it first if it is compressed.
-func (s *Store) readArchive(ctx context.Context, r io.Reader) (_ *archive, err error) {
+func (s *Store) readArchive(ctx context.Context, r io.Reader, space *diskspace.Guard) (_ *archive, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var in io.Reader = br
+	compressed := false
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		compressed = true
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("%w: bad gzip stream: %w", ErrUnknownFormat, err)
@@ -48,7 +58,7 @@ func (s *Store) readArchive(ctx context.Context, r io.Reader) (_ *archive, err e
 		defer zr.Close()
 		in = zr
 	}
-	a := &archive{s: s, blobs: map[digest.Digest]*ingest{}, paths: map[string]digest.Digest{},
+	a := &archive{s: s, space: space, blobs: map[digest.Digest]*ingest{}, paths: map[string]digest.Digest{},
 		links: map[string]string{}, meta: map[string][]byte{}}
 	defer func() {
 		if err != nil {
@@ -59,6 +69,9 @@ func (s *Store) readArchive(ctx context.Context, r io.Reader) (_ *archive, err e
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
+			if err := checkArchiveEnd(in, compressed); err != nil {
+				return nil, err
+			}
 			return a, nil
 		}
 		if err != nil {
@@ -66,6 +79,36 @@ func (s *Store) readArchive(ctx context.Context, r io.Reader) (_ *archive, err e
 		}
 		if err := a.add(ctx, hdr, tr); err != nil {
 			return nil, err
+		}
+	}
+}
+
+// checkArchiveEnd reads the input to its end after the tar's end-of-archive
+// marker: only record padding (zeros) may follow, so that a damaged file,
+// or two files joined, is not loaded as if nothing were wrong. In a gzip
+// stream, reading to the end also verifies the last member's checksum;
+// more gzip members may follow (concatenated members are one stream, as
+// gzip -d reads them), anything else may not.
+func checkArchiveEnd(in io.Reader, compressed bool) error {
+	buf := make([]byte, 32<<10)
+	var n int64
+	for {
+		m, err := in.Read(buf)
+		for _, b := range buf[:m] {
+			if b != 0 {
+				return fmt.Errorf("%w: there is data after the end of the tar archive: the file is damaged or two files were joined: save or copy it again", ErrUnknownFormat)
+			}
+		}
+		if n += int64(m); n > maxArchivePadding {
+			return fmt.Errorf("%w: more than %d bytes of padding after the end of the tar archive", ErrUnknownFormat, maxArchivePadding)
+		}
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case compressed && (errors.Is(err, gzip.ErrHeader) || errors.Is(err, io.ErrUnexpectedEOF)):
+			return fmt.Errorf("%w: the archive has data after the end of its gzip stream that is not gzip (trailing garbage, or a truncated file): save or copy it again", ErrUnknownFormat)
+		case err != nil:
+			return archiveErr(err)
 		}
 	}
 }
@@ -130,7 +173,7 @@ func (a *archive) add(ctx context.Context, hdr *tar.Header, r io.Reader) error {
 }
 
 func (a *archive) stage(ctx context.Context, name string, want digest.Digest, size int64, r io.Reader) error {
-	w, err := a.s.ingestFrom(ctx, r, want, size)
+	w, err := a.s.ingestFrom(ctx, r, want, size, a.space)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return archiveErr(err)

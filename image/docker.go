@@ -67,7 +67,7 @@ func (a *archive) dockerEntry(ctx context.Context, dm dockerManifest) (entry, er
 	}
 	d := digest.FromBytes(mb)
 	if a.blobs[d] == nil {
-		w, err := a.s.ingestFrom(ctx, bytes.NewReader(mb), d, int64(len(mb)))
+		w, err := a.s.ingestFrom(ctx, bytes.NewReader(mb), d, int64(len(mb)), a.space)
 		if err != nil {
 			return entry{}, err
 		}

@@ -3,8 +3,10 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -97,6 +99,37 @@ func hostileArchive(t testing.TB, tw tweaks) []byte {
 		files = tw.files(files)
 	}
 	return tarOf(t, files)
+}
+
+func gzipOf(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestArchiveEndsThatLoad(t *testing.T) {
+	// Concatenated gzip members are one gzip stream (RFC 1952, gzip -d,
+	// pigz); zeros after the tar's end are its record padding (GNU tar
+	// pads to 10 KiB).
+	tarball := hostileArchive(t, tweaks{})
+	half := len(tarball) / 2
+	for name, input := range map[string][]byte{
+		"two gzip members":     append(gzipOf(t, tarball[:half]), gzipOf(t, tarball[half:])...),
+		"tar padded to 10 KiB": append(tarball, make([]byte, 10240-len(tarball)%10240)...),
+		"gzip of a padded tar": gzipOf(t, append(tarball, make([]byte, 10240)...)),
+	} {
+		s := newStore(t)
+		if _, err := s.Load(bg, "-", bytes.NewReader(input), LoadOptions{}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
 
 func topDesc(idx map[string]any) map[string]any { return idx["manifests"].([]any)[0].(map[string]any) }
@@ -207,6 +240,52 @@ func TestHostileArchives(t *testing.T) {
 		{"missing oci-layout", func(t testing.TB) []byte {
 			return hostileArchive(t, tweaks{files: func(fs []tarFile) []tarFile { return fs[1:] }})
 		}, ErrInvalidImage, "oci-layout"},
+		{"ref.name climbing out of the store", func(t testing.TB) []byte {
+			return hostileArchive(t, tweaks{index: func(i map[string]any) {
+				topDesc(i)["annotations"] = map[string]string{annotationRefName: "../../../etc/evil"}
+			}})
+		}, ErrInvalidImage, "image name annotation"},
+		{"RepoTags climbing out of the store", func(t testing.TB) []byte {
+			return tarOf(t, []tarFile{
+				{name: "cfg.json", body: []byte(`{"os":"linux","architecture":"amd64","rootfs":{"type":"layers","diff_ids":[]}}`)},
+				{name: "manifest.json", body: []byte(`[{"Config":"cfg.json","RepoTags":["../../../etc/evil:latest"],"Layers":[]}]`)},
+			})
+		}, ErrInvalidImage, "RepoTags"},
+		{"more names than a load takes", func(t testing.TB) []byte {
+			return hostileArchive(t, tweaks{index: func(i map[string]any) {
+				top := topDesc(i)
+				var many []any
+				for n := range MaxLoadNames + 1 {
+					d := map[string]any{}
+					for k, v := range top {
+						d[k] = v
+					}
+					d["annotations"] = map[string]string{annotationRefName: fmt.Sprintf("name%d:1", n)}
+					many = append(many, d)
+				}
+				i["manifests"] = many
+			}})
+		}, ErrInvalidImage, "at most 1000 names"},
+		{"more RepoTags than a load takes", func(t testing.TB) []byte {
+			tags := make([]string, MaxLoadNames+1)
+			for n := range tags {
+				tags[n] = fmt.Sprintf("tag%d:1", n)
+			}
+			tb, _ := json.Marshal(tags)
+			return tarOf(t, []tarFile{
+				{name: "cfg.json", body: []byte(`{"os":"linux","architecture":"amd64","rootfs":{"type":"layers","diff_ids":[]}}`)},
+				{name: "manifest.json", body: []byte(`[{"Config":"cfg.json","RepoTags":` + string(tb) + `,"Layers":[]}]`)},
+			})
+		}, ErrInvalidImage, "at most 1000 names"},
+		{"gzip archive with trailing garbage", func(t testing.TB) []byte {
+			return append(gzipOf(t, hostileArchive(t, tweaks{})), "trailing garbage, not gzip"...)
+		}, nil, "after the end of its gzip stream"},
+		{"gzip archive with a few bytes of garbage", func(t testing.TB) []byte {
+			return append(gzipOf(t, hostileArchive(t, tweaks{})), 'x')
+		}, nil, "after the end of its gzip stream"},
+		{"tar archive with trailing garbage", func(t testing.TB) []byte {
+			return append(hostileArchive(t, tweaks{}), "trailing garbage"...)
+		}, nil, "after the end of the tar archive"},
 		{"docker manifest.json names a missing layer", func(t testing.TB) []byte {
 			return tarOf(t, []tarFile{
 				{name: "cfg.json", body: []byte(`{"os":"linux","architecture":"amd64","rootfs":{"type":"layers","diff_ids":[]}}`)},

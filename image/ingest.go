@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/edgerun/edgerun/internal/atomicfile"
+	"github.com/edgerun/edgerun/internal/diskspace"
 	"github.com/edgerun/edgerun/internal/lockfile"
 )
 
@@ -30,6 +31,7 @@ type ingest struct {
 	want     digest.Digest
 	wantSize int64 // -1: unknown
 	got      digest.Digest
+	space    *diskspace.Guard // nil: no free-space check
 }
 
 // newIngest starts a blob. If the per-digest partial file is locked by
@@ -104,6 +106,11 @@ func (w *ingest) Offset() int64 { return w.n }
 func (w *ingest) Write(p []byte) (int, error) {
 	if w.wantSize >= 0 && w.n+int64(len(p)) > w.wantSize {
 		return 0, fmt.Errorf("blob %s: %w: more than the announced %d bytes", w.want, ErrDigestMismatch, w.wantSize)
+	}
+	if w.f != nil {
+		if err := w.space.Wrote(int64(len(p))); err != nil {
+			return 0, noSpace(err)
+		}
 	}
 	w.dg.Hash().Write(p)
 	w.n += int64(len(p))
@@ -188,12 +195,14 @@ func (w *ingest) release() {
 	w.lock = nil
 }
 
-// ingestFrom streams r into a new blob and verifies it.
-func (s *Store) ingestFrom(ctx context.Context, r io.Reader, want digest.Digest, size int64) (*ingest, error) {
+// ingestFrom streams r into a new blob and verifies it; space, when set,
+// stops it while its file system keeps its reserve.
+func (s *Store) ingestFrom(ctx context.Context, r io.Reader, want digest.Digest, size int64, space *diskspace.Guard) (*ingest, error) {
 	w, err := s.newIngest(want, size)
 	if err != nil {
 		return nil, err
 	}
+	w.space = space
 	if _, err := io.Copy(w, ctxReader{ctx, r}); err != nil {
 		w.discard()
 		return nil, err
@@ -210,8 +219,8 @@ type ctxReader struct {
 }
 
 func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
+	if c.ctx.Err() != nil {
+		return 0, context.Cause(c.ctx)
 	}
 	return c.r.Read(p)
 }

@@ -11,12 +11,16 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 // layoutDir is an OCI image layout directory. Blobs are copied into the
 // store only when an image needs them, verified while copying.
 type layoutDir struct {
 	s      *Store
+	space  *diskspace.Guard
 	dir    string
 	staged map[digest.Digest]*ingest
 }
@@ -25,7 +29,7 @@ var _ blobSource = (*layoutDir)(nil)
 
 func (l *layoutDir) entries(want ocispec.Platform) ([]entry, error) {
 	read := func(name string) ([]byte, error) {
-		f, err := os.Open(filepath.Join(l.dir, name))
+		f, err := openRegular(filepath.Join(l.dir, name))
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
@@ -57,23 +61,65 @@ func (l *layoutDir) blob(ctx context.Context, desc ocispec.Descriptor) (*ingest,
 		return w, checkSize(w, desc)
 	}
 	p := filepath.Join(l.dir, ocispec.ImageBlobsDir, "sha256", desc.Digest.Encoded())
-	f, err := os.Open(p)
+	f, err := openRegular(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, invalidf("blob %s is missing from the layout", desc.Digest)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open blob %s: %w", desc.Digest, err)
+		return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, invalidf("blob %s in the layout is not a regular file", desc.Digest)
-	}
-	w, err := l.s.ingestFrom(ctx, f, desc.Digest, desc.Size)
+	w, err := l.s.ingestFrom(ctx, f, desc.Digest, desc.Size, l.space)
 	if err != nil {
 		return nil, err
 	}
 	l.staged[desc.Digest] = w
 	return w, nil
+}
+
+// openRegular opens a file of a layout for reading and refuses anything
+// but a regular file: opening a FIFO waits for a writer and reading it may
+// never end, and a device never ends either. O_NONBLOCK keeps the open of
+// a FIFO from waiting (it means nothing for a regular file); fstat then
+// says what was opened. Symlinks are followed: tools that build layouts
+// may link blobs into a shared store, and what they lead to is checked
+// here and verified against its digest like any blob.
+func openRegular(p string) (*os.File, error) {
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "fstat", Path: p, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, invalidf("%s is not a regular file but %s: an OCI layout holds only regular files and directories",
+			p, fileKind(st.Mode))
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, &os.PathError{Op: "fcntl", Path: p, Err: err}
+	}
+	return os.NewFile(uintptr(fd), p), nil
+}
+
+func fileKind(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFCHR:
+		return "a character device"
+	case unix.S_IFBLK:
+		return "a block device"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFDIR:
+		return "a directory"
+	}
+	return "not a file"
 }
 
 func (l *layoutDir) close() {

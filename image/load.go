@@ -8,7 +8,15 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
+
+// MaxLoadNames is the most names one load may give its images (the
+// input's names and --name together). A gateway keeps a handful; a 3 MB
+// layout naming 10,000 images is an attack on the index (images.json is
+// read by every run), and a bigger set of names can be loaded in parts.
+const MaxLoadNames = 1000
 
 // Loaded is one image Load stored.
 type Loaded struct {
@@ -34,6 +42,17 @@ type LoadOptions struct {
 	Platform ocispec.Platform
 	// Progress, when set, is called for each blob stored.
 	Progress func(Progress)
+	// MinFree is how many bytes to keep free on the store's file system:
+	// Load checks before it stages anything and as it writes, and stops
+	// with ErrNoSpace while that much is left. 0 means
+	// diskspace.DefaultReserve (5% of the file system, at least 256 MiB,
+	// at most 4 GiB, at most a quarter of it); a negative value checks
+	// nothing. (Unpacking in BeforeTag keeps its own, rootfs's, reserve.)
+	MinFree int64
+	// DiskSpace replaces statfs(2) as the probe of the store's file system
+	// (avail: bytes this process may use, total: its size); nil means
+	// statfs.
+	DiskSpace func(path string) (avail, total int64, err error)
 	// BeforeTag, when set, is called for each image after its blobs are
 	// stored and before any name points at it; an error aborts the load
 	// and leaves the image unnamed (its blobs are garbage for Prune). The
@@ -77,11 +96,19 @@ func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts Load
 		return nil, err
 	}
 	defer l.Unlock()
-	bs, entries, err := s.openInput(ctx, src, stdin, want)
+	space := diskspace.NewGuard(s.ingestDir(), opts.MinFree, opts.DiskSpace)
+	if err := space.Check(); err != nil {
+		return nil, fmt.Errorf("load %s: %w", inputName(src), noSpace(err))
+	}
+	bs, entries, err := s.openInput(ctx, src, stdin, want, space)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", inputName(src), err)
 	}
 	defer bs.close()
+	if n := countNames(entries, name); n > MaxLoadNames {
+		return nil, fmt.Errorf("load %s: %w", inputName(src),
+			invalidf("the input gives %d image names, a load takes at most %d names: load it in parts", n, MaxLoadNames))
+	}
 	im := &importer{s: s, src: bs, want: want, used: map[digest.Digest]*ingest{}}
 	res, err := im.resolveAll(ctx, entries)
 	if err == nil && name != "" {
@@ -100,6 +127,21 @@ func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts Load
 	return res, nil
 }
 
+// countNames counts the distinct names the entries (and extra, when set)
+// would give.
+func countNames(entries []entry, extra string) int {
+	seen := map[string]bool{}
+	if extra != "" {
+		seen[extra] = true
+	}
+	for _, e := range entries {
+		for _, n := range e.names {
+			seen[n] = true
+		}
+	}
+	return len(seen)
+}
+
 func inputName(src string) string {
 	if src == "-" {
 		return "from stdin"
@@ -108,31 +150,39 @@ func inputName(src string) string {
 }
 
 // openInput detects the input format and lists the images at its top.
-func (s *Store) openInput(ctx context.Context, src string, stdin io.Reader, want ocispec.Platform) (blobSource, []entry, error) {
+// Streams (stdin, a pipe) are read through a cancelReader, so a stalled
+// writer cannot keep a load, and the store lock it holds, for ever.
+func (s *Store) openInput(ctx context.Context, src string, stdin io.Reader, want ocispec.Platform, space *diskspace.Guard) (blobSource, []entry, error) {
 	var r io.Reader
 	if src == "-" {
 		if stdin == nil {
 			return nil, nil, fmt.Errorf("no stdin to read the archive from")
 		}
-		r = stdin
+		r = newCancelReader(ctx, stdin)
 	} else {
-		fi, err := os.Stat(src)
+		kind, err := classifyInput(src)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: give the path of an OCI layout directory or an image archive, or - for stdin", err)
+			return nil, nil, err
 		}
-		if fi.IsDir() {
-			ld := &layoutDir{s: s, dir: src, staged: map[digest.Digest]*ingest{}}
+		var f *os.File
+		switch kind {
+		case inputLayout:
+			ld := &layoutDir{s: s, space: space, dir: src, staged: map[digest.Digest]*ingest{}}
 			es, err := ld.entries(want)
 			return ld, es, err
+		case inputFile:
+			f, err = openRegular(src)
+			r = f
+		case inputStream:
+			f, err = openStream(ctx, src)
+			r = newCancelReader(ctx, f)
 		}
-		f, err := os.Open(src)
 		if err != nil {
 			return nil, nil, err
 		}
 		defer f.Close()
-		r = f
 	}
-	a, err := s.readArchive(ctx, r)
+	a, err := s.readArchive(ctx, r, space)
 	if err != nil {
 		return nil, nil, err
 	}

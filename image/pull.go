@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 // PullEventKind names what a PullEvent reports.
@@ -57,6 +59,7 @@ type puller struct {
 	cl       *client
 	received atomic.Int64
 	resumed  atomic.Int64
+	space    *diskspace.Guard // shared by the parallel downloads
 }
 
 func (p *puller) event(e PullEvent) {
@@ -76,6 +79,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Pulled
 		return nil, err
 	}
 	p := &puller{s: s, o: newPullConfig(opts), ref: norm}
+	p.space = diskspace.NewGuard(s.ingestDir(), p.o.minFree, p.o.diskSpace)
 	res, err := p.pull(ctx)
 	if err != nil {
 		if isTransient(err) || errors.Is(err, context.Canceled) {
@@ -322,7 +326,7 @@ func (p *puller) layer(ctx context.Context, sem chan struct{}, l Layer) error {
 
 // storeDoc publishes a verified manifest as a blob.
 func (p *puller) storeDoc(ctx context.Context, doc document) error {
-	w, err := p.s.ingestFrom(ctx, bytes.NewReader(doc.body), doc.digest, int64(len(doc.body)))
+	w, err := p.s.ingestFrom(ctx, bytes.NewReader(doc.body), doc.digest, int64(len(doc.body)), nil)
 	if err != nil {
 		return err
 	}

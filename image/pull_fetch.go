@@ -118,6 +118,7 @@ func (p *puller) fetchBlob(ctx context.Context, desc ocispec.Descriptor, report 
 		if err != nil {
 			return err
 		}
+		w.space = p.space
 		if p.s.HasBlob(desc.Digest) { // another pull published it meanwhile
 			w.discard()
 			return nil
@@ -206,7 +207,7 @@ func (p *puller) download(ctx context.Context, w *ingest, desc ocispec.Descripto
 	n, err := io.Copy(&countingWriter{w: w, report: report}, ctxReader{ctx, resp.Body})
 	p.received.Add(n)
 	if err != nil {
-		if errors.Is(err, ErrDigestMismatch) || ctx.Err() != nil {
+		if errors.Is(err, ErrDigestMismatch) || errors.Is(err, ErrNoSpace) || ctx.Err() != nil {
 			return err
 		}
 		return &transientError{fmt.Errorf("%s: connection lost after %d of %d bytes: %w", what, w.n, desc.Size, err)}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 // Pull defaults.
@@ -46,35 +48,45 @@ type PullOptions struct {
 	// free-space estimate leaves it out; it is asked only when Unpack is
 	// set. nil counts every layer as to be unpacked.
 	Cached func(diffID digest.Digest) bool
-	// DiskFree replaces the free-space probe of the store's file system;
-	// nil means statfs(2).
-	DiskFree func(path string) (int64, error)
+	// MinFree is how many bytes to keep free on the store's file system:
+	// the pull is refused up front when the image would not leave that
+	// much, and stopped while downloading when it is reached. 0 means
+	// diskspace.DefaultReserve (5% of the file system, at least 256 MiB,
+	// at most 4 GiB, at most a quarter of it); a negative value keeps no
+	// reserve (the up-front estimate must still fit).
+	MinFree int64
+	// DiskSpace replaces statfs(2) as the probe of the store's file system
+	// (avail: bytes this process may use, total: its size); nil means
+	// statfs.
+	DiskSpace func(path string) (avail, total int64, err error)
 }
 
 // pullConfig is Pull's plan, built from the caller's PullOptions.
 type pullConfig struct {
-	platform *ocispec.Platform // nil: the host's
-	reg      RegistryConfig
-	retries  int // after the first try
-	backoff  time.Duration
-	parallel int
-	events   func(PullEvent)
-	unpack   func(context.Context, Layer) error
-	cached   func(digest.Digest) bool
-	diskFree func(string) (int64, error)
+	platform  *ocispec.Platform // nil: the host's
+	reg       RegistryConfig
+	retries   int // after the first try
+	backoff   time.Duration
+	parallel  int
+	events    func(PullEvent)
+	unpack    func(context.Context, Layer) error
+	cached    func(digest.Digest) bool
+	minFree   int64
+	diskSpace diskspace.Probe
 }
 
 func newPullConfig(o PullOptions) pullConfig {
 	c := pullConfig{
-		platform: requestedPlatform(o.Platform),
-		reg:      o.Registry,
-		retries:  DefaultPullRetries,
-		backoff:  o.Backoff,
-		parallel: DefaultPullParallel,
-		events:   o.Events,
-		unpack:   o.Unpack,
-		cached:   o.Cached,
-		diskFree: o.DiskFree,
+		platform:  requestedPlatform(o.Platform),
+		reg:       o.Registry,
+		retries:   DefaultPullRetries,
+		backoff:   o.Backoff,
+		parallel:  DefaultPullParallel,
+		events:    o.Events,
+		unpack:    o.Unpack,
+		cached:    o.Cached,
+		minFree:   o.MinFree,
+		diskSpace: o.DiskSpace,
 	}
 	if o.Attempts != 0 {
 		c.retries = max(o.Attempts-1, 0)
@@ -85,8 +97,8 @@ func newPullConfig(o PullOptions) pullConfig {
 	if o.Parallel != 0 {
 		c.parallel = max(o.Parallel, 1)
 	}
-	if c.diskFree == nil {
-		c.diskFree = diskFree
+	if c.diskSpace == nil {
+		c.diskSpace = diskspace.Statfs
 	}
 	return c
 }

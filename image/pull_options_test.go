@@ -30,8 +30,8 @@ func TestPullOptionsZeroMeansDefault(t *testing.T) {
 				t.Fatalf("retries %d, parallel %d, backoff %v; want %d, %d, %v",
 					c.retries, c.parallel, c.backoff, tc.retries, tc.parallel, tc.backoff)
 			}
-			if c.platform != nil || c.diskFree == nil {
-				t.Fatalf("platform %v, diskFree set %v: want the host's and statfs", c.platform, c.diskFree != nil)
+			if c.platform != nil || c.diskSpace == nil {
+				t.Fatalf("platform %v, diskSpace set %v: want the host's and statfs", c.platform, c.diskSpace != nil)
 			}
 		})
 	}

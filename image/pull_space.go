@@ -1,12 +1,14 @@
 package image
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/opencontainers/go-digest"
-	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 // unpackFactor estimates a compressed layer's unpacked size: a gzip or
@@ -36,27 +38,31 @@ func (p *puller) checkSpace(layers []Layer) error {
 	if need == 0 {
 		return nil
 	}
-	free, err := p.o.diskFree(p.s.root)
+	free, total, err := p.o.diskSpace(p.s.root)
 	if err != nil {
 		return fmt.Errorf("check free space on %s: %w", p.s.root, err)
 	}
-	if need > free {
-		return fmt.Errorf("%w: the image needs about %s (%s to download, %s unpacked), %s free on %s: free space (edgerun image prune) or use another --root",
-			ErrNoSpace, megabytes(need), megabytes(download), megabytes(unpacked), megabytes(free), p.s.root)
+	reserve := diskspace.Reserve(p.o.minFree, total)
+	if need > free-reserve {
+		keep, lower := "", ""
+		if reserve > 0 {
+			keep, lower = ", which must keep "+megabytes(reserve)+" free", ", lower the reserve (--min-free)"
+		}
+		return fmt.Errorf("%w: the image needs about %s (%s to download, %s unpacked), %s free on %s%s: free space (edgerun image prune)%s or use another --root",
+			ErrNoSpace, megabytes(need), megabytes(download), megabytes(unpacked), megabytes(free), p.s.root, keep, lower)
 	}
 	return nil
 }
 
-func megabytes(n int64) string {
-	return fmt.Sprintf("%d MB", (n+500_000)/1_000_000)
-}
+func megabytes(n int64) string { return diskspace.MB(n) }
 
-func diskFree(path string) (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		return 0, err
+// noSpace says what to do when a writer reached the file system's reserve.
+func noSpace(err error) error {
+	var low *diskspace.LowError
+	if errors.As(err, &low) {
+		return fmt.Errorf("%w: %w: free space (edgerun image prune) or lower the reserve (--min-free)", ErrNoSpace, err)
 	}
-	return int64(st.Bavail) * int64(st.Bsize), nil //nolint:unconvert // Bsize is int32 on 32-bit ARM
+	return err
 }
 
 // partialSize is how much of blob d a previous pull left in ingest/.

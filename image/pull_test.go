@@ -180,8 +180,9 @@ func TestPullRefusesNoSpaceWithNumbers(t *testing.T) {
 	ref := reg.push(t, "test/app:v1", bigImage(t, 2_000_000, 1_000_000))
 	s := newStore(t)
 	_, err := s.Pull(bg, ref, pullOpts(PullOptions{
-		DiskFree: func(string) (int64, error) { return 1_000_000, nil },
-		Unpack:   func(context.Context, Layer) error { return nil },
+		DiskSpace: func(string) (int64, int64, error) { return 1_000_000, 1 << 40, nil },
+		MinFree:   -1,
+		Unpack:    func(context.Context, Layer) error { return nil },
 	}))
 	if !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("err = %v, want ErrNoSpace", err)

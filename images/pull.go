@@ -15,10 +15,15 @@ import (
 // PullOptions are the inputs of `edgerun pull` (and of run's --pull): the
 // reference and image.Pull's own options, passed on as they are (zero
 // values are image.PullOptions' defaults). Unpack and Cached are ignored:
-// Pull unpacks into the store's layer cache.
+// Pull unpacks into the store's layer cache, keeping MinFree free there
+// too.
 type PullOptions struct {
 	Ref string
 	image.PullOptions
+	// MaxLayerRatio bounds how many times its compressed size a layer may
+	// unpack to (rootfs.UnpackOptions.MaxRatio: 0 is the default, 100;
+	// negative is no limit).
+	MaxLayerRatio int
 }
 
 // Pull policies of `run --pull`.
@@ -33,18 +38,20 @@ const (
 // layer is unpacked (the rule load follows).
 func (s *Store) Pull(ctx context.Context, opts PullOptions) (*image.Pulled, error) {
 	popts := opts.PullOptions
-	popts.Unpack, popts.Cached = s.unpackLayer, s.layers.Has
+	limits := rootfs.UnpackOptions{MaxRatio: opts.MaxLayerRatio, MinFree: opts.MinFree, DiskSpace: opts.DiskSpace}
+	popts.Cached = s.layers.Has
+	popts.Unpack = func(ctx context.Context, l image.Layer) error { return s.unpackLayer(ctx, l, limits) }
 	return s.content.Pull(ctx, opts.Ref, popts)
 }
 
 // unpackLayer unpacks one pulled layer into the layer cache.
-func (s *Store) unpackLayer(ctx context.Context, l image.Layer) error {
+func (s *Store) unpackLayer(ctx context.Context, l image.Layer, limits rootfs.UnpackOptions) error {
 	d := l.Desc.Digest
-	_, err := s.layers.Ensure(ctx, []rootfs.Layer{{
+	_, err := s.layers.EnsureWith(ctx, []rootfs.Layer{{
 		DiffID:    l.DiffID,
 		MediaType: l.Desc.MediaType,
 		Open:      func() (io.ReadCloser, error) { return s.content.OpenBlob(d) },
-	}})
+	}}, limits)
 	return err
 }
 

@@ -31,6 +31,14 @@ type LoadOptions struct {
 	Name string
 	// Platform overrides the host platform when the input is multi-arch.
 	Platform string
+	// MaxLayerRatio bounds how many times its compressed size a layer may
+	// unpack to (rootfs.UnpackOptions.MaxRatio: 0 is the default, 100;
+	// negative is no limit).
+	MaxLayerRatio int
+	// MinFree is how many bytes of the root's file system to keep free
+	// while blobs are staged and layers unpacked (0: 5% of it, at least
+	// 256 MiB, at most 4 GiB, at most a quarter; negative: no check).
+	MinFree int64
 }
 
 // Store is the local image store under one persistent root.
@@ -71,10 +79,12 @@ func (s *Store) LayerDirs(diffIDs []digest.Digest) []string {
 // Load imports images into the store and unpacks their layers, so a
 // hostile or corrupt layer is refused at load time rather than at run time.
 func (s *Store) Load(ctx context.Context, opts LoadOptions) ([]image.Loaded, error) {
+	limits := rootfs.UnpackOptions{MaxRatio: opts.MaxLayerRatio, MinFree: opts.MinFree}
 	lopts := image.LoadOptions{
-		Name: opts.Name,
+		Name:    opts.Name,
+		MinFree: opts.MinFree,
 		BeforeTag: func(ctx context.Context, img *image.Image) error {
-			_, err := s.Unpack(ctx, img)
+			_, err := s.unpack(ctx, img, limits)
 			return err
 		},
 	}
@@ -91,6 +101,11 @@ func (s *Store) Load(ctx context.Context, opts LoadOptions) ([]image.Loaded, err
 // Unpack makes every layer of img available in the layer cache and returns
 // their directories, bottom layer first.
 func (s *Store) Unpack(ctx context.Context, img *image.Image) ([]string, error) {
+	return s.unpack(ctx, img, rootfs.UnpackOptions{})
+}
+
+// unpack is Unpack with a call's own limits (load's flags).
+func (s *Store) unpack(ctx context.Context, img *image.Image, limits rootfs.UnpackOptions) ([]string, error) {
 	layers := s.content.Layers(img)
 	src := make([]rootfs.Layer, len(layers))
 	for i, l := range layers {
@@ -101,7 +116,7 @@ func (s *Store) Unpack(ctx context.Context, img *image.Image) ([]string, error) 
 			Open:      func() (io.ReadCloser, error) { return s.content.OpenBlob(d) },
 		}
 	}
-	dirs, err := s.layers.Ensure(ctx, src)
+	dirs, err := s.layers.EnsureWith(ctx, src, limits)
 	if err != nil {
 		return nil, fmt.Errorf("unpack image %s: %w", img.Digest.Encoded()[:12], err)
 	}

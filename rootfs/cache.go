@@ -92,6 +92,15 @@ func (c *Cache) Has(diffID digest.Digest) bool {
 // layer's diff ID is verified before it is published; on any error nothing
 // of that layer is published.
 func (c *Cache) Ensure(ctx context.Context, layers []Layer) ([]string, error) {
+	return c.EnsureWith(ctx, layers, UnpackOptions{})
+}
+
+// EnsureWith is Ensure with this call's own unpack limits: those set in
+// limits (MaxBytes, MaxEntries, ZstdWindow, MaxRatio, MinFree, DiskSpace;
+// Rootless) replace the cache's, the others stay the cache's. load and
+// pull pass the user's --max-layer-ratio and --min-free here.
+func (c *Cache) EnsureWith(ctx context.Context, layers []Layer, limits UnpackOptions) ([]string, error) {
+	opts := c.unpack.with(limits)
 	for i, l := range layers {
 		if err := l.DiffID.Validate(); err != nil {
 			return nil, fmt.Errorf("layer %d: diff ID %q: %w", i, l.DiffID, err)
@@ -116,7 +125,7 @@ func (c *Cache) Ensure(ctx context.Context, layers []Layer) ([]string, error) {
 	g.SetLimit(c.parallel)
 	for i, l := range layers {
 		dirs[i] = c.Dir(l.DiffID)
-		g.Go(func() error { return c.ensureOne(gctx, l) })
+		g.Go(func() error { return c.ensureOne(gctx, l, opts) })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
@@ -124,7 +133,7 @@ func (c *Cache) Ensure(ctx context.Context, layers []Layer) ([]string, error) {
 	return dirs, nil
 }
 
-func (c *Cache) ensureOne(ctx context.Context, l Layer) error {
+func (c *Cache) ensureOne(ctx context.Context, l Layer, opts UnpackOptions) error {
 	if c.Has(l.DiffID) {
 		return nil
 	}
@@ -141,7 +150,7 @@ func (c *Cache) ensureOne(ctx context.Context, l Layer) error {
 	if err != nil {
 		return fmt.Errorf("create staging dir for layer %s: %w", l.DiffID, err)
 	}
-	if err := c.unpackInto(ctx, staging, l); err != nil {
+	if err := c.unpackInto(ctx, staging, l, opts); err != nil {
 		if _, rerr := removeAllAt(unix.AT_FDCWD, staging, nil); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
@@ -152,7 +161,7 @@ func (c *Cache) ensureOne(ctx context.Context, l Layer) error {
 
 // unpackInto unpacks l into staging/rootfs, writes the marker, syncs the
 // filesystem once (syncfs) and publishes staging by rename.
-func (c *Cache) unpackInto(ctx context.Context, staging string, l Layer) error {
+func (c *Cache) unpackInto(ctx context.Context, staging string, l Layer, opts UnpackOptions) error {
 	tree := filepath.Join(staging, "rootfs")
 	if err := os.Mkdir(tree, 0o755); err != nil {
 		return err
@@ -161,7 +170,6 @@ func (c *Cache) unpackInto(ctx context.Context, staging string, l Layer) error {
 	if err != nil {
 		return fmt.Errorf("open blob: %w", err)
 	}
-	opts := c.unpack
 	opts.DiffID, opts.MediaType = l.DiffID, l.MediaType
 	st, err := Unpack(ctx, rc, tree, opts)
 	rc.Close()
@@ -192,6 +200,30 @@ func (c *Cache) unpackInto(ctx context.Context, staging string, l Layer) error {
 		return fmt.Errorf("publish layer: %w", err)
 	}
 	return nil
+}
+
+// with returns o with the limits set in call in place of o's own.
+func (o UnpackOptions) with(call UnpackOptions) UnpackOptions {
+	if call.MaxBytes != 0 {
+		o.MaxBytes = call.MaxBytes
+	}
+	if call.MaxEntries != 0 {
+		o.MaxEntries = call.MaxEntries
+	}
+	if call.ZstdWindow != 0 {
+		o.ZstdWindow = call.ZstdWindow
+	}
+	if call.MaxRatio != 0 {
+		o.MaxRatio = call.MaxRatio
+	}
+	if call.MinFree != 0 {
+		o.MinFree = call.MinFree
+	}
+	if call.DiskSpace != nil {
+		o.DiskSpace = call.DiskSpace
+	}
+	o.Rootless = o.Rootless || call.Rootless
+	return o
 }
 
 // cleanStaging removes staging dirs left by crashed processes: those whose

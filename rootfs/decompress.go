@@ -3,16 +3,20 @@ package rootfs
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 const (
@@ -66,8 +70,20 @@ type chunk struct {
 	err error
 }
 
-func openStream(r io.Reader, cfg *unpackConfig) (*layerStream, error) {
-	br := bufio.NewReaderSize(r, 1<<20)
+// limits are what the producer enforces while it decompresses.
+type limits struct {
+	ctx      context.Context
+	maxBytes int64
+	maxRatio int64 // 0: none
+	known    int64 // compressed bytes left in r at the start; -1 unknown
+	read     *countingReader
+	space    *diskspace.Guard
+}
+
+func openStream(ctx context.Context, r io.Reader, cfg *unpackConfig, space *diskspace.Guard) (*layerStream, error) {
+	lim := &limits{ctx: ctx, maxBytes: cfg.maxBytes, maxRatio: cfg.maxRatio, known: remaining(r),
+		read: &countingReader{r: r}, space: space}
+	br := bufio.NewReaderSize(lim.read, 1<<20)
 	magic, _ := br.Peek(4)
 	var src io.Reader = br
 	closeFn := func() {}
@@ -109,11 +125,11 @@ func openStream(r io.Reader, cfg *unpackConfig) (*layerStream, error) {
 		s.free <- make([]byte, chunkSize)
 	}
 	s.wg.Add(1)
-	go s.produce(src, cfg.maxBytes)
+	go s.produce(src, lim)
 	return s, nil
 }
 
-func (s *layerStream) produce(src io.Reader, limit int64) {
+func (s *layerStream) produce(src io.Reader, lim *limits) {
 	defer s.wg.Done()
 	for {
 		var b []byte
@@ -126,8 +142,8 @@ func (s *layerStream) produce(src io.Reader, limit int64) {
 		if n > 0 {
 			s.h.Write(b[:n])
 			s.total += int64(n)
-			if s.total > limit {
-				err = fmt.Errorf("%w: more than %d uncompressed bytes", ErrTooLarge, limit)
+			if lerr := lim.check(s.total, int64(n)); lerr != nil {
+				err = lerr
 			}
 		}
 		select {
@@ -139,6 +155,62 @@ func (s *layerStream) produce(src io.Reader, limit int64) {
 			return
 		}
 	}
+}
+
+// check is called after each chunk: total uncompressed bytes so far, n in
+// this chunk. A failed check ends the stream with its error.
+func (l *limits) check(total, n int64) error {
+	if l.ctx.Err() != nil {
+		return context.Cause(l.ctx)
+	}
+	if total > l.maxBytes {
+		return fmt.Errorf("%w: more than %d uncompressed bytes", ErrTooLarge, l.maxBytes)
+	}
+	if l.maxRatio > 0 && total > RatioFloor {
+		compressed := max(l.known, l.read.n)
+		if total > l.maxRatio*compressed {
+			return fmt.Errorf("%w: the layer unpacks to more than %d times its compressed size (%d bytes compressed, %d unpacked so far): "+
+				"a decompression bomb, or an image that needs a higher --max-layer-ratio", ErrTooLarge, l.maxRatio, compressed, total)
+		}
+	}
+	if err := l.space.Wrote(n); err != nil {
+		return noSpace(err)
+	}
+	return nil
+}
+
+// countingReader counts the compressed bytes read (read-ahead included,
+// which only makes the ratio look smaller).
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// remaining is how many bytes r has left when r can tell (a regular file,
+// an in-memory reader), else -1: the ratio is then taken against what was
+// read so far.
+func remaining(r io.Reader) int64 {
+	switch v := r.(type) {
+	case *os.File:
+		fi, err := v.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			return -1
+		}
+		off, err := v.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return -1
+		}
+		return fi.Size() - off
+	case interface{ Len() int }:
+		return int64(v.Len())
+	}
+	return -1
 }
 
 // fill reads until b is full or src fails; unlike io.ReadFull it keeps the

@@ -77,9 +77,14 @@
 // the media type is only checked to be an OCI or Docker layer type and not
 // encrypted, because `docker save` archives declare gzip for plain tars.
 // The decompressor runs in its own goroutine, a few chunks ahead of the tar
-// reader. Limits (UnpackOptions MaxBytes, MaxEntries, ZstdWindow):
-// uncompressed bytes (also the sum of file sizes, which sparse entries
-// could inflate), entries, and the zstd window. The whole uncompressed
+// reader. Limits (UnpackOptions MaxBytes, MaxEntries, ZstdWindow,
+// MaxRatio): uncompressed bytes (also the sum of file sizes, which sparse
+// entries could inflate), entries, the zstd window, and the expansion
+// ratio (uncompressed/compressed bytes, beyond RatioFloor), which stops a
+// decompression bomb early. The decompressor also keeps UnpackOptions.MinFree
+// free on dst's file system (statfs before the first byte and every 4 MiB;
+// ErrNoSpace) and ends with the context (SIGINT/SIGTERM in the CLI), even
+// inside one large file. The whole uncompressed
 // stream, including padding after the tar end, is hashed and compared with
 // the diff ID (UnpackOptions.DiffID); the gzip checksum is verified at its
 // end. Corrupt or truncated input is ErrCorruptLayer.

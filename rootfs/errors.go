@@ -26,6 +26,10 @@ var (
 	// uncompressed bytes or entries (a decompression bomb, or a layer that
 	// needs a larger limit).
 	ErrTooLarge = errors.New("layer exceeds unpack limits")
+	// ErrNoSpace is returned when the layer's file system has no more
+	// free space than its reserve (UnpackOptions.MinFree). Nothing of the
+	// layer is published.
+	ErrNoSpace = errors.New("not enough disk space")
 	// ErrCorruptLayer is returned for a truncated or corrupt compressed or
 	// tar stream.
 	ErrCorruptLayer = errors.New("layer is corrupt or truncated")

@@ -155,6 +155,16 @@ func hostileCases() []hostileCase {
 			b[len(b)-6] ^= 0xff // CRC32
 			return b
 		}, err: ErrCorruptLayer},
+		{name: "gzip with trailing garbage", blob: func(t testing.TB, s sandbox) []byte {
+			return append(gz(t, s), "trailing garbage"...)
+		}, err: ErrCorruptLayer},
+		{name: "gzip with a byte of trailing garbage", blob: func(t testing.TB, s sandbox) []byte {
+			return append(gz(t, s), 'x')
+		}, err: ErrCorruptLayer},
+		{name: "concatenated gzip members are one layer (eStargz, pigz)", blob: func(t testing.TB, s sandbox) []byte {
+			raw := buildTar(t, file("a", "one"), file("b", "two"))
+			return append(gzipBytes(t, raw[:512]), gzipBytes(t, raw[512:])...)
+		}, check: wantFile("b", "two")},
 		{name: "diff ID mismatch", blob: ents(file("a", "x")),
 			opts: UnpackOptions{DiffID: digest.FromString("something else")}, err: ErrDiffIDMismatch},
 	}

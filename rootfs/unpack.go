@@ -11,6 +11,8 @@ import (
 	"github.com/moby/sys/userns"
 	digest "github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 // Default unpack limits. They are far above any real image layer and far
@@ -19,6 +21,16 @@ const (
 	DefaultMaxBytes   int64 = 32 << 30 // uncompressed tar stream
 	DefaultMaxEntries       = 1 << 20
 	DefaultZstdWindow       = 128 << 20 // zstd --long=27
+	// DefaultMaxRatio bounds how many times its compressed size a layer
+	// may unpack to. Real layers stay far below: distribution layers
+	// unpack to 2-2.5 times their gzip size, source trees and locales 3-6
+	// times, C headers 13 times with zstd --ultra -22; a stream of zeros
+	// does 1000 times with gzip and thousands with zstd.
+	DefaultMaxRatio = 100
+	// RatioFloor is what any layer may unpack to whatever its ratio: small
+	// layers (a directory, an empty file, a few zeros) compress far better
+	// than DefaultMaxRatio to 1 and cannot hurt.
+	RatioFloor int64 = 16 << 20
 )
 
 // Stats describes one unpacked layer.
@@ -61,6 +73,23 @@ type UnpackOptions struct {
 	// ZstdWindow bounds the zstd window (and so the decoder's memory); 0
 	// means DefaultZstdWindow.
 	ZstdWindow uint64
+	// MaxRatio bounds the uncompressed stream to this many times the
+	// compressed one, beyond RatioFloor: a decompression bomb is stopped
+	// early instead of at MaxBytes. 0 means DefaultMaxRatio; a negative
+	// value sets no limit (an image with large runs of zeros, such as a
+	// preallocated file, may need that). The compressed size is the rest
+	// of r when r is a file or an in-memory reader, else what was read.
+	MaxRatio int
+	// MinFree is how many bytes to keep free on dst's file system: Unpack
+	// checks before it starts and as it goes, and stops with ErrNoSpace
+	// while that much is left. 0 means diskspace.DefaultReserve (5% of
+	// the file system, at least 256 MiB, at most 4 GiB, at most a
+	// quarter of it); a negative value checks nothing.
+	MinFree int64
+	// DiskSpace replaces statfs(2) as the probe of dst's file system
+	// (avail: bytes this process may use, total: its size); nil means
+	// statfs.
+	DiskSpace func(path string) (avail, total int64, err error)
 	// Rootless forces the unprivileged policy (no chown, no device nodes,
 	// user.overlay.* whiteout format) even when running as real root.
 	// Without it the policy is chosen by Privileged().
@@ -74,6 +103,9 @@ type unpackConfig struct {
 	maxBytes   int64
 	maxEntries int
 	zstdWindow uint64
+	maxRatio   int64 // 0: no limit
+	minFree    int64 // as diskspace.NewGuard takes it
+	diskSpace  diskspace.Probe
 	privileged bool
 }
 
@@ -90,6 +122,9 @@ func newUnpackConfig(opts UnpackOptions) *unpackConfig {
 		maxBytes:   opts.MaxBytes,
 		maxEntries: opts.MaxEntries,
 		zstdWindow: opts.ZstdWindow,
+		maxRatio:   int64(opts.MaxRatio),
+		minFree:    opts.MinFree,
+		diskSpace:  opts.DiskSpace,
 		privileged: !opts.Rootless && Privileged(),
 	}
 	if c.maxBytes == 0 {
@@ -100,6 +135,15 @@ func newUnpackConfig(opts UnpackOptions) *unpackConfig {
 	}
 	if c.zstdWindow == 0 {
 		c.zstdWindow = DefaultZstdWindow
+	}
+	switch {
+	case c.maxRatio == 0:
+		c.maxRatio = DefaultMaxRatio
+	case c.maxRatio < 0:
+		c.maxRatio = 0
+	}
+	if c.diskSpace == nil {
+		c.diskSpace = diskspace.Statfs
 	}
 	return c
 }
@@ -119,7 +163,11 @@ func Unpack(ctx context.Context, r io.Reader, dst string, opts UnpackOptions) (S
 			return st, fmt.Errorf("diff ID %q: %w", cfg.diffID, err)
 		}
 	}
-	stream, err := openStream(r, cfg)
+	space := diskspace.NewGuard(dst, cfg.minFree, cfg.diskSpace)
+	if err := space.Check(); err != nil {
+		return st, noSpace(err)
+	}
+	stream, err := openStream(ctx, r, cfg, space)
 	if err != nil {
 		return st, err
 	}
@@ -171,11 +219,20 @@ func (u *unpacker) run(ctx context.Context, tr *tar.Reader) error {
 
 // streamErr classifies an error from reading the (decompressed) stream.
 func streamErr(err error) error {
-	if errors.Is(err, ErrTooLarge) || errors.Is(err, context.Canceled) ||
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrNoSpace) || errors.Is(err, context.Canceled) ||
 		errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrCorruptLayer, err)
+}
+
+// noSpace says what to do when the layer's file system reached its reserve.
+func noSpace(err error) error {
+	var low *diskspace.LowError
+	if errors.As(err, &low) {
+		return fmt.Errorf("%w: %w: free space (edgerun image prune) or lower the reserve (--min-free)", ErrNoSpace, err)
+	}
+	return err
 }
 
 // syncfs flushes the filesystem holding path: one call per layer instead of

@@ -44,6 +44,7 @@ func (rf *registryFlags) apply(opts *images.PullOptions) error {
 func newPullCommand(g *globalOptions) *cobra.Command {
 	var opts images.PullOptions
 	var rf registryFlags
+	var lf layerLimitFlags
 	var quiet bool
 	var format, platform string
 	cmd := &cobra.Command{
@@ -57,6 +58,10 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ref = args[0]
 			if err := rf.apply(&opts); err != nil {
+				return err
+			}
+			var err error
+			if opts.MaxLayerRatio, opts.MinFree, err = lf.values(); err != nil {
 				return err
 			}
 			pr, err := newPullProgress(g.Stdout, format, quiet)
@@ -78,7 +83,7 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 			}
 			var res *image.Pulled
 			if err == nil {
-				res, err = store.Pull(cmd.Context(), opts)
+				res, err = store.Pull(g.lockWaitNotices(cmd.Context()), opts)
 			}
 			pr.finish(err)
 			if err != nil {
@@ -95,5 +100,6 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&quiet, "quiet", "q", false, "print nothing on success")
 	f.StringVar(&format, "format", "", "json: one JSON event per line (progress for scripts)")
 	addRegistryFlags(f, &opts, &rf)
+	addLayerLimitFlags(f, &lf)
 	return cmd
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/edgerun/edgerun/container"
+	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/internal/statedir"
 	"github.com/edgerun/edgerun/netns"
 )
@@ -37,6 +39,12 @@ type globalOptions struct {
 func (g *globalOptions) config() container.Config {
 	return container.Config{Root: g.Root, State: g.State, Bridge: g.Bridge, Subnet: g.Subnet, BootIDFile: g.BootIDFile,
 		Notice: func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) }}
+}
+
+// lockWaitNotices makes a lock wait under ctx that lasts more than a
+// moment say on stderr what it waits for and who holds the lock.
+func (g *globalOptions) lockWaitNotices(ctx context.Context) context.Context {
+	return lockfile.WithWaitNotice(ctx, func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: %s\n", msg) })
 }
 
 func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {

@@ -96,9 +96,35 @@ func take(path string, exclusive bool, lock func(*os.File) error) (*Lock, error)
 	}
 }
 
+// DefaultNoticeAfter is how long a lock wait lasts before the notice of
+// WithWaitNotice reports it.
+const DefaultNoticeAfter = time.Second
+
+type noticeKey struct{}
+
+type waitNotice struct {
+	fn    func(string)
+	after time.Duration
+}
+
+// WithWaitNotice returns a context under which every lock wait that lasts
+// longer than DefaultNoticeAfter calls fn once, with a line naming the
+// lock and its holders: "waiting for lock /var/lib/edgerun/locks/image.lock
+// held by PID 4242 (edgerun load -i -)". Without it lockfile says nothing.
+//
+// Lock waits happen deep below every command (image store, layer cache,
+// containers, network), so the CLI attaches its notice once, to the
+// context each library call receives, instead of threading a callback
+// through every options struct.
+func WithWaitNotice(ctx context.Context, fn func(string)) context.Context {
+	return context.WithValue(ctx, noticeKey{}, waitNotice{fn: fn, after: DefaultNoticeAfter})
+}
+
 // wait polls with a non-blocking flock so that ctx cancellation is
 // honoured without leaving a goroutine blocked in the kernel.
 func wait(ctx context.Context, f *os.File, path string, how int) error {
+	notice, _ := ctx.Value(noticeKey{}).(waitNotice)
+	start := time.Now()
 	delay := time.Millisecond
 	for {
 		err := flock(f, how|unix.LOCK_NB)
@@ -108,9 +134,13 @@ func wait(ctx context.Context, f *os.File, path string, how int) error {
 		if !errors.Is(err, unix.EWOULDBLOCK) {
 			return fmt.Errorf("lock %s: %w", path, err)
 		}
+		if notice.fn != nil && time.Since(start) >= notice.after {
+			notice.fn(fmt.Sprintf("waiting for lock %s %s", path, describeHolders(path)))
+			notice.fn = nil // once per wait
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
+			return fmt.Errorf("waiting for lock %s %s: %w", path, describeHolders(path), context.Cause(ctx))
 		case <-time.After(delay):
 		}
 		if delay < 50*time.Millisecond {
