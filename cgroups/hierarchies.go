@@ -123,32 +123,13 @@ func (h *Hierarchies) Remove(path string) error {
 }
 
 // RemoveOrphans removes the child cgroups of parent (on every hierarchy)
-// that are empty, not kept, and older than minAge (younger, one may be
-// about to receive its first process). A cgroup with processes is never
-// touched.
+// that are empty, not kept, and older than minAge (see Orphans). A cgroup
+// with processes is never touched.
 func (h *Hierarchies) RemoveOrphans(parent string, keep func(name string) bool, minAge time.Duration) error {
 	var errs []error
-	for _, m := range h.mounts {
-		ents, err := os.ReadDir(filepath.Join(m, parent))
-		if err != nil {
-			continue
-		}
-		for _, e := range ents {
-			if !e.IsDir() || keep(e.Name()) {
-				continue
-			}
-			fi, err := e.Info()
-			if err != nil || time.Since(fi.ModTime()) < minAge {
-				continue
-			}
-			d := filepath.Join(m, parent, e.Name())
-			b, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
-			if (err != nil && !errors.Is(err, fs.ErrNotExist)) || len(bytes.TrimSpace(b)) > 0 {
-				continue
-			}
-			if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.EBUSY) {
-				errs = append(errs, fmt.Errorf("remove orphaned cgroup %s: %w", d, err))
-			}
+	for _, d := range h.Orphans(parent, keep, minAge) {
+		if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.EBUSY) {
+			errs = append(errs, fmt.Errorf("remove orphaned cgroup %s: %w", d, err))
 		}
 	}
 	return errors.Join(errs...)

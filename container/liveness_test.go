@@ -55,7 +55,9 @@ func TestCleanupRemovesOrphanedCgroupsOnly(t *testing.T) {
 	orphan, young, busy := randomID(t), randomID(t), randomID(t)
 	makeCgroup(t, r, orphan, 2*orphanCgroupAge)
 	makeCgroup(t, r, young, 0)
-	busyDirs := makeCgroup(t, r, busy, 2*orphanCgroupAge)
+	// Young until its process is in: an old empty cgroup is any concurrent
+	// edgerun's to remove (other tests run edgerun commands meanwhile).
+	busyDirs := makeCgroup(t, r, busy, 0)
 	sleep := exec.Command("sleep", "60")
 	if err := sleep.Start(); err != nil {
 		t.Fatal(err)
@@ -63,6 +65,12 @@ func TestCleanupRemovesOrphanedCgroupsOnly(t *testing.T) {
 	defer func() { _ = sleep.Process.Kill(); _ = sleep.Wait() }()
 	if err := os.WriteFile(filepath.Join(busyDirs[0], "cgroup.procs"), []byte(strconv.Itoa(sleep.Process.Pid)), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	for _, d := range busyDirs {
+		when := time.Now().Add(-2 * orphanCgroupAge)
+		if err := os.Chtimes(d, when, when); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := r.cleanup(); err != nil {
 		t.Fatal(err)

@@ -22,6 +22,13 @@ const reasonFile = "QUARANTINED"
 
 func (r *Runtime) quarantineDir() string { return filepath.Join(r.cfg.Root, "quarantine") }
 
+// quarantineSub is where check moves what is not a container: blobs,
+// image index entries, layers (see Quarantine).
+func (r *Runtime) quarantineSub(kind string) string { return filepath.Join(r.quarantineDir(), kind) }
+
+// quarantineKinds are the quarantine's subdirectories of check.
+var quarantineKinds = map[string]bool{"blobs": true, "images": true, "layers": true}
+
 // quarantine moves the directory of container id, whose record is
 // damaged (why), to the quarantine, unless its processes still run (the
 // kernel says so: then it is left alone and reported by the next check).
@@ -73,6 +80,9 @@ func (r *Runtime) Quarantine() ([]Quarantined, error) {
 	}
 	var out []Quarantined
 	for _, e := range ents {
+		if quarantineKinds[e.Name()] {
+			continue // check's, not containers
+		}
 		p := filepath.Join(r.quarantineDir(), e.Name())
 		b, _ := os.ReadFile(filepath.Join(p, reasonFile))
 		reason, _, _ := strings.Cut(string(b), "\n")

@@ -50,6 +50,20 @@ type Runtime struct {
 
 // Open opens (creating when missing) the state directories.
 func Open(cfg Config) (*Runtime, error) {
+	r, err := openRoots(cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	// Best effort: leftovers of crashed processes must not block the
+	// command the user asked for; they are retried by the next command.
+	_ = r.cleanup()
+	return r, nil
+}
+
+// openRoots opens the state directories without the cleanup; create
+// makes them when missing and records their binding (without it nothing
+// is written: check without --repair).
+func openRoots(cfg Config, create bool) (*Runtime, error) {
 	if cfg.Root == "" || cfg.State == "" {
 		return nil, fmt.Errorf("edgerun needs a persistent and a volatile state directory: set --root and --state")
 	}
@@ -64,6 +78,9 @@ func Open(cfg Config) (*Runtime, error) {
 	if err := statedir.Check(cfg.Root, cfg.State); err != nil {
 		return nil, err
 	}
+	if !create {
+		return &Runtime{cfg: cfg}, nil
+	}
 	for _, d := range []string{cfg.Root, cfg.State} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, fmt.Errorf("create state directory: %w", err)
@@ -72,11 +89,7 @@ func Open(cfg Config) (*Runtime, error) {
 	if err := statedir.Record(cfg.Root, cfg.State); err != nil {
 		return nil, err
 	}
-	r := &Runtime{cfg: cfg}
-	// Best effort: leftovers of crashed processes must not block the
-	// command the user asked for; they are retried by the next command.
-	_ = r.cleanup()
-	return r, nil
+	return &Runtime{cfg: cfg}, nil
 }
 
 // Images is the image store under the persistent root, opened on first use.

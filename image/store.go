@@ -64,6 +64,21 @@ func Open(root string, opts StoreOptions) (*Store, error) {
 	if root == "" {
 		return nil, fmt.Errorf("open image store: empty root directory: pass --root")
 	}
+	s, err := storeAt(root, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{s.blobDir(), s.ingestDir(), filepath.Join(s.root, "locks")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("open image store: create %s: %w (check --root and its permissions)", d, err)
+		}
+	}
+	return s, nil
+}
+
+// storeAt is the store under root with opts' defaults, without
+// creating anything (Check only reads).
+func storeAt(root string, opts StoreOptions) (*Store, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("open image store %s: %w", root, err)
@@ -77,11 +92,6 @@ func Open(root string, opts StoreOptions) (*Store, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	for _, d := range []string{s.blobDir(), s.ingestDir(), filepath.Join(s.root, "locks")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("open image store: create %s: %w (check --root and its permissions)", d, err)
-		}
 	}
 	return s, nil
 }

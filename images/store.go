@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
@@ -55,7 +54,7 @@ func Open(root string, notice func(string)) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open image store under %s: %w", root, err)
 	}
-	layers, err := rootfs.OpenCache(filepath.Join(root, "layers"), rootfs.CacheOptions{})
+	layers, err := rootfs.OpenCache(LayerCache(root), rootfs.CacheOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("open layer cache under %s: %w", root, err)
 	}

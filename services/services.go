@@ -16,19 +16,37 @@ import (
 	"github.com/edgerun/edgerun/container"
 )
 
+// BootOptions configures Boot.
+type BootOptions struct {
+	// Found receives what the quick check Boot runs found (and repaired);
+	// nil ignores it.
+	Found func(container.Finding)
+}
+
 // Boot is `edgerun boot`, run once by the init system after the device
 // starts: opening the runtime r already cleared the volatile state of the
-// previous boot and recorded its containers as exited; Boot then starts
-// every container whose restart policy is `always`, or `unless-stopped`
-// and not stopped by the user (a stop by `boot --shutdown` does not
-// count). It returns the containers started.
-func Boot(ctx context.Context, r *container.Runtime) ([]*container.Record, error) {
+// previous boot and recorded its containers as exited; Boot then runs the
+// quick part of `edgerun check --repair` (everything but re-hashing the
+// blobs), and starts every container whose restart policy is `always`, or
+// `unless-stopped` and not stopped by the user (a stop by `boot
+// --shutdown` does not count). It returns the containers started. A check
+// that fails does not keep the containers from starting.
+func Boot(ctx context.Context, r *container.Runtime, opts BootOptions) ([]*container.Record, error) {
+	var errs []error
+	found, err := r.Check(ctx, container.CheckOptions{Repair: true, Quick: true})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("check: %w", err))
+	}
+	for _, f := range found {
+		if opts.Found != nil {
+			opts.Found(f)
+		}
+	}
 	recs, err := r.Containers(true)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(append(errs, err)...)
 	}
 	var started []*container.Record
-	var errs []error
 	for _, rec := range recs {
 		if rec.State != container.StateExited || !rec.Policy().StartsAtBoot(rec.StoppedByUser && !rec.StoppedForShutdown) {
 			continue

@@ -16,7 +16,8 @@ func newBootCommand(g *globalOptions) *cobra.Command {
 		Use:   "boot [--shutdown [-t SECONDS]]",
 		Short: "Start the containers that should run after the device boots (for the init system)",
 		Long: "boot is run once by the init system when the device starts (see contrib/): it clears\n" +
-			"what the previous boot left in the volatile state and starts every container whose\n" +
+			"what the previous boot left in the volatile state, repairs what edgerun check --quick\n" +
+			"finds (reported on stderr), and starts every container whose\n" +
 			"restart policy is always, or unless-stopped and not stopped by the user.\n" +
 			"With --shutdown (when the device stops) it stops every running container cleanly,\n" +
 			"without counting as a user stop, so the next boot starts them again.",
@@ -36,7 +37,7 @@ func newBootCommand(g *globalOptions) *cobra.Command {
 				verb = "stopped"
 				recs, err = services.Shutdown(cmd.Context(), rt, d)
 			} else {
-				recs, err = services.Boot(cmd.Context(), rt)
+				recs, err = services.Boot(cmd.Context(), rt, services.BootOptions{Found: reportFindings(g)})
 			}
 			for _, r := range recs {
 				fmt.Fprintf(g.Stdout, "%s %s\n", verb, r.Name)

@@ -23,3 +23,21 @@ func writeJSON(g *globalOptions, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// findingResult says what a repair did with a finding.
+func findingResult(f container.Finding) string {
+	switch {
+	case f.Repaired:
+		return "repaired"
+	case f.Error != "":
+		return "failed: " + f.Error
+	}
+	return "not repaired"
+}
+
+// reportFindings prints what boot's check found, one line each, on stderr.
+func reportFindings(g *globalOptions) func(container.Finding) {
+	return func(f container.Finding) {
+		fmt.Fprintf(g.Stderr, "edgerun: check: %s %s: %s: %s (%s)\n", f.Kind, f.Where, f.Problem, findingResult(f), f.Repair)
+	}
+}

@@ -91,6 +91,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newImageCommand(g),
 		newVersionCommand(g),
 		newDoctorCommand(g),
+		newCheckCommand(g),
 	)
 	return cmd
 }
