@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer"
 
+	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/internal/ids"
 )
 
@@ -133,6 +134,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, ref string, force bool) (
 	if err := r.destroyLibcontainer(rec.ID); err != nil {
 		return nil, fmt.Errorf("stop container %s: %w", rec.Name, err)
 	}
+	fault.Point("rm/after-destroy")
 	err = r.removeFiles(rec)
 	r.unlock(lock, rec.ID)
 	// Its monitor sees the record gone and exits: do not return before.

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/logfile"
 	"github.com/edgerun/edgerun/rootfs"
@@ -48,6 +49,7 @@ func (r *Runtime) RunDetached(ctx context.Context, opts RunOptions) (string, err
 		r.abandon(c.rec, c.lock, c.owner)
 		return "", &ExitError{ExitRuntimeFailed, err}
 	}
+	fault.Point("run-d/before-handover")
 	if err := r.handOver(ctx, c.rec, c.lock, c.owner); err != nil {
 		return "", err
 	}
@@ -97,6 +99,7 @@ func (r *Runtime) startDetached(ctx context.Context, rec *Record, lock *lockfile
 		owner.Unlock()
 		return err
 	}
+	fault.Point("start/before-handover")
 	return r.handOver(ctx, rec, lock, owner)
 }
 
@@ -140,6 +143,7 @@ func (r *Runtime) handOver(ctx context.Context, rec *Record, lock, owner *lockfi
 	owner.Close()
 	lock.Close()
 	go func() { _ = cmd.Wait() }() // reap it if it ends while this process lives
+	fault.Point("run-d/after-handover")
 	return readMonitorStatus(ctx, pr, rec.Name)
 }
 

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/cgroups"
+	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/logfile"
 	"github.com/edgerun/edgerun/restart"
@@ -135,10 +136,12 @@ func (m *monitor) run() error {
 		if rec, err = m.relock(); err != nil {
 			return nil // removed while it ran (rm -f)
 		}
+		fault.Point("monitor/before-exit-record")
 		backoff = restart.NextBackoff(backoff, time.Since(started))
 		if !m.exited(rec, code, backoff) {
 			return nil
 		}
+		fault.Point("monitor/before-restart")
 		if rec, err = m.sleep(backoff); err != nil || rec == nil {
 			return nil
 		}
@@ -161,6 +164,7 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 	if err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
+	fault.Point("monitor/after-libcontainer")
 	run, err := startProcess(lc, spec.Process, rec.OpenStdin)
 	if err != nil {
 		_ = m.r.destroyLibcontainer(m.id)
@@ -174,6 +178,7 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 		_ = m.r.destroyLibcontainer(m.id)
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
+	fault.Point("monitor/after-start")
 	return run, nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer"
 
+	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/internal/statedir"
 	"github.com/edgerun/edgerun/rootfs"
@@ -48,6 +49,7 @@ func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
 		}
 	}
 	errs := []error{r.destroyLibcontainer(cur.ID)}
+	fault.Point("reap/after-kill")
 	cur.Pid, cur.MonitorPid, cur.FinishedAt = 0, 0, time.Now().UTC()
 	if cur.AutoRemove {
 		return errors.Join(append(errs, r.removeFiles(cur))...)
@@ -63,6 +65,7 @@ func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
 		return errors.Join(errs...)
 	}
 	cur.RestartCount++
+	fault.Point("reap/before-restart")
 	errs = append(errs, r.startDetached(context.Background(), cur, lock))
 	return errors.Join(errs...)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/edgerun/edgerun/cgroups"
 	"github.com/edgerun/edgerun/images"
 	"github.com/edgerun/edgerun/internal/atomicfile"
+	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/internal/ids"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/rootfs"
@@ -134,10 +135,12 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 		return nil, fail(err)
 	}
 	undo = append(undo, func() { owner.Unlock() })
+	fault.Point("run/after-lock")
 	if err := r.reserveName(name, id, !opts.Remove); err != nil {
 		return nil, fail(err)
 	}
 	undo = append(undo, func() { _ = r.releaseName(name, id, false) })
+	fault.Point("run/after-name")
 	dir := r.containerDir(id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fail(fmt.Errorf("create container directory: %w", err))
@@ -151,11 +154,13 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 	if err != nil {
 		return nil, fail(fmt.Errorf("prepare the root file system: %w", err))
 	}
+	fault.Point("run/after-rootfs")
 	net, undoNet, err := r.attachNetwork(ctx, id, p.net, opts.Remove)
 	if err != nil {
 		return nil, fail(err)
 	}
 	undo = append(undo, undoNet)
+	fault.Point("run/after-network")
 	spec, err := r.makeSpec(dir, opts, p, id, snap.Rootfs, net)
 	if err != nil {
 		return nil, err
@@ -172,6 +177,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 	if err := r.saveRecord(rec); err != nil {
 		return nil, fail(err)
 	}
+	fault.Point("run/after-record")
 	if net.rec.Bridge != nil {
 		_ = r.refreshPeerHosts(net.rec.Bridge.Bridge, "") // best effort: names, not addresses
 	}
@@ -180,6 +186,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 		return nil, fail(err)
 	}
 	undo = append(undo, func() { _ = r.destroyLibcontainer(id) })
+	fault.Point("run/after-libcontainer")
 	return &created{rec: rec, spec: spec, lc: lc, lock: lock, owner: owner, snap: snap}, nil
 }
 
@@ -208,6 +215,7 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 	if err := c.lc.Start(proc); err != nil {
 		return 0, startError(err)
 	}
+	fault.Point("run/after-start")
 	if err := io.started(); err != nil {
 		_ = proc.Signal(unix.SIGKILL)
 	}
@@ -223,10 +231,12 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 	}
 	// Other commands (ps, inspect, rm -f) may act on the container while
 	// it runs: hold the lock only around load → act → save.
+	fault.Point("run/after-exec")
 	c.lock.Unlock()
 	c.lock = nil
 	ps, werr := proc.Wait()
 	io.wait()
+	fault.Point("run/after-exit")
 	if ps == nil {
 		return 0, &ExitError{ExitRuntimeFailed, fmt.Errorf("wait for the container: %w", werr)}
 	}
@@ -303,7 +313,10 @@ func (r *Runtime) finish(ctx context.Context, c *created, code int, started, rem
 // that cleanup recognises, never a record without its files.
 func (r *Runtime) removeFiles(rec *Record) error {
 	dir := r.containerDir(rec.ID)
-	errs := []error{r.detachNetwork(rec), os.Remove(filepath.Join(dir, recordFile))}
+	errs := []error{r.detachNetwork(rec)}
+	fault.Point("remove/after-network")
+	errs = append(errs, os.Remove(filepath.Join(dir, recordFile)))
+	fault.Point("remove/after-record")
 	errs = append(errs, rootfs.Remove(dir), os.RemoveAll(dir), r.releaseName(rec.Name, rec.ID, !rec.AutoRemove))
 	for i, e := range errs {
 		if errors.Is(e, os.ErrNotExist) {

@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 
+	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/specgen"
 )
@@ -39,10 +40,12 @@ func (r *Runtime) stop(ctx context.Context, ref string, timeout time.Duration, s
 	if err != nil || rec == nil {
 		return rec, err
 	}
+	fault.Point("stop/after-mark")
 	sig := r.stopSignal(rec.ID)
 	if rec.State == StateRunning {
 		_ = r.signalInit(rec, sig)
 	}
+	fault.Point("stop/after-signal")
 	if !r.waitStopped(ctx, rec, timeout) {
 		_ = r.signalInit(rec, unix.SIGKILL)
 		r.waitStopped(ctx, rec, killWait)

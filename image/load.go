@@ -10,6 +10,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/edgerun/edgerun/internal/diskspace"
+	"github.com/edgerun/edgerun/internal/fault"
 )
 
 // MaxLoadNames is the most names one load may give its images (the
@@ -119,11 +120,13 @@ func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts Load
 		}
 	}
 	if err == nil {
+		fault.Point("load/after-ingest")
 		err = im.commit(ctx, res, opts.Progress, opts.BeforeTag)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", inputName(src), err)
 	}
+	fault.Point("load/after-index")
 	return res, nil
 }
 
@@ -211,6 +214,7 @@ func (im *importer) commit(ctx context.Context, res []Loaded, progress func(Prog
 		if err := w.commit(); err != nil {
 			return err
 		}
+		fault.Point("load/after-blob")
 		if progress != nil {
 			progress(Progress{Digest: d, Size: w.n})
 		}
@@ -226,6 +230,7 @@ func (im *importer) commit(ctx context.Context, res []Loaded, progress func(Prog
 			}
 		}
 	}
+	fault.Point("load/before-index")
 	now := im.s.now().UTC()
 	return im.s.updateIndex(ctx, func(ix *indexFile) error {
 		for _, r := range res {

@@ -13,6 +13,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/edgerun/edgerun/internal/diskspace"
+	"github.com/edgerun/edgerun/internal/fault"
 )
 
 // PullEventKind names what a PullEvent reports.
@@ -139,6 +140,7 @@ func (p *puller) pull(ctx context.Context) (*Pulled, error) {
 	if err := p.storeDoc(ctx, mdoc); err != nil {
 		return nil, err
 	}
+	fault.Point("pull/before-index")
 	if err := p.name(ctx, mdoc.digest, pl); err != nil {
 		return nil, err
 	}
@@ -315,6 +317,7 @@ func (p *puller) layer(ctx context.Context, sem chan struct{}, l Layer) error {
 		return err
 	}
 	p.event(PullEvent{Kind: PullDownloaded, Digest: d, Size: l.Desc.Size})
+	fault.Point("pull/after-blob")
 	if p.o.unpack != nil {
 		if err := p.o.unpack(ctx, l); err != nil {
 			return err

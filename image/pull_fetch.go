@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/edgerun/edgerun/internal/fault"
 )
 
 var manifestAccept = strings.Join([]string{
@@ -238,6 +240,7 @@ type countingWriter struct {
 
 func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
+	fault.Point("pull/mid-blob")
 	if err == nil && c.report != nil {
 		c.report(c.w.n)
 	}

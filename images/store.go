@@ -17,6 +17,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/edgerun/edgerun/image"
+	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/rootfs"
 )
 
@@ -182,6 +183,7 @@ func (s *Store) Prune(ctx context.Context, containerLayers func() ([]digest.Dige
 	if err != nil {
 		return rep, err
 	}
+	fault.Point("image-prune/after-blobs")
 	keep, err := s.content.DiffIDs()
 	if err != nil {
 		return rep, err

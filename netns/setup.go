@@ -15,6 +15,7 @@ import (
 	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
+	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/internal/lockfile"
 )
 
@@ -81,6 +82,7 @@ func (n *Network) Setup(ctx context.Context, o SetupOptions) (_ *Attachment, ret
 	if err != nil {
 		return nil, err
 	}
+	fault.Point("network/after-lease")
 	if err := createNS(a.NetNS); err != nil {
 		return nil, err
 	}
@@ -92,6 +94,7 @@ func (n *Network) Setup(ctx context.Context, o SetupOptions) (_ *Attachment, ret
 	if err := n.addVeth(h, o.ID, br, ns, a.MTU); err != nil {
 		return nil, err
 	}
+	fault.Point("network/after-veth")
 	if err := n.configureInside(ns, a.IP); err != nil {
 		return nil, err
 	}
@@ -165,6 +168,7 @@ func (n *Network) teardown(c *nftables.Conn, h *netlink.Handle, bridge, id strin
 	if err := errors.Join(errs...); err != nil {
 		return err // keep the leases: they mark what is left to clean
 	}
+	fault.Point("network/before-release")
 	return n.releaseLeases(id)
 }
 

@@ -11,11 +11,13 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/edgerun/edgerun/internal/atomicfile"
-	"github.com/edgerun/edgerun/internal/lockfile"
 	digest "github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/atomicfile"
+	"github.com/edgerun/edgerun/internal/fault"
+	"github.com/edgerun/edgerun/internal/lockfile"
 )
 
 // Layer is one layer to make available in the cache.
@@ -196,6 +198,7 @@ func (c *Cache) unpackInto(ctx context.Context, staging string, l Layer, opts Un
 	if _, err := removeAllAt(unix.AT_FDCWD, final, nil); err != nil {
 		return err
 	}
+	fault.Point("layers/before-publish")
 	if err := atomicfile.Rename(staging, final); err != nil {
 		return fmt.Errorf("publish layer: %w", err)
 	}

@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/edgerun/edgerun/internal/lockfile"
 	digest "github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/fault"
+	"github.com/edgerun/edgerun/internal/lockfile"
 )
 
 // Prune removes every published layer whose diff ID is not in keep, and all
@@ -57,6 +59,7 @@ func (c *Cache) removeLayer(d digest.Digest) (int64, error) {
 	if err := os.Rename(filepath.Dir(c.Dir(d)), trash); err != nil {
 		return 0, fmt.Errorf("unpublish layer %s: %w", d, err)
 	}
+	fault.Point("image-prune/after-unpublish")
 	n, err := removeAllAt(unix.AT_FDCWD, trash, map[uint64]bool{})
 	if err != nil {
 		return n, fmt.Errorf("remove layer %s: %w", d, err)

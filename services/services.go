@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgerun/edgerun/container"
+	"github.com/edgerun/edgerun/internal/fault"
 )
 
 // BootOptions configures Boot.
@@ -51,6 +52,7 @@ func Boot(ctx context.Context, r *container.Runtime, opts BootOptions) ([]*conta
 		if rec.State != container.StateExited || !rec.Policy().StartsAtBoot(rec.StoppedByUser && !rec.StoppedForShutdown) {
 			continue
 		}
+		fault.Point("boot/before-start")
 		s, err := r.Start(ctx, rec.ID)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("start %s: %w", rec.Name, err))
@@ -117,6 +119,7 @@ func Prune(ctx context.Context, r *container.Runtime) ([]*container.Record, erro
 			continue
 		}
 		removed = append(removed, got)
+		fault.Point("prune/after-remove")
 	}
 	return removed, errors.Join(errs...)
 }

@@ -4,7 +4,7 @@
 // volatile state directory to exactly one persistent root, and the boot a
 // state directory belongs to (the boot ID marker that tells a reboot, and
 // when this boot began). It knows nothing of containers; it may import
-// only internal/atomicfile of this module.
+// only internal/atomicfile and internal/fault of this module.
 package statedir
 
 import (
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/edgerun/edgerun/internal/atomicfile"
+	"github.com/edgerun/edgerun/internal/fault"
 )
 
 // BootIDFile is the kernel's ID of the running boot.
@@ -161,6 +162,7 @@ func NewBoot(state, bootID string, clear ...string) error {
 				return fmt.Errorf("clear state of the previous boot: %w", err)
 			}
 		}
+		fault.Point("boot/after-clear")
 	}
 	return atomicfile.WriteFile(marker, []byte(bootID+"\n"), 0o644)
 }
