@@ -1,6 +1,7 @@
 package netns
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/internal/atomicfile"
+	"github.com/edgerun/edgerun/internal/lockfile"
 )
 
 // Leases are files, one per address or port, holding the owning container
@@ -234,6 +236,33 @@ func (n *Network) releaseLeases(id string) error {
 				}
 			}
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeLeaseTemps removes the temp files that lease writes (atomicfile's,
+// beside the leases and each bridge's last address) left when a crash
+// interrupted them: they name no container, so no teardown would. Leases
+// are written under the network lock, so under it no write is in flight.
+func (n *Network) removeLeaseTemps() error {
+	var dirs []string
+	for _, pat := range []string{filepath.Join(n.root, "*", ".*.tmp-*"), filepath.Join(n.root, "*", "leases", ".*.tmp-*")} {
+		tmps, _ := filepath.Glob(pat)
+		for _, p := range tmps {
+			dirs = append(dirs, filepath.Dir(p))
+		}
+	}
+	if len(dirs) == 0 {
+		return nil
+	}
+	lock, err := lockfile.Exclusive(context.Background(), n.lockPath())
+	if err != nil {
+		return fmt.Errorf("lock network state: %w", err)
+	}
+	defer lock.Unlock()
+	var errs []error
+	for _, d := range dirs {
+		errs = append(errs, atomicfile.RemoveStale(d, "*"))
 	}
 	return errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package netns
 import (
 	"errors"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -83,6 +84,44 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 		c.Root, c.State = "/r", "/s"
 		if _, err := Open(c); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%+v: %v, want ErrInvalid", c, err)
+		}
+	}
+}
+
+// TestReclaimRemovesTempFilesOfInterruptedLeaseWrites: a kill -9 during
+// a lease write left its temp file for ever (found by e2e/reliability's
+// TestRandomKills); the next command's Reclaim removes it, and only it.
+func TestReclaimRemovesTempFilesOfInterruptedLeaseWrites(t *testing.T) {
+	n := leaseNetwork(t, "10.1.4.0/24")
+	alive := func(string) bool { return true }
+	a, err := n.leaseIP("a000000000000", netip.Addr{}, alive, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.leasePorts("a000000000000", []PortMapping{{Proto: "tcp", HostPort: 8080, ContainerPort: 80}}, alive, false); err != nil {
+		t.Fatal(err)
+	}
+	temps := []string{
+		filepath.Join(n.leaseDir("br0"), ".10.1.4.9.tmp-123"),
+		filepath.Join(n.portDir(), ".tcp-8081-any.tmp-456"),
+		filepath.Join(n.bridgeDir("br0"), ".last.tmp-789"),
+	}
+	for _, p := range temps {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := n.Reclaim(alive); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range temps {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("Reclaim left %s", p)
+		}
+	}
+	for _, p := range []string{filepath.Join(n.leaseDir("br0"), a.String()), filepath.Join(n.portDir(), "tcp-8080-any"), filepath.Join(n.bridgeDir("br0"), "last")} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("Reclaim removed %s of a live container: %v", p, err)
 		}
 	}
 }

@@ -178,6 +178,9 @@ func (n *Network) teardown(c *nftables.Conn, h *netlink.Handle, bridge, id strin
 // directories, each lease and the mount directory, and touches no kernel
 // state.
 func (n *Network) Reclaim(alive func(id string) bool) error {
+	if err := n.removeLeaseTemps(); err != nil {
+		return err
+	}
 	stale := map[string]string{} // id -> bridge ("" when unknown)
 	leases, _ := filepath.Glob(filepath.Join(n.root, "*", "leases", "*"))
 	for _, p := range leases {

@@ -4,8 +4,10 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -101,4 +103,22 @@ func Rename(oldpath, newpath string) error {
 		return SyncDir(od)
 	}
 	return nil
+}
+
+// RemoveStale removes the temp files that writes of the file name in dir
+// left when a crash interrupted them ("*" for any file's). Only call it
+// while holding what excludes every writer of those files (their lock):
+// a write in progress would lose its temp file.
+func RemoveStale(dir, name string) error {
+	tmps, err := filepath.Glob(filepath.Join(dir, "."+name+".tmp-*"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range tmps {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -67,5 +68,35 @@ func TestWriteFileVolatileReplacesAtomically(t *testing.T) {
 	}
 	if st, _ := os.Stat(p); st.Mode().Perm() != 0o644 {
 		t.Fatalf("mode %v, want 0644", st.Mode().Perm())
+	}
+}
+
+func TestRemoveStaleRemovesOnlyTheTempFilesOfTheName(t *testing.T) {
+	dir := t.TempDir()
+	files := []string{"images.json", ".images.json.tmp-123", ".other.tmp-456", ".images.json.bak", "images.json.tmp-789"}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left := func() []string {
+		ents, _ := os.ReadDir(dir)
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	if err := RemoveStale(dir, "images.json"); err != nil {
+		t.Fatal(err)
+	}
+	if got := left(); len(got) != 4 || slices.Contains(got, ".images.json.tmp-123") {
+		t.Errorf("after RemoveStale(images.json): %v, want all but .images.json.tmp-123", got)
+	}
+	if err := RemoveStale(dir, "*"); err != nil {
+		t.Fatal(err)
+	}
+	if got := left(); len(got) != 3 || slices.Contains(got, ".other.tmp-456") {
+		t.Errorf("after RemoveStale(*): %v, want images.json, .images.json.bak, images.json.tmp-789", got)
 	}
 }
