@@ -112,6 +112,11 @@ func (s *Store) updateIndex(ctx context.Context, fn func(*indexFile) error) erro
 		return fmt.Errorf("lock image index: %w", err)
 	}
 	defer l.Unlock()
+	// A write of images.json a crash interrupted left its temp file; every
+	// writer holds this lock, so none is in flight.
+	if err := atomicfile.RemoveStale(s.root, "images.json"); err != nil {
+		return err
+	}
 	ix, err := s.readIndexLocked()
 	if err != nil {
 		return err

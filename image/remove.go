@@ -9,6 +9,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/edgerun/edgerun/internal/atomicfile"
 	"github.com/edgerun/edgerun/internal/lockfile"
 )
 
@@ -78,6 +79,11 @@ func (s *Store) Prune(ctx context.Context) (removed []digest.Digest, freed int64
 		return nil, 0, fmt.Errorf("lock image store for prune: %w", err)
 	}
 	defer l.Unlock()
+	// Every writer of images.json holds the store lock shared: under it held
+	// exclusively, a temp file of the index is a crash's leftover.
+	if err := atomicfile.RemoveStale(s.root, "images.json"); err != nil {
+		return nil, 0, fmt.Errorf("prune: %w", err)
+	}
 	keep, err := s.reachable()
 	if err != nil {
 		return nil, 0, fmt.Errorf("prune: %w: fix or remove the broken image first", err)

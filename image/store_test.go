@@ -309,3 +309,32 @@ func mustReadDir(t *testing.T, dir string) []os.DirEntry {
 	}
 	return e
 }
+
+// TestTempFilesOfInterruptedIndexWritesAreRemoved: a kill -9 while
+// images.json was written left its temp file in the root for ever (found
+// by e2e/reliability's TestRandomKills); the next index update or prune
+// removes it.
+func TestTempFilesOfInterruptedIndexWritesAreRemoved(t *testing.T) {
+	s := newStore(t)
+	tmp := filepath.Join(s.root, ".images.json.tmp-123")
+	for _, step := range []struct {
+		what string
+		do   func() error
+	}{
+		{"a load (an index update)", func() error { loadOne(t, s, "a:1"); return nil }},
+		{"image prune", func() error { _, _, err := s.Prune(bg); return err }},
+	} {
+		if err := os.WriteFile(tmp, []byte(`{"ver`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := step.do(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(tmp); err == nil {
+			t.Errorf("%s left %s", step.what, filepath.Base(tmp))
+		}
+	}
+	if _, err := s.Get("a:1"); err != nil {
+		t.Errorf("the index lost its image: %v", err)
+	}
+}
