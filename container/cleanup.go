@@ -18,7 +18,8 @@ import (
 //     record, not locked by a live process);
 //   - libcontainer state of containers that have no record;
 //   - containers recorded as running whose processes are gone: their
-//     cgroup and mount are released and they are recorded as exited.
+//     cgroup and mount are released and they are recorded as exited;
+//   - the mount of a stopped container whose start was killed.
 //
 // It is best effort: a failure here must not stop the command the user
 // asked for, so errors are returned only for reporting.
@@ -50,6 +51,8 @@ func (r *Runtime) cleanup() error {
 			errs = append(errs, r.quarantine(id, err))
 		case err == nil && (rec.State == StateRunning || rec.State == StateCreated || rec.State == StateRestarting):
 			errs = append(errs, r.reapLost(rec))
+		case err == nil && rec.State == StateExited:
+			errs = append(errs, r.unmountStopped(id))
 		}
 	}
 	errs = append(errs, r.removeStaleNames(), r.removeStaleLocks())
@@ -74,6 +77,27 @@ func (r *Runtime) removeHalfMade(id string) error {
 		return nil // finished meanwhile
 	}
 	return errors.Join(r.destroyLibcontainer(id), rootfs.Remove(r.containerDir(id)), os.RemoveAll(r.containerDir(id)))
+}
+
+// unmountStopped unmounts the root file system of a stopped container
+// that a start killed (or failed) after mounting it left mounted: start
+// mounts it before the monitor takes over. Decided on the record read
+// under the container's lock, which every start holds until its monitor
+// records the container running.
+func (r *Runtime) unmountStopped(id string) error {
+	dir := r.containerDir(id)
+	if ok, _ := rootfs.Mounted(dir); !ok {
+		return nil
+	}
+	lock, err := lockfile.TryExclusive(r.lockPath(id))
+	if err != nil {
+		return nil // a live process is acting on it
+	}
+	defer r.unlock(lock, id)
+	if rec, err := r.loadRecord(id); err != nil || rec.State != StateExited || r.owned(rec) {
+		return nil
+	}
+	return rootfs.Unmount(dir)
 }
 
 // reapLost records as exited a container whose edgerun died while it ran,

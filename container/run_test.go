@@ -301,3 +301,38 @@ func TestCreateLeavesTheOptionsAsGiven(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNextCommandUnmountsStoppedContainerOfAKilledStart: start mounts a
+// stopped container's root file system before its monitor takes over;
+// killed in between (e2e/reliability's fault point start/before-handover),
+// it left the mount for ever, which edgerun check reported after the next
+// command. The next command unmounts it and keeps the container.
+func TestNextCommandUnmountsStoppedContainerOfAKilledStart(t *testing.T) {
+	r := testRuntime(t)
+	if _, _, err := run(t, r, RunOptions{Name: "stopped", Spec: specgen.SpecOptions{Args: []string{"true"}}}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := r.Inspect("stopped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.mountRootfs(context.Background(), rec); err != nil { // what start does first
+		t.Fatal(err)
+	}
+	if ok, _ := rootfs.Mounted(r.containerDir(rec.ID)); !ok {
+		t.Fatal("the test could not mount the root file system")
+	}
+	r2, err := Open(r.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := rootfs.Mounted(r2.containerDir(rec.ID)); ok {
+		t.Error("the next command left the stopped container's root file system mounted")
+	}
+	if got, err := r2.Inspect("stopped"); err != nil || got.State != StateExited {
+		t.Errorf("the stopped container after the next command: %+v, %v", got, err)
+	}
+	if _, err := r2.RemoveContainer(context.Background(), "stopped", false); err != nil {
+		t.Fatal(err)
+	}
+}
