@@ -122,15 +122,28 @@ list() {
 # judge JOURNAL ACTUAL: what the journal says must (not) be there, against the listing.
 judge() {
 	awk '
+	# A command the cut interrupted (its begin line is not followed by its end) may or may not
+	# have happened: its subject becomes "either" at that point of the journal.
+	function interrupted(n) {
+		if (oop == "load" || oop == "pull" || oop == "rmi") img[osubj] = "either"
+		else if (oop == "run" || oop == "rm" || oop == "run-rm") ctr[osubj] = "either"
+		else if (oop == "stop") stopped[osubj] = "either"
+		else if (oop == "prune")
+			for (n in ctr)
+				if (ctr[n] == "present" && pol[n] != "always" && !(pol[n] == "unless-stopped" && stopped[n] == 0))
+					ctr[n] = "either"
+		open = ""
+	}
 	FNR == NR {
 		key = $1 "." $2
+		if (open != "" && key != open) interrupted()
 		# A container being made is "either" until its command returns 0 (then there) or fails.
 		if ($3 == "begin") {
 			open = key; oop = $4; osubj = $5
 			if (oop == "run" || oop == "run-rm") ctr[osubj] = "either"
 			next
 		}
-		if (key == open) open = ""
+		open = ""
 		if ($3 != "ok") next
 		op = $4; s = $5
 		if (op == "load" || op == "pull") img[s] = "present"
@@ -144,16 +157,7 @@ judge() {
 	$1 == "I" { have_img[$2] = 1; next }
 	$1 == "C" { have[$2] = 1; st[$2] = $3; apol[$2] = $4; asbu[$2] = $5; next }
 	END {
-		# The command the cut interrupted may or may not have happened.
-		if (open != "") {
-			if (oop == "load" || oop == "pull" || oop == "rmi") img[osubj] = "either"
-			else if (oop == "run" || oop == "rm" || oop == "run-rm") ctr[osubj] = "either"
-			else if (oop == "stop") stopped[osubj] = "either"
-			else if (oop == "prune")
-				for (n in ctr)
-					if (ctr[n] == "present" && pol[n] != "always" && !(pol[n] == "unless-stopped" && stopped[n] == 0))
-						ctr[n] = "either"
-		}
+		if (open != "") interrupted()
 		for (n in img) {
 			if (img[n] == "present" && !(n in have_img)) print "VIOLATION lost-image " n ": its load/pull returned 0, it is not listed"
 			if (img[n] == "absent" && (n in have_img)) print "VIOLATION removed-image-back " n ": its rmi returned 0, it is listed again"
@@ -353,8 +357,8 @@ if [ "$cycle" -ge "$cuts" ]; then
 	exit 0
 fi
 
-# The registry must answer before the workload pulls from it.
-for _ in $(seq 100); do
+# The registry must answer before the workload pulls from it (30 s: TCG on a loaded host is slow).
+for _ in $(seq 300); do
 	wget -q -O /dev/null http://127.0.0.1:5000/v2/ 2>/dev/null && break
 	sleep 0.1
 done
