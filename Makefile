@@ -84,11 +84,21 @@ test: deps build images
 
 ## test-vm: the VM matrix (hack/vm, docs/platforms.md): Debian's own x86-64 and arm64 kernels under
 ## qemu (TCG) with a busybox initramfs carrying edgerun, the test images and the root tests as static
-## test binaries: x86-64 cgroup v2, x86-64 with cgroup_disable=memory, arm64 cgroup v2, in parallel
+## test binaries: x86-64 cgroup v2, x86-64 with cgroup_disable=memory, arm64 cgroup v2, and the
+## power-cut leg (x86-64, --root on a virtio disk, 20 cuts), in parallel
 VM := $(CURDIR)/out/vm
 test-vm: vm-deps build images
 	@$(MAKE) --no-print-directory bin/edgerun-linux-arm64
 	BIN=$(CURDIR)/$(BIN) BIN_ARM64=$(CURDIR)/bin/edgerun-linux-arm64 IMAGES=$(IMAGES) BUSYBOX=$(BUSYBOX) \
+		MKIMAGE=$(CURDIR)/$(MKIMAGE) VM=$(VM) hack/vm/test.sh
+
+## test-powercut: the power-cut leg alone, for the long run: CUTS power cuts (default 200; SEED=N
+## repeats a run's cut schedule); console, disks and figures in out/powercut (figures.txt)
+CUTS ?= 200
+.PHONY: test-powercut
+test-powercut: vm-deps build images
+	VM_ONLY=powercut POWERCUT_CUTS=$(CUTS) POWERCUT_SEED=$(SEED) POWERCUT_RESULTS=$(CURDIR)/out/powercut \
+		BIN=$(CURDIR)/$(BIN) BIN_ARM64=- IMAGES=$(IMAGES) BUSYBOX=$(BUSYBOX) \
 		MKIMAGE=$(CURDIR)/$(MKIMAGE) VM=$(VM) hack/vm/test.sh
 
 ## demo: load the sensor image into a throwaway root under out/demo, list it, run the sensor

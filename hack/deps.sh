@@ -9,8 +9,9 @@
 #          + container start (bench/run-containers.sh): runc, podman, skopeo, jq, GNU time
 #          + registry pull (bench/run-pull.sh): docker-registry, curl, python3 (a free port)
 #   vm     make test-vm and the qemu-user unit tests: qemu for x86-64 and arm64 (TCG), qemu-user,
-#          kmod (depmod/modprobe on the extracted kernels), cpio; the kernels themselves are
-#          fetched by hack/vm/kernel.sh with apt-get download (needs the cross group's arm64 lists)
+#          kmod (depmod/modprobe on the extracted kernels), cpio, e2fsprogs (mkfs.ext4 and e2fsck
+#          for the power-cut leg's disks); the kernels themselves are fetched by
+#          hack/vm/kernel.sh with apt-get download (needs the cross group's arm64 lists)
 #   lint   golangci-lint $GOLANGCI_LINT_VERSION built with the local Go into $TOOLS
 set -eu
 
@@ -21,7 +22,7 @@ pkgs_test="gcc libc6-dev pkg-config libseccomp-dev busybox-static skopeo umoci f
 pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libseccomp-dev:arm64
 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libseccomp-dev:armhf
 gcc-arm-linux-gnueabi libc6-dev-armel-cross libseccomp-dev:armel binutils file"
-pkgs_vm="qemu-system-x86 qemu-system-arm qemu-user-static kmod cpio"
+pkgs_vm="qemu-system-x86 qemu-system-arm qemu-user-static kmod cpio e2fsprogs"
 pkgs_bench="hyperfine debootstrap umoci tar gzip"
 pkgs_bench="$pkgs_bench runc podman skopeo jq time"
 pkgs_bench="$pkgs_bench docker-registry curl python3"

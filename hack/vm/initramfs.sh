@@ -7,7 +7,8 @@
 #              (the test packages' testdata), images/ (OCI layouts)
 # plus hack/vm/init, hack/vm/suite.sh and hack/vm/suites/, and the kernel modules edgerun needs
 # (overlay, veth, bridge, nf_tables and friends) with their dependencies, listed in load order
-# in /lib/modules/load.order.
+# in /lib/modules/load.order. $VM_MODULES_EXTRA names more modules (the power-cut VM's virtio
+# disk and ext4).
 set -eu
 out=$1
 kdir=$2
@@ -20,7 +21,8 @@ kroot=$kdir/root
 # The modules edgerun uses: overlay for root file systems, veth and bridge for networks,
 # nf_tables with NAT, masquerade, conntrack, fib and reject for NAT and port publishing.
 mods="overlay veth bridge br_netfilter nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_redir
-nft_fib_inet nft_fib_ipv4 nft_fib_ipv6 nft_reject_inet nf_conntrack nft_compat tun dummy"
+nft_fib_inet nft_fib_ipv4 nft_fib_ipv6 nft_reject_inet nf_conntrack nft_compat tun dummy
+${VM_MODULES_EXTRA:-}"
 
 tree=$(mktemp -d "${TMPDIR:-/tmp}/edgerun-initramfs.XXXXXX")
 trap 'rm -rf "$tree"' EXIT

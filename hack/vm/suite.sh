@@ -7,6 +7,9 @@
 #                      folder like netns or internal/testenv), PKG others those that no other
 #                      test line of the suite names
 #   require TEST       (read by the host runner only) TEST must have passed
+#   powercut           one boot of the power-cut leg: /powercut.sh (hack/vm/powercut-guest.sh)
+#                      verifies the disk after the previous cut and runs the workload until the
+#                      next one; hack/vm/powercut.sh boots the VM once per cut
 # Output is framed by "@@VM" marker lines that hack/vm/run.sh reads from the console.
 suite=$1
 file=/suites/$suite
@@ -25,6 +28,8 @@ while read -r kind a b; do
 		echo "@@VM doctor-begin"
 		edgerun doctor </dev/null
 		echo "@@VM doctor-end $?" ;;
+	powercut)
+		sh /powercut.sh </dev/null || rc=1 ;;
 	test)
 		pkgs=$a
 		case $a in

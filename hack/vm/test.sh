@@ -6,6 +6,10 @@
 # It fetches Debian's kernels (hack/vm/kernel.sh), assembles one initramfs per architecture
 # (stage.sh, initramfs.sh), then boots the matrix in parallel (run.sh), each VM with its own
 # timeout, and fails when any VM fails. VM_ONLY="v2 arm64" runs a part of the matrix.
+# The powercut leg boots its VM once per power cut (hack/vm/powercut.sh, POWERCUT_CUTS cuts,
+# default 20) from an initramfs of its own (hack/vm/powercut-stage.sh: no test binaries, the
+# registry, virtio disk and ext4 modules); its results go to $POWERCUT_RESULTS (default
+# $VM/results/powercut).
 set -eu
 : "${BIN:?}" "${BIN_ARM64:?}" "${IMAGES:?}" "${BUSYBOX:?}" "${MKIMAGE:?}" "${VM:?}"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,15 +17,23 @@ here=$(cd "$(dirname "$0")" && pwd)
 # The matrix: name, architecture, extra kernel parameters.
 matrix="v2 amd64 -
 nomemory amd64 cgroup_disable=memory
-arm64 arm64 -"
-only=${VM_ONLY:-v2 nomemory arm64}
+arm64 arm64 -
+powercut amd64 -"
+only=${VM_ONLY:-v2 nomemory arm64 powercut}
 wanted() { case " $only " in *" $1 "*) return 0 ;; esac; return 1; }
 
 start=$(date +%s)
-if wanted v2 || wanted nomemory; then
+if wanted v2 || wanted nomemory || wanted powercut; then
 	"$here/kernel.sh" amd64 "$VM/amd64"
+fi
+if wanted v2 || wanted nomemory; then
 	"$here/stage.sh" amd64 "$VM/amd64/stage" "$BIN" "$IMAGES"
 	"$here/initramfs.sh" "$VM/amd64/initrd" "$VM/amd64" "$BUSYBOX" "$VM/amd64/stage"
+fi
+if wanted powercut; then
+	"$here/powercut-stage.sh" "$VM/amd64/powercut-stage" "$BIN" "$IMAGES" "$MKIMAGE" "$BUSYBOX"
+	VM_MODULES_EXTRA="virtio_pci virtio_blk ext4" \
+		"$here/initramfs.sh" "$VM/amd64/initrd-powercut" "$VM/amd64" "$BUSYBOX" "$VM/amd64/powercut-stage"
 fi
 if wanted arm64; then
 	"$here/kernel.sh" arm64 "$VM/arm64"
@@ -42,8 +54,13 @@ echo "$matrix" | {
 	while read -r name arch extra; do
 		wanted "$name" || continue
 		[ "$extra" != - ] || extra=
-		"$here/run.sh" "$arch" "$name" "$VM/$arch/vmlinuz" "$VM/$arch/initrd" "$VM/results/$name" $extra \
-			>"$VM/results/$name.txt" 2>&1 &
+		if [ "$name" = powercut ]; then
+			"$here/powercut.sh" "$VM/$arch/vmlinuz" "$VM/$arch/initrd-powercut" \
+				"${POWERCUT_RESULTS:-$VM/results/$name}" >"$VM/results/$name.txt" 2>&1 &
+		else
+			"$here/run.sh" "$arch" "$name" "$VM/$arch/vmlinuz" "$VM/$arch/initrd" "$VM/results/$name" $extra \
+				>"$VM/results/$name.txt" 2>&1 &
+		fi
 		pids="$pids $!:$name"
 	done
 	rc=0
