@@ -1,6 +1,7 @@
 // Package testenv owns what the module's tests need from the machine they
 // run on: the one way to say that a test needs root or the test images
-// (RequireRoot, RequireImages), and the checks that a test left nothing on
+// (RequireRoot, RequireImages), that a test belongs to the long proof
+// suite (RequireReliabilitySuite), and the checks that a test left nothing on
 // the host (mounts, cgroups on cgroup v1, v2 and the hybrid layout,
 // veths, leases, netns mounts, nftables rules).
 //
@@ -47,4 +48,18 @@ func RequireImages(t testing.TB) string {
 		t.Fatalf("%s=%s is not a directory: run make images, or unset %s", ImagesEnv, dir, ImagesEnv)
 	}
 	return dir
+}
+
+// ReliabilityEnv is set (to 1) by make test-reliability, which runs the
+// proof suite (e2e/reliability): fault points, random kills, load and soak,
+// the hostile-input corpus. The suite takes minutes of a whole machine,
+// so go test ./... and the test VMs, which do not set it, skip it.
+const ReliabilityEnv = "EDGERUN_TEST_RELIABILITY"
+
+// RequireReliabilitySuite skips the test unless ReliabilityEnv is 1.
+func RequireReliabilitySuite(t testing.TB) {
+	t.Helper()
+	if os.Getenv(ReliabilityEnv) != "1" {
+		t.Skip("part of the proof suite: run it with make test-reliability (" + ReliabilityEnv + "=1), which make test runs")
+	}
 }
