@@ -5,6 +5,7 @@
 #                        sensor   multi-arch index (linux/amd64, arm64, arm/v7, arm/v6), ref.name sensor:latest
 #                        busybox  linux/$(GOARCH) from Debian's busybox-static, ref.name busybox:latest
 #   EDGERUN_BIN          the binary built by `make build`
+#   EDGERUN_TEST_RELIABILITY=1 runs the proof suite e2e/reliability (set by make test-reliability)
 # Tests that need them skip with a reason when they are unset.
 #
 # Static linking: cgo is required (libcontainer's nsenter) and seccomp needs libseccomp, linked
@@ -76,11 +77,28 @@ images: $(MKIMAGE)
 	@echo "images: $(IMAGES)/sensor $(IMAGES)/busybox"
 
 ## test: unit, integration (root) and end-to-end tests; go test -v output is what CI reads;
-## then the pure-Go unit tests for arm64/armv7 under qemu-user and the VM matrix (test-vm)
+## then the proof suite (test-reliability), the fuzzers for a bounded time (fuzz), the pure-Go
+## unit tests for arm64/armv7 under qemu-user and the VM matrix (test-vm)
 test: deps build images
 	$(GO) test -tags '$(TAGS)' -v -count=1 ./... ./testdata/sensor
+	@$(MAKE) --no-print-directory test-reliability
+	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory cross-test
 	@$(MAKE) --no-print-directory test-vm
+
+## test-reliability: the proof suite of docs/reliability.md (e2e/reliability): every fault point of
+## internal/fault fired with the checks after it, random kill -9 (EDGERUN_RELIABILITY_SEED,
+## EDGERUN_RELIABILITY_KILLS), load and soak with resource accounting, the hostile-input corpus.
+## go test ./... skips it (EDGERUN_TEST_RELIABILITY unset); its t.Logf lines are the figures.
+.PHONY: test-reliability
+test-reliability: deps build images
+	EDGERUN_TEST_RELIABILITY=1 $(GO) test -tags '$(TAGS)' -v -count=1 -timeout 30m ./e2e/reliability
+
+## fuzz: every fuzz target of the module for FUZZTIME each (hack/fuzz.sh finds them with go test -list)
+FUZZTIME ?= 10s
+.PHONY: fuzz
+fuzz: deps
+	FUZZTIME=$(FUZZTIME) TAGS='$(TAGS)' GO=$(GO) hack/fuzz.sh
 
 ## test-vm: the VM matrix (hack/vm, docs/platforms.md): Debian's own x86-64 and arm64 kernels under
 ## qemu (TCG) with a busybox initramfs carrying edgerun, the test images and the root tests as static
