@@ -239,8 +239,10 @@ func (c *Cache) cleanStaging(all bool) error {
 	}
 	for _, e := range entries {
 		if !all {
-			key := e.Name()
-			if i := strings.LastIndexByte(key, '-'); i > 0 {
+			// staging/<key>-<rand> of an unpack, staging/trash-<key> of a
+			// prune: both under the layer's lock file.
+			key, trash := strings.CutPrefix(e.Name(), "trash-")
+			if i := strings.LastIndexByte(key, '-'); i > 0 && !trash {
 				key = key[:i]
 			}
 			lk, err := lockfile.TryExclusive(c.path("locks", key+".lock"))

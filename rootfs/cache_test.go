@@ -157,3 +157,60 @@ func TestEnsureAppliesCacheUnpackOptions(t *testing.T) {
 		t.Fatalf("Ensure of a two-entry layer = %v, want ErrTooLarge", err)
 	}
 }
+
+// TestPruneRemovesLockFilesOfLayersNotInTheCache: a refused unpack left
+// its layer's lock file for ever, and a prune killed after unpublishing a
+// layer left that layer's lock, plus a stray trash-sha256.lock that the
+// next opener's staging cleanup made (found by e2e/reliability's hostile
+// corpus and its fault point image-prune/after-unpublish). Prune removes
+// the locks of layers not in the cache; the staging cleanup of a prune's
+// trash takes the layer's own lock.
+func TestPruneRemovesLockFilesOfLayersNotInTheCache(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "layers")
+	c, err := OpenCache(dir, CacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opens atomic.Int32
+	keep := testLayer(t, &opens, file("keep", "1"))
+	refused := testLayer(t, &opens, file("../outside", "pwned"))
+	if _, err := c.Ensure(context.Background(), []Layer{keep}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Ensure(context.Background(), []Layer{refused}); !errors.Is(err, ErrUnsafePath) {
+		t.Fatalf("Ensure of a hostile layer: %v, want ErrUnsafePath", err)
+	}
+	// A prune killed after unpublishing a layer: its trash and its lock.
+	gone := digest.FromString("gone")
+	if err := os.MkdirAll(c.path("staging", "trash-"+layerKey(gone), "rootfs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(c.path("locks", layerKey(gone)+".lock"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = OpenCache(dir, CacheOptions{}); err != nil { // the next opener
+		t.Fatal(err)
+	}
+	if left := entriesOf(t, c.path("staging")); len(left) != 0 {
+		t.Errorf("the next opener left staging %v", left)
+	}
+	if _, _, err := c.Prune(context.Background(), map[digest.Digest]bool{keep.DiffID: true}); err != nil {
+		t.Fatal(err)
+	}
+	if left := entriesOf(t, c.path("locks")); len(left) != 1 || left[0] != layerKey(keep.DiffID)+".lock" {
+		t.Errorf("after prune the layer locks are %v, want only the kept layer's", left)
+	}
+}
+
+func entriesOf(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	digest "github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
@@ -50,7 +51,34 @@ func (c *Cache) Prune(ctx context.Context, keep map[digest.Digest]bool) ([]diges
 		}
 		removed = append(removed, d)
 	}
-	return removed, freed, nil
+	return removed, freed, c.removeStrayLocks()
+}
+
+// removeStrayLocks removes the lock files of layers that are not in the
+// cache: an unpack that failed (a refused or corrupt layer) leaves its
+// lock file, and so does a prune killed between unpublishing a layer and
+// removing its lock. The caller holds the cache lock exclusively, so no
+// unpack holds a layer lock; each is taken before its file is removed, as
+// the staging cleanup of an opening process may probe it.
+func (c *Cache) removeStrayLocks() error {
+	ents, err := os.ReadDir(c.path("locks"))
+	if err != nil {
+		return fmt.Errorf("read layer locks: %w", err)
+	}
+	var errs []error
+	for _, e := range ents {
+		key, ok := strings.CutSuffix(e.Name(), ".lock")
+		algo, hex, _ := strings.Cut(key, "-")
+		if ok && c.Has(digest.NewDigestFromEncoded(digest.Algorithm(algo), hex)) {
+			continue
+		}
+		lk, err := lockfile.TryExclusive(c.path("locks", e.Name()))
+		if err != nil {
+			continue
+		}
+		errs = append(errs, lk.Remove())
+	}
+	return errors.Join(errs...)
 }
 
 func (c *Cache) removeLayer(d digest.Digest) (int64, error) {

@@ -294,7 +294,7 @@ func loadHostile(e *env, c hostile) {
 		e.must("rmi", "-f", id)
 	}
 	e.must("image", "prune")
-	for _, d := range []string{"blobs/sha256", "layers/sha256", "layers/staging", "ingest"} {
+	for _, d := range []string{"blobs/sha256", "layers/sha256", "layers/staging", "layers/locks", "ingest"} {
 		if left := entries(filepath.Join(e.root, d)); len(left) > 0 {
 			t.Errorf("after rmi and image prune, %s holds %v", d, left)
 		}

@@ -78,7 +78,7 @@ var opImagePrune = operation{
 	args: func(*env) []string { return []string{"image", "prune"} },
 	retry: func(e *env) {
 		e.must("image", "prune")
-		for _, dir := range []string{"blobs/sha256", "layers/sha256", "layers/staging"} {
+		for _, dir := range []string{"blobs/sha256", "layers/sha256", "layers/staging", "layers/locks"} {
 			if left := entries(filepath.Join(e.root, dir)); len(left) > 0 {
 				e.t.Errorf("image prune, retried, left %s: %v", dir, left)
 			}
