@@ -47,6 +47,24 @@ type Limits struct {
 	OOMScoreAdj *int    // nil when not set
 }
 
+// CgroupFlags names the flags of l that need a cgroup (--oom-score-adj
+// does not), in flag order.
+func (l Limits) CgroupFlags() []string {
+	var f []string
+	for _, x := range []struct {
+		set  bool
+		name string
+	}{
+		{l.Memory != 0, "--memory"}, {l.MemorySwap != 0, "--memory-swap"}, {l.NanoCPUs != 0, "--cpus"},
+		{l.CPUShares != 0, "--cpu-shares"}, {len(l.CPUSet) > 0, "--cpuset-cpus"}, {l.PidsLimit != 0, "--pids-limit"},
+	} {
+		if x.set {
+			f = append(f, x.name)
+		}
+	}
+	return f
+}
+
 // ParseLimits parses every limit flag and checks the ones that can be
 // checked without looking at the host. Use Validate for the host checks.
 func ParseLimits(f Flags) (Limits, error) {

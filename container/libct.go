@@ -27,6 +27,9 @@ func (r *Runtime) createLibcontainer(id string, spec *specs.Spec) (*libcontainer
 		CgroupName:   id,
 		Spec:         spec,
 		RootlessEUID: os.Geteuid() != 0,
+		// In a rootless session edgerun is root in a user namespace: the
+		// cgroups it cannot write are not errors when it set no limits.
+		RootlessCgroups: r.cfg.Rootless,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("convert the container spec: %w", err)

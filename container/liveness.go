@@ -1,7 +1,11 @@
 package container
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,8 +43,38 @@ func cgroupPath(id string) string { return cgroups.Path(id) }
 
 // hierarchies are the host's cgroup mounts, read once per Runtime.
 func (r *Runtime) hierarchies() *cgroups.Hierarchies {
-	r.cgroupOnce.Do(func() { r.cgroupMounts = cgroups.Mounted() })
+	r.cgroupOnce.Do(func() {
+		if r.cgroupless() != nil {
+			r.cgroupMounts = &cgroups.Hierarchies{} // none of edgerun's
+			return
+		}
+		r.cgroupMounts = cgroups.Mounted()
+	})
 	return r.cgroupMounts
+}
+
+// cgroupless says why containers get no cgroup of their own, or nil when
+// they do: rootless edgerun may only create cgroups where they have been
+// delegated to the user, and it does not yet use a delegated cgroup v2
+// subtree.
+func (r *Runtime) cgroupless() error {
+	r.lessOnce.Do(func() { r.lessWhy = r.findCgroupless() })
+	return r.lessWhy
+}
+
+func (r *Runtime) findCgroupless() error {
+	if !r.cfg.Rootless {
+		return nil
+	}
+	host, err := cgroups.Detect("/")
+	if err != nil {
+		return err
+	}
+	if host.Mode != cgroups.ModeUnified {
+		return fmt.Errorf("this host has cgroup v1 controllers (%s layout), which are never delegated to ordinary users: "+
+			"run the container as root, or boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1)", host.Mode)
+	}
+	return errors.New("rootless edgerun does not use delegated cgroup v2 subtrees yet: run the container as root for limits")
 }
 
 // cgroupPopulated says whether any process runs in container id's cgroup.
@@ -82,4 +116,24 @@ func (r *Runtime) signalInit(rec *Record, sig unix.Signal) error {
 type cgroupCache struct {
 	cgroupOnce   sync.Once
 	cgroupMounts *cgroups.Hierarchies
+	lessOnce     sync.Once
+	lessWhy      error
+}
+
+// singleIDMapping says this process's user namespace maps one user ID only
+// (rootless without subordinate IDs).
+func singleIDMapping() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 {
+			size, _ := strconv.Atoi(f[2])
+			n += size
+		}
+	}
+	return n == 1
 }

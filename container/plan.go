@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -37,7 +38,12 @@ func (r *Runtime) plan(ctx context.Context, opts *RunOptions, detach bool) (*run
 	if err != nil {
 		return nil, err
 	}
-	if err := cgroups.Validate(limits, host); err != nil {
+	if why := r.cgroupless(); why != nil {
+		if f := limits.CgroupFlags(); len(f) > 0 {
+			return nil, fmt.Errorf("%w: %s: rootless containers get no cgroup of their own here, and a limit is never dropped silently: %w",
+				specgen.ErrInvalidOption, strings.Join(f, ", "), why)
+		}
+	} else if err := cgroups.Validate(limits, host); err != nil {
 		return nil, err
 	}
 	life, err := newLifecycle(opts, detach)
@@ -74,6 +80,8 @@ func (r *Runtime) makeSpec(dir string, opts *RunOptions, p *runPlan, id, rootfs 
 	so := opts.Spec // a copy: the caller's options stay as given
 	so.ID, so.Rootfs, so.Limits = id, rootfs, p.limits
 	so.HostNetwork, so.NetNSPath = net.host, net.netns
+	so.UserNS, so.Cgroupless = r.cfg.Rootless, r.cgroupless() != nil
+	so.SingleID = r.cfg.Rootless && singleIDMapping()
 	spec, err := specgen.GenerateSpec(p.img.Config.Config, &so)
 	if err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}

@@ -32,6 +32,9 @@ type Config struct {
 	// Notice receives messages for the user about state edgerun found
 	// damaged and repaired; nil drops them.
 	Notice func(string)
+	// Rootless says edgerun runs as an ordinary user, in the user's
+	// session namespaces (package rootless): root in a user namespace.
+	Rootless bool
 }
 
 // Runtime is an open edgerun state: containers and the image store under

@@ -60,6 +60,17 @@ type SpecOptions struct {
 	// NetNSPath is a network namespace to join (bridge and container:
 	// modes); empty makes a new one unless HostNetwork.
 	NetNSPath string
+	// Cgroupless runs the container without a cgroup of its own (rootless
+	// without cgroup delegation): no cgroup path, and limits must be empty
+	// (the caller refuses them first, with the reason).
+	Cgroupless bool
+	// UserNS says edgerun runs in a user namespace (rootless): /sys cannot
+	// be mounted without a network namespace of the container's own, so
+	// --network host binds the host's instead.
+	UserNS bool
+	// SingleID says the user namespace maps one ID only (rootless without
+	// subordinate IDs): the container runs as root, or not at all.
+	SingleID bool
 	// CgroupNamespace gives the container its own cgroup namespace; nil
 	// means "when the kernel supports it".
 	CgroupNamespace *bool
@@ -148,6 +159,12 @@ func buildProcess(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Process, [
 	u, err := resolveUser(opts.Rootfs, userSpec, opts.GroupAdd)
 	if err != nil {
 		return nil, nil, err
+	}
+	if opts.SingleID {
+		if err := singleIDUser(u, userSpec, opts.GroupAdd); err != nil {
+			return nil, nil, err
+		}
+		u.AdditionalGids = nil // the image's groups of root: not mapped, never joined
 	}
 	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "HOME=") }) {
 		env = append(env, "HOME="+u.Home)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -26,6 +27,11 @@ func readonlyPaths() []string {
 // buildLinux assembles namespaces, devices, cgroup resources, sysctls,
 // masked paths and the seccomp filter.
 func buildLinux(opts *SpecOptions, caps []string, hostNet bool) (*specs.Linux, error) {
+	if opts.Cgroupless {
+		if f := opts.Limits.CgroupFlags(); len(f) > 0 {
+			return nil, fmt.Errorf("%w: %s needs a cgroup, and this container has none", ErrInvalidOption, strings.Join(f, ", "))
+		}
+	}
 	l := &specs.Linux{
 		CgroupsPath: cgroups.Path(opts.ID),
 		Namespaces:  namespaces(opts, hostNet),
@@ -33,6 +39,9 @@ func buildLinux(opts *SpecOptions, caps []string, hostNet bool) (*specs.Linux, e
 	}
 	if l.Resources == nil {
 		l.Resources = &specs.LinuxResources{}
+	}
+	if opts.Cgroupless {
+		l.CgroupsPath = ""
 	}
 	l.Resources.Devices = []specs.LinuxDeviceCgroup{{Allow: opts.Privileged, Access: "rwm"}}
 	for _, raw := range opts.Devices {
@@ -140,6 +149,23 @@ func buildMounts(img ocispec.ImageConfig, opts *SpecOptions) ([]specs.Mount, err
 	})
 	sortMounts(user)
 	mounts := defaultMounts(opts.Privileged, useCgroupNS(opts))
+	if opts.SingleID {
+		// gid 5 (tty) is not mapped: devpts would refuse the option.
+		for i := range mounts {
+			if mounts[i].Type == "devpts" {
+				mounts[i].Options = slices.DeleteFunc(slices.Clone(mounts[i].Options), func(o string) bool { return o == "gid=5" })
+			}
+		}
+	}
+	if opts.UserNS && opts.HostNetwork {
+		// sysfs mounts only for the owner of the network namespace.
+		for i := range mounts {
+			if mounts[i].Destination == "/sys" {
+				mounts[i] = specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys",
+					Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+			}
+		}
+	}
 	for _, m := range user {
 		mounts = append(mounts, m.toSpec())
 	}

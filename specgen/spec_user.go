@@ -107,3 +107,18 @@ func closeIfOpen(f *os.File) {
 		f.Close()
 	}
 }
+
+// singleIDUser refuses a user other than root when the user namespace maps
+// only one ID: the kernel cannot switch to an ID that is not mapped.
+func singleIDUser(u resolvedUser, spec string, groupAdd []string) error {
+	const why = "rootless edgerun maps only your own user here (container root), because you have no subordinate IDs " +
+		"in /etc/subuid and /etc/subgid or newuidmap is missing: ask for a range (usermod --add-subuids 100000-165535 " +
+		"--add-subgids 100000-165535 USER; apt install uidmap), then stop your containers and run the command again"
+	if u.UID != 0 || u.GID != 0 {
+		return fmt.Errorf("%w: user %q (uid %d, gid %d) cannot run: %s", ErrInvalidOption, spec, u.UID, u.GID, why)
+	}
+	if len(groupAdd) > 0 {
+		return fmt.Errorf("%w: --group-add %s cannot be joined: %s", ErrInvalidOption, strings.Join(groupAdd, ","), why)
+	}
+	return nil
+}

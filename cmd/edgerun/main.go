@@ -12,11 +12,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/edgerun/edgerun/container"
 	"github.com/edgerun/edgerun/doctor"
 	"github.com/edgerun/edgerun/internal/containerinit"
+	"github.com/edgerun/edgerun/internal/statedir"
+	"github.com/edgerun/edgerun/rootless"
 
 	// The C monitor of detached containers (see package relay).
 	_ "github.com/edgerun/edgerun/relay"
@@ -42,7 +45,54 @@ func main() {
 	if filepath.Base(os.Args[0]) == containerinit.Name {
 		os.Exit(containerinit.Main(os.Args[1:], os.Stderr))
 	}
+	// An ordinary user's commands run in the user's rootless session
+	// (package rootless): this re-executes the command inside it.
+	if os.Geteuid() != 0 && !rootless.Inside() && needsSession(os.Args[1:]) {
+		if err := enterSession(); err != nil {
+			fmt.Fprintf(os.Stderr, "edgerun: %v\n", err)
+			os.Exit(125)
+		}
+	}
 	os.Exit(runCLI())
+}
+
+// enterSession enters the rootless session with --root and --state
+// defaulting to the user's directories (inside, edgerun is root and would
+// pick the system's).
+func enterSession() error {
+	root, state := statedir.DefaultPaths(os.Getenv)
+	var env []string
+	if os.Getenv("EDGERUN_ROOT") == "" {
+		env = append(env, "EDGERUN_ROOT="+root)
+	}
+	if os.Getenv("EDGERUN_STATE") == "" {
+		env = append(env, "EDGERUN_STATE="+state)
+	}
+	return rootless.Enter(context.Background(), rootless.Options{Env: env,
+		Notice: func(msg string) { fmt.Fprintf(os.Stderr, "edgerun: note: %s\n", msg) }})
+}
+
+// needsSession reports whether the command line runs a command that needs
+// the rootless session: all but help, version, doctor and completion.
+func needsSession(args []string) bool {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--root" || a == "--state" || a == "--bridge" || a == "--subnet":
+			i++ // the flag's value
+		case strings.HasPrefix(a, "-"):
+			if a == "-h" || a == "--help" {
+				return false
+			}
+		default:
+			switch a {
+			case "help", "version", "doctor", "completion", "__complete", "__completeNoDesc":
+				return false
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // runCLI runs the command line and returns the exit code.

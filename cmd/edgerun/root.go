@@ -11,6 +11,7 @@ import (
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/internal/statedir"
 	"github.com/edgerun/edgerun/netns"
+	"github.com/edgerun/edgerun/rootless"
 )
 
 // envOr is the environment variable's value, or def when it is unset.
@@ -38,7 +39,8 @@ type globalOptions struct {
 // config turns the global flags into the runtime's configuration.
 func (g *globalOptions) config() container.Config {
 	return container.Config{Root: g.Root, State: g.State, Bridge: g.Bridge, Subnet: g.Subnet, BootIDFile: g.BootIDFile,
-		Notice: func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) }}
+		Notice:   func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) },
+		Rootless: rootless.Inside()}
 }
 
 // lockWaitNotices makes a lock wait under ctx that lasts more than a

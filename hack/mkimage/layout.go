@@ -3,6 +3,7 @@ package main
 import (
 	"compress/gzip"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -108,6 +109,16 @@ func (b builder) writeLayout(dir, ref string, specs []imageSpec) error {
 	}
 	if err != nil {
 		return fmt.Errorf("write layout %s: %w", tmp, err)
+	}
+	// Blobs are written through temporary files (mode 0600): make the
+	// layout readable by everyone, so the rootless test users can load it.
+	if err := filepath.WalkDir(tmp, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		return os.Chmod(path, 0o644)
+	}); err != nil {
+		return fmt.Errorf("make layout %s readable: %w", tmp, err)
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("replace %s: %w", dir, err)

@@ -42,6 +42,7 @@ var layers = map[string][]string{
 	"restart":  {},
 	"terminal": {},
 	"relay":    {},
+	"rootless": {"internal/atomicfile", "internal/lockfile"},
 	"doctor":   {"cgroups", "internal/armcpu"},
 
 	"internal/armcpu":        {},
