@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgerun/edgerun/rootless"
 	"os"
 	"os/signal"
 	goruntime "runtime"
@@ -45,7 +46,7 @@ func MonitorMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "edgerun: the monitor is started by edgerun run -d, not by hand")
 		return 2
 	}
-	cfg := Config{Root: args[0], State: args[1], BootIDFile: os.Getenv(BootIDFileEnv)}
+	cfg := Config{Root: args[0], State: args[1], BootIDFile: os.Getenv(BootIDFileEnv), Rootless: rootless.Inside()}
 	r := &Runtime{cfg: cfg}
 	m := &monitor{r: r, id: args[2], wake: make(chan os.Signal, 1)}
 	if len(args) > 3 && (args[3] == resumeArg || args[3] == relayArg) {

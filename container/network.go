@@ -13,6 +13,7 @@ import (
 	"github.com/edgerun/edgerun/image"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/netns"
+	"github.com/edgerun/edgerun/rootless"
 	"github.com/edgerun/edgerun/specgen"
 )
 
@@ -77,6 +78,13 @@ func (r *Runtime) planNetwork(no *NetOptions, img *image.Image) (*netPlan, error
 	default:
 		return nil, fmt.Errorf("%w: --network %q: use bridge, host, none or container:NAME", specgen.ErrInvalidOption, mode)
 	}
+	if s := r.session(); r.cfg.Rootless && (s == nil || s.NetworkAPI == "") {
+		why := "its session is gone"
+		if s != nil {
+			why = s.NetworkError
+		}
+		return nil, fmt.Errorf("%w: the default network of rootless containers needs slirp4netns (%s): use --network none or host, or install slirp4netns (apt install slirp4netns) and run the command again", specgen.ErrInvalidOption, why)
+	}
 	n, err := r.network()
 	if err != nil {
 		return nil, err
@@ -88,6 +96,15 @@ func (r *Runtime) planNetwork(no *NetOptions, img *image.Image) (*netPlan, error
 	}
 	if p.ports, err = netns.PlanPorts(no.Publish, no.PublishAll, exposed); err != nil {
 		return nil, err
+	}
+	if r.cfg.Rootless {
+		for _, pm := range p.ports {
+			if pm.HostPort != 0 {
+				if err := rootless.CheckPort(int(pm.HostPort)); err != nil {
+					return nil, fmt.Errorf("%w: -p: %w", specgen.ErrInvalidOption, err)
+				}
+			}
+		}
 	}
 	if no.IP != "" {
 		if p.ip, err = n.ParseIP(no.IP); err != nil {
@@ -121,11 +138,67 @@ func (r *Runtime) joinPath(ref string) (string, error) {
 
 // network opens the bridge network of the --bridge and --subnet settings.
 func (r *Runtime) network() (*netns.Network, error) {
-	n, err := netns.Open(netns.Config{Root: r.cfg.Root, State: r.cfg.State, Bridge: r.cfg.Bridge, Subnet: r.cfg.Subnet})
+	n, err := netns.Open(r.netConfig(r.cfg.Bridge, r.cfg.Subnet))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
 	}
 	return n, nil
+}
+
+// netConfig is the network configuration of bridge and subnet ("" for the
+// defaults). Rootless, the bridge lives in the session's network namespace.
+func (r *Runtime) netConfig(bridge, subnet string) netns.Config {
+	c := netns.Config{Root: r.cfg.Root, State: r.cfg.State, Bridge: bridge, Subnet: subnet}
+	if s := r.session(); s != nil {
+		c.NS = s.NetNSPath()
+	}
+	return c
+}
+
+// session is the rootless session edgerun runs in, nil as root.
+func (r *Runtime) session() *rootless.Session {
+	if !r.cfg.Rootless {
+		return nil
+	}
+	r.sessionOnce.Do(func() { r.sess = rootless.Current() })
+	return r.sess
+}
+
+// publish forwards a rootless container's published ports from the host
+// into the session (slirp4netns); the returned undo ends them again.
+func (r *Runtime) publish(ports []netns.PortMapping) error {
+	s := r.session()
+	if s == nil {
+		return nil
+	}
+	for i, p := range ports {
+		if err := s.AddPort(forward(p)); err != nil {
+			_ = r.unpublish(ports[:i])
+			return err
+		}
+	}
+	return nil
+}
+
+// unpublish ends the forwards of publish; missing ones are not errors.
+func (r *Runtime) unpublish(ports []netns.PortMapping) error {
+	s := r.session()
+	if s == nil || len(ports) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, p := range ports {
+		errs = append(errs, s.RemovePort(forward(p)))
+	}
+	return errors.Join(errs...)
+}
+
+func forward(p netns.PortMapping) rootless.Port {
+	f := rootless.Port{Proto: p.Proto, HostPort: int(p.HostPort)}
+	if p.HostIP.IsValid() && !p.HostIP.IsUnspecified() {
+		f.HostIP = p.HostIP.String()
+	}
+	return f
 }
 
 // anyNetwork opens the network state for teardown and reclaim, which use
@@ -135,7 +208,7 @@ func (r *Runtime) anyNetwork() *netns.Network {
 	if n, err := r.network(); err == nil {
 		return n
 	}
-	n, _ := netns.Open(netns.Config{Root: r.cfg.Root, State: r.cfg.State})
+	n, _ := netns.Open(r.netConfig("", ""))
 	return n
 }
 
@@ -161,8 +234,12 @@ func (r *Runtime) attachNetwork(ctx context.Context, id string, p *netPlan, vola
 	if err != nil {
 		return at, nil, err
 	}
+	if err := r.publish(a.Ports); err != nil {
+		_ = p.net.Teardown(id, a.Bridge)
+		return at, nil, err
+	}
 	at.rec.Bridge, at.netns, at.addrs = a, a.NetNS, []netip.Addr{a.IP}
-	return at, func() { _ = p.net.Teardown(id, a.Bridge) }, nil
+	return at, func() { _ = errors.Join(r.unpublish(a.Ports), p.net.Teardown(id, a.Bridge)) }, nil
 }
 
 // detachNetwork tears down a container's bridge attachment and drops it
@@ -176,16 +253,39 @@ func (r *Runtime) detachNetwork(rec *Record) error {
 	if n == nil {
 		return nil
 	}
-	err := n.Teardown(rec.ID, b.Bridge)
+	err := errors.Join(r.unpublish(b.Ports), n.Teardown(rec.ID, b.Bridge))
 	return errors.Join(err, r.refreshPeerHosts(b.Bridge, rec.ID))
 }
 
 // reclaimNetwork removes the network state of containers that are gone.
 func (r *Runtime) reclaimNetwork() error {
-	if n := r.anyNetwork(); n != nil {
-		return n.Reclaim(r.containerExists)
+	n := r.anyNetwork()
+	if n == nil {
+		return nil
 	}
-	return nil
+	return errors.Join(n.Reclaim(r.containerExists), r.reclaimForwards(n))
+}
+
+// reclaimForwards ends the rootless session's port forwards that no live
+// container has published (a killed edgerun between publishing and
+// recording, or removing).
+func (r *Runtime) reclaimForwards(n *netns.Network) error {
+	s := r.session()
+	if s == nil || s.NetworkAPI == "" {
+		return nil
+	}
+	held, err := n.PublishedPorts(r.containerExists)
+	if err != nil {
+		return err
+	}
+	return s.RemovePortsExcept(func(proto string, port int) bool {
+		for _, p := range held {
+			if p.Proto == proto && int(p.HostPort) == port {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // PruneNetwork removes the configured bridge, its nftables table and its
@@ -202,7 +302,7 @@ func (r *Runtime) PruneNetwork() error {
 // each names all of them, itself included: containers reach each other by
 // name without a DNS server. skip is a container being removed.
 func (r *Runtime) refreshPeerHosts(bridge, skip string) error {
-	n, err := netns.Open(netns.Config{Root: r.cfg.Root, State: r.cfg.State, Bridge: bridge})
+	n, err := netns.Open(r.netConfig(bridge, ""))
 	if err != nil {
 		return nil
 	}
@@ -240,12 +340,15 @@ func (r *Runtime) refreshPeerHosts(bridge, skip string) error {
 // within a boot find the namespace in place and change nothing.
 func (r *Runtime) ensureNetwork(ctx context.Context, rec *Record) error {
 	b := rec.Network.Bridge
-	a, err := netns.Restore(ctx, netns.Config{Root: r.cfg.Root, State: r.cfg.State}, rec.ID, b, r.containerExists)
+	a, err := netns.Restore(ctx, r.netConfig("", ""), rec.ID, b, r.containerExists)
 	if err != nil {
 		return fmt.Errorf("restore the network of container %s: %w", rec.Name, err)
 	}
 	if a == b {
 		return nil
+	}
+	if err := r.publish(a.Ports); err != nil {
+		return fmt.Errorf("restore the network of container %s: %w", rec.Name, err)
 	}
 	rec.Network.Bridge = a
 	return r.saveRecord(rec)

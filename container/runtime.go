@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgerun/edgerun/images"
 	"github.com/edgerun/edgerun/internal/statedir"
+	"github.com/edgerun/edgerun/rootless"
 )
 
 // Config says where edgerun keeps its state.
@@ -49,6 +50,9 @@ type Runtime struct {
 	imagesErr  error
 
 	cgroupCache
+
+	sessionOnce sync.Once
+	sess        *rootless.Session
 }
 
 // Open opens (creating when missing) the state directories.

@@ -70,7 +70,10 @@ func (n *Network) Check(opts CheckOptions) []Finding {
 	}
 	found := n.checkLeases(alive)
 	found = append(found, n.checkMounts(alive)...)
-	found = append(found, n.checkKernel(alive)...)
+	_ = n.inNS(func() error {
+		found = append(found, n.checkKernel(alive)...)
+		return nil
+	})
 	if opts.Repair {
 		n.repair(found)
 	}

@@ -24,6 +24,10 @@ type Config struct {
 	State  string // volatile root: netns mounts live in State/netns
 	Bridge string // bridge name, default edgerun0
 	Subnet string // IPv4 CIDR, default 10.90.0.0/24
+	// NS is the network namespace that holds the bridge, its rules and
+	// the host ends of the veths; "" is this process's. Rootless edgerun
+	// keeps them in the session's namespace (package rootless).
+	NS string
 }
 
 // validBridge is what Linux accepts as an interface name that is also safe
@@ -34,6 +38,7 @@ var validBridge = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.]{0,14}$`)
 // table. Opening it validates the configuration and changes nothing.
 type Network struct {
 	root, state string
+	ns          string
 	bridge      string
 	subnet      netip.Prefix
 	gateway     netip.Addr
@@ -69,7 +74,7 @@ func Open(cfg Config) (*Network, error) {
 	}
 	return &Network{
 		root: filepath.Join(cfg.Root, "network"), state: filepath.Join(cfg.State, "netns"),
-		bridge: cfg.Bridge, subnet: p, gateway: p.Addr().Next(),
+		bridge: cfg.Bridge, subnet: p, gateway: p.Addr().Next(), ns: cfg.NS,
 	}, nil
 }
 

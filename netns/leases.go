@@ -155,6 +155,11 @@ func portLeaseName(p PortMapping) string {
 	return fmt.Sprintf("%s-%d-%s", p.Proto, p.HostPort, ip)
 }
 
+// PublishedPorts lists the host ports leased by live containers.
+func (n *Network) PublishedPorts(alive func(string) bool) ([]PortMapping, error) {
+	return n.heldPorts("", alive)
+}
+
 // heldPorts lists the ports leased by live containers other than id.
 func (n *Network) heldPorts(id string, alive func(string) bool) ([]PortMapping, error) {
 	ents, err := os.ReadDir(n.portDir())
@@ -198,8 +203,24 @@ func pickPort(p PortMapping) (uint16, error) {
 }
 
 // bindOnce binds addr with a udp or tcp socket, closes it again, and
-// returns the port it got.
+// returns the port it got. It binds in edgerun's own network namespace
+// (the host's), also when called on inNS's thread: a goroutine of its own
+// never runs there.
 func bindOnce(proto, addr string) (uint16, error) {
+	type result struct {
+		port uint16
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		port, err := bindHere(proto, addr)
+		done <- result{port, err}
+	}()
+	r := <-done
+	return r.port, r.err
+}
+
+func bindHere(proto, addr string) (uint16, error) {
 	if proto == "udp" {
 		c, err := net.ListenPacket("udp4", addr)
 		if err != nil {

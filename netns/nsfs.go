@@ -70,3 +70,31 @@ func Mounted(path string) bool {
 	}
 	return st.Type == unix.NSFS_MAGIC
 }
+
+// inNS runs f in the namespace that holds the bridge (Config.NS), on a
+// thread of its own that enters it and is never given back: Go ends the
+// thread with its goroutine. Without Config.NS it calls f directly. The
+// netlink and nftables sockets f opens, and the /proc/sys/net files it
+// writes, are then that namespace's.
+func (n *Network) inNS(f func() error) error {
+	if n.ns == "" {
+		return f()
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with this goroutine
+		fd, err := unix.Open(n.ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			done <- fmt.Errorf("open the bridge's network namespace %s: %w", n.ns, err)
+			return
+		}
+		err = unix.Setns(fd, unix.CLONE_NEWNET)
+		unix.Close(fd)
+		if err != nil {
+			done <- fmt.Errorf("enter the bridge's network namespace %s: %w", n.ns, err)
+			return
+		}
+		done <- f()
+	}()
+	return <-done
+}

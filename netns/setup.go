@@ -51,7 +51,15 @@ type Attachment struct {
 // process): a veth pair into the bridge, an address, a default route, and
 // DNAT rules for its published ports. Everything is checked before the
 // container exists; on any error nothing of it is left.
-func (n *Network) Setup(ctx context.Context, o SetupOptions) (_ *Attachment, retErr error) {
+func (n *Network) Setup(ctx context.Context, o SetupOptions) (a *Attachment, err error) {
+	err = n.inNS(func() error {
+		a, err = n.setup(ctx, o)
+		return err
+	})
+	return a, err
+}
+
+func (n *Network) setup(ctx context.Context, o SetupOptions) (_ *Attachment, retErr error) {
 	if len(o.ID) < 13 || strings.ContainsAny(o.ID, "/.") {
 		return nil, fmt.Errorf("%w: container id %q", ErrInvalid, o.ID)
 	}
@@ -146,6 +154,10 @@ func (n *Network) prepare(ctx context.Context, h *netlink.Handle, c *nftables.Co
 // port rules, veth pair, namespace mount and leases. Missing pieces are
 // not errors, so it also finishes an interrupted setup or teardown.
 func (n *Network) Teardown(id, bridge string) error {
+	return n.inNS(func() error { return n.teardownNow(id, bridge) })
+}
+
+func (n *Network) teardownNow(id, bridge string) error {
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("open netlink: %w", err)
@@ -220,6 +232,10 @@ func (n *Network) Reclaim(alive func(id string) bool) error {
 // RemoveBridge deletes the bridge, its nftables table and its lease
 // directory. It refuses while a container (alive) holds an address on it.
 func (n *Network) RemoveBridge(alive func(id string) bool) error {
+	return n.inNS(func() error { return n.removeBridge(alive) })
+}
+
+func (n *Network) removeBridge(alive func(id string) bool) error {
 	lock, err := lockfile.Exclusive(context.Background(), n.lockPath())
 	if err != nil {
 		return fmt.Errorf("lock network state: %w", err)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The session's link to the host: slirp4netns in the session's network
@@ -58,6 +60,10 @@ func startNetwork(s *Session) error {
 		cmd.Stdout, cmd.Stderr = logf, logf
 		defer logf.Close()
 	}
+	if alive(s.Network, s.NetworkStart) {
+		_ = unix.Kill(s.Network, unix.SIGTERM) // a stale one of this namespace
+	}
+	s.Network, s.NetworkStart, s.NetworkAPI = 0, 0, ""
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		return fmt.Errorf("start slirp4netns: %w", err)

@@ -181,7 +181,8 @@ func Enter(ctx context.Context, o Options) error {
 
 // ensure returns the live session of dir, making it when there is none.
 func ensure(ctx context.Context, dir string, notice func(string)) (*Session, error) {
-	if s := Load(dir); s != nil {
+	m, why := ChooseMapping()
+	if s := Load(dir); s != nil && s.current(m) {
 		return s, nil
 	}
 	lock, err := lockfile.Exclusive(ctx, filepath.Join(dir, "session.lock"))
@@ -190,9 +191,30 @@ func ensure(ctx context.Context, dir string, notice func(string)) (*Session, err
 	}
 	defer lock.Unlock()
 	if s := Load(dir); s != nil {
-		return s, nil // made by another command while we waited
+		if s.current(m) {
+			return s, nil // made or mended by another command while we waited
+		}
+		if s.mappingChanged(m) {
+			if n := s.members(); n > 0 {
+				notice(fmt.Sprintf("your subordinate IDs or newuidmap changed, but %d processes (containers) still run in the session made before: "+
+					"it keeps its old mapping until they end (edgerun stop them, then run the command again)", n))
+				return s, nil
+			}
+			s.Stop()
+		} else {
+			// The same holder: only its network is missing or gone.
+			if err := startNetwork(s); err != nil {
+				s.NetworkError = err.Error()
+				notice(err.Error())
+			} else {
+				s.NetworkError = ""
+			}
+			if err := s.save(); err != nil {
+				return nil, fmt.Errorf("record the rootless session: %w", err)
+			}
+			return s, nil
+		}
 	}
-	m, why := ChooseMapping()
 	if why != "" {
 		notice(why)
 	}
@@ -311,4 +333,44 @@ func runMapHelper(helper string, pid int, ms []IDMap) error {
 			strings.TrimSpace(string(out)), helper[3:4])
 	}
 	return nil
+}
+
+// mappingChanged says the session maps other IDs than m, the mapping a
+// new session would get now.
+func (s *Session) mappingChanged(m Mapping) bool {
+	return s.Mapping.String() != m.String() || s.Mapping.Helper != m.Helper
+}
+
+// current says the session can be used as it is: its mapping is m and its
+// network runs, or cannot (slirp4netns is not installed).
+func (s *Session) current(m Mapping) bool {
+	if s.mappingChanged(m) {
+		return false
+	}
+	if alive(s.Network, s.NetworkStart) {
+		return true
+	}
+	_, err := exec.LookPath("slirp4netns")
+	return err != nil && s.NetworkAPI == ""
+}
+
+// members counts the processes in the session's user namespace besides
+// its holder: commands, monitors and containers.
+func (s *Session) members() int {
+	own, err := os.Readlink("/proc/" + strconv.Itoa(s.Pid) + "/ns/user")
+	if err != nil {
+		return 0
+	}
+	ents, _ := os.ReadDir("/proc")
+	n := 0
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == s.Pid {
+			continue
+		}
+		if ns, err := os.Readlink("/proc/" + e.Name() + "/ns/user"); err == nil && ns == own && procStart(pid) != 0 {
+			n++
+		}
+	}
+	return n
 }
