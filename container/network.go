@@ -172,7 +172,7 @@ func (r *Runtime) publish(ports []netns.PortMapping) error {
 		return nil
 	}
 	for i, p := range ports {
-		if err := s.AddPort(forward(p)); err != nil {
+		if err := s.AddPort(forward(p), r.cfg.Root); err != nil {
 			_ = r.unpublish(ports[:i])
 			return err
 		}
@@ -278,7 +278,7 @@ func (r *Runtime) reclaimForwards(n *netns.Network) error {
 	if err != nil {
 		return err
 	}
-	return s.RemovePortsExcept(func(proto string, port int) bool {
+	return s.ReclaimPorts(r.cfg.Root, func(proto string, port int) bool {
 		for _, p := range held {
 			if p.Proto == proto && int(p.HostPort) == port {
 				return true

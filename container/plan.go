@@ -82,6 +82,7 @@ func (r *Runtime) makeSpec(dir string, opts *RunOptions, p *runPlan, id, rootfs 
 	so.HostNetwork, so.NetNSPath = net.host, net.netns
 	so.UserNS, so.Cgroupless = r.cfg.Rootless, r.cgroupless() != nil
 	so.SingleID = r.cfg.Rootless && singleIDMapping()
+	so.Notice = r.cfg.Notice
 	spec, err := specgen.GenerateSpec(p.img.Config.Config, &so)
 	if err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}

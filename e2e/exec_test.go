@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"github.com/edgerun/edgerun/internal/testenv"
 	"strings"
 	"testing"
 )
 
 func TestExecExitCodesEnvUserWorkdirAndStdin(t *testing.T) {
+	testenv.SkipSingleID(t, "it switches to users other than root (TestRootlessUserOtherThanRootNeedsSubordinateIDs checks the refusal)")
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()

@@ -11,6 +11,7 @@ import (
 )
 
 func TestMemoryLimitOOMKillsAHog(t *testing.T) {
+	testenv.SkipRootless(t, limitsWhy)
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
@@ -28,6 +29,7 @@ func TestMemoryLimitOOMKillsAHog(t *testing.T) {
 }
 
 func TestPidsLimitStopsAForkBomb(t *testing.T) {
+	testenv.SkipRootless(t, limitsWhy)
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
@@ -44,6 +46,7 @@ func TestPidsLimitStopsAForkBomb(t *testing.T) {
 }
 
 func TestCpusQuotaIsVisibleInTheCgroup(t *testing.T) {
+	testenv.SkipRootless(t, limitsWhy)
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
@@ -78,3 +81,7 @@ func TestCpusQuotaIsVisibleInTheCgroup(t *testing.T) {
 		t.Fatalf("run did not end after rm -f of its container")
 	}
 }
+
+// limitsWhy is why limit tests skip in the rootless tier.
+const limitsWhy = "limits need a cgroup, and ordinary users get none without cgroup v2 delegation " +
+	"(TestRootlessRefusesLimitsWithoutACgroup checks the refusal)"

@@ -43,11 +43,14 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// requireSetup skips unless the test can run real containers: as root,
-// with the test images. It returns the edgerun binary to test.
+// requireSetup skips unless the test can run real containers: as root, or
+// as an ordinary user in the rootless tier (make test-rootless), with the
+// test images. It returns the edgerun binary to test.
 func requireSetup(t *testing.T) string {
 	t.Helper()
-	testenv.RequireRoot(t, "run real containers")
+	if !testenv.Rootless() {
+		testenv.RequireRoot(t, "run real containers")
+	}
 	testenv.RequireImages(t)
 	return binary(t)
 }

@@ -35,6 +35,12 @@ func newNetEnv(t *testing.T) *netEnv {
 			n.run(append([]string{"rm", "-f"}, ids...)...)
 		}
 		n.assertNoNetworkLeft(t)
+		if testenv.Rootless() {
+			// The session's veths and DNAT rules, seen from inside it.
+			if r := n.run("check"); r.code != 0 {
+				t.Errorf("edgerun check after the test: %s", r)
+			}
+		}
 		if r := n.run("network", "prune"); r.code != 0 {
 			t.Errorf("network prune: %s", r)
 		}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/edgerun/edgerun/internal/testenv"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -90,6 +91,7 @@ func TestRunRefusesWhatTheKernelWouldRefuseUpFront(t *testing.T) {
 }
 
 func TestMemoryAndCpusetLimitsAreInTheCgroup(t *testing.T) {
+	testenv.SkipRootless(t, limitsWhy)
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/edgerun/edgerun/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,7 @@ func TestRunSetsEnvironmentFromFlagsFileAndImage(t *testing.T) {
 }
 
 func TestRunUser(t *testing.T) {
+	testenv.SkipSingleID(t, "it switches to users other than root (TestRootlessUserOtherThanRootNeedsSubordinateIDs checks the refusal)")
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()

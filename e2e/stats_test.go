@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"encoding/json"
+	"github.com/edgerun/edgerun/internal/testenv"
 	"strings"
 	"testing"
 )
 
 func TestStatsReportsCPUMemoryLimitAndPids(t *testing.T) {
+	testenv.SkipRootless(t, limitsWhy)
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()

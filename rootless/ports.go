@@ -7,9 +7,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgerun/edgerun/internal/atomicfile"
 )
 
 // Port is one published port of the session: the host's HostIP:HostPort
@@ -103,18 +106,42 @@ type Forward struct {
 	HostPort int    `json:"host_port"`
 }
 
-// AddPort forwards the host's port to the session's tap0.
-func (s *Session) AddPort(p Port) error {
+// claimPath is the file that names the owner (an edgerun root) of a
+// forward: one session serves every root of its user, and each root
+// reclaims only its own forwards.
+func (s *Session) claimPath(proto string, port int) string {
+	return filepath.Join(s.Dir, "ports", proto+"-"+strconv.Itoa(port))
+}
+
+// AddPort forwards the host's port to the session's tap0 for owner (the
+// --root of the container that publishes it).
+func (s *Session) AddPort(p Port, owner string) error {
 	if err := CheckPort(p.HostPort); err != nil {
 		return err
+	}
+	if err := os.MkdirAll(filepath.Join(s.Dir, "ports"), 0o700); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFileVolatile(s.claimPath(p.Proto, p.HostPort), []byte(owner+"\n"), 0o600); err != nil {
+		return fmt.Errorf("claim host port %d/%s: %w", p.HostPort, p.Proto, err)
 	}
 	err := s.apiCall(map[string]any{"execute": "add_hostfwd", "arguments": map[string]any{
 		"proto": p.Proto, "host_addr": p.hostAddr(), "host_port": p.HostPort, "guest_addr": TapAddr, "guest_port": p.HostPort,
 	}}, nil)
 	if err != nil {
+		_ = os.Remove(s.claimPath(p.Proto, p.HostPort))
 		return fmt.Errorf("publish %s:%d/%s on the host: %w (is the port in use? pick another with -p)", p.hostAddr(), p.HostPort, p.Proto, err)
 	}
 	return nil
+}
+
+// owner is the root that claimed a forward, "" when none did.
+func (s *Session) owner(proto string, port int) string {
+	b, err := os.ReadFile(s.claimPath(proto, port))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // RemovePort ends the forward of the host's port; a forward that is not
@@ -130,7 +157,13 @@ func (s *Session) RemovePort(p Port) error {
 			errs = append(errs, s.apiCall(map[string]any{"execute": "remove_hostfwd", "arguments": map[string]any{"id": f.ID}}, nil))
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := os.Remove(s.claimPath(p.Proto, p.HostPort)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // Ports lists the session's forwards.
@@ -154,17 +187,19 @@ func Current() *Session {
 	return Load(d)
 }
 
-// RemovePortsExcept ends every forward whose host port keep does not
-// want: those of containers that are gone (a killed edgerun).
-func (s *Session) RemovePortsExcept(keep func(proto string, port int) bool) error {
+// ReclaimPorts ends the forwards owner claimed that keep does not want:
+// those of its containers that are gone (a killed edgerun). Forwards of
+// other roots are never touched.
+func (s *Session) ReclaimPorts(owner string, keep func(proto string, port int) bool) error {
 	fwds, err := s.Ports()
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, f := range fwds {
-		if !keep(f.Proto, f.HostPort) {
+		if s.owner(f.Proto, f.HostPort) == owner && !keep(f.Proto, f.HostPort) {
 			errs = append(errs, s.apiCall(map[string]any{"execute": "remove_hostfwd", "arguments": map[string]any{"id": f.ID}}, nil))
+			_ = os.Remove(s.claimPath(f.Proto, f.HostPort))
 		}
 	}
 	return errors.Join(errs...)

@@ -69,8 +69,11 @@ type SpecOptions struct {
 	// --network host binds the host's instead.
 	UserNS bool
 	// SingleID says the user namespace maps one ID only (rootless without
-	// subordinate IDs): the container runs as root, or not at all.
+	// subordinate IDs): only root exists. -u with another user is refused;
+	// an image's own USER runs as root instead, said through Notice.
 	SingleID bool
+	// Notice receives what the user should know about the spec (nil: dropped).
+	Notice func(string)
 	// CgroupNamespace gives the container its own cgroup namespace; nil
 	// means "when the kernel supports it".
 	CgroupNamespace *bool
@@ -161,6 +164,13 @@ func buildProcess(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Process, [
 		return nil, nil, err
 	}
 	if opts.SingleID {
+		if opts.User == "" && (u.UID != 0 || u.GID != 0) {
+			if opts.Notice != nil {
+				opts.Notice(fmt.Sprintf("the image runs as user %q, which this rootless session cannot map (no subordinate IDs): "+
+					"it runs as the container's root, which is you on the host", userSpec))
+			}
+			u = resolvedUser{Home: u.Home}
+		}
 		if err := singleIDUser(u, userSpec, opts.GroupAdd); err != nil {
 			return nil, nil, err
 		}

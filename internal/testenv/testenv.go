@@ -29,6 +29,40 @@ func RequireRoot(t testing.TB, why string) {
 	}
 }
 
+// RootlessEnv is set (to 1) by make test-rootless, which runs the e2e
+// suite as throwaway ordinary users (with and without subordinate IDs):
+// edgerun's rootless mode.
+const RootlessEnv = "EDGERUN_TEST_ROOTLESS"
+
+// Rootless reports whether the tests run in the rootless tier: as an
+// ordinary user, with RootlessEnv set.
+func Rootless() bool { return os.Getenv(RootlessEnv) == "1" && os.Geteuid() != 0 }
+
+// SkipRootless skips the test in the rootless tier. why completes
+// "rootless: ...": what the test needs that an ordinary user cannot have
+// (a limit without cgroup delegation, the host's cgroups or nftables).
+// make test-rootless counts these skips.
+func SkipRootless(t testing.TB, why string) {
+	t.Helper()
+	if Rootless() {
+		t.Skipf("rootless: %s", why)
+	}
+}
+
+// RootlessMappingEnv is "single" when make test-rootless runs the suite as
+// its user without subordinate IDs: the session maps only the user (root
+// inside), so containers cannot switch to another user.
+const RootlessMappingEnv = "EDGERUN_TEST_ROOTLESS_MAPPING"
+
+// SkipSingleID skips the test in the rootless tier's single-ID run. why
+// completes "rootless without subordinate IDs: ...".
+func SkipSingleID(t testing.TB, why string) {
+	t.Helper()
+	if Rootless() && os.Getenv(RootlessMappingEnv) == "single" {
+		t.Skipf("rootless without subordinate IDs: %s", why)
+	}
+}
+
 // ImagesEnv names the directory of the test images that make images
 // builds (the busybox and sensor OCI layouts); make test exports it.
 const ImagesEnv = "EDGERUN_TEST_IMAGES"

@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/testenv"
+)
+
+// requireRootless skips unless the test runs in the rootless tier.
+func requireRootless(t *testing.T) {
+	t.Helper()
+	if !testenv.Rootless() {
+		t.Skip("checks rootless mode: make test-rootless runs it as ordinary users")
+	}
+}
+
+// hasSubIDs says whether the test user's session maps subordinate IDs.
+func hasSubIDs(t *testing.T, e *env) bool {
+	t.Helper()
+	out := e.must("run", "--rm", "busybox", "cat", "/proc/self/uid_map")
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if f := strings.Fields(line); len(f) == 3 {
+			size, _ := strconv.Atoi(f[2])
+			n += size
+		}
+	}
+	return n > 1
+}
+
+func TestRootlessContainerRootIsTheUser(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	e := newEnv(t)
+	e.loadBusybox()
+	dir := t.TempDir()
+	var me unix.Stat_t // the test user: the owner of its own temporary directory
+	if err := unix.Stat(dir, &me); err != nil {
+		t.Fatal(err)
+	}
+	uid := int(me.Uid)
+	out := e.must("run", "--rm", "-v", dir+":/out", "busybox", "sh", "-c", "id -u; head -1 /proc/self/uid_map; touch /out/made")
+	f := strings.Fields(out)
+	if len(f) < 4 || f[0] != "0" || f[1] != "0" || f[2] != strconv.Itoa(uid) {
+		t.Fatalf("inside: want uid 0 mapped to uid %d, got %q", uid, out)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(dir, "made"), &st); err != nil {
+		t.Fatal(err)
+	}
+	if int(st.Uid) != uid {
+		t.Errorf("a file the container's root made is owned by uid %d on the host, want the user's %d", st.Uid, uid)
+	}
+}
+
+func TestRootlessRefusesLimitsWithoutACgroup(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	e := newEnv(t)
+	e.loadBusybox()
+	for _, flag := range [][]string{{"--memory", "64m"}, {"--pids-limit", "20"}, {"--cpus", "0.5"}, {"--cpuset-cpus", "0"}} {
+		r := e.run(append(append([]string{"run", "--rm", "--name", "limited"}, flag...), "busybox", "true")...)
+		if r.code != 125 || !strings.Contains(r.stderr, flag[0]) || !strings.Contains(r.stderr, "cgroup") {
+			t.Errorf("%s without a cgroup: want exit 125 naming the flag and the missing cgroup, got %s", flag[0], r)
+		}
+	}
+	if ps := e.must("ps", "-aq"); strings.TrimSpace(ps) != "" {
+		t.Errorf("a refused run left containers: %q", ps)
+	}
+}
+
+func TestRootlessPortBelowTheUnprivilegedStartIsRefused(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+	start, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || start <= 1 {
+		t.Skipf("every port may be bound by ordinary users here (%v)", err)
+	}
+	n := newNetEnv(t)
+	n.loadBusybox()
+	r := n.run("run", "--rm", "--network", "bridge", "-p", fmt.Sprintf("%d:80", start-1), "busybox", "true")
+	if r.code != 125 || !strings.Contains(r.stderr, "ip_unprivileged_port_start") {
+		t.Errorf("-p %d:80: want exit 125 naming net.ipv4.ip_unprivileged_port_start, got %s", start-1, r)
+	}
+}
+
+func TestRootlessDeviceIsBoundInAndAccessOtherThanRWIsRefused(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	e := newEnv(t)
+	e.loadBusybox()
+	out := e.must("run", "--rm", "--device", "/dev/zero:/dev/myzero", "busybox", "sh", "-c", "head -c 3 /dev/myzero | od -An -tx1")
+	if strings.Join(strings.Fields(out), " ") != "00 00 00" {
+		t.Errorf("--device /dev/zero:/dev/myzero: read %q", out)
+	}
+	r := e.run("run", "--rm", "--device", "/dev/zero:/dev/myzero:r", "busybox", "true")
+	if r.code != 125 || !strings.Contains(r.stderr, "device cgroup") {
+		t.Errorf("--device ...:r rootless: want exit 125 saying it cannot be enforced, got %s", r)
+	}
+}
+
+func TestRootlessUserOtherThanRootNeedsSubordinateIDs(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	e := newEnv(t)
+	e.loadBusybox()
+	if hasSubIDs(t, e) {
+		out := e.must("run", "--rm", "-u", "1000:1000", "busybox", "id")
+		if !strings.Contains(out, "uid=1000") {
+			t.Errorf("-u 1000 with subordinate IDs: %q", out)
+		}
+		return
+	}
+	r := e.run("run", "--rm", "-u", "1000", "busybox", "id")
+	if r.code != 125 || !strings.Contains(r.stderr, "subordinate IDs") {
+		t.Errorf("-u 1000 with the single-ID mapping: want exit 125 saying why, got %s", r)
+	}
+}
