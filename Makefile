@@ -81,10 +81,18 @@ images: $(MKIMAGE)
 ## unit tests for arm64/armv7 under qemu-user and the VM matrix (test-vm)
 test: deps build images
 	$(GO) test -tags '$(TAGS)' -v -count=1 ./... ./testdata/sensor
+	@$(MAKE) --no-print-directory test-rootless
 	@$(MAKE) --no-print-directory test-reliability
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory cross-test
 	@$(MAKE) --no-print-directory test-vm
+
+## test-rootless: the rootless tier: the e2e suite as two throwaway ordinary users (with and
+## without subordinate IDs) through setpriv, then checks nothing of them is left
+## (hack/rootless-test.sh, docs/rootless.md)
+.PHONY: test-rootless
+test-rootless: deps build images
+	GO=$(GO) TAGS='$(TAGS)' hack/rootless-test.sh $(BIN) $(IMAGES)
 
 ## test-reliability: the proof suite of docs/reliability.md (e2e/reliability): every fault point of
 ## internal/fault fired with the checks after it, random kill -9 (EDGERUN_RELIABILITY_SEED,

@@ -3,6 +3,8 @@ package container
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/edgerun/edgerun/cgroups"
@@ -106,13 +108,45 @@ func (r *Runtime) sample(rec *Record) (statSample, bool) {
 	if c == nil {
 		return statSample{}, false
 	}
-	st, err := c.Stats()
-	if err != nil || st.CgroupStats == nil {
+	s := ContainerStats{ID: rec.ID, Name: rec.Name}
+	state, err := c.State()
+	if err != nil || state.InitProcessPid <= 0 {
 		return statSample{}, false
 	}
-	s := ContainerStats{ID: rec.ID, Name: rec.Name, Usage: cgroups.UsageOf(st.CgroupStats)}
-	if state, err := c.State(); err == nil && state.InitProcessPid > 0 {
-		s.NetRx, s.NetTx = netns.Counters(state.InitProcessPid)
+	if r.cgroupless() != nil {
+		// No cgroup (rootless): the processes of the container's PID namespace.
+		pids := pidNamespaceMembers(state.InitProcessPid)
+		if len(pids) == 0 {
+			return statSample{}, false
+		}
+		s.Usage = cgroups.UsageOfProcesses(pids)
+	} else {
+		st, err := c.Stats()
+		if err != nil || st.CgroupStats == nil {
+			return statSample{}, false
+		}
+		s.Usage = cgroups.UsageOf(st.CgroupStats)
 	}
+	s.NetRx, s.NetTx = netns.Counters(state.InitProcessPid)
 	return statSample{at: time.Now(), stats: s}, true
+}
+
+// pidNamespaceMembers lists the processes in the PID namespace of init.
+func pidNamespaceMembers(init int) []int {
+	want, err := os.Readlink("/proc/" + strconv.Itoa(init) + "/ns/pid")
+	if err != nil {
+		return nil
+	}
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ns, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && ns == want {
+			out = append(out, pid)
+		}
+	}
+	return out
 }

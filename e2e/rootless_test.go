@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -123,4 +124,27 @@ func TestRootlessUserOtherThanRootNeedsSubordinateIDs(t *testing.T) {
 	if r.code != 125 || !strings.Contains(r.stderr, "subordinate IDs") {
 		t.Errorf("-u 1000 with the single-ID mapping: want exit 125 saying why, got %s", r)
 	}
+}
+
+func TestRootlessStatsComeFromTheContainersProcesses(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	e := newEnv(t)
+	e.loadBusybox()
+	e.runD("--name", "burn", "busybox", "sh", "-c", "sleep 1000 & while :; do :; done")
+	var st struct {
+		CPUTimeNs  uint64  `json:"cpuTimeNs"`
+		CPUPercent float64 `json:"cpuPercent"`
+		MemUsage   uint64  `json:"memUsage"`
+		MemLimit   uint64  `json:"memLimit"`
+		Pids       uint64  `json:"pids"`
+	}
+	out := e.must("stats", "--no-stream", "--format", "json", "burn")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("stats --format json: %v\n%s", err, out)
+	}
+	if st.CPUTimeNs == 0 || st.CPUPercent <= 0 || st.MemUsage == 0 || st.MemLimit == 0 || st.Pids != 2 {
+		t.Fatalf("stats of a busy rootless container with 2 processes and no cgroup: %+v", st)
+	}
+	e.must("rm", "-f", "burn")
 }
