@@ -158,6 +158,7 @@ bench: bench-deps
 	$(GO) build -o $(MKIMAGE) ./hack/mkimage
 	bench/run.sh $(MKIMAGE) $(BUILD)/bench-unpack
 	@$(MAKE) --no-print-directory bench-run
+	@$(MAKE) --no-print-directory bench-rootless
 	@$(MAKE) --no-print-directory bench-net
 	@$(MAKE) --no-print-directory bench-pull
 	@$(MAKE) --no-print-directory bench-monitor
@@ -167,6 +168,12 @@ bench: bench-deps
 .PHONY: bench-run
 bench-run: bench-deps build images
 	bench/run-containers.sh $(BIN) $(IMAGES)
+
+## bench-rootless: rootless start, edgerun vs rootless podman as a throwaway user, --network none
+## and each one's default network, one hyperfine run, plus peak RSS (see bench/run-rootless.sh)
+.PHONY: bench-rootless
+bench-rootless: bench-deps build images
+	bench/run-rootless.sh $(BIN) $(IMAGES)
 
 ## bench-monitor: memory of the per-container monitor, edgerun vs conmon (see bench/monitor-memory.sh)
 .PHONY: bench-monitor

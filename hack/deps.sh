@@ -29,6 +29,8 @@ pkgs_vm="qemu-system-x86 qemu-system-arm qemu-user-static kmod cpio e2fsprogs"
 pkgs_bench="hyperfine debootstrap umoci tar gzip"
 pkgs_bench="$pkgs_bench runc podman skopeo jq time"
 pkgs_bench="$pkgs_bench docker-registry curl python3"
+# bench-rootless: rootless podman and edgerun as a throwaway user
+pkgs_bench="$pkgs_bench uidmap slirp4netns util-linux"
 
 # missing_pkgs prints the packages not installed; a name without :arch means the native
 # architecture (or arch all), since multiarch systems may have other instances.
