@@ -93,6 +93,9 @@ type Options struct {
 	// ProbeTun opens /dev/net/tun as the user, as slirp4netns must (nil:
 	// not checked).
 	ProbeTun func() error
+	// ProbeUserns starts a process in a new user namespace, as the
+	// session's holder is started (nil: only the sysctls are read).
+	ProbeUserns func() error
 }
 
 // Run performs every check.

@@ -37,7 +37,7 @@ func checkClock(o Options) Check {
 // each). Entries are matched by user name or UID in both files, as
 // newuidmap and newgidmap match them.
 func checkSubIDs(o Options) []Check {
-	if o.User == "" || o.User == "root" {
+	if o.UID == 0 && (o.User == "" || o.User == "root") {
 		return []Check{{Name: "subids", Status: OK, Detail: "root needs no subordinate UID/GID ranges"}}
 	}
 	uids, gids := subIDCounts(o)

@@ -84,6 +84,16 @@ func checkUserns(o Options) []Check {
 		problems = append(problems, "kernel.apparmor_restrict_unprivileged_userns is 1 (Ubuntu 23.10+): only programs with an AppArmor profile granting userns may create one")
 		fixes = append(fixes, "add an AppArmor profile for edgerun with `userns,` (docs/rootless.md has one), or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
 	}
+	if len(problems) == 0 && o.UID != 0 && o.ProbeUserns != nil {
+		if err := o.ProbeUserns(); err != nil {
+			return []Check{{Name: "userns", Status: Fail,
+				Detail: fmt.Sprintf("the kernel allows unprivileged user namespaces, but making one fails here (%v): a seccomp filter or security policy "+
+					"of the container or service edgerun runs in refuses it (docker's default seccomp profile does, to processes without CAP_SYS_ADMIN): %s", err, effect),
+				Fix: "run the job's container with --security-opt seccomp=unconfined (docker, podman), or with a seccomp profile that allows clone and unshare with CLONE_NEWUSER; " +
+					"in a systemd service, do not restrict user namespaces (RestrictNamespaces=)"}}
+		}
+		c.Detail += "; one was made for this check"
+	}
 	if len(problems) == 0 {
 		return []Check{c}
 	}

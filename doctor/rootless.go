@@ -32,7 +32,7 @@ func checkRootless(o Options) []Check {
 		return []Check{{Name: "rootless", Status: OK,
 			Detail: "rootless readiness (newuidmap, cgroup delegation, slirp4netns, /dev/net/tun, unprivileged ports) is checked when an ordinary user runs edgerun doctor"}}
 	}
-	checks := []Check{checkIDHelpers(o), checkDelegation(o), checkSlirp(o)}
+	checks := []Check{checkIDHelpers(o), checkProcVisible(o), checkDelegation(o), checkSlirp(o)}
 	if o.ProbeTun != nil {
 		checks = append(checks, checkTun(o.ProbeTun()))
 	}
@@ -148,6 +148,35 @@ func checkIDHelpers(o Options) Check {
 	}
 	c.Fix = strings.Join(fixes, "; ")
 	return c
+}
+
+// checkProcVisible looks for mounts over parts of /proc (the masked and
+// read-only paths of a container edgerun runs in). The kernel mounts a new
+// proc file system in a user namespace only where an existing one is fully
+// visible, so rootless containers, which each get a /proc of their own,
+// could not start. The binfmt_misc mount point is an empty directory of
+// proc's own and does not count. (sysfs has the same rule, but
+// libcontainer binds the host's /sys when that mount is refused.)
+func checkProcVisible(o Options) Check {
+	mi, _ := readTrim(o.HostRoot, "proc/self/mountinfo")
+	var over []string
+	for line := range strings.SplitSeq(mi, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		if mnt := f[4]; strings.HasPrefix(mnt, "/proc/") && mnt != "/proc/sys/fs/binfmt_misc" {
+			over = append(over, mnt)
+		}
+	}
+	if len(over) == 0 {
+		return Check{Name: "proc", Status: OK, Detail: "/proc is fully visible: rootless containers can mount a /proc of their own"}
+	}
+	return Check{Name: "proc", Status: Fail,
+		Detail: fmt.Sprintf("parts of /proc are covered by mounts (%s: the masked paths of a container this runs in), and the kernel then refuses a new /proc "+
+			"in a user namespace: rootless containers fail to start (error mounting \"proc\": operation not permitted)", strings.Join(over, " ")),
+		Fix: "run the job's container without masked paths: docker run --security-opt systempaths=unconfined, podman run --security-opt unmask=ALL, " +
+			"or --privileged with either; or run edgerun as root there"}
 }
 
 // checkDelegation reports whether a cgroup is delegated to the user. Rootless

@@ -52,9 +52,27 @@ func TestRunReportsRootlessReadiness(t *testing.T) {
 			"userns", Fail, []string{"apparmor_restrict_unprivileged_userns is 1", "every command of yours fails", "docs/rootless.md"}, false},
 		{"no user namespaces fail a user", base().with("proc/self/ns/user", "-"), asPi(),
 			"userns", Fail, []string{"no user namespaces", "CONFIG_USER_NS"}, false},
+		{"user namespaces made for the check", base(), asPi(func(o *Options) { o.ProbeUserns = func() error { return nil } }),
+			"userns", OK, []string{"allowed", "one was made for this check"}, true},
+		{"user namespaces allowed but refused by seccomp", base(), asPi(func(o *Options) {
+			o.ProbeUserns = func() error {
+				return errors.New("create a user namespace: fork/exec /edgerun: operation not permitted")
+			}
+		}), "userns", Fail, []string{"making one fails here", "operation not permitted", "seccomp=unconfined", "every command of yours fails"}, false},
+		{"the probe is not run as root", base(), func(o *Options) {
+			o.ProbeUserns = func() error { return errors.New("must not be called") }
+		}, "userns", OK, []string{"allowed"}, true},
+		{"/proc fully visible", base(), asPi(), "proc", OK, []string{"fully visible"}, true},
+		{"binfmt_misc does not hide /proc", base().with("proc/self/mountinfo", v2Mountinfo+
+			"40 22 0:40 / /proc/sys/fs/binfmt_misc rw,relatime shared:20 - binfmt_misc binfmt_misc rw\n"), asPi(), "proc", OK, []string{"fully visible"}, true},
+		{"a container's masked /proc", base().with("proc/self/mountinfo", v2Mountinfo+
+			"50 40 0:50 /bus /proc/bus ro,nosuid - proc proc rw\n51 40 0:51 / /proc/kcore rw,nosuid - tmpfs tmpfs ro\n"), asPi(),
+			"proc", Fail, []string{"/proc/bus /proc/kcore", "error mounting", "systempaths=unconfined", "unmask=ALL"}, false},
 		{"subordinate ranges", base(), asPi(), "subids", OK, []string{"pi has 65536 subordinate UIDs and 65536 GIDs", "map 0 to pi"}, true},
 		{"no ranges: the single-ID mapping", base(), noRanges,
 			"subids", Warn, []string{"single-ID mapping", "-u or --group-add", "usermod --add-subuids 100000-165535 --add-subgids 100000-165535 bob"}, true},
+		{"a user without a passwd entry, by UID", base().with("etc/subuid", "1234:100000:65536\n", "etc/subgid", "1234:100000:65536\n"),
+			func(o *Options) { o.UID, o.User = 1234, "1234" }, "subids", OK, []string{"1234 has 65536 subordinate UIDs"}, true},
 		{"a range too small", base().with("etc/subgid", "pi:100000:1000\n"), asPi(),
 			"subids", Warn, []string{"fewer than 65536 subordinate IDs in /etc/subgid:", "single-ID"}, true},
 

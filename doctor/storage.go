@@ -54,7 +54,10 @@ func checkStorage(o Options) []Check {
 	}
 	if err := o.ProbeOverlay(dir, true); err != nil {
 		u.Status = Warn
-		u.Detail = fmt.Sprintf("overlayfs does not mount inside a user namespace on %s (%v): rootless containers get a full copy of their image (root containers are not affected)", on, err)
+		u.Detail = fmt.Sprintf("overlayfs does not mount inside a user namespace on %s (%v): rootless containers get a full copy of their image", on, err)
+		if o.UID == 0 {
+			u.Detail += " (root containers are not affected)"
+		}
 		u.Fix = "a kernel 5.11 or newer mounts overlayfs in user namespaces (Debian 12's 6.1 does); allow user namespaces (see userns); " +
 			"put --root on ext4, xfs or btrfs (not on overlayfs, NFS or FAT)"
 	}

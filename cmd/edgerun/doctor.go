@@ -66,13 +66,15 @@ func doctorRunOptions(g *globalOptions) doctor.Options {
 		HostRoot: "/", Root: g.Root, State: g.State, UID: os.Geteuid(),
 		GOARCH: runtime.GOARCH, Now: time.Now(),
 		ProbeOverlay: doctor.ProbeOverlay, ProbeNetwork: doctor.ProbeNetwork, Statfs: doctor.Statfs,
-		Path: os.Getenv("PATH"), HelperPrivilege: doctor.HelperPrivilege, Writable: doctor.Writable, ProbeTun: doctor.ProbeTun,
+		Path: os.Getenv("PATH"), HelperPrivilege: doctor.HelperPrivilege, Writable: doctor.Writable,
+		ProbeTun: doctor.ProbeTun, ProbeUserns: doctor.ProbeUserns,
 	}
 	if sec, err := strconv.ParseInt(commitTime, 10, 64); err == nil {
 		o.Built = time.Unix(sec, 0)
 	}
 	o.User = os.Getenv("SUDO_USER")
 	if o.User == "" {
+		o.User = strconv.Itoa(os.Getuid()) // no passwd entry (CI containers run with --user 1000)
 		if u, err := user.Current(); err == nil {
 			o.User = u.Username
 		}
