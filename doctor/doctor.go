@@ -1,12 +1,17 @@
 // Package doctor reports what a host can and cannot do for edgerun: the
 // cgroup layout and controllers, user namespaces, subordinate ID ranges,
 // overlayfs on the storage file system, the network modules, seccomp, the
-// clock, free space and the real CPU architecture. Each check says what it
-// found and, when something is missing, how to fix it.
+// clock, free space and the real CPU architecture; run as an ordinary user,
+// also what rootless edgerun needs (newuidmap/newgidmap, cgroup delegation,
+// slirp4netns and /dev/net/tun, unprivileged ports, lingering). Each check
+// says what it found and, when something is missing, how to fix it.
 //
 // Facts are read from a host root directory ("/" on a real machine), so
 // tests feed fake /proc, /sys and /etc trees. Checks that must act (mount an
-// overlay) are functions in Options that tests replace.
+// overlay, open /dev/net/tun) or ask the kernel about this process's
+// credentials are functions in Options that tests replace. It may import
+// only cgroups (layout detection), rootless (the subordinate ID rules the
+// session applies) and internal/armcpu of this module.
 package doctor
 
 import (
@@ -70,6 +75,27 @@ type Options struct {
 	// Statfs returns free bytes and free inodes of the file system holding
 	// path (nil: no space check).
 	Statfs func(path string) (bytes, inodes uint64, fstype string, err error)
+
+	// Rootless readiness, checked when UID is not 0.
+	//
+	// Path is the $PATH in which edgerun looks for newuidmap, newgidmap
+	// and slirp4netns, each directory taken under HostRoot ("": the
+	// usual system directories).
+	Path string
+	// HelperPrivilege says how the setuid helper at path (under HostRoot)
+	// gains its privileges ("setuid root", "file capabilities"), or why it
+	// cannot (nil: only whether it is installed is checked).
+	HelperPrivilege func(path string) (how string, err error)
+	// Writable reports whether the user running doctor may write path, a
+	// cgroup directory or file under HostRoot (nil: delegation is not
+	// checked).
+	Writable func(path string) bool
+	// ProbeTun opens /dev/net/tun as the user, as slirp4netns must (nil:
+	// not checked).
+	ProbeTun func() error
+	// ProbeUserns starts a process in a new user namespace, as the
+	// session's holder is started (nil: only the sysctls are read).
+	ProbeUserns func() error
 }
 
 // Run performs every check.
@@ -82,6 +108,7 @@ func Run(o Options) Report {
 	checks = append(checks, checkSubIDs(o)...)
 	checks = append(checks, checkStorage(o)...)
 	checks = append(checks, checkNetwork(o)...)
+	checks = append(checks, checkRootless(o)...)
 	checks = append(checks, checkClock(o))
 	checks = append(checks, checkArch(o)...)
 	r := Report{OK: true, Checks: checks}

@@ -1,13 +1,14 @@
 package doctor
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgerun/edgerun/rootless"
 )
 
 // checkClock flags a clock set before the binary's commit: boards without
@@ -31,51 +32,55 @@ func checkClock(o Options) Check {
 }
 
 // checkSubIDs looks for the invoking user's ranges in /etc/subuid and
-// /etc/subgid, which rootless containers map to.
+// /etc/subgid, which rootless containers map to, with the rule the
+// session applies (rootless.ParseSubIDs, at least rootless.MinSubIDs of
+// each). Entries are matched by user name or UID in both files, as
+// newuidmap and newgidmap match them.
 func checkSubIDs(o Options) []Check {
-	if o.User == "" || o.User == "root" {
+	if o.UID == 0 && (o.User == "" || o.User == "root") {
 		return []Check{{Name: "subids", Status: OK, Detail: "root needs no subordinate UID/GID ranges"}}
 	}
-	uid := lookupUID(o.HostRoot, o.User)
+	uids, gids := subIDCounts(o)
 	var missing []string
-	counts := map[string]int{}
-	for _, f := range []string{"subuid", "subgid"} {
-		n := subIDCount(filepath.Join(o.HostRoot, "etc", f), o.User, uid)
-		counts[f] = n
-		if n < 65536 {
-			missing = append(missing, f)
-		}
+	if uids < rootless.MinSubIDs {
+		missing = append(missing, "subuid")
+	}
+	if gids < rootless.MinSubIDs {
+		missing = append(missing, "subgid")
 	}
 	if len(missing) == 0 {
 		return []Check{{Name: "subids", Status: OK,
-			Detail: fmt.Sprintf("%s has %d subordinate UIDs and %d GIDs", o.User, counts["subuid"], counts["subgid"])}}
+			Detail: fmt.Sprintf("%s has %d subordinate UIDs and %d GIDs: rootless containers map 0 to %s and 1..N to them (with newuidmap, see uidmap)",
+				o.User, uids, gids, o.User)}}
 	}
 	return []Check{{Name: "subids", Status: Warn,
-		Detail: fmt.Sprintf("%s has fewer than 65536 subordinate IDs in /etc/%s: rootless images with several users cannot be mapped",
-			o.User, strings.Join(missing, " and /etc/")),
-		Fix: fmt.Sprintf("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s", o.User)}}
+		Detail: fmt.Sprintf("%s has fewer than %d subordinate IDs in /etc/%s: rootless edgerun uses the single-ID mapping: containers see only %s's own user and group (as root), "+
+			"files of other owners in images belong to root, and -u or --group-add with anything but root is refused",
+			o.User, rootless.MinSubIDs, strings.Join(missing, " and /etc/"), o.User),
+		Fix: fmt.Sprintf("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s (as root; pick ranges no other user has), then stop %s's containers so the next command makes a new session",
+			o.User, o.User)}}
 }
 
-// subIDCount sums the ranges of file (name:start:count lines) for a user
-// given by name or numeric UID.
-func subIDCount(file, user, uid string) int {
-	f, err := os.Open(file)
-	if err != nil {
-		return 0
+// subIDCounts sums the invoking user's ranges in /etc/subuid and
+// /etc/subgid under HostRoot.
+func subIDCounts(o Options) (uids, gids int) {
+	id := -1
+	if uid, err := strconv.Atoi(lookupUID(o.HostRoot, o.User)); err == nil {
+		id = uid
 	}
-	defer f.Close()
-	total := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.Split(strings.TrimSpace(sc.Text()), ":")
-		if len(parts) != 3 || (parts[0] != user && (uid == "" || parts[0] != uid)) {
-			continue
+	count := func(file string) int {
+		f, err := os.Open(filepath.Join(o.HostRoot, "etc", file))
+		if err != nil {
+			return 0
 		}
-		if n, err := strconv.Atoi(parts[2]); err == nil && n > 0 {
-			total += n
+		defer f.Close()
+		n := 0
+		for _, r := range rootless.ParseSubIDs(f, o.User, id) {
+			n += r.Count
 		}
+		return n
 	}
-	return total
+	return count("subuid"), count("subgid")
 }
 
 // lookupUID finds user in /etc/passwd under root ("" if absent).

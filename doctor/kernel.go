@@ -24,9 +24,13 @@ func checkPrivileges(o Options) Check {
 	if o.UID == 0 {
 		return Check{Name: "privileges", Status: OK, Detail: "running as root"}
 	}
-	return Check{Name: "privileges", Status: Fail,
-		Detail: fmt.Sprintf("running as uid %d: edgerun runs containers as root (rootless mode is not available yet)", o.UID),
-		Fix:    "run edgerun as root (sudo edgerun ...)"}
+	who := o.User
+	if who == "" {
+		who = "uid " + strconv.Itoa(o.UID)
+	}
+	return Check{Name: "privileges", Status: OK,
+		Detail: fmt.Sprintf("running as uid %d: rootless mode: %s's commands run in a session of its own (user, mount and network namespaces) "+
+			"with its own --root and --state; the checks below say what this host gives it (docs/rootless.md)", o.UID, who)}
 }
 
 // checkSeccomp reads the Seccomp field of /proc/self/status: it exists when
@@ -49,12 +53,18 @@ func checkSeccomp(root string) Check {
 }
 
 // checkUserns reports whether unprivileged user namespaces (rootless
-// containers, unpacking as non-root) are allowed.
+// containers, unpacking as non-root) are allowed. Root does not need them,
+// so for root a block is a warning; rootless edgerun cannot run without
+// them, so for an ordinary user it is a failure.
 func checkUserns(o Options) []Check {
 	r := o.HostRoot
+	status, effect := Warn, "rootless containers are not possible (root containers are not affected)"
+	if o.UID != 0 {
+		status, effect = Fail, "rootless edgerun cannot start its session, so every command of yours fails (exit 125)"
+	}
 	if _, err := os.Stat(filepath.Join(r, "proc/self/ns/user")); err != nil {
-		return []Check{{Name: "userns", Status: Warn, Detail: "this kernel has no user namespaces: rootless containers are not possible",
-			Fix: "use a kernel built with CONFIG_USER_NS"}}
+		return []Check{{Name: "userns", Status: status, Detail: "this kernel has no user namespaces: " + effect,
+			Fix: "use a kernel built with CONFIG_USER_NS, or run edgerun as root"}}
 	}
 	c := Check{Name: "userns", Status: OK, Detail: "unprivileged user namespaces allowed"}
 	var problems, fixes []string
@@ -72,14 +82,23 @@ func checkUserns(o Options) []Check {
 	}
 	if v, ok := readTrim(r, "proc/sys/kernel/apparmor_restrict_unprivileged_userns"); ok && v == "1" {
 		problems = append(problems, "kernel.apparmor_restrict_unprivileged_userns is 1 (Ubuntu 23.10+): only programs with an AppArmor profile granting userns may create one")
-		fixes = append(fixes, "add an AppArmor profile for edgerun with `userns,` (see docs/platforms.md), or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
+		fixes = append(fixes, "add an AppArmor profile for edgerun with `userns,` (docs/rootless.md has one), or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
+	}
+	if len(problems) == 0 && o.UID != 0 && o.ProbeUserns != nil {
+		if err := o.ProbeUserns(); err != nil {
+			return []Check{{Name: "userns", Status: Fail,
+				Detail: fmt.Sprintf("the kernel allows unprivileged user namespaces, but making one fails here (%v): a seccomp filter or security policy "+
+					"of the container or service edgerun runs in refuses it (docker's default seccomp profile does, to processes without CAP_SYS_ADMIN): %s", err, effect),
+				Fix: "run the job's container with --security-opt seccomp=unconfined (docker, podman), or with a seccomp profile that allows clone and unshare with CLONE_NEWUSER; " +
+					"in a systemd service, do not restrict user namespaces (RestrictNamespaces=)"}}
+		}
+		c.Detail += "; one was made for this check"
 	}
 	if len(problems) == 0 {
 		return []Check{c}
 	}
-	// edgerun as root does not need them; rootless use would.
-	return []Check{{Name: "userns", Status: Warn,
-		Detail: "unprivileged user namespaces are blocked: " + strings.Join(problems, "; ") + " (root containers are not affected)",
+	return []Check{{Name: "userns", Status: status,
+		Detail: "unprivileged user namespaces are blocked: " + strings.Join(problems, "; ") + ": " + effect,
 		Fix:    strings.Join(fixes, " and ") + " (persist it in /etc/sysctl.d/)"}}
 }
 

@@ -13,9 +13,10 @@ import (
 )
 
 // ProbeEnv is set in the environment of the child process that probes an
-// overlay mount inside a new user namespace: a process cannot unshare its
-// user namespace once it has threads, so the probe re-executes this binary
-// and main calls ProbeChild before anything else.
+// overlay mount, or only its own creation, inside a new user namespace: a
+// process cannot unshare its user namespace once it has threads, so the
+// probe re-executes this binary and main calls ProbeChild before anything
+// else.
 const ProbeEnv = "EDGERUN_DOCTOR_OVERLAY_PROBE"
 
 // Statfs is the real Options.Statfs.
@@ -87,10 +88,43 @@ func ProbeOverlay(dir string, userns bool) error {
 	return nil
 }
 
+// usernsOnly, as ProbeEnv's value, makes the child only prove that it
+// runs in a new user namespace (ProbeUserns).
+const usernsOnly = "-"
+
+// ProbeUserns is the real Options.ProbeUserns: it starts this binary in a
+// new user namespace (the current user mapped to root), as the rootless
+// session's holder is started, and returns why that failed. The sysctls
+// may allow user namespaces while a seccomp filter or security policy of
+// the container doctor runs in refuses them.
+func ProbeUserns() error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this binary: %w", err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), ProbeEnv+"="+usernsOnly)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		if msg := strings.TrimSpace(string(out)); msg != "" {
+			return errors.New(msg)
+		}
+		return fmt.Errorf("create a user namespace: %w", err)
+	}
+	return nil
+}
+
 // ProbeChild runs in the re-executed child when ProbeEnv is set: it
 // mounts the probe overlay (with userxattr, as unprivileged overlay
-// requires) and returns the exit code.
+// requires) and returns the exit code; for ProbeUserns it only exits.
 func ProbeChild(dir string) int {
+	if dir == usernsOnly {
+		return 0
+	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		fmt.Fprintf(os.Stderr, "make mounts private: %v\n", err)
 		return 1

@@ -30,6 +30,13 @@ func TestProbeOverlayMountsAndLeavesNothing(t *testing.T) {
 	}
 }
 
+func TestProbeUsernsStartsAChildInANewUserNamespace(t *testing.T) {
+	testenv.RequireRoot(t, "create a user namespace whatever the host's sysctls say")
+	if err := ProbeUserns(); err != nil {
+		t.Fatalf("user namespace probe: %v", err)
+	}
+}
+
 func TestProbeOverlayReportsAMissingDir(t *testing.T) {
 	if err := ProbeOverlay("/nonexistent/edgerun-doctor", false); err == nil {
 		t.Error("probe under a missing dir succeeded")

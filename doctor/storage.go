@@ -38,18 +38,28 @@ func checkStorage(o Options) []Check {
 	if fstype != "" {
 		on = fmt.Sprintf("%s (%s)", dir, fstype)
 	}
-	c := Check{Name: "overlay", Status: OK, Detail: "overlayfs mounts on " + on + ": container root file systems share the image layers"}
-	if err := o.ProbeOverlay(dir, false); err != nil {
-		c.Status = Warn
-		c.Detail = fmt.Sprintf("overlayfs does not mount on %s (%v): every container gets a full copy of its image (slower, more disk)", on, err)
-		c.Fix = "load the overlay module (modprobe overlay), or put --root on ext4, xfs or btrfs (not on overlayfs, NFS or FAT)"
+	// An ordinary user mounts only inside its session's user namespace.
+	if o.UID == 0 {
+		c := Check{Name: "overlay", Status: OK, Detail: "overlayfs mounts on " + on + ": container root file systems share the image layers"}
+		if err := o.ProbeOverlay(dir, false); err != nil {
+			c.Status = Warn
+			c.Detail = fmt.Sprintf("overlayfs does not mount on %s (%v): every container gets a full copy of its image (slower, more disk)", on, err)
+			c.Fix = "load the overlay module (modprobe overlay), or put --root on ext4, xfs or btrfs (not on overlayfs, NFS or FAT)"
+		}
+		checks = append(checks, c)
 	}
-	checks = append(checks, c)
 	u := Check{Name: "overlay-userns", Status: OK, Detail: "overlayfs mounts inside a user namespace on " + on + " (rootless-ready)"}
+	if o.UID != 0 {
+		u.Detail = "overlayfs mounts inside a user namespace on " + on + ": rootless container root file systems share the image layers"
+	}
 	if err := o.ProbeOverlay(dir, true); err != nil {
 		u.Status = Warn
-		u.Detail = fmt.Sprintf("overlayfs does not mount inside a user namespace on %s (%v): rootless containers would copy images (root containers are not affected)", on, err)
-		u.Fix = "a kernel 5.11 or newer mounts overlayfs in user namespaces; allow user namespaces (see userns)"
+		u.Detail = fmt.Sprintf("overlayfs does not mount inside a user namespace on %s (%v): rootless containers get a full copy of their image", on, err)
+		if o.UID == 0 {
+			u.Detail += " (root containers are not affected)"
+		}
+		u.Fix = "a kernel 5.11 or newer mounts overlayfs in user namespaces (Debian 12's 6.1 does); allow user namespaces (see userns); " +
+			"put --root on ext4, xfs or btrfs (not on overlayfs, NFS or FAT)"
 	}
 	return append(checks, u)
 }

@@ -31,7 +31,9 @@ func newDoctorCommand(g *globalOptions) *cobra.Command {
 		Short: "Check what this host can do for edgerun, and how to fix what it cannot",
 		Long: "doctor checks the cgroup layout and controllers, user namespaces, subordinate IDs,\n" +
 			"overlayfs under --root, the network modules, seccomp, the clock, free space and the\n" +
-			"CPU architecture. Each line says what was found and, when something is missing, the fix.\n" +
+			"CPU architecture. Run as an ordinary user, it also checks rootless mode: newuidmap and\n" +
+			"newgidmap, cgroup delegation, slirp4netns and /dev/net/tun, unprivileged ports and lingering.\n" +
+			"Each line says what was found and, when something is missing, the fix.\n" +
 			"Exit status 0: edgerun can run containers here; 1: a check failed.",
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
@@ -64,12 +66,15 @@ func doctorRunOptions(g *globalOptions) doctor.Options {
 		HostRoot: "/", Root: g.Root, State: g.State, UID: os.Geteuid(),
 		GOARCH: runtime.GOARCH, Now: time.Now(),
 		ProbeOverlay: doctor.ProbeOverlay, ProbeNetwork: doctor.ProbeNetwork, Statfs: doctor.Statfs,
+		Path: os.Getenv("PATH"), HelperPrivilege: doctor.HelperPrivilege, Writable: doctor.Writable,
+		ProbeTun: doctor.ProbeTun, ProbeUserns: doctor.ProbeUserns,
 	}
 	if sec, err := strconv.ParseInt(commitTime, 10, 64); err == nil {
 		o.Built = time.Unix(sec, 0)
 	}
 	o.User = os.Getenv("SUDO_USER")
 	if o.User == "" {
+		o.User = strconv.Itoa(os.Getuid()) // no passwd entry (CI containers run with --user 1000)
 		if u, err := user.Current(); err == nil {
 			o.User = u.Username
 		}

@@ -43,7 +43,7 @@ var layers = map[string][]string{
 	"terminal": {},
 	"relay":    {},
 	"rootless": {"internal/atomicfile", "internal/lockfile"},
-	"doctor":   {"cgroups", "internal/armcpu"},
+	"doctor":   {"cgroups", "internal/armcpu", "rootless"},
 
 	"internal/armcpu":        {},
 	"internal/atomicfile":    {},
