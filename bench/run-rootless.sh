@@ -41,6 +41,7 @@ cleanup() {
 	set +e
 	pkill -KILL -u "$U" 2>/dev/null
 	sleep 0.2
+	uid=$(id -u "$U" 2>/dev/null) && rm -f "/dev/shm/libpod_rootless_lock_$uid" # rootless podman's
 	userdel "$U" 2>/dev/null
 	sed -i "/^$U:/d" /etc/subuid /etc/subgid
 	chmod "$tun_mode" /dev/net/tun

@@ -55,8 +55,8 @@ func (l Limits) CgroupFlags() []string {
 		set  bool
 		name string
 	}{
-		{l.Memory != 0, "--memory"}, {l.MemorySwap != 0, "--memory-swap"}, {l.NanoCPUs != 0, "--cpus"},
-		{l.CPUShares != 0, "--cpu-shares"}, {len(l.CPUSet) > 0, "--cpuset-cpus"}, {l.PidsLimit != 0, "--pids-limit"},
+		{l.Memory != 0, "--memory"}, {l.MemorySwap > 0, "--memory-swap"}, {l.NanoCPUs != 0, "--cpus"},
+		{l.CPUShares != 0, "--cpu-shares"}, {len(l.CPUSet) > 0, "--cpuset-cpus"}, {l.PidsLimit > 0, "--pids-limit"},
 	} {
 		if x.set {
 			f = append(f, x.name)

@@ -2,6 +2,7 @@ package container
 
 import (
 	"fmt"
+	"github.com/edgerun/edgerun/rootless"
 	"os"
 	"path/filepath"
 
@@ -23,7 +24,8 @@ func (r *Runtime) writeEtcFiles(dir string, spec *specs.Spec, opts *RunOptions, 
 	}
 	files, notes, err := netns.EtcFiles(netns.EtcOptions{
 		Hostname: hostname, Addrs: net.addrs, HostNetwork: net.host, AddHosts: opts.Resolv.AddHosts,
-		Resolv: netns.ResolvOptions{DNS: opts.Resolv.DNS, Search: opts.Resolv.Search, Options: opts.Resolv.Options},
+		Resolv: netns.ResolvOptions{DNS: opts.Resolv.DNS, Search: opts.Resolv.Search, Options: opts.Resolv.Options,
+			LoopbackVia: r.loopbackDNS(net)},
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
@@ -48,4 +50,14 @@ func (r *Runtime) writeEtcFiles(dir string, spec *specs.Spec, opts *RunOptions, 
 		})
 	}
 	return nil
+}
+
+// loopbackDNS is the nameserver that stands in for the host's loopback
+// resolvers (systemd-resolved's 127.0.0.53): rootless bridge containers
+// reach them through slirp4netns's DNS forwarder; others have none.
+func (r *Runtime) loopbackDNS(net attached) string {
+	if r.cfg.Rootless && net.rec.Mode == NetworkBridge {
+		return rootless.DNSAddr
+	}
+	return ""
 }

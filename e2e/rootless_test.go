@@ -148,3 +148,63 @@ func TestRootlessStatsComeFromTheContainersProcesses(t *testing.T) {
 	}
 	e.must("rm", "-f", "burn")
 }
+
+// endSession ends the rootless session recorded under runDir (its holder
+// and slirp4netns), as a logout would.
+func endSession(t *testing.T, runDir string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(runDir, "edgerun-session", "session.json"))
+	if err != nil {
+		return
+	}
+	var s struct {
+		Pid     int `json:"pid"`
+		Network int `json:"network"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Errorf("session record: %v", err)
+		return
+	}
+	for _, pid := range []int{s.Network, s.Pid} {
+		if pid > 0 {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+}
+
+func TestRootlessBrokenNewuidmapFallsBackToTheSingleIDMapping(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	e := newEnv(t)
+	// A session of its own, made with a newuidmap that is not setuid.
+	run, fake := t.TempDir(), t.TempDir()
+	for _, h := range []string{"newuidmap", "newgidmap"} {
+		b, err := os.ReadFile("/usr/bin/" + h)
+		if err != nil {
+			t.Skipf("%s is not installed: %v", h, err)
+		}
+		if err := os.WriteFile(filepath.Join(fake, h), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { endSession(t, run) })
+	e.extraEnv = append(e.extraEnv, "XDG_RUNTIME_DIR="+run, "PATH="+fake+":"+os.Getenv("PATH"))
+	// The first command makes the session, and says what happened.
+	l := e.run("load", "-i", imagePath(t, "busybox"))
+	if l.code != 0 {
+		t.Fatalf("load with a broken newuidmap: %s", l)
+	}
+	if os.Getenv(testenv.RootlessMappingEnv) == "single" {
+		return // the user without subordinate IDs: newuidmap is not even tried
+	}
+	if !strings.Contains(l.stderr, "newuidmap") || !strings.Contains(l.stderr, "single-ID mapping") {
+		t.Errorf("the fallback was not said: %s", l)
+	}
+	r := e.run("run", "--rm", "busybox", "cat", "/proc/self/uid_map")
+	if r.code != 0 {
+		t.Fatalf("run with a broken newuidmap: %s", r)
+	}
+	if f := strings.Fields(r.stdout); len(f) != 3 || f[2] != "1" {
+		t.Errorf("want the single-ID mapping, got uid_map %q", r.stdout)
+	}
+}

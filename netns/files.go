@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -71,9 +72,12 @@ type ResolvOptions struct {
 	// KeepLoopback keeps loopback nameservers (host networking, where the
 	// host's 127.0.0.53 is reachable).
 	KeepLoopback bool
-	DNS          []string // --dns, replaces the host's nameservers
-	Search       []string // --dns-search, replaces the host's search list
-	Options      []string // --dns-option
+	// LoopbackVia replaces the host's loopback nameservers when set: a
+	// server that forwards to them (rootless: slirp4netns's 10.0.2.3).
+	LoopbackVia string
+	DNS         []string // --dns, replaces the host's nameservers
+	Search      []string // --dns-search, replaces the host's search list
+	Options     []string // --dns-option
 }
 
 // fallbackDNS is used, as docker does, when no usable nameserver is left.
@@ -97,6 +101,12 @@ func ResolvConf(host []byte, o ResolvOptions) (content []byte, notes []string, e
 				continue
 			}
 			if a.IsLoopback() && !o.KeepLoopback {
+				if o.LoopbackVia != "" {
+					if !slices.Contains(servers, o.LoopbackVia) {
+						servers = append(servers, o.LoopbackVia)
+					}
+					continue
+				}
 				notes = append(notes, fmt.Sprintf("dropped loopback nameserver %s from the container's resolv.conf", a))
 				continue
 			}

@@ -20,6 +20,8 @@ func TestResolvConf(t *testing.T) {
 			"nameserver 192.0.2.1\n", 1},
 		{"only loopback falls back", "nameserver 127.0.0.53\nnameserver ::1\n", ResolvOptions{},
 			"nameserver 8.8.8.8\nnameserver 8.8.4.4\n", 3},
+		{"rootless forwards loopback through slirp4netns", "nameserver 127.0.0.53\nnameserver 192.0.2.1\nnameserver ::1\n",
+			ResolvOptions{LoopbackVia: "10.0.2.3"}, "nameserver 10.0.2.3\nnameserver 192.0.2.1\n", 0},
 		{"host network keeps loopback", "nameserver 127.0.0.53\n", ResolvOptions{KeepLoopback: true},
 			"nameserver 127.0.0.53\n", 0},
 		{"--dns and --dns-search replace", "nameserver 192.0.2.1\nsearch lan\n", ResolvOptions{DNS: []string{"192.0.2.9"}, Search: []string{"corp"}},

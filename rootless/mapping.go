@@ -99,6 +99,11 @@ func total(ranges []SubIDRange) int {
 	return n
 }
 
+// singleMapping maps only the calling user and its group, to 0.
+func singleMapping() Mapping {
+	return Mapping{UIDs: []IDMap{{0, os.Getuid(), 1}}, GIDs: []IDMap{{0, os.Getgid(), 1}}}
+}
+
 // ChooseMapping picks the calling user's mapping: the subordinate ranges
 // through newuidmap/newgidmap when both files give the user at least
 // MinSubIDs and both helpers are installed, else the single-ID mapping,
@@ -109,8 +114,9 @@ func ChooseMapping() (m Mapping, why string) {
 	if u, err := user.LookupId(name); err == nil {
 		name = u.Username
 	}
-	single := Mapping{UIDs: []IDMap{{0, uid, 1}}, GIDs: []IDMap{{0, gid, 1}}}
-	uids, gids := SubIDs("uid", name, uid), SubIDs("gid", name, gid)
+	single := singleMapping()
+	// newgidmap, like newuidmap, finds the user's lines by name or by UID.
+	uids, gids := SubIDs("uid", name, uid), SubIDs("gid", name, uid)
 	if total(uids) < MinSubIDs || total(gids) < MinSubIDs {
 		return single, fmt.Sprintf("%s has no subordinate ID range of %d IDs in /etc/subuid and /etc/subgid: containers see only one user and group (root); "+
 			"files of other owners in images belong to root, and -u with another user cannot work. For the full mapping: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s",

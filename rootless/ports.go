@@ -189,18 +189,40 @@ func Current() *Session {
 
 // ReclaimPorts ends the forwards owner claimed that keep does not want:
 // those of its containers that are gone (a killed edgerun). Forwards of
-// other roots are never touched.
+// other roots are never touched, and slirp4netns is asked only when a
+// claim is stale, not by every command.
 func (s *Session) ReclaimPorts(owner string, keep func(proto string, port int) bool) error {
+	ents, err := os.ReadDir(filepath.Join(s.Dir, "ports"))
+	if err != nil {
+		return nil // no claims
+	}
+	stale := map[string]bool{}
+	for _, e := range ents {
+		proto, portS, ok := strings.Cut(e.Name(), "-")
+		port, err := strconv.Atoi(portS)
+		if !ok || err != nil || s.owner(proto, port) != owner || keep(proto, port) {
+			continue
+		}
+		stale[e.Name()] = true
+	}
+	if len(stale) == 0 {
+		return nil
+	}
 	fwds, err := s.Ports()
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, f := range fwds {
-		if s.owner(f.Proto, f.HostPort) == owner && !keep(f.Proto, f.HostPort) {
+		if stale[f.Proto+"-"+strconv.Itoa(f.HostPort)] {
 			errs = append(errs, s.apiCall(map[string]any{"execute": "remove_hostfwd", "arguments": map[string]any{"id": f.ID}}, nil))
-			_ = os.Remove(s.claimPath(f.Proto, f.HostPort))
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for name := range stale {
+		_ = os.Remove(filepath.Join(s.Dir, "ports", name))
+	}
+	return nil
 }

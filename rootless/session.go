@@ -42,7 +42,29 @@ type Session struct {
 	NetworkAPI string `json:"networkAPI,omitempty"`
 	// NetworkError says why the session has no user-mode network.
 	NetworkError string `json:"networkError,omitempty"`
+	// Wanted is the mapping chosen when the session was made (key of
+	// Mapping); it differs from Mapping when newuidmap failed and the
+	// session fell back to the single-ID mapping.
+	Wanted string `json:"wanted"`
+	// HelperError says why newuidmap or newgidmap failed.
+	HelperError string `json:"helperError,omitempty"`
 }
+
+// key identifies a mapping and how it is written.
+func (m Mapping) key() string {
+	return fmt.Sprintf("%s;%s;%v", m.String(), gidString(m), m.Helper)
+}
+
+func gidString(m Mapping) string {
+	var parts []string
+	for _, x := range m.GIDs {
+		parts = append(parts, fmt.Sprintf("%d %d %d", x.Inside, x.Outside, x.Size))
+	}
+	return strings.Join(parts, ",")
+}
+
+// errMapHelper marks a failure of newuidmap or newgidmap.
+var errMapHelper = errors.New("the ID map helper failed")
 
 // Inside reports whether this process runs in a rootless session.
 func Inside() bool { return os.Getenv(SessionEnv) != "" }
@@ -219,9 +241,18 @@ func ensure(ctx context.Context, dir string, notice func(string)) (*Session, err
 		notice(why)
 	}
 	s, err := startHolder(dir, m)
+	helperErr := ""
+	if err != nil && errors.Is(err, errMapHelper) {
+		// A broken or unprivileged newuidmap (not setuid, no_new_privs):
+		// the single-ID mapping still works.
+		helperErr = err.Error()
+		notice(helperErr + ": this session uses the single-ID mapping instead (containers see only you, as root)")
+		s, err = startHolder(dir, singleMapping())
+	}
 	if err != nil {
 		return nil, err
 	}
+	s.Wanted, s.HelperError = m.key(), helperErr
 	if err := startNetwork(s); err != nil {
 		s.NetworkError = err.Error()
 		notice(err.Error())
@@ -329,8 +360,8 @@ func runMapHelper(helper string, pid int, ms []IDMap) error {
 	}
 	out, err := exec.Command(path, args...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s %s: %w: %s (check your ranges in /etc/sub%sid)", helper, strings.Join(args, " "), err,
-			strings.TrimSpace(string(out)), helper[3:4])
+		return fmt.Errorf("%w: %s %s: %w: %s (it must be setuid root or have cap_set%sid, run without no_new_privs, and the ranges in /etc/sub%sid must be yours)",
+			errMapHelper, helper, strings.Join(args, " "), err, strings.TrimSpace(string(out)), helper[3:4], helper[3:4])
 	}
 	return nil
 }
