@@ -258,7 +258,7 @@ func (r *Runtime) checkCgroups() []*finding {
 		return err != nil || rec.State != StateExited || r.owned(rec)
 	}
 	var found []*finding
-	for _, d := range r.hierarchies().Orphans("edgerun", keep, orphanCgroupAge) {
+	for _, d := range r.hierarchies().Orphans(r.cgroupsDir(), keep, orphanCgroupAge) {
 		found = append(found, &finding{Finding: Finding{Kind: findCgroupOrphan, Where: d,
 			Problem: "an empty cgroup of no running container of this root, untouched for over " + orphanCgroupAge.String(),
 			Repair:  "remove it"},

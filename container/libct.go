@@ -57,7 +57,7 @@ func (r *Runtime) loadLibcontainer(id string) *libcontainer.Container {
 func (r *Runtime) destroyLibcontainer(id string) error {
 	c := r.loadLibcontainer(id)
 	if c == nil {
-		return errors.Join(r.hierarchies().Remove(cgroupPath(id)), os.RemoveAll(filepath.Join(r.libcontainerRoot(), id)))
+		return errors.Join(r.hierarchies().Remove(r.cgroupPath(id)), os.RemoveAll(filepath.Join(r.libcontainerRoot(), id)))
 	}
 	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
 		_ = c.Signal(killSignal)
@@ -75,7 +75,7 @@ func (r *Runtime) destroyLibcontainer(id string) error {
 	}
 	// A cgroup libcontainer did not know it made (its init was killed
 	// before the state was saved) goes too.
-	return errors.Join(err, r.hierarchies().Remove(cgroupPath(id)))
+	return errors.Join(err, r.hierarchies().Remove(r.cgroupPath(id)))
 }
 
 // newProcess turns the spec's process into libcontainer's.

@@ -1,9 +1,9 @@
 package container
 
 import (
-	"errors"
 	"fmt"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,8 +38,18 @@ func (r *Runtime) owned(rec *Record) bool {
 // (a created container being started right now).
 func (r *Runtime) Busy(rec *Record) bool { return r.lockHeld(rec.ID) || r.owned(rec) }
 
-// cgroupPath is container id's cgroup below each hierarchy's root.
-func cgroupPath(id string) string { return cgroups.Path(id) }
+// cgroupPath is container id's cgroup below each hierarchy's root:
+// /edgerun/<id> as root, <delegated cgroup>/edgerun/<id> rootless.
+func (r *Runtime) cgroupPath(id string) string {
+	_ = r.cgroupless() // finds the delegated parent
+	return cgroups.PathIn(r.cgroupParent, id)
+}
+
+// cgroupsDir is the cgroup holding every container's (below each
+// hierarchy's root, without the leading slash).
+func (r *Runtime) cgroupsDir() string {
+	return strings.TrimPrefix(path.Dir(r.cgroupPath("x")), "/")
+}
 
 // hierarchies are the host's cgroup mounts, read once per Runtime.
 func (r *Runtime) hierarchies() *cgroups.Hierarchies {
@@ -70,16 +80,21 @@ func (r *Runtime) findCgroupless() error {
 	if err != nil {
 		return err
 	}
-	if host.Mode != cgroups.ModeUnified {
-		return fmt.Errorf("this host has cgroup v1 controllers (%s layout), which are never delegated to ordinary users: "+
-			"run the container as root, or boot the host with cgroup v2 (systemd.unified_cgroup_hierarchy=1)", host.Mode)
+	self, err := cgroups.SelfCgroup()
+	if err != nil && host.Mode == cgroups.ModeUnified {
+		return err
 	}
-	return errors.New("rootless edgerun does not use delegated cgroup v2 subtrees yet: run the container as root for limits")
+	parent, err := cgroups.Delegation(host, self)
+	if err != nil {
+		return err
+	}
+	r.cgroupParent = parent
+	return nil
 }
 
 // cgroupPopulated says whether any process runs in container id's cgroup.
 func (r *Runtime) cgroupPopulated(id string) bool {
-	return len(r.hierarchies().Procs(cgroupPath(id))) > 0
+	return len(r.hierarchies().Procs(r.cgroupPath(id))) > 0
 }
 
 // orphanCgroupAge is how old an empty cgroup of no container of this root
@@ -91,7 +106,7 @@ const orphanCgroupAge = time.Minute
 // process killed between creating a cgroup and recording it): empty ones
 // not of this root's containers, older than orphanCgroupAge.
 func (r *Runtime) removeOrphanCgroups(known map[string]bool) error {
-	return r.hierarchies().RemoveOrphans("edgerun", func(id string) bool {
+	return r.hierarchies().RemoveOrphans(r.cgroupsDir(), func(id string) bool {
 		return known[id] || len(id) != 64 || !ids.IsHexPrefix(id)
 	}, orphanCgroupAge)
 }
@@ -103,10 +118,10 @@ func (r *Runtime) signalInit(rec *Record, sig unix.Signal) error {
 	if c := r.loadLibcontainer(rec.ID); c != nil {
 		return c.Signal(sig)
 	}
-	if rec.Pid > 0 && cgroups.Contains(rec.Pid, cgroupPath(rec.ID)) {
+	if rec.Pid > 0 && cgroups.Contains(rec.Pid, r.cgroupPath(rec.ID)) {
 		return unix.Kill(rec.Pid, sig)
 	}
-	if sig == unix.SIGKILL && r.hierarchies().Kill(cgroupPath(rec.ID)) {
+	if sig == unix.SIGKILL && r.hierarchies().Kill(r.cgroupPath(rec.ID)) {
 		return nil
 	}
 	return fmt.Errorf("%w: container %s has no process to signal", ErrNotRunning, rec.Name)
@@ -118,6 +133,7 @@ type cgroupCache struct {
 	cgroupMounts *cgroups.Hierarchies
 	lessOnce     sync.Once
 	lessWhy      error
+	cgroupParent string // the delegated cgroup of a rootless runtime; "" as root
 }
 
 // singleIDMapping says this process's user namespace maps one user ID only

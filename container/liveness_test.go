@@ -75,13 +75,13 @@ func TestCleanupRemovesOrphanedCgroupsOnly(t *testing.T) {
 	if err := r.cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if left := r.hierarchies().Dirs(cgroupPath(orphan)); len(left) != 0 {
+	if left := r.hierarchies().Dirs(r.cgroupPath(orphan)); len(left) != 0 {
 		t.Errorf("the orphaned cgroup is left: %v", left)
 	}
-	if len(r.hierarchies().Dirs(cgroupPath(young))) == 0 {
+	if len(r.hierarchies().Dirs(r.cgroupPath(young))) == 0 {
 		t.Error("a cgroup younger than a minute was removed: it may be another root's container starting")
 	}
-	if len(r.hierarchies().Dirs(cgroupPath(busy))) == 0 {
+	if len(r.hierarchies().Dirs(r.cgroupPath(busy))) == 0 {
 		t.Error("a cgroup with a process in it was removed")
 	}
 	_ = sleep.Process.Kill()

@@ -81,6 +81,7 @@ func (r *Runtime) makeSpec(dir string, opts *RunOptions, p *runPlan, id, rootfs 
 	so.ID, so.Rootfs, so.Limits = id, rootfs, p.limits
 	so.HostNetwork, so.NetNSPath = net.host, net.netns
 	so.UserNS, so.Cgroupless = r.cfg.Rootless, r.cgroupless() != nil
+	so.CgroupParent = r.cgroupParent
 	so.SingleID = r.cfg.Rootless && singleIDMapping()
 	so.Notice = r.cfg.Notice
 	spec, err := specgen.GenerateSpec(p.img.Config.Config, &so)

@@ -9,7 +9,7 @@
 #   BIN     the static edgerun binary (make build)      IMAGES  make images' directory
 # Environment: GO, TAGS as in the Makefile; ROOTLESS_KEEP=1 keeps the scratch directory.
 #
-# What it changes on the host, and undoes at exit: two users (edgerun-rl-sub, edgerun-rl-one)
+# What it changes on the host, and undoes at exit: two users (edgerun-rl-sub-ID, edgerun-rl-one-ID)
 # and their /etc/subuid and /etc/subgid lines; /dev/net/tun's mode (slirp4netns opens it as the
 # user; Debian's udev makes it 0666, some container hosts 0600).
 set -eu
@@ -18,12 +18,16 @@ BIN=$(realpath "$1")
 IMAGES=$(realpath "$2")
 GO=${GO:-go}
 TAGS=${TAGS:-seccomp osusergo netgo}
-USERS="edgerun-rl-sub edgerun-rl-one"
 SUBIDS=300000-365535
 
 [ "$(id -u)" = 0 ] || { echo "rootless-test: run as root (it makes the test users)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/edgerun-rootless-XXXXXX)
+# Names of this run's own (two runs on one machine must not share users).
+run_id=$(basename "$WORK" | sed 's/.*-//' | tr 'A-Z' 'a-z')
+U_SUB=edgerun-rl-sub-$run_id
+U_ONE=edgerun-rl-one-$run_id
+USERS="$U_SUB $U_ONE"
 chmod 0755 "$WORK"
 tun_mode=
 
@@ -53,7 +57,7 @@ for u in $USERS; do
 	chown -R "$u:" "$WORK/$u"
 	chmod 0700 "$WORK/$u/run"
 done
-usermod --add-subuids "$SUBIDS" --add-subgids "$SUBIDS" edgerun-rl-sub
+usermod --add-subuids "$SUBIDS" --add-subgids "$SUBIDS" "$U_SUB"
 
 if [ ! -c /dev/net/tun ]; then
 	echo "rootless-test: /dev/net/tun is missing: the rootless bridge network needs the tun module (modprobe tun)" >&2
@@ -85,9 +89,9 @@ run_suite() {
 }
 
 start=$(date +%s)
-run_suite edgerun-rl-sub subids &
+run_suite "$U_SUB" subids &
 pid_sub=$!
-run_suite edgerun-rl-one single &
+run_suite "$U_ONE" single &
 pid_one=$!
 rc_sub=0 rc_one=0
 wait $pid_sub || rc_sub=$?
@@ -98,8 +102,8 @@ for u in $USERS; do
 	echo "=== rootless tier: the e2e suite as $u"
 	cat "$WORK/$u.log"
 done
-[ $rc_sub = 0 ] || { echo "rootless-test: the suite as edgerun-rl-sub failed (exit $rc_sub)" >&2; fail=1; }
-[ $rc_one = 0 ] || { echo "rootless-test: the suite as edgerun-rl-one failed (exit $rc_one)" >&2; fail=1; }
+[ $rc_sub = 0 ] || { echo "rootless-test: the suite as $U_SUB failed (exit $rc_sub)" >&2; fail=1; }
+[ $rc_one = 0 ] || { echo "rootless-test: the suite as $U_ONE failed (exit $rc_one)" >&2; fail=1; }
 
 # Leftovers while the sessions still run: only the holder and slirp4netns, no listening port.
 for u in $USERS; do

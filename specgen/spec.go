@@ -64,6 +64,10 @@ type SpecOptions struct {
 	// without cgroup delegation): no cgroup path, and limits must be empty
 	// (the caller refuses them first, with the reason).
 	Cgroupless bool
+	// CgroupParent is the cgroup below which the container's goes
+	// (<parent>/edgerun/<id>): a rootless user's delegated cgroup; ""
+	// is root's /edgerun/<id>.
+	CgroupParent string
 	// UserNS says edgerun runs in a user namespace (rootless): /sys cannot
 	// be mounted without a network namespace of the container's own, so
 	// --network host binds the host's instead.

@@ -33,7 +33,7 @@ func buildLinux(opts *SpecOptions, caps []string, hostNet bool) (*specs.Linux, e
 		}
 	}
 	l := &specs.Linux{
-		CgroupsPath: cgroups.Path(opts.ID),
+		CgroupsPath: cgroups.PathIn(opts.CgroupParent, opts.ID),
 		Namespaces:  namespaces(opts, hostNet),
 		Resources:   opts.Limits.Resources(),
 	}

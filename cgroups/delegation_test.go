@@ -1,0 +1,62 @@
+package cgroups
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeV2 makes a cgroup2 tree with the cgroups of path, each with the
+// given controllers.
+func fakeV2(t *testing.T, path, controllers string) *Host {
+	t.Helper()
+	root := t.TempDir()
+	dir := root
+	for _, el := range strings.Split(strings.Trim(path, "/"), "/") {
+		dir = filepath.Join(dir, el)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"cgroup.procs", "cgroup.subtree_control"} {
+			if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.controllers"), []byte(controllers+"\n"), 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &Host{Mode: ModeUnified, UnifiedMount: root}
+}
+
+func TestDelegationIsTheHighestWritableCgroupWithTheControllers(t *testing.T) {
+	h := fakeV2(t, "/user.slice/user-1000.slice/user@1000.service/app.slice/shell.scope", "cpuset cpu io memory pids")
+	got, err := Delegation(h, "/user.slice/user-1000.slice/user@1000.service/app.slice/shell.scope")
+	// Every directory of the fake tree is writable (by its owner, the
+	// test): the highest one is the delegation.
+	if err != nil || got != "/user.slice" {
+		t.Fatalf("Delegation = %q, %v", got, err)
+	}
+	if PathIn(got, "abc") != "/user.slice/edgerun/abc" || PathIn("", "abc") != "/edgerun/abc" {
+		t.Fatalf("PathIn: %q %q", PathIn(got, "abc"), PathIn("", "abc"))
+	}
+}
+
+func TestDelegationRefusesMissingControllersAndV1(t *testing.T) {
+	h := fakeV2(t, "/ci/job", "cpu io")
+	_, err := Delegation(h, "/ci/job")
+	if !errors.Is(err, ErrNotDelegated) || !strings.Contains(err.Error(), "memory, pids") {
+		t.Fatalf("missing controllers: %v", err)
+	}
+	for _, m := range []Mode{ModeV1, ModeHybrid} {
+		_, err := Delegation(&Host{Mode: m}, "/x")
+		if !errors.Is(err, ErrNotDelegated) || !strings.Contains(err.Error(), "cgroup v2") {
+			t.Fatalf("%s: %v", m, err)
+		}
+	}
+	if _, err := Delegation(fakeV2(t, "/a", "memory pids cpu"), "/"); !errors.Is(err, ErrNotDelegated) {
+		t.Fatalf("the root cgroup taken for a delegation: %v", err)
+	}
+}
