@@ -99,9 +99,11 @@ func (s *Store) Load(ctx context.Context, opts LoadOptions) ([]image.Loaded, err
 }
 
 // Unpack makes every layer of img available in the layer cache and returns
-// their directories, bottom layer first.
-func (s *Store) Unpack(ctx context.Context, img *image.Image) ([]string, error) {
-	return s.unpack(ctx, img, rootfs.UnpackOptions{})
+// their directories, bottom layer first. limits are the call's own (run's
+// --max-layer-ratio and --min-free: MaxRatio, MinFree); its zero value is
+// the cache's defaults.
+func (s *Store) Unpack(ctx context.Context, img *image.Image, limits rootfs.UnpackOptions) ([]string, error) {
+	return s.unpack(ctx, img, limits)
 }
 
 // unpack is Unpack with a call's own limits (load's flags).

@@ -67,7 +67,7 @@ func newImagePruneCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := rt.PruneImages(g.lockWaitNotices(cmd.Context()))
+			rep, err := rt.PruneImages(cmd.Context())
 			for _, d := range rep.Blobs {
 				fmt.Fprintf(g.Stdout, "Deleted blob: %s\n", d)
 			}

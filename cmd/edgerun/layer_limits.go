@@ -9,8 +9,8 @@ import (
 	"github.com/edgerun/edgerun/rootfs"
 )
 
-// layerLimitFlags bound what an image may take from the disk, for load
-// and pull.
+// layerLimitFlags bound what an image may take from the disk, for load,
+// pull and run (its pull, and layers it unpacks again).
 type layerLimitFlags struct {
 	ratio   int
 	minFree string
