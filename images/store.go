@@ -161,6 +161,21 @@ func (s *Store) List() ([]Summary, error) {
 	return out, nil
 }
 
+// Tag points the name target at the stored image src names (a name,
+// digest or ID prefix), taking it from any other image; it returns the
+// normalised name.
+func (s *Store) Tag(src, target string) (string, error) {
+	img, err := s.content.Get(src)
+	if err != nil {
+		return "", err
+	}
+	name, err := image.ParseReference(target)
+	if err != nil {
+		return "", err
+	}
+	return name, s.content.Tag(name, img.Digest)
+}
+
 // Remove untags ref (or, for a digest or ID, removes every name of that
 // image). It refuses while inUse reports a container using the image
 // (by manifest digest), unless force.

@@ -94,6 +94,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newLogoutCommand(g),
 		newImagesCommand(g),
 		newRmiCommand(g),
+		newTagCommand(g),
 		newImageCommand(g),
 		newVersionCommand(g),
 		newDoctorCommand(g),
