@@ -146,7 +146,10 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 		return nil, fail(fmt.Errorf("create container directory: %w", err))
 	}
 	undo = append(undo, func() { _ = rootfs.Remove(dir); _ = os.RemoveAll(dir) })
-	layerDirs, err := p.store.Unpack(ctx, p.img)
+	// A layer gone from the cache is unpacked again within run's limits
+	// (--max-layer-ratio, --min-free), the ones its pull had.
+	limits := rootfs.UnpackOptions{MaxRatio: opts.PullWith.MaxLayerRatio, MinFree: opts.PullWith.MinFree}
+	layerDirs, err := p.store.Unpack(ctx, p.img, limits)
 	if err != nil {
 		return nil, fail(err)
 	}

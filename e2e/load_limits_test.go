@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"golang.org/x/sys/unix"
 )
 
 func TestLoadRefusesADecompressionBombUnlessAllowed(t *testing.T) {
@@ -48,4 +51,42 @@ func TestLoadKeepsTheFreeSpaceReserve(t *testing.T) {
 		t.Fatalf("load --min-free plenty: %s", r)
 	}
 	e.must("load", "--min-free", "0", "-i", imagePath(t, "busybox"))
+}
+
+// TestLoadKeepsTheInodeReserve: on a --root with few inodes (a tmpfs of
+// 3,000), a layer of 5,000 empty files stops while the inode reserve (1%:
+// 30) is left, with an error that says so, instead of using up the inodes.
+func TestLoadKeepsTheInodeReserve(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if err := os.MkdirAll(e.root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", e.root, "tmpfs", 0, "nr_inodes=3000,size=1g,mode=0700"); err != nil {
+		t.Skipf("mount a tmpfs with few inodes: %v", err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(e.root, unix.MNT_DETACH) })
+	files := make([]entry, 5000)
+	for i := range files {
+		files[i] = entry{name: fmt.Sprintf("f%04d", i)}
+	}
+	img, err := mutate.AppendLayers(busyboxImage(t), layerOf(t, files...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("load", "-i", writeLayout(t, img, "many:1"))
+	if r.code == 0 || !strings.Contains(r.stderr, "inodes (files) free") || !strings.Contains(r.stderr, "which must keep 30 free") {
+		t.Fatalf("load of 5,000 files onto 3,000 inodes: %s", r)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(e.root, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Ffree < 30 {
+		t.Errorf("the load left %d inodes free, fewer than the reserve", st.Ffree)
+	}
+	if left := entries(filepath.Join(e.root, "layers", "staging")); len(left) > 0 {
+		t.Errorf("the refused layer left staging dirs: %v", left)
+	}
+	e.loadBusybox() // the store still works
 }

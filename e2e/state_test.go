@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,7 +139,8 @@ func TestFailedRestartIsRetriedByPolicy(t *testing.T) {
 }
 
 // TestCorruptImageIndexIsRecovered: a corrupt images.json blocked every
-// run; the copy before its last change is restored, and the user told.
+// run; the copy before its last change is restored, the damaged one kept
+// in the quarantine, and the user told.
 func TestCorruptImageIndexIsRecovered(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -148,10 +150,55 @@ func TestCorruptImageIndexIsRecovered(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := e.run("run", "--rm", "--pull", "never", "busybox", "true")
-	if r.code != 0 || !strings.Contains(r.stderr, "restored") {
-		t.Fatalf("run with a corrupt image index: %s\nwant it to run, with a note that the index was restored", r)
+	if r.code != 0 || !strings.Contains(r.stderr, "recovered from the previous copy") {
+		t.Fatalf("run with a corrupt image index: %s\nwant it to run, with a note that the index was recovered from the previous copy", r)
 	}
-	if aside, _ := filepath.Glob(filepath.Join(e.root, "images.json.corrupt-*")); len(aside) != 1 {
-		t.Errorf("the damaged index was not kept aside: %v", aside)
+	if aside, _ := filepath.Glob(filepath.Join(e.root, "quarantine", "images.json-*[0-9]")); len(aside) != 1 {
+		t.Errorf("the damaged index was not kept in the quarantine: %v", aside)
+	}
+}
+
+// TestCorruptImageIndexWithoutPreviousCopyIsRebuilt: with no usable
+// previous copy either, the index is rebuilt from the blobs; the images
+// come back by ID, the user is told that their names were lost and how to
+// give them back (edgerun tag), and then they run.
+func TestCorruptImageIndexWithoutPreviousCopyIsRebuilt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.loadBusybox()
+	e.must("load", "-i", imagePath(t, "sensor"))
+	if err := os.WriteFile(filepath.Join(e.root, "images.json"), []byte("{\"version\": 1, \"images\": {\x00"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(e.root, "images.json.prev")); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run("images", "--format", "json")
+	for _, want := range []string{"rebuilt it from the", "2 images", "names lost for 2", "edgerun tag"} {
+		if r.code != 0 || !strings.Contains(r.stderr, want) {
+			t.Fatalf("images with a corrupt index and no previous copy: %s\nwant a note saying %q", r, want)
+		}
+	}
+	var imgs []struct {
+		Name   string `json:"name"`
+		Digest string `json:"digest"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &imgs); err != nil || len(imgs) != 2 || imgs[0].Name != "<none>" || imgs[1].Name != "<none>" {
+		t.Fatalf("images after the rebuild: %s (%v), want two <none>", r.stdout, err)
+	}
+	if aside, _ := filepath.Glob(filepath.Join(e.root, "quarantine", "images.json-*[0-9]")); len(aside) != 1 {
+		t.Errorf("the damaged index was not kept in the quarantine: %v", aside)
+	}
+	if r := e.run("run", "--rm", "--pull", "never", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "not in the store") {
+		t.Fatalf("run by a lost name: %s", r)
+	}
+	bb, err := busyboxImage(t).Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.must("tag", bb.Hex[:12], "busybox")
+	e.must("run", "--rm", "--pull", "never", "busybox", "true")
+	if r := e.run("check"); r.code != 0 {
+		t.Errorf("check after the rebuild: %s", r)
 	}
 }

@@ -207,9 +207,17 @@ func quarantineFile(path, dst, why string) error {
 // checkImages finds the images of the index that cannot be used: a
 // manifest or config that is missing, unreadable or damaged, or a layer
 // blob that is missing or damaged (bad). Repair takes such an image out
-// of the index and keeps its entry in the quarantine.
+// of the index and keeps its entry in the quarantine. A damaged index is
+// reported, and repaired as any command would repair it (readIndex:
+// restored from its previous copy, else rebuilt from the blobs, after the
+// damaged blobs went to the quarantine).
 func (s *Store) checkImages(bad map[digest.Digest]string) []*finding {
-	ix, err := s.readIndex()
+	ix, err := readIndexFile(s.indexPath())
+	if errors.Is(err, errIndexDamaged) {
+		return []*finding{{Finding: Finding{Kind: findIndexCorrupt, Where: s.indexPath(), Problem: err.Error(),
+			Repair: "restore the copy before its last change (images.json.prev), else rebuild it from the blobs; the damaged one goes to " + s.quarantineDir()},
+			fix: func() error { _, err := s.readIndex(); return err }}}
+	}
 	if err != nil {
 		return []*finding{{Finding: Finding{Kind: findIndexCorrupt, Where: s.indexPath(), Problem: err.Error(),
 			Repair: "none: restore images.json from a backup, or move it aside and load or pull the images again"}}}

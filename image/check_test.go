@@ -171,17 +171,33 @@ func TestCheckIngestLeftovers(t *testing.T) {
 	}
 }
 
-func TestCheckReportsUnreadableIndexWithoutRepairingIt(t *testing.T) {
+func TestCheckReportsDamagedIndexAndRepairRebuildsIt(t *testing.T) {
 	s := newStore(t)
+	if _, err := s.Load(bg, layoutDirWith(t, layoutItem{img: testImage(t, "linux/amd64"), ann: refName("a:1")}), nil, LoadOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(s.indexPath(), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	found := check(t, s, CheckOptions{Repair: true})
+	if err := os.Remove(s.indexPath() + ".prev"); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	found := check(t, s, CheckOptions{})
 	if !slices.Equal(kinds(found), []string{findIndexCorrupt}) || found[0].Repaired {
-		t.Fatalf("findings %+v, want the index reported and left alone", found)
+		t.Fatalf("findings %+v, want the index reported", found)
 	}
 	if b, _ := os.ReadFile(s.indexPath()); string(b) != "{" {
-		t.Errorf("the index was changed: %q", b)
+		t.Fatalf("check without repair changed the index: %q", b)
+	}
+	found = check(t, s, CheckOptions{Repair: true})
+	if !slices.Equal(kinds(found), []string{findIndexCorrupt}) || !found[0].Repaired {
+		t.Fatalf("findings %+v, want the index repaired", found)
+	}
+	if imgs, err := s.List(); err != nil || len(imgs) != 1 {
+		t.Fatalf("images after the repair: %v, %v; want the one loaded, rebuilt from its blobs", imgs, err)
+	}
+	if found := check(t, s, CheckOptions{}); len(found) != 0 {
+		t.Fatalf("findings after the repair: %+v", found)
 	}
 }
 

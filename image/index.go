@@ -36,8 +36,10 @@ type record struct {
 
 // readIndex reads images.json. A damaged one (disk damage: it is only ever
 // replaced atomically) is recovered from images.json.prev, the copy before
-// the last change, kept by updateIndex; the damaged file is kept aside as
-// images.json.corrupt-TIME, never deleted, and the user is told.
+// the last change, kept by updateIndex, or, without a usable one, rebuilt
+// from the blobs (index_rebuild.go); the damaged file is kept in the
+// quarantine as images.json-TIME, never deleted, and the user is told
+// which happened.
 func (s *Store) readIndex() (*indexFile, error) {
 	ix, err := readIndexFile(s.indexPath())
 	if !errors.Is(err, errIndexDamaged) {
@@ -60,18 +62,18 @@ func (s *Store) readIndexLocked() (*indexFile, error) {
 	}
 	prev, perr := readIndexFile(s.indexPath() + ".prev")
 	if _, serr := os.Stat(s.indexPath() + ".prev"); perr != nil || serr != nil {
-		return nil, fmt.Errorf("%w: and no usable previous copy (%s.prev): restore it from a backup, or move it aside and load or pull the images again", err, s.indexPath())
+		return s.rebuildIndex(err)
 	}
-	aside := s.indexPath() + ".corrupt-" + time.Now().UTC().Format("20060102T150405")
-	if rerr := os.Rename(s.indexPath(), aside); rerr != nil {
-		return nil, fmt.Errorf("move the damaged image index aside: %w", rerr)
+	aside, kerr := s.keepAside(s.indexPath(), fmt.Sprintf("damaged image index: %v; restored from images.json.prev", err))
+	if kerr != nil {
+		return nil, fmt.Errorf("keep the damaged image index aside: %w", kerr)
 	}
 	data, _ := json.MarshalIndent(prev, "", "  ")
 	if werr := atomicfile.WriteFile(s.indexPath(), append(data, '\n'), 0o600); werr != nil {
 		return nil, fmt.Errorf("restore image index from %s.prev: %w", s.indexPath(), werr)
 	}
 	if s.notice != nil {
-		s.notice(fmt.Sprintf("the image index was damaged (%v); restored the copy before its last change (kept the damaged one as %s): an image loaded, pulled or removed last may need doing again", err, aside))
+		s.notice(fmt.Sprintf("the image index was damaged (%v): recovered from the previous copy, the one before its last change (kept the damaged one as %s): an image loaded, pulled or removed last may need doing again", err, aside))
 	}
 	return prev, nil
 }

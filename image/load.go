@@ -48,12 +48,13 @@ type LoadOptions struct {
 	// with ErrNoSpace while that much is left. 0 means
 	// diskspace.DefaultReserve (5% of the file system, at least 256 MiB,
 	// at most 4 GiB, at most a quarter of it); a negative value checks
-	// nothing. (Unpacking in BeforeTag keeps its own, rootfs's, reserve.)
+	// nothing. Inodes are kept free the same way
+	// (diskspace.DefaultInodeReserve). (Unpacking in BeforeTag keeps its
+	// own, rootfs's, reserve.)
 	MinFree int64
-	// DiskSpace replaces statfs(2) as the probe of the store's file system
-	// (avail: bytes this process may use, total: its size); nil means
-	// statfs.
-	DiskSpace func(path string) (avail, total int64, err error)
+	// DiskSpace replaces statfs(2) as the probe of the store's file
+	// system; nil means statfs.
+	DiskSpace diskspace.Probe
 	// BeforeTag, when set, is called for each image after its blobs are
 	// stored and before any name points at it; an error aborts the load
 	// and leaves the image unnamed (its blobs are garbage for Prune). The

@@ -53,12 +53,13 @@ type PullOptions struct {
 	// much, and stopped while downloading when it is reached. 0 means
 	// diskspace.DefaultReserve (5% of the file system, at least 256 MiB,
 	// at most 4 GiB, at most a quarter of it); a negative value keeps no
-	// reserve (the up-front estimate must still fit).
+	// reserve (the up-front estimate must still fit). Inodes are kept
+	// free the same way (diskspace.DefaultInodeReserve), unless MinFree
+	// is negative.
 	MinFree int64
-	// DiskSpace replaces statfs(2) as the probe of the store's file system
-	// (avail: bytes this process may use, total: its size); nil means
-	// statfs.
-	DiskSpace func(path string) (avail, total int64, err error)
+	// DiskSpace replaces statfs(2) as the probe of the store's file
+	// system; nil means statfs.
+	DiskSpace diskspace.Probe
 }
 
 // pullConfig is Pull's plan, built from the caller's PullOptions.

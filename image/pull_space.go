@@ -38,11 +38,20 @@ func (p *puller) checkSpace(layers []Layer) error {
 	if need == 0 {
 		return nil
 	}
-	free, total, err := p.o.diskSpace(p.s.root)
+	u, err := p.o.diskSpace(p.s.root)
 	if err != nil {
 		return fmt.Errorf("check free space on %s: %w", p.s.root, err)
 	}
-	reserve := diskspace.Reserve(p.o.minFree, total)
+	if p.o.minFree >= 0 {
+		// The inodes the layers will take are not known up front: refuse
+		// only a file system already in its inode reserve (the unpack
+		// keeps it as it goes).
+		if err := u.LowInodes(p.s.root); err != nil {
+			return noSpace(err)
+		}
+	}
+	free := u.Avail
+	reserve := diskspace.Reserve(p.o.minFree, u.Total)
 	if need > free-reserve {
 		keep, lower := "", ""
 		if reserve > 0 {
@@ -59,7 +68,10 @@ func megabytes(n int64) string { return diskspace.MB(n) }
 // noSpace says what to do when a writer reached the file system's reserve.
 func noSpace(err error) error {
 	var low *diskspace.LowError
-	if errors.As(err, &low) {
+	switch {
+	case errors.As(err, &low) && low.Inodes:
+		return fmt.Errorf("%w: %w: free inodes (edgerun image prune, or remove files), or turn the check off (--min-free 0)", ErrNoSpace, err)
+	case errors.As(err, &low):
 		return fmt.Errorf("%w: %w: free space (edgerun image prune) or lower the reserve (--min-free)", ErrNoSpace, err)
 	}
 	return err

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 func TestPullByTagAndDigest(t *testing.T) {
@@ -180,7 +182,7 @@ func TestPullRefusesNoSpaceWithNumbers(t *testing.T) {
 	ref := reg.push(t, "test/app:v1", bigImage(t, 2_000_000, 1_000_000))
 	s := newStore(t)
 	_, err := s.Pull(bg, ref, pullOpts(PullOptions{
-		DiskSpace: func(string) (int64, int64, error) { return 1_000_000, 1 << 40, nil },
+		DiskSpace: func(string) (diskspace.Usage, error) { return diskspace.Usage{Avail: 1_000_000, Total: 1 << 40}, nil },
 		MinFree:   -1,
 		Unpack:    func(context.Context, Layer) error { return nil },
 	}))

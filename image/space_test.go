@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 // nearlyFull fakes an 8 GiB file system (default reserve: 5%, 429 MB)
@@ -16,9 +18,9 @@ type nearlyFull struct {
 	probes       atomic.Int64
 }
 
-func (d *nearlyFull) probe(string) (int64, int64, error) {
+func (d *nearlyFull) probe(string) (diskspace.Usage, error) {
 	n := d.probes.Add(1)
-	return d.free - (n-1)*d.shrink, 8 << 30, nil
+	return diskspace.Usage{Avail: d.free - (n-1)*d.shrink, Total: 8 << 30}, nil
 }
 
 const defaultReserve8G = 8 << 30 / 20
@@ -68,7 +70,7 @@ func TestPullKeepsTheReserveFree(t *testing.T) {
 	s := newStore(t)
 	// 12 MB needed, 100 MB free: enough, but not with the 429 MB reserve.
 	_, err := s.Pull(bg, ref, pullOpts(PullOptions{
-		DiskSpace: func(string) (int64, int64, error) { return 100_000_000, 8 << 30, nil },
+		DiskSpace: func(string) (diskspace.Usage, error) { return diskspace.Usage{Avail: 100_000_000, Total: 8 << 30}, nil },
 		Unpack:    func(context.Context, Layer) error { return nil },
 	}))
 	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "which must keep 429 MB free") {
@@ -76,9 +78,36 @@ func TestPullKeepsTheReserveFree(t *testing.T) {
 	}
 	if _, err := s.Pull(bg, ref, pullOpts(PullOptions{
 		MinFree:   50_000_000,
-		DiskSpace: func(string) (int64, int64, error) { return 100_000_000, 8 << 30, nil },
+		DiskSpace: func(string) (diskspace.Usage, error) { return diskspace.Usage{Avail: 100_000_000, Total: 8 << 30}, nil },
 		Unpack:    func(context.Context, Layer) error { return nil },
 	})); err != nil {
 		t.Fatalf("Pull keeping 50 MB of 100 MB free: %v", err)
+	}
+}
+
+// TestLoadAndPullRefuseAFileSystemInItsInodeReserve: bytes to spare, but
+// fewer free inodes than the reserve (1% of 100,000: 1,000).
+func TestLoadAndPullRefuseAFileSystemInItsInodeReserve(t *testing.T) {
+	probe := func(string) (diskspace.Usage, error) {
+		return diskspace.Usage{Avail: 100 << 30, Total: 200 << 30, FreeInodes: 999, Inodes: 100_000}, nil
+	}
+	s := newStore(t)
+	archive := tarDir(t, layoutDirWith(t, layoutItem{img: testImage(t, "linux/amd64"), ann: refName("few:1")}), false, false)
+	_, err := s.Load(bg, "-", bytes.NewReader(archive), LoadOptions{DiskSpace: probe})
+	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "999 inodes (files) free") || !strings.Contains(err.Error(), "--min-free 0") {
+		t.Fatalf("Load with 999 inodes free = %v, want ErrNoSpace naming the inode reserve", err)
+	}
+	if n := blobCount(t, s); n != 0 {
+		t.Fatalf("%d blobs stored in the inode reserve", n)
+	}
+	reg := startRegistry(t, nil)
+	ref := reg.push(t, "test/app:v1", bigImage(t, 200_000, 100_000))
+	_, err = s.Pull(bg, ref, pullOpts(PullOptions{DiskSpace: probe, Unpack: func(context.Context, Layer) error { return nil }}))
+	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "999 inodes (files) free") {
+		t.Fatalf("Pull with 999 inodes free = %v, want ErrNoSpace naming the inode reserve", err)
+	}
+	// --min-free 0 (MinFree < 0) turns the check off.
+	if _, err := s.Load(bg, "-", bytes.NewReader(archive), LoadOptions{DiskSpace: probe, MinFree: -1}); err != nil {
+		t.Fatalf("Load with no reserve: %v", err)
 	}
 }

@@ -99,9 +99,11 @@ func (s *Store) Load(ctx context.Context, opts LoadOptions) ([]image.Loaded, err
 }
 
 // Unpack makes every layer of img available in the layer cache and returns
-// their directories, bottom layer first.
-func (s *Store) Unpack(ctx context.Context, img *image.Image) ([]string, error) {
-	return s.unpack(ctx, img, rootfs.UnpackOptions{})
+// their directories, bottom layer first. limits are the call's own (run's
+// --max-layer-ratio and --min-free: MaxRatio, MinFree); its zero value is
+// the cache's defaults.
+func (s *Store) Unpack(ctx context.Context, img *image.Image, limits rootfs.UnpackOptions) ([]string, error) {
+	return s.unpack(ctx, img, limits)
 }
 
 // unpack is Unpack with a call's own limits (load's flags).
@@ -157,6 +159,21 @@ func (s *Store) List() ([]Summary, error) {
 		}
 	}
 	return out, nil
+}
+
+// Tag points the name target at the stored image src names (a name,
+// digest or ID prefix), taking it from any other image; it returns the
+// normalised name.
+func (s *Store) Tag(src, target string) (string, error) {
+	img, err := s.content.Get(src)
+	if err != nil {
+		return "", err
+	}
+	name, err := image.ParseReference(target)
+	if err != nil {
+		return "", err
+	}
+	return name, s.content.Tag(name, img.Digest)
 }
 
 // Remove untags ref (or, for a digest or ID, removes every name of that

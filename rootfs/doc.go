@@ -83,7 +83,8 @@
 // ratio (uncompressed/compressed bytes, beyond RatioFloor), which stops a
 // decompression bomb early. The decompressor also keeps UnpackOptions.MinFree
 // free on dst's file system (statfs before the first byte and every 4 MiB;
-// ErrNoSpace) and ends with the context (SIGINT/SIGTERM in the CLI), even
+// ErrNoSpace), and the unpacker its inode reserve (diskspace's
+// DefaultInodeReserve, probed every 512 entries), and it ends with the context (SIGINT/SIGTERM in the CLI), even
 // inside one large file. The whole uncompressed
 // stream, including padding after the tar end, is hashed and compared with
 // the diff ID (UnpackOptions.DiffID); the gzip checksum is verified at its

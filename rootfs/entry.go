@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 const (
@@ -28,6 +30,8 @@ type unpacker struct {
 	news newNodes  // what a node we create starts as, to skip no-op chown/chmod
 	size int64     // sum of file sizes, which sparse entries can inflate beyond the stream
 	dirs []dirAttr // applied after all entries, deepest first
+	// space counts the entries against the inode reserve (nil: none)
+	space *diskspace.Guard
 }
 
 type dirAttr struct {

@@ -27,8 +27,8 @@ var (
 	// needs a larger limit).
 	ErrTooLarge = errors.New("layer exceeds unpack limits")
 	// ErrNoSpace is returned when the layer's file system has no more
-	// free space than its reserve (UnpackOptions.MinFree). Nothing of the
-	// layer is published.
+	// free space than its reserve (UnpackOptions.MinFree), or no more
+	// free inodes than theirs. Nothing of the layer is published.
 	ErrNoSpace = errors.New("not enough disk space")
 	// ErrCorruptLayer is returned for a truncated or corrupt compressed or
 	// tar stream.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/edgerun/edgerun/internal/diskspace"
 )
 
 // nearlyFull fakes an 8 GiB file system (the default reserve is then
@@ -23,9 +26,9 @@ type nearlyFull struct {
 	probes       atomic.Int64
 }
 
-func (d *nearlyFull) probe(string) (int64, int64, error) {
+func (d *nearlyFull) probe(string) (diskspace.Usage, error) {
 	n := d.probes.Add(1)
-	return d.free - (n-1)*d.shrink, 8 << 30, nil
+	return diskspace.Usage{Avail: d.free - (n-1)*d.shrink, Total: 8 << 30}, nil
 }
 
 const defaultReserve8G = 8 << 30 / 20
@@ -65,6 +68,48 @@ func TestUnpackStopsWhileTheReserveIsLeft(t *testing.T) {
 	}
 	if disk.probes.Load() < 2 {
 		t.Fatalf("%d probes: the space was not checked during the unpack", disk.probes.Load())
+	}
+}
+
+// fewInodes fakes a file system with bytes to spare and free inodes
+// counted from dir: what is left of free once dir's entries are made.
+type fewInodes struct {
+	dir          string
+	free, inodes int64
+	probes       atomic.Int64
+}
+
+func (d *fewInodes) probe(string) (diskspace.Usage, error) {
+	d.probes.Add(1)
+	var used int64
+	_ = filepath.WalkDir(d.dir, func(string, os.DirEntry, error) error { used++; return nil })
+	return diskspace.Usage{Avail: 100 << 30, Total: 200 << 30, FreeInodes: d.free - used, Inodes: d.inodes}, nil
+}
+
+// TestUnpackKeepsTheInodeReserve: a layer of many empty files (a few
+// hundred KB of tar headers, so the byte checks never fire) stops while
+// the inode reserve is left, with an error that says so.
+func TestUnpackKeepsTheInodeReserve(t *testing.T) {
+	ents := make([]ent, 5000)
+	for i := range ents {
+		ents[i] = file(fmt.Sprintf("f%05d", i), "")
+	}
+	blob := gzipBytes(t, buildTar(t, ents...))
+	s := newSandbox(t)
+	// 200,000 inodes: the reserve is 2,000; 4,000 are free.
+	disk := &fewInodes{dir: s.dst, free: 4000, inodes: 200_000}
+	_, err := Unpack(context.Background(), bytes.NewReader(blob), s.dst, UnpackOptions{DiskSpace: disk.probe})
+	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "inodes") || !strings.Contains(err.Error(), "must keep 2000 free") {
+		t.Fatalf("Unpack of 5,000 files with 4,000 inodes free = %v, want ErrNoSpace naming the inode reserve", err)
+	}
+	left, _ := disk.probe("")
+	if left.FreeInodes < 2000-diskspace.CheckEveryInodes {
+		t.Fatalf("stopped with %d inodes free: the reserve (2000) was not kept", left.FreeInodes)
+	}
+	// With the check off, the same layer unpacks.
+	s = newSandbox(t)
+	if _, err := Unpack(context.Background(), bytes.NewReader(blob), s.dst, UnpackOptions{MinFree: -1}); err != nil {
+		t.Fatalf("Unpack with MinFree -1: %v", err)
 	}
 }
 

@@ -84,12 +84,13 @@ type UnpackOptions struct {
 	// checks before it starts and as it goes, and stops with ErrNoSpace
 	// while that much is left. 0 means diskspace.DefaultReserve (5% of
 	// the file system, at least 256 MiB, at most 4 GiB, at most a
-	// quarter of it); a negative value checks nothing.
+	// quarter of it). Inodes are kept free the same way
+	// (diskspace.DefaultInodeReserve: 1%, at most 4096). A negative value
+	// checks nothing, bytes or inodes.
 	MinFree int64
-	// DiskSpace replaces statfs(2) as the probe of dst's file system
-	// (avail: bytes this process may use, total: its size); nil means
-	// statfs.
-	DiskSpace func(path string) (avail, total int64, err error)
+	// DiskSpace replaces statfs(2) as the probe of dst's file system;
+	// nil means statfs.
+	DiskSpace diskspace.Probe
 	// Rootless forces the unprivileged policy (no chown, no device nodes,
 	// user.overlay.* whiteout format) even when running as real root.
 	// Without it the policy is chosen by Privileged().
@@ -177,7 +178,7 @@ func Unpack(ctx context.Context, r io.Reader, dst string, opts UnpackOptions) (S
 		return st, err
 	}
 	defer t.close()
-	u := &unpacker{t: t, cfg: cfg, st: &st, buf: make([]byte, 256<<10), news: probeNewNodes(t.root, cfg.privileged)}
+	u := &unpacker{t: t, cfg: cfg, st: &st, buf: make([]byte, 256<<10), news: probeNewNodes(t.root, cfg.privileged), space: space}
 	if err := u.run(ctx, tar.NewReader(stream)); err != nil {
 		return st, err
 	}
@@ -208,6 +209,9 @@ func (u *unpacker) run(ctx context.Context, tr *tar.Reader) error {
 		if u.st.Entries > u.cfg.maxEntries {
 			return fmt.Errorf("%w: more than %d entries", ErrTooLarge, u.cfg.maxEntries)
 		}
+		if err := u.space.Created(1); err != nil {
+			return noSpace(err)
+		}
 		err = u.entry(hdr, tr)
 		u.t.release()
 		if err != nil {
@@ -229,7 +233,10 @@ func streamErr(err error) error {
 // noSpace says what to do when the layer's file system reached its reserve.
 func noSpace(err error) error {
 	var low *diskspace.LowError
-	if errors.As(err, &low) {
+	switch {
+	case errors.As(err, &low) && low.Inodes:
+		return fmt.Errorf("%w: %w: free inodes (edgerun image prune, or remove files), or turn the check off (--min-free 0)", ErrNoSpace, err)
+	case errors.As(err, &low):
 		return fmt.Errorf("%w: %w: free space (edgerun image prune) or lower the reserve (--min-free)", ErrNoSpace, err)
 	}
 	return err

@@ -39,7 +39,7 @@ func newLoadCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			loaded, err := store.Load(g.lockWaitNotices(cmd.Context()), opts)
+			loaded, err := store.Load(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}

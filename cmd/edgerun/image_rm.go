@@ -53,8 +53,31 @@ func newImageCommand(g *globalOptions) *cobra.Command {
 	ls := newImagesCommand(g)
 	ls.Use, ls.Aliases = "ls", []string{"list"}
 	load := newLoadCommand(g)
-	cmd.AddCommand(ls, rm, load, newImagePruneCommand(g))
+	cmd.AddCommand(ls, rm, load, newTagCommand(g), newImagePruneCommand(g))
 	return cmd
+}
+
+func newTagCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "tag SOURCE_IMAGE TARGET_IMAGE[:TAG]",
+		Short: "Give a stored image (name, digest or ID prefix) another name",
+		Long: "Give a stored image (name, digest or ID prefix) another name; the name is taken\n" +
+			"from any image that had it. An image index rebuilt from the blobs names the\n" +
+			"images whose names were lost by their IDs: name them again with this.",
+		Args: cobra.ExactArgs(2),
+		RunE: func(_ *cobra.Command, args []string) error {
+			rt, err := container.Open(g.config())
+			if err != nil {
+				return err
+			}
+			store, err := rt.Images()
+			if err != nil {
+				return err
+			}
+			_, err = store.Tag(args[0], args[1])
+			return err
+		},
+	}
 }
 
 func newImagePruneCommand(g *globalOptions) *cobra.Command {
@@ -67,7 +90,7 @@ func newImagePruneCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := rt.PruneImages(g.lockWaitNotices(cmd.Context()))
+			rep, err := rt.PruneImages(cmd.Context())
 			for _, d := range rep.Blobs {
 				fmt.Fprintf(g.Stdout, "Deleted blob: %s\n", d)
 			}

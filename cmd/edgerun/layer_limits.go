@@ -9,8 +9,8 @@ import (
 	"github.com/edgerun/edgerun/rootfs"
 )
 
-// layerLimitFlags bound what an image may take from the disk, for load
-// and pull.
+// layerLimitFlags bound what an image may take from the disk, for load,
+// pull and run (its pull, and layers it unpacks again).
 type layerLimitFlags struct {
 	ratio   int
 	minFree string
@@ -20,7 +20,7 @@ func addLayerLimitFlags(f *pflag.FlagSet, lf *layerLimitFlags) {
 	f.IntVar(&lf.ratio, "max-layer-ratio", rootfs.DefaultMaxRatio,
 		"refuse a layer that unpacks to more than N times its compressed size (a decompression bomb); 0: no limit")
 	f.StringVar(&lf.minFree, "min-free", "",
-		"free space to keep on --root's file system, e.g. 500m or 2g (default: 5% of it, at least 256 MiB, at most 4 GiB); 0: no check")
+		"free space to keep on --root's file system, e.g. 500m or 2g (default: 5% of it, at least 256 MiB, at most 4 GiB; and 1% of its inodes, at most 4096); 0: no check")
 }
 
 // values turns the flags into the library's options: its zero means the

@@ -83,7 +83,7 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 			}
 			var res *image.Pulled
 			if err == nil {
-				res, err = store.Pull(g.lockWaitNotices(cmd.Context()), opts)
+				res, err = store.Pull(cmd.Context(), opts)
 			}
 			pr.finish(err)
 			if err != nil {

@@ -44,7 +44,8 @@ func (g *globalOptions) config() container.Config {
 }
 
 // lockWaitNotices makes a lock wait under ctx that lasts more than a
-// moment say on stderr what it waits for and who holds the lock.
+// moment say on stderr what it waits for and who holds the lock; the root
+// command attaches it to every command's context.
 func (g *globalOptions) lockWaitNotices(ctx context.Context) context.Context {
 	return lockfile.WithWaitNotice(ctx, func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: %s\n", msg) })
 }
@@ -59,6 +60,11 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 			"safe against hostile images and power cuts.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every command's lock waits (a container's lock, the image store,
+		// the layer cache, the network) name what they wait for.
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			cmd.SetContext(g.lockWaitNotices(cmd.Context()))
+		},
 	}
 	cmd.SetIn(stdin)
 	cmd.SetOut(stdout)
@@ -90,6 +96,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newLogoutCommand(g),
 		newImagesCommand(g),
 		newRmiCommand(g),
+		newTagCommand(g),
 		newImageCommand(g),
 		newVersionCommand(g),
 		newDoctorCommand(g),

@@ -18,6 +18,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	var entrypoint string
 	var tty bool
 	var rf registryFlags
+	var lf layerLimitFlags
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Run a command in a new container",
@@ -41,6 +42,9 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 			opts.Stdin, opts.Stdout, opts.Stderr = g.Stdin, g.Stdout, g.Stderr
 			opts.Notice = func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) }
 			if err := rf.apply(&opts.PullWith); err != nil {
+				return &exitError{code: container.ExitRuntimeFailed, err: err}
+			}
+			if opts.PullWith.MaxLayerRatio, opts.PullWith.MinFree, err = lf.values(); err != nil {
 				return &exitError{code: container.ExitRuntimeFailed, err: err}
 			}
 			rt, err := container.Open(g.config())
@@ -91,6 +95,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringVar(&opts.Platform, "platform", "", "require the image to be for this platform (os/arch[/variant])")
 	f.StringVar(&opts.Pull, "pull", images.PullMissing, "pull the image before running: missing, always or never")
 	addRegistryFlags(f, &opts.PullWith, &rf)
+	addLayerLimitFlags(f, &lf)
 	f.StringVar(&opts.Net.Mode, "network", envOr(os.Getenv, "EDGERUN_NETWORK", container.NetworkBridge), "network mode: bridge, host, none or container:NAME [$EDGERUN_NETWORK]")
 	f.StringArrayVarP(&opts.Net.Publish, "publish", "p", nil, "publish a container port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]")
 	f.BoolVarP(&opts.Net.PublishAll, "publish-all", "P", false, "publish the image's exposed ports on free host ports")

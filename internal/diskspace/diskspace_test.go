@@ -2,6 +2,7 @@ package diskspace
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -20,6 +21,15 @@ func TestDefaultReserve(t *testing.T) {
 			t.Errorf("DefaultReserve(%d) = %d, want %d", tc.total, got, tc.want)
 		}
 	}
+	for _, tc := range []struct{ inodes, want int64 }{
+		{2_000_000, 4096}, // a 32 GB card: 1% would be 20,000
+		{32_768, 327},     // a 512 MB partition: 1%
+		{0, 0},            // a file system that does not count inodes
+	} {
+		if got := DefaultInodeReserve(tc.inodes); got != tc.want {
+			t.Errorf("DefaultInodeReserve(%d) = %d, want %d", tc.inodes, got, tc.want)
+		}
+	}
 	if Reserve(100, 8*gib) != 100 || Reserve(-1, 8*gib) != 0 || Reserve(0, 4*gib) != 256*mib {
 		t.Error("Reserve does not resolve >0 as given, <0 as none, 0 as the default")
 	}
@@ -33,9 +43,9 @@ type fakeDisk struct {
 	written     *int64
 }
 
-func (d *fakeDisk) probe(string) (int64, int64, error) {
+func (d *fakeDisk) probe(string) (Usage, error) {
 	d.probes++
-	return d.free - *d.written, d.total, nil
+	return Usage{Avail: d.free - *d.written, Total: d.total}, nil
 }
 
 func TestGuardStopsWhileTheReserveIsLeft(t *testing.T) {
@@ -57,8 +67,10 @@ func TestGuardStopsWhileTheReserveIsLeft(t *testing.T) {
 	if left := d.free - written; left < low.Reserve-CheckEvery {
 		t.Fatalf("stopped with %d bytes free, more than CheckEvery below the reserve", left)
 	}
-	if d.probes > int(written/CheckEvery)+2 {
-		t.Fatalf("%d probes for %d bytes: want one every %d", d.probes, written, CheckEvery)
+	// One every CheckEvery, and, closer to the reserve, after half of
+	// what is left above it (about log2(CheckEvery / 1 MiB) more).
+	if d.probes > int(written/CheckEvery)+6 {
+		t.Fatalf("%d probes for %d bytes: want about one every %d", d.probes, written, CheckEvery)
 	}
 	if g.Wrote(0) == nil {
 		t.Fatal("a guard that failed let writing go on")
@@ -77,5 +89,61 @@ func TestGuardRefusesBeforeWriting(t *testing.T) {
 	}
 	if g := NewGuard("/x", -1, d.probe); g != nil || g.Check() != nil || g.Wrote(1<<40) != nil || d.probes != 2 {
 		t.Fatalf("a negative reserve must check nothing (probes %d)", d.probes)
+	}
+}
+
+// fewInodes is a file system with plenty of bytes free whose free inodes
+// shrink by what the guard reports created.
+type fewInodes struct {
+	free, inodes int64
+	created      *int64
+	probes       int
+}
+
+func (d *fewInodes) probe(string) (Usage, error) {
+	d.probes++
+	return Usage{Avail: 100 << 30, Total: 200 << 30, FreeInodes: d.free - *d.created, Inodes: d.inodes}, nil
+}
+
+func TestGuardKeepsTheInodeReserve(t *testing.T) {
+	var created int64
+	// 1,000,000 inodes: the reserve is 4,096; 20,000 are free.
+	d := &fewInodes{free: 20_000, inodes: 1_000_000, created: &created}
+	g := NewGuard("/var/lib/edgerun", 0, d.probe)
+	if err := g.Check(); err != nil {
+		t.Fatalf("Check with 20,000 inodes free: %v", err)
+	}
+	var err error
+	for err == nil && created < 1_000_000 {
+		created++
+		err = g.Created(1)
+	}
+	var low *LowError
+	if !errors.As(err, &low) || !low.Inodes || low.Reserve != 4096 {
+		t.Fatalf("Created = %v, want an inode LowError keeping 4096", err)
+	}
+	if left := d.free - created; left != low.Reserve-1 {
+		t.Fatalf("stopped with %d inodes free, want the first file past the reserve (%d) refused", left, low.Reserve)
+	}
+	if d.probes > int(20_000/CheckEveryInodes)+16 {
+		t.Fatalf("%d probes for %d files: want about one every %d", d.probes, created, CheckEveryInodes)
+	}
+	if !strings.Contains(err.Error(), "inodes (files) free on /var/lib/edgerun, which must keep 4096 free") {
+		t.Fatalf("error %q does not say which reserve was reached", err)
+	}
+	// Already below the reserve: refused before anything is written.
+	created = 0
+	d = &fewInodes{free: 100, inodes: 1_000_000, created: &created}
+	if err := NewGuard("/x", 0, d.probe).Check(); !errors.As(err, &low) || !low.Inodes {
+		t.Fatalf("Check with 100 inodes free = %v, want an inode LowError", err)
+	}
+	// A file system that does not count inodes, or no check at all.
+	d = &fewInodes{free: 0, inodes: 0, created: &created}
+	if err := NewGuard("/x", 0, d.probe).Check(); err != nil {
+		t.Fatalf("Check where inodes are not counted: %v", err)
+	}
+	d = &fewInodes{free: 0, inodes: 1_000_000, created: &created}
+	if g := NewGuard("/x", -1, d.probe); g.Created(1<<20) != nil || d.probes != 0 {
+		t.Fatal("a negative reserve must check no inodes either")
 	}
 }
