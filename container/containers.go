@@ -139,5 +139,10 @@ func (r *Runtime) RemoveContainer(ctx context.Context, ref string, force bool) (
 	r.unlock(lock, rec.ID)
 	// Its monitor sees the record gone and exits: do not return before.
 	r.waitMonitorGone(ctx, rec, killWait)
+	if err != nil {
+		// A dying monitor may have written its last log lines into the
+		// directory while it was being removed; it is gone now.
+		err = r.removeFiles(rec)
+	}
 	return rec, err
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +61,13 @@ func (r *Runtime) destroyLibcontainer(id string) error {
 		return errors.Join(r.hierarchies().Remove(r.cgroupPath(id)), os.RemoveAll(filepath.Join(r.libcontainerRoot(), id)))
 	}
 	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
+		if r.cgroupless() != nil {
+			// No cgroup tells when every process is gone: the PID
+			// namespace does, once its init is killed.
+			if state, err := c.State(); err == nil && state.InitProcessPid > 0 {
+				defer waitPidNamespaceEmpty(state.InitProcessPid)()
+			}
+		}
 		_ = c.Signal(killSignal)
 		// Destroy refuses a running container: wait for the kill to land.
 		for i := 0; i < 500; i++ {
@@ -129,4 +137,23 @@ func initExecCode(err error) int {
 		return ExitCannotInvoke
 	}
 	return 0
+}
+
+// waitPidNamespaceEmpty returns a function that waits (at most 5 s) until
+// no process is left in the PID namespace init has now: killing a
+// namespace's init makes the kernel kill the rest, which takes a moment;
+// a container without a cgroup (rootless) is gone only then.
+func waitPidNamespaceEmpty(init int) func() {
+	ns, err := os.Readlink("/proc/" + strconv.Itoa(init) + "/ns/pid")
+	if err != nil {
+		return func() {}
+	}
+	return func() {
+		for i := 0; i < 500; i++ {
+			if len(pidNamespaceMembersOf(ns)) == 0 {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }

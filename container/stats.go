@@ -137,6 +137,12 @@ func pidNamespaceMembers(init int) []int {
 	if err != nil {
 		return nil
 	}
+	return pidNamespaceMembersOf(want)
+}
+
+// pidNamespaceMembersOf lists the live processes whose PID namespace is
+// want (a /proc/PID/ns/pid link), zombies apart.
+func pidNamespaceMembersOf(want string) []int {
 	ents, _ := os.ReadDir("/proc")
 	var out []int
 	for _, e := range ents {
@@ -145,7 +151,7 @@ func pidNamespaceMembers(init int) []int {
 			continue
 		}
 		if ns, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && ns == want {
-			out = append(out, pid)
+			out = append(out, pid) // a zombie has no namespace links: not counted
 		}
 	}
 	return out
