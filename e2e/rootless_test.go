@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -206,5 +207,33 @@ func TestRootlessBrokenNewuidmapFallsBackToTheSingleIDMapping(t *testing.T) {
 	}
 	if f := strings.Fields(r.stdout); len(f) != 3 || f[2] != "1" {
 		t.Errorf("want the single-ID mapping, got uid_map %q", r.stdout)
+	}
+}
+
+func TestRootlessContainerReachesTheHostsLoopbackAt10_0_2_2(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	// A service on the host's loopback only, as a CI job's test registry.
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("hello from the host\n"))
+			c.Close()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	n := newNetEnv(t)
+	n.loadBusybox()
+	r := n.run("run", "--rm", "--network", "bridge", "busybox", "nc", "-w", "5", "10.0.2.2", strconv.Itoa(port))
+	if r.code != 0 || !strings.Contains(r.stdout, "hello from the host") {
+		t.Errorf("a container reaching 127.0.0.1:%d of the host as 10.0.2.2: %s", port, r)
 	}
 }
