@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 
 	digest "github.com/opencontainers/go-digest"
 
@@ -39,9 +40,19 @@ const (
 func (s *Store) Pull(ctx context.Context, opts PullOptions) (*image.Pulled, error) {
 	popts := opts.PullOptions
 	limits := rootfs.UnpackOptions{MaxRatio: opts.MaxLayerRatio, MinFree: opts.MinFree, DiskSpace: opts.DiskSpace}
+	var fresh atomic.Bool // a layer was unpacked: say what it could not keep
 	popts.Cached = s.layers.Has
-	popts.Unpack = func(ctx context.Context, l image.Layer) error { return s.unpackLayer(ctx, l, limits) }
-	return s.content.Pull(ctx, opts.Ref, popts)
+	popts.Unpack = func(ctx context.Context, l image.Layer) error {
+		fresh.Store(true)
+		return s.unpackLayer(ctx, l, limits)
+	}
+	res, err := s.content.Pull(ctx, opts.Ref, popts)
+	if err == nil && fresh.Load() {
+		if img, gerr := s.content.Get(res.Digest.String()); gerr == nil {
+			s.noteOwners(imageName([]string{res.Name}, res.Digest), s.layerIDs(img))
+		}
+	}
+	return res, err
 }
 
 // unpackLayer unpacks one pulled layer into the layer cache.

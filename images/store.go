@@ -45,11 +45,13 @@ type LoadOptions struct {
 type Store struct {
 	content *image.Store
 	layers  *rootfs.Cache
+	notice  func(string)
 }
 
 // Open opens (creating when missing) the image store and the layer cache
 // under the persistent root. notice (nil: none) receives messages for the
-// user about state the store repaired.
+// user about state the store repaired, and once per image unpacked, the
+// files whose owners this user namespace does not map.
 func Open(root string, notice func(string)) (*Store, error) {
 	content, err := image.Open(root, image.StoreOptions{Notice: notice})
 	if err != nil {
@@ -59,7 +61,7 @@ func Open(root string, notice func(string)) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open layer cache under %s: %w", root, err)
 	}
-	return &Store{content: content, layers: layers}, nil
+	return &Store{content: content, layers: layers, notice: notice}, nil
 }
 
 // Get returns the stored image a reference names (name, digest or ID
@@ -80,12 +82,20 @@ func (s *Store) LayerDirs(diffIDs []digest.Digest) []string {
 // hostile or corrupt layer is refused at load time rather than at run time.
 func (s *Store) Load(ctx context.Context, opts LoadOptions) ([]image.Loaded, error) {
 	limits := rootfs.UnpackOptions{MaxRatio: opts.MaxLayerRatio, MinFree: opts.MinFree}
+	unpacked := map[digest.Digest][]digest.Digest{} // images with a layer unpacked now: their layers
 	lopts := image.LoadOptions{
 		Name:    opts.Name,
 		MinFree: opts.MinFree,
 		BeforeTag: func(ctx context.Context, img *image.Image) error {
-			_, err := s.unpack(ctx, img, limits)
-			return err
+			ids := s.layerIDs(img)
+			fresh := s.anyMissing(ids)
+			if _, err := s.unpack(ctx, img, limits); err != nil {
+				return err
+			}
+			if fresh {
+				unpacked[img.Digest] = ids
+			}
+			return nil
 		},
 	}
 	if opts.Platform != "" {
@@ -95,15 +105,28 @@ func (s *Store) Load(ctx context.Context, opts LoadOptions) ([]image.Loaded, err
 		}
 		lopts.Platform = p
 	}
-	return s.content.Load(ctx, opts.Input, opts.Stdin, lopts)
+	loaded, err := s.content.Load(ctx, opts.Input, opts.Stdin, lopts)
+	for _, l := range loaded {
+		if ids, ok := unpacked[l.Digest]; ok {
+			s.noteOwners(imageName(l.Names, l.Digest), ids)
+		}
+	}
+	return loaded, err
 }
 
 // Unpack makes every layer of img available in the layer cache and returns
 // their directories, bottom layer first. limits are the call's own (run's
 // --max-layer-ratio and --min-free: MaxRatio, MinFree); its zero value is
-// the cache's defaults.
+// the cache's defaults. A layer unpacked now whose files' owners the user
+// namespace cannot map is said once per image (noteOwners).
 func (s *Store) Unpack(ctx context.Context, img *image.Image, limits rootfs.UnpackOptions) ([]string, error) {
-	return s.unpack(ctx, img, limits)
+	ids := s.layerIDs(img)
+	fresh := s.anyMissing(ids)
+	dirs, err := s.unpack(ctx, img, limits)
+	if err == nil && fresh {
+		s.noteOwners(imageName(img.Names, img.Digest), ids)
+	}
+	return dirs, err
 }
 
 // unpack is Unpack with a call's own limits (load's flags).

@@ -34,18 +34,19 @@ func allowedXattr(name string) bool {
 // unknownPerm says fdAttrs does not know the current mode of a node.
 const unknownPerm = ^uint32(0)
 
-// fdAttrs applies ownership, mode and xattrs to an open file or directory
-// whose current permission bits are have (or unknownPerm). Ownership goes
-// first: chown clears setuid/setgid bits, fchmod restores them.
-func (u *unpacker) fdAttrs(fd int, hdr *tar.Header, have uint32) error {
-	if u.needChown(hdr) {
-		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
-			return fmt.Errorf("chown to %d:%d: %w", hdr.Uid, hdr.Gid, err)
+// fdAttrs applies the owner o, its mode and hdr's xattrs to an open file
+// or directory whose current permission bits are have (or unknownPerm).
+// Ownership goes first: chown clears setuid/setgid bits, fchmod restores
+// them.
+func (u *unpacker) fdAttrs(fd int, hdr *tar.Header, o owner, have uint32) error {
+	if u.needChown(o) {
+		if err := unix.Fchown(fd, o.uid, o.gid); err != nil {
+			return fmt.Errorf("chown to %d:%d: %w", o.uid, o.gid, err)
 		}
 	}
-	if have != hdrPerm(hdr) {
-		if err := unix.Fchmod(fd, hdrPerm(hdr)); err != nil {
-			return fmt.Errorf("chmod %o: %w", hdrPerm(hdr), err)
+	if have != o.perm {
+		if err := unix.Fchmod(fd, o.perm); err != nil {
+			return fmt.Errorf("chmod %o: %w", o.perm, err)
 		}
 	}
 	for k, v := range hdr.PAXRecords {
@@ -70,14 +71,27 @@ func (u *unpacker) fdAttrs(fd int, hdr *tar.Header, have uint32) error {
 }
 
 // chownAt changes the owner of base itself (never a symlink's target).
-func (u *unpacker) chownAt(pfd int, base string, hdr *tar.Header) error {
-	if !u.needChown(hdr) {
+func (u *unpacker) chownAt(pfd int, base string, o owner) error {
+	if !u.needChown(o) {
 		return nil
 	}
-	if err := unix.Fchownat(pfd, base, hdr.Uid, hdr.Gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("chown to %d:%d: %w", hdr.Uid, hdr.Gid, err)
+	if err := unix.Fchownat(pfd, base, o.uid, o.gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("chown to %d:%d: %w", o.uid, o.gid, err)
 	}
 	return nil
+}
+
+// ownerOf is the owner and mode an entry gets under this unpack's
+// ownership policy; an entry whose IDs are not mapped is counted.
+func (u *unpacker) ownerOf(hdr *tar.Header) owner {
+	o := ownerOf(u.cfg.ids, hdr.Uid, hdr.Gid, hdrPerm(hdr), hdr.Typeflag == tar.TypeDir)
+	if o.flat {
+		u.st.Unmapped++
+	}
+	if o.setID {
+		u.st.UnmappedSetID++
+	}
+	return o
 }
 
 // chmodNoFollow changes the mode of a node that cannot be opened for I/O
@@ -215,7 +229,7 @@ func (u *unpacker) dirAttrs(d dirAttr) error {
 	if err != nil {
 		return fmt.Errorf("open directory: %w", err)
 	}
-	err = u.fdAttrs(fd, d.hdr, unknownPerm)
+	err = u.fdAttrs(fd, d.hdr, u.ownerOf(d.hdr), unknownPerm)
 	unix.Close(fd)
 	if err != nil {
 		return err

@@ -33,7 +33,7 @@ func BenchmarkUnpack(b *testing.B) {
 		if err := os.Mkdir(dst, 0o755); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := Unpack(context.Background(), bytes.NewReader(blob), dst, UnpackOptions{}); err != nil {
+		if _, err := Unpack(context.Background(), bytes.NewReader(blob), dst, UnpackOptions{MaxRatio: -1}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -30,6 +30,7 @@ type Layer struct {
 // Cache is the store of unpacked layers under one directory:
 //
 //	cache.lock                   shared by Ensure, exclusive by Prune
+//	idmap                        the ownership policy and ID mapping the layers were unpacked with
 //	locks/<algo>-<hex>.lock      one per layer, held while unpacking it
 //	staging/<algo>-<hex>-<rand>/ a layer being unpacked (removed after a crash)
 //	<algo>/<hex>/rootfs/         the published layer tree (read-only by convention)
@@ -113,6 +114,9 @@ func (c *Cache) EnsureWith(ctx context.Context, layers []Layer, limits UnpackOpt
 		if err := checkMediaType(l.MediaType); err != nil {
 			return nil, fmt.Errorf("layer %d (%s): %w", i, l.DiffID, err)
 		}
+	}
+	if err := c.checkOwners(ctx, opts.Rootless); err != nil {
+		return nil, err
 	}
 	lk, err := lockfile.Shared(ctx, c.path("cache.lock"))
 	if err != nil {

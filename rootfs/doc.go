@@ -45,20 +45,46 @@
 //
 // # Privileges
 //
-// Privileged means euid 0 in the initial user namespace (see Privileged,
-// UnpackOptions.Rootless). Privileged: files are lchown'ed to the tar uid/gid, device
-// nodes are created (major must be <= 4095 and minor <= 1048575, otherwise
-// ErrBadDevice), setuid/setgid/sticky bits are kept (chmod after chown,
-// since chown clears them). Unprivileged (not root, or in a user
-// namespace): ownership is not changed, device nodes are skipped (counted
-// in Stats.SkippedDevices, their numbers are still validated), fifos and
-// setuid/setgid bits are kept where the kernel allows.
+// Three policies, chosen per process (UnpackOptions.Rootless forces the
+// third):
+//
+//   - Root of the initial user namespace (Privileged): every entry is
+//     lchown'ed to its tar uid/gid, device nodes are created (major must be
+//     <= 4095 and minor <= 1048575, otherwise ErrBadDevice), setuid, setgid
+//     and sticky bits are kept (chmod after chown, since chown clears
+//     them), opaque directories use trusted.overlay.opaque.
+//   - Root of a user namespace (a rootless session, or edgerun as root in
+//     someone else's container): /proc/self/uid_map and gid_map are read
+//     once per Unpack. An entry whose uid and gid the namespace maps gets
+//     them, with its setuid/setgid bits, so a layer file of uid 33 shows
+//     uid 33 under a session with subordinate IDs. An ID it does not map
+//     (the single-ID mapping maps only 0; the subordinate ranges end
+//     somewhere) becomes 0, the namespace's root, and the entry is counted
+//     in Stats.Unmapped; a file (not a directory) whose uid became 0 loses
+//     its setuid bit, and one whose gid became 0 its setgid bit (counted in
+//     Stats.UnmappedSetID): a setuid binary of user X must not become
+//     setuid-root. A directory keeps its setgid bit, which only makes new
+//     entries inherit its group. Device nodes are skipped (the kernel
+//     refuses mknod in a user namespace) and counted in
+//     Stats.SkippedDevices, their numbers still validated; fifos are made.
+//     Opaque directories use user.overlay.opaque (overlay is mounted with
+//     userxattr).
+//   - Not root (or Rootless): owners are not changed (every entry is the
+//     process's), device nodes are skipped as above, setuid/setgid bits are
+//     kept where the kernel allows, user.overlay.opaque.
+//
+// An ID no namespace has (negative, or 4294967295 and above) is treated
+// as unmapped under every policy that changes owners. The copy fallback
+// (Prepare) copies owners and modes under the same policy.
 //
 // Xattrs: only user.* (except user.overlay.*, which overlayfs would
 // interpret) and security.capability are applied; trusted.*,
 // security.selinux and all others are dropped. An allowed xattr the
 // filesystem or privileges refuse is skipped; both are counted in
-// Stats.SkippedXattrs. Xattrs on symlinks are not applied.
+// Stats.SkippedXattrs. Xattrs on symlinks are not applied. In a user
+// namespace the kernel stores security.capability as a v3 capability
+// bound to the namespace's root, so file capabilities work inside it and
+// nowhere else.
 //
 // # Whiteouts
 //
@@ -97,13 +123,28 @@
 // # Cache
 //
 // Layout under the cache dir: cache.lock (shared by Ensure, exclusive by
-// Prune), locks/<algo>-<hex>.lock (held while a layer is unpacked; a second
+// Prune), idmap (see below), locks/<algo>-<hex>.lock (held while a layer is unpacked; a second
 // process waits on it and then finds the layer published),
 // staging/<algo>-<hex>-<random>/ (removed by the next OpenCache or Ensure
 // when no live process holds its layer lock), and <algo>/<hex>/rootfs plus
 // <algo>/<hex>/complete (JSON Stats, the completion marker). Published
 // layers are never modified. Ensure unpacks missing layers in parallel
 // (CacheOptions.Parallel, default GOMAXPROCS).
+//
+// Owners on disk are host IDs, so layers unpacked under one ID mapping
+// have wrong owners (or none) under another. The idmap file records the
+// policy and the uid_map/gid_map the cache's layers were unpacked with; the
+// first Ensure writes it (and takes it over when no layer is published;
+// a cache from before the record is taken to match). Ensure under another
+// policy or mapping fails with ErrIDMapChanged, saying what changed and the
+// way out: when this mapping can remove the old layers (it maps every host
+// ID the old one did, as when a user gains subordinate IDs), removing the
+// root's containers and images (rm, rmi, image prune) so they are unpacked
+// again; otherwise another --root, since files of IDs this mapping lacks
+// can only be removed under the old mapping or by root, and Prune refuses
+// to unpublish what it could not remove. One cache per mapping (keying
+// layer directories by mapping) was not chosen: the containers' upper
+// directories of the root would be as wrong, and a mapping rarely changes.
 //
 // # Snapshots
 //

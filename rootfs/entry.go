@@ -117,7 +117,8 @@ func (u *unpacker) clear(pfd int, base string) error {
 
 func (u *unpacker) file(pfd int, base string, hdr *tar.Header, r io.Reader) error {
 	var fd int
-	perm, have := u.createPerm(hdr)
+	o := u.ownerOf(hdr)
+	perm, have := u.createPerm(o.perm)
 	err := u.create(pfd, base, func() (err error) {
 		fd, err = unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
 		return err
@@ -127,7 +128,7 @@ func (u *unpacker) file(pfd int, base string, hdr *tar.Header, r io.Reader) erro
 	}
 	err = u.copyContent(fd, r)
 	if err == nil {
-		err = u.fdAttrs(fd, hdr, have)
+		err = u.fdAttrs(fd, hdr, o, have)
 	}
 	if cerr := unix.Close(fd); err == nil && cerr != nil {
 		err = fmt.Errorf("close: %w", cerr)
@@ -195,7 +196,7 @@ func (u *unpacker) symlink(pfd int, base string, hdr *tar.Header) error {
 	if err != nil {
 		return fmt.Errorf("create symlink: %w", err)
 	}
-	if err := u.chownAt(pfd, base, hdr); err != nil {
+	if err := u.chownAt(pfd, base, u.ownerOf(hdr)); err != nil {
 		return err
 	}
 	return setTimes(pfd, base, hdr)
@@ -258,10 +259,11 @@ func (u *unpacker) special(pfd int, base string, hdr *tar.Header) error {
 		return fmt.Errorf("create device node: %w", err)
 	}
 	u.st.Devices++
-	if err := u.chownAt(pfd, base, hdr); err != nil {
+	o := u.ownerOf(hdr)
+	if err := u.chownAt(pfd, base, o); err != nil {
 		return err
 	}
-	if err := chmodNoFollow(pfd, base, hdrPerm(hdr)); err != nil {
+	if err := chmodNoFollow(pfd, base, o.perm); err != nil {
 		return err
 	}
 	return setTimes(pfd, base, hdr)

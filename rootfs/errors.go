@@ -39,6 +39,10 @@ var (
 	// ErrMediaType is returned for a layer media type edgerun cannot unpack
 	// (for example an encrypted layer).
 	ErrMediaType = errors.New("unsupported layer media type")
+	// ErrIDMapChanged is returned when the layer cache was unpacked under
+	// another ownership policy or user-namespace ID mapping than this
+	// process's (see # Cache in the package documentation).
+	ErrIDMapChanged = errors.New("layer cache belongs to another ID mapping")
 	// ErrUnsupportedEntry is returned for a tar entry type that has no
 	// meaning in a container root filesystem.
 	ErrUnsupportedEntry = errors.New("unsupported tar entry type")

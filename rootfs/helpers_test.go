@@ -22,6 +22,13 @@ type ent struct {
 	mode             int64
 	major, minor     int64
 	xattrs           map[string]string
+	own              *[2]int // uid, gid; nil: 1000:1000
+}
+
+// owned is e owned by uid:gid with permission bits mode.
+func (e ent) owned(uid, gid int, mode int64) ent {
+	e.own, e.mode = &[2]int{uid, gid}, mode
+	return e
 }
 
 func file(name, body string) ent { return ent{name: name, body: body, typ: tar.TypeReg, mode: 0o644} }
@@ -35,6 +42,7 @@ func hardlink(name, target string) ent {
 func chardev(name string, maj, min int64) ent {
 	return ent{name: name, typ: tar.TypeChar, mode: 0o666, major: maj, minor: min}
 }
+func fifo(name string) ent { return ent{name: name, typ: tar.TypeFifo, mode: 0o644} }
 
 func buildTar(t testing.TB, ents ...ent) []byte {
 	t.Helper()
@@ -45,6 +53,9 @@ func buildTar(t testing.TB, ents ...ent) []byte {
 		h := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: e.mode,
 			Size: int64(len(e.body)), Devmajor: e.major, Devminor: e.minor, ModTime: mt,
 			Uid: 1000, Gid: 1000, Format: tar.FormatPAX}
+		if e.own != nil {
+			h.Uid, h.Gid = e.own[0], e.own[1]
+		}
 		if e.major > 1<<21 || e.minor > 1<<21 {
 			h.Format = tar.FormatGNU // base-256 numbers
 		}

@@ -15,10 +15,26 @@ import (
 // and opaque directories as overlayfs would. All operations are relative to
 // directory fds and never follow symlinks, so a symlink from a lower layer
 // cannot redirect a write from an upper one. Hardlinks between files are
-// not preserved (each name gets its own copy).
+// not preserved (each name gets its own copy). Owners are copied under the
+// unpacker's ownership policy (ids), so the copy matches the layers.
 type merger struct {
-	privileged bool
+	privileged bool   // device nodes, trusted.overlay.* opaque markers
+	ids        *IDMap // the IDs owners may be copied as; nil: owners are not copied
 	buf        []byte
+}
+
+// owner is the owner and mode the copy of a node of st gets.
+func (m *merger) owner(st *unix.Stat_t) owner {
+	return ownerOf(m.ids, int(st.Uid), int(st.Gid), st.Mode&0o7777, st.Mode&unix.S_IFMT == unix.S_IFDIR)
+}
+
+// chownAt gives base (itself, never a symlink's target) the owner of st.
+func (m *merger) chownAt(dfd int, name string, st *unix.Stat_t) error {
+	if m.ids == nil {
+		return nil
+	}
+	o := m.owner(st)
+	return unix.Fchownat(dfd, name, o.uid, o.gid, unix.AT_SYMLINK_NOFOLLOW)
 }
 
 const dirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
@@ -167,10 +183,8 @@ func (m *merger) copySymlink(sfd, dfd int, name string, st *unix.Stat_t) error {
 	if err := unix.Symlinkat(string(buf[:n]), dfd, name); err != nil {
 		return err
 	}
-	if m.privileged {
-		if err := unix.Fchownat(dfd, name, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return err
-		}
+	if err := m.chownAt(dfd, name, st); err != nil {
+		return err
 	}
 	return copyTimes(dfd, name, st)
 }
@@ -191,12 +205,10 @@ func (m *merger) copySpecial(dfd int, name string, st *unix.Stat_t) error {
 	if err := unix.Mknodat(dfd, name, typ|0o600, int(st.Rdev)); err != nil {
 		return err
 	}
-	if m.privileged {
-		if err := unix.Fchownat(dfd, name, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return err
-		}
+	if err := m.chownAt(dfd, name, st); err != nil {
+		return err
 	}
-	if err := chmodNoFollow(dfd, name, st.Mode&0o7777); err != nil {
+	if err := chmodNoFollow(dfd, name, m.owner(st).perm); err != nil {
 		return err
 	}
 	return copyTimes(dfd, name, st)
@@ -204,12 +216,13 @@ func (m *merger) copySpecial(dfd int, name string, st *unix.Stat_t) error {
 
 // copyAttrs copies owner, mode and the allowed xattrs between open fds.
 func (m *merger) copyAttrs(sfd, dfd int, st *unix.Stat_t) error {
-	if m.privileged {
-		if err := unix.Fchown(dfd, int(st.Uid), int(st.Gid)); err != nil {
+	o := m.owner(st)
+	if m.ids != nil {
+		if err := unix.Fchown(dfd, o.uid, o.gid); err != nil {
 			return err
 		}
 	}
-	if err := unix.Fchmod(dfd, st.Mode&0o7777); err != nil {
+	if err := unix.Fchmod(dfd, o.perm); err != nil {
 		return err
 	}
 	list := make([]byte, 64<<10)

@@ -1,7 +1,6 @@
 package rootfs
 
 import (
-	"archive/tar"
 	"bufio"
 	"errors"
 	"os"
@@ -30,7 +29,7 @@ type newNodes struct {
 	knownPerms bool // files get exactly perm &^ umask
 }
 
-func probeNewNodes(root *os.File, privileged bool) newNodes {
+func probeNewNodes(root *os.File, chown bool) newNodes {
 	var n newNodes
 	var st unix.Stat_t
 	if err := unix.Fstat(int(root.Fd()), &st); err != nil {
@@ -38,7 +37,7 @@ func probeNewNodes(root *os.File, privileged bool) newNodes {
 	}
 	setgid := st.Mode&unix.S_ISGID != 0
 	n.uid, n.gid = os.Geteuid(), os.Getegid()
-	n.owned = privileged && !setgid
+	n.owned = chown && !setgid
 	umask, ok := readUmask()
 	if !ok {
 		return n
@@ -70,19 +69,19 @@ func readUmask() (uint32, bool) {
 	return 0, false
 }
 
-// needChown reports whether hdr's owner differs from what a new node gets.
-func (u *unpacker) needChown(hdr *tar.Header) bool {
-	if !u.cfg.privileged {
+// needChown reports whether the policy changes owners and o differs from
+// what a new node gets.
+func (u *unpacker) needChown(o owner) bool {
+	if u.cfg.ids == nil {
 		return false
 	}
-	return !u.news.owned || hdr.Uid != u.news.uid || hdr.Gid != u.news.gid
+	return !u.news.owned || o.uid != u.news.uid || o.gid != u.news.gid
 }
 
-// createPerm returns the mode to create a regular file with and the
-// permission bits it will then have (unknownPerm if not known). Setuid,
-// setgid and sticky bits are always set by fchmod after the chown.
-func (u *unpacker) createPerm(hdr *tar.Header) (uint32, uint32) {
-	perm := hdrPerm(hdr)
+// createPerm returns the mode to create a regular file of permission bits
+// perm with and the bits it will then have (unknownPerm if not known).
+// Setuid, setgid and sticky bits are always set by fchmod after the chown.
+func (u *unpacker) createPerm(perm uint32) (uint32, uint32) {
 	if !u.news.knownPerms || perm&0o7000 != 0 {
 		return 0o600, unknownPerm
 	}

@@ -20,6 +20,7 @@ import (
 // setuid bits.
 func TestUnpackSkipsOnlyNoOpOwnerAndModeChanges(t *testing.T) {
 	testenv.RequireRoot(t, "chown files to other users")
+	single := idMode(t) == "single" // only ID 0 exists
 	tests := []struct {
 		name      string
 		rootMode  uint32
@@ -41,6 +42,13 @@ func TestUnpackSkipsOnlyNoOpOwnerAndModeChanges(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if single && tc.rootGID != 0 {
+				t.Logf("gid %d does not exist under the single-ID mapping: a setgid root of another group cannot be made", tc.rootGID)
+				return
+			}
+			if single {
+				tc.wantOwner = [2]uint32{} // other owners belong to root
+			}
 			dst := filepath.Join(t.TempDir(), "dst")
 			if err := os.Mkdir(dst, 0o755); err != nil {
 				t.Fatal(err)

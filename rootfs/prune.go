@@ -19,13 +19,18 @@ import (
 // staging debris. It holds the cache lock exclusively, so it never races an
 // Ensure; the caller must put every layer of every image and container it
 // still needs in keep. Each layer is unpublished by a rename first, so a
-// crash mid-removal leaves only staging debris.
+// crash mid-removal leaves only staging debris. It refuses
+// (ErrIDMapChanged) to remove layers another ID mapping unpacked when
+// this one cannot remove their files.
 func (c *Cache) Prune(ctx context.Context, keep map[digest.Digest]bool) ([]digest.Digest, int64, error) {
 	lk, err := lockfile.Exclusive(ctx, c.path("cache.lock"))
 	if err != nil {
 		return nil, 0, err
 	}
 	defer lk.Unlock()
+	if err := c.checkRemovable(); err != nil {
+		return nil, 0, err
+	}
 	if err := c.cleanStaging(true); err != nil {
 		return nil, 0, err
 	}

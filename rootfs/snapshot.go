@@ -84,7 +84,12 @@ func Prepare(ctx context.Context, dir string, lowerDirs []string, opts SnapshotO
 				"this uses more disk and time", err, s.Rootfs))
 		}
 	}
-	if err := copySnapshot(ctx, dir, s, lowerDirs, privileged); err != nil {
+	ids, err := ownerIDs(opts.Rootless)
+	if err != nil {
+		return nil, fmt.Errorf("prepare root filesystem: %w", err)
+	}
+	m := &merger{privileged: privileged, ids: ids, buf: make([]byte, 1<<20)}
+	if err := copySnapshot(ctx, dir, s, lowerDirs, m); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -120,7 +125,7 @@ func escapeOverlay(p string) string {
 	return strings.NewReplacer(`\`, `\\`, `:`, `\:`, `,`, `\,`).Replace(p)
 }
 
-func copySnapshot(ctx context.Context, dir string, s *Snapshot, lowerDirs []string, privileged bool) error {
+func copySnapshot(ctx context.Context, dir string, s *Snapshot, lowerDirs []string, m *merger) error {
 	for _, d := range []string{s.Upper, s.Work, s.Rootfs} {
 		if _, err := removeAllAt(unix.AT_FDCWD, d, nil); err != nil {
 			return err
@@ -129,7 +134,6 @@ func copySnapshot(ctx context.Context, dir string, s *Snapshot, lowerDirs []stri
 	if err := os.MkdirAll(s.Rootfs, 0o755); err != nil {
 		return err
 	}
-	m := &merger{privileged: privileged, buf: make([]byte, 1<<20)}
 	for _, l := range lowerDirs {
 		if err := m.mergeTree(ctx, l, s.Rootfs); err != nil {
 			return fmt.Errorf("copy layer %s into %s: %w", l, s.Rootfs, err)

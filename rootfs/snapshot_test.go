@@ -57,7 +57,7 @@ func checkMerged(t *testing.T, rootfs string) {
 }
 
 func TestWhiteoutConversion(t *testing.T) {
-	testenv.RequireRoot(t, "unpack whiteouts as overlayfs does (0:0 character devices, trusted.overlay xattrs)")
+	testenv.RequireRoot(t, "unpack whiteouts as overlayfs does (0:0 character devices, overlay xattrs)")
 	dirs := twoLayers(t)
 	if !isWhiteout(t, filepath.Join(dirs[1], "etc/gone")) {
 		t.Error(".wh.gone did not become a 0:0 character device")
@@ -65,8 +65,9 @@ func TestWhiteoutConversion(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(dirs[1], "etc/.wh.gone")); !errors.Is(err, os.ErrNotExist) {
 		t.Error(".wh.gone itself was written")
 	}
-	if got := xattr(t, filepath.Join(dirs[1], "opq"), "trusted.overlay.opaque"); got != "y" {
-		t.Errorf("opq opaque xattr = %q, want y", got)
+	name := opaqueXattr(Privileged()) // user.overlay.* as root of a user namespace
+	if got := xattr(t, filepath.Join(dirs[1], "opq"), name); got != "y" {
+		t.Errorf("opq %s = %q, want y", name, got)
 	}
 }
 

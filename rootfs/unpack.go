@@ -45,11 +45,17 @@ type Stats struct {
 	Devices   int // device nodes and fifos created
 	Whiteouts int
 	// Skipped counts what the policy left out: device nodes when not
-	// privileged, ownership when not privileged, xattrs outside the allowed
-	// set or refused by the filesystem, aufs ".wh..wh." metadata entries.
+	// privileged, xattrs outside the allowed set or refused by the
+	// filesystem, aufs ".wh..wh." metadata entries.
 	SkippedDevices int
 	SkippedXattrs  int
 	SkippedOther   int
+	// Unmapped counts the entries whose owner (uid, gid or both) this
+	// user namespace does not map: they belong to its root (0) instead.
+	// UnmappedSetID counts those of them that lost a setuid or setgid bit
+	// with it.
+	Unmapped      int
+	UnmappedSetID int
 }
 
 // UnpackOptions configures Unpack. The zero value unpacks with the default
@@ -92,8 +98,9 @@ type UnpackOptions struct {
 	// nil means statfs.
 	DiskSpace diskspace.Probe
 	// Rootless forces the unprivileged policy (no chown, no device nodes,
-	// user.overlay.* whiteout format) even when running as real root.
-	// Without it the policy is chosen by Privileged().
+	// user.overlay.* whiteout format) even when running as root. Without
+	// it the policy is chosen by Privileged() and, for root in a user
+	// namespace, by its ID mapping (see # Privileges).
 	Rootless bool
 }
 
@@ -107,7 +114,8 @@ type unpackConfig struct {
 	maxRatio   int64 // 0: no limit
 	minFree    int64 // as diskspace.NewGuard takes it
 	diskSpace  diskspace.Probe
-	privileged bool
+	privileged bool   // devices, trusted.overlay.* whiteouts
+	ids        *IDMap // the IDs entries may be chowned to; nil: no chown (set by Unpack)
 }
 
 // Privileged reports whether this process can chown and mknod freely: it is
@@ -164,6 +172,11 @@ func Unpack(ctx context.Context, r io.Reader, dst string, opts UnpackOptions) (S
 			return st, fmt.Errorf("diff ID %q: %w", cfg.diffID, err)
 		}
 	}
+	ids, err := ownerIDs(opts.Rootless)
+	if err != nil {
+		return st, err
+	}
+	cfg.ids = ids
 	space := diskspace.NewGuard(dst, cfg.minFree, cfg.diskSpace)
 	if err := space.Check(); err != nil {
 		return st, noSpace(err)
@@ -178,7 +191,7 @@ func Unpack(ctx context.Context, r io.Reader, dst string, opts UnpackOptions) (S
 		return st, err
 	}
 	defer t.close()
-	u := &unpacker{t: t, cfg: cfg, st: &st, buf: make([]byte, 256<<10), news: probeNewNodes(t.root, cfg.privileged), space: space}
+	u := &unpacker{t: t, cfg: cfg, st: &st, buf: make([]byte, 256<<10), news: probeNewNodes(t.root, cfg.ids != nil), space: space}
 	if err := u.run(ctx, tar.NewReader(stream)); err != nil {
 		return st, err
 	}
