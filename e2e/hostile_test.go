@@ -21,6 +21,8 @@ type entry struct {
 	name, link string // link: symlink target when set
 	body       string
 	dir        bool
+	uid, gid   int   // owner (0:0 unless set)
+	mode       int64 // permission bits, setuid included (default 0644)
 }
 
 // layerOf builds an uncompressed layer from entries.
@@ -29,7 +31,10 @@ func layerOf(t *testing.T, entries ...entry) v1.Layer {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, en := range entries {
-		h := &tar.Header{Name: en.name, Mode: 0o644, Typeflag: tar.TypeReg, Size: int64(len(en.body))}
+		h := &tar.Header{Name: en.name, Mode: 0o644, Typeflag: tar.TypeReg, Size: int64(len(en.body)), Uid: en.uid, Gid: en.gid}
+		if en.mode != 0 {
+			h.Mode = en.mode
+		}
 		switch {
 		case en.dir:
 			h.Typeflag, h.Mode, h.Size = tar.TypeDir, 0o755, 0

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/internal/testenv"
@@ -235,5 +236,34 @@ func TestRootlessContainerReachesTheHostsLoopbackAt10_0_2_2(t *testing.T) {
 	r := n.run("run", "--rm", "--network", "bridge", "busybox", "nc", "-w", "5", "10.0.2.2", strconv.Itoa(port))
 	if r.code != 0 || !strings.Contains(r.stdout, "hello from the host") {
 		t.Errorf("a container reaching 127.0.0.1:%d of the host as 10.0.2.2: %s", port, r)
+	}
+}
+
+func TestImageFilesKeepTheirOwnersWhereTheyCanBeMapped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	img, err := mutate.AppendLayers(busyboxImage(t), layerOf(t,
+		entry{name: "srv/", dir: true},
+		entry{name: "srv/page.html", body: "page\n", uid: 33, gid: 33},
+		entry{name: "srv/agent", body: "#!/bin/sh\n", uid: 33, gid: 33, mode: 0o4755}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := e.run("load", "-i", writeLayout(t, img, "owned:1"))
+	if load.code != 0 {
+		t.Fatalf("load: %s", load)
+	}
+	out := e.must("run", "--rm", "owned:1", "stat", "-c", "%u:%g %a", "/srv/page.html", "/srv/agent")
+	want := "33:33 644\n33:33 4755\n"
+	if testenv.Rootless() && os.Getenv(testenv.RootlessMappingEnv) == "single" {
+		// Only root is mapped: root owns them, and the setuid bit of a
+		// file of another user does not become setuid-root. Said once.
+		want = "0:0 644\n0:0 755\n"
+		if !strings.Contains(load.stderr, "root owns") {
+			t.Errorf("load under the single-ID mapping did not say who owns the files now: %s", load)
+		}
+	}
+	if out != want {
+		t.Errorf("owners and modes inside: got %q, want %q", out, want)
 	}
 }
