@@ -182,9 +182,9 @@ func (r *Runtime) checkNames(context.Context) []*finding {
 		var problem string
 		fix := func() error { return r.releaseName(name, owner, true) }
 		switch {
-		case strings.HasPrefix(name, ".claim-"):
+		case strings.HasPrefix(name, claimTempPrefix):
 			fi, err := e.Info()
-			if err == nil && ((owner != "" && !r.lockHeld(owner)) || time.Since(fi.ModTime()) > time.Minute) {
+			if id := claimTempOwner(name, b); err == nil && ((id != "" && !r.lockHeld(id)) || time.Since(fi.ModTime()) > time.Minute) {
 				problem = "the temp file of a name claim whose create was killed"
 				fix = func() error { return removeFile(p) }
 			}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/edgerun/edgerun/internal/atomicfile"
 )
@@ -22,7 +23,9 @@ func (r *Runtime) reserveName(name, id string, durable bool) error {
 	}
 	final := filepath.Join(r.namesDir(), name)
 	for attempt := 0; attempt < 3; attempt++ {
-		tmp, err := os.CreateTemp(r.namesDir(), ".claim-*")
+		// The ID is in the temp file's name too: a create killed before
+		// it wrote the file leaves one that cleanup can still judge.
+		tmp, err := os.CreateTemp(r.namesDir(), claimTempPrefix+id+"-*")
 		if err != nil {
 			return fmt.Errorf("claim name %s: %w", name, err)
 		}
@@ -98,4 +101,17 @@ func (r *Runtime) containerExists(id string) bool {
 		return true
 	}
 	return r.lockHeld(id)
+}
+
+// claimTempPrefix starts the temp file of a name claim: .claim-<id>-<random>.
+const claimTempPrefix = ".claim-"
+
+// claimTempOwner is the container ID a claim's temp file is for: from its
+// name, else (an older edgerun's .claim-<random>) its content.
+func claimTempOwner(name string, content []byte) string {
+	rest := strings.TrimPrefix(name, claimTempPrefix)
+	if id, _, ok := strings.Cut(rest, "-"); ok && len(id) == 64 {
+		return id
+	}
+	return string(content)
 }

@@ -84,9 +84,10 @@ func (r *Runtime) removeStaleNames() error {
 			// A claim's temp file left by a killed create: it holds the
 			// ID of a container whose creator holds its lock.
 			p := filepath.Join(r.namesDir(), e.Name())
-			id, err := os.ReadFile(p)
+			b, err := os.ReadFile(p)
 			fi, serr := e.Info()
-			if err == nil && serr == nil && ((len(id) > 0 && !r.lockHeld(string(id))) || time.Since(fi.ModTime()) > time.Minute) {
+			id := claimTempOwner(e.Name(), b)
+			if err == nil && serr == nil && ((id != "" && !r.lockHeld(id)) || time.Since(fi.ModTime()) > time.Minute) {
 				os.Remove(p)
 			}
 			continue
