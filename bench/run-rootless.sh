@@ -53,7 +53,7 @@ trap 'exit 130' INT TERM
 
 if id "$U" >/dev/null 2>&1; then pkill -KILL -u "$U" 2>/dev/null || true; userdel "$U"; fi
 sed -i "/^$U:/d" /etc/subuid /etc/subgid
-useradd --no-create-home --home-dir "$T/home" --shell /usr/sbin/nologin "$U"
+useradd -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 --no-create-home --home-dir "$T/home" --shell /usr/sbin/nologin "$U"
 usermod --add-subuids 400000-465535 --add-subgids 400000-465535 "$U"
 chmod 0666 /dev/net/tun
 mkdir -p "$T/home" "$T/run" "$T/out"

@@ -52,12 +52,17 @@ for u in $USERS; do
 		userdel "$u"
 	fi
 	sed -i "/^$u:/d" /etc/subuid /etc/subgid
-	useradd --no-create-home --home-dir "$WORK/$u/home" --shell /usr/sbin/nologin "$u"
+	useradd -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 --no-create-home --home-dir "$WORK/$u/home" --shell /usr/sbin/nologin "$u"
 	mkdir -p "$WORK/$u/home" "$WORK/$u/tmp" "$WORK/$u/run" "$WORK/$u/cwd"
 	chown -R "$u:" "$WORK/$u"
 	chmod 0700 "$WORK/$u/run"
 done
 usermod --add-subuids "$SUBIDS" --add-subgids "$SUBIDS" "$U_SUB"
+# useradd gives new users ranges of its own unless told not to (SUB_UID_COUNT above): make sure.
+if grep -q "^$U_ONE:" /etc/subuid /etc/subgid; then
+	echo "rootless-test: $U_ONE has subordinate IDs, but must have none" >&2
+	exit 1
+fi
 
 if [ ! -c /dev/net/tun ]; then
 	echo "rootless-test: /dev/net/tun is missing: the rootless bridge network needs the tun module (modprobe tun)" >&2
