@@ -71,8 +71,12 @@ func (r *Runtime) refreshLocked(rec *Record, locked bool) {
 			return // the monitor waits out the backoff
 		}
 	case StateRunning:
-		if rec.Detached && r.owned(rec) {
-			return // its monitor records the exit (after draining the output)
+		if r.owned(rec) {
+			// Its monitor, or the foreground edgerun, records the exit
+			// (after draining the output). Without a cgroup (rootless) this
+			// is also what covers the moment before libcontainer has saved
+			// the state of a container that already runs.
+			return
 		}
 		c := r.loadLibcontainer(rec.ID)
 		if c != nil {
