@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,11 +26,15 @@ import (
 // maps (not even the initial one).
 func ownersLayout(t *testing.T) string {
 	t.Helper()
+	if strconv.IntSize < 64 {
+		t.Skip("a tar header's uid cannot hold 4294967295 where int has 32 bits")
+	}
+	lost := uint64(1<<32 - 1) // a variable: the constant would not compile where int has 32 bits
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, h := range []*tar.Header{
 		{Name: "www", Typeflag: tar.TypeReg, Mode: 0o644, Uid: 33, Gid: 33},
-		{Name: "lost", Typeflag: tar.TypeReg, Mode: 0o4755, Uid: 1<<32 - 1, Gid: 0},
+		{Name: "lost", Typeflag: tar.TypeReg, Mode: 0o4755, Uid: int(lost), Gid: 0},
 	} {
 		h.ModTime = time.Unix(1_600_000_000, 0)
 		if err := tw.WriteHeader(h); err != nil {
