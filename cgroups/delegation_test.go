@@ -60,3 +60,28 @@ func TestDelegationRefusesMissingControllersAndV1(t *testing.T) {
 		t.Fatalf("the root cgroup taken for a delegation: %v", err)
 	}
 }
+
+// TestDelegationRefusesACgroupWithProcessesOfItsOwn: cgroup v2 enables
+// controllers only below a cgroup without processes, so a delegated cgroup
+// holding the user's shell cannot give containers their limits; the error
+// says to move the shell into a leaf. Once the controllers are enabled, or
+// the cgroup is empty, it is a delegation.
+func TestDelegationRefusesACgroupWithProcessesOfItsOwn(t *testing.T) {
+	h := fakeV2(t, "/ci", "cpu memory pids")
+	dir := filepath.Join(h.UnifiedMount, "ci")
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte("4242\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Delegation(h, "/ci")
+	var de *DelegationError
+	if !errors.As(err, &de) || de.Cgroup != "/ci" || !errors.Is(err, ErrNotDelegated) || !strings.Contains(err.Error(), "holds 1 processes of its own") ||
+		!strings.Contains(err.Error(), "memory, pids, cpu") || !strings.Contains(err.Error(), dir+"/shell/cgroup.procs") {
+		t.Fatalf("a delegated cgroup with a process and no controllers for its children: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("cpu memory pids\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Delegation(h, "/ci"); err != nil || got != "/ci" {
+		t.Fatalf("controllers enabled for the children: Delegation = %q, %v", got, err)
+	}
+}
