@@ -91,26 +91,26 @@ func TestRunRefusesWhatTheKernelWouldRefuseUpFront(t *testing.T) {
 }
 
 func TestMemoryAndCpusetLimitsAreInTheCgroup(t *testing.T) {
-	testenv.SkipRootless(t, limitsWhy)
+	testenv.SkipRootlessWithoutCgroup(t, limitsWhy)
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
-	if _, err := os.Stat("/sys/fs/cgroup/memory/edgerun"); err != nil {
-		if _, err := os.Stat("/sys/fs/cgroup/memory"); err != nil {
-			t.Skip("needs the cgroup v1 memory controller (this host's layout)")
-		}
-	}
 	b := e.start("run", "--name", "lim", "--memory", "64m", "--cpuset-cpus", "0", "--pids-limit", "33",
 		"busybox", "sh", "-c", "echo ready; while true; do sleep 1; done")
 	b.waitLine(t, "ready")
-	id := e.inspect("lim").ID
-	for file, want := range map[string]string{
-		"/sys/fs/cgroup/memory/edgerun/" + id + "/memory.limit_in_bytes": "67108864",
-		"/sys/fs/cgroup/cpuset/edgerun/" + id + "/cpuset.cpus":           "0",
-		"/sys/fs/cgroup/pids/edgerun/" + id + "/pids.max":                "33",
+	pid := e.inspect("lim").Pid
+	for _, c := range []struct{ controller, v1, v2, want string }{
+		{"memory", "memory.limit_in_bytes", "memory.max", "67108864"},
+		{"cpuset", "cpuset.cpus", "cpuset.cpus", "0"},
+		{"pids", "pids.max", "pids.max", "33"},
 	} {
-		if got, err := os.ReadFile(file); err != nil || strings.TrimSpace(string(got)) != want {
-			t.Errorf("%s = %q (%v), want %s", file, got, err, want)
+		dir, v2 := cgroupDir(t, pid, c.controller)
+		file := filepath.Join(dir, c.v1)
+		if v2 {
+			file = filepath.Join(dir, c.v2)
+		}
+		if got, err := os.ReadFile(file); err != nil || strings.TrimSpace(string(got)) != c.want {
+			t.Errorf("%s = %q (%v), want %s", file, got, err, c.want)
 		}
 	}
 	e.must("rm", "-f", "lim")

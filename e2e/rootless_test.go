@@ -64,6 +64,9 @@ func TestRootlessContainerRootIsTheUser(t *testing.T) {
 func TestRootlessRefusesLimitsWithoutACgroup(t *testing.T) {
 	t.Parallel()
 	requireRootless(t)
+	if d := testenv.Delegation(); d != "" {
+		t.Skipf("the cgroup %s is delegated to this user, so limits apply: TestRootlessContainersGetACgroupInTheDelegatedSubtree and the limit tests check them", d)
+	}
 	e := newEnv(t)
 	e.loadBusybox()
 	for _, flag := range [][]string{{"--memory", "64m"}, {"--pids-limit", "20"}, {"--cpus", "0.5"}, {"--cpuset-cpus", "0"}} {
@@ -74,6 +77,44 @@ func TestRootlessRefusesLimitsWithoutACgroup(t *testing.T) {
 	}
 	if ps := e.must("ps", "-aq"); strings.TrimSpace(ps) != "" {
 		t.Errorf("a refused run left containers: %q", ps)
+	}
+}
+
+// TestRootlessContainersGetACgroupInTheDelegatedSubtree: with a cgroup v2
+// subtree delegated to the user (the VM matrix's rootless leg makes one the
+// way systemd's Delegate= does), a container's cgroup is
+// <delegated>/edgerun/<id>, made by the user, with its limits; rm removes it.
+func TestRootlessContainersGetACgroupInTheDelegatedSubtree(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	parent := testenv.Delegation()
+	if parent == "" {
+		t.Skip("no cgroup v2 subtree is delegated to this user, so containers get no cgroup (TestRootlessRefusesLimitsWithoutACgroup); the VM matrix's rootless leg has one")
+	}
+	e := newEnv(t)
+	e.loadBusybox()
+	e.runD("--name", "lim", "--pids-limit", "20", "--memory", "32m", "busybox", "sleep", "1000")
+	rec := e.inspect("lim")
+	dir, v2 := cgroupDir(t, rec.Pid, "pids")
+	want := filepath.Join("/sys/fs/cgroup", parent, "edgerun", rec.ID)
+	if !v2 || dir != want {
+		t.Fatalf("the container's cgroup is %s (v2 %v), want %s in the delegated %s", dir, v2, want, parent)
+	}
+	for file, limit := range map[string]string{"pids.max": "20", "memory.max": "33554432"} {
+		if got, err := os.ReadFile(filepath.Join(dir, file)); err != nil || strings.TrimSpace(string(got)) != limit {
+			t.Errorf("%s/%s = %q (%v), want %s", dir, file, got, err, limit)
+		}
+	}
+	var mine, made unix.Stat_t // the delegated cgroup is the user's; the container's was made by the user
+	if err := unix.Stat(filepath.Join("/sys/fs/cgroup", parent), &mine); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Stat(dir, &made); err != nil || made.Uid != mine.Uid {
+		t.Errorf("the container's cgroup is owned by uid %d (%v), want the user's %d", made.Uid, err, mine.Uid)
+	}
+	e.must("rm", "-f", "lim")
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("rm -f left the container's cgroup %s (%v)", dir, err)
 	}
 }
 
@@ -129,6 +170,9 @@ func TestRootlessUserOtherThanRootNeedsSubordinateIDs(t *testing.T) {
 func TestRootlessStatsComeFromTheContainersProcesses(t *testing.T) {
 	t.Parallel()
 	requireRootless(t)
+	if d := testenv.Delegation(); d != "" {
+		t.Skipf("the cgroup %s is delegated to this user: stats come from the container's cgroup (TestStatsReportsCPUMemoryLimitAndPids)", d)
+	}
 	e := newEnv(t)
 	e.loadBusybox()
 	e.runD("--name", "burn", "busybox", "sh", "-c", "sleep 1000 & while :; do :; done")
