@@ -85,3 +85,23 @@ func TestDelegationRefusesACgroupWithProcessesOfItsOwn(t *testing.T) {
 		t.Fatalf("controllers enabled for the children: Delegation = %q, %v", got, err)
 	}
 }
+
+// TestValidateDelegatedRefusesAControllerTheDelegationLacks: systemd's
+// default delegation (memory, pids, cpu) has no cpuset, so --cpuset-cpus
+// is refused up front with the fix rather than failing in libcontainer on
+// a missing cpuset.cpus; root (no delegation) is not checked here.
+func TestValidateDelegatedRefusesAControllerTheDelegationLacks(t *testing.T) {
+	h := fakeV2(t, "/user.slice/user-1000.slice/user@1000.service", "memory pids cpu")
+	d := "/user.slice/user-1000.slice/user@1000.service"
+	err := ValidateDelegated(Limits{CPUSet: CPUList{0}, PidsLimit: 5}, h, d)
+	if !errors.Is(err, ErrControllerUnavailable) || !strings.Contains(err.Error(), "--cpuset-cpus needs the cpuset controller") ||
+		!strings.Contains(err.Error(), "Delegate=memory pids cpu cpuset") || strings.Contains(err.Error(), "--pids-limit") {
+		t.Fatalf("--cpuset-cpus without cpuset delegated: %v", err)
+	}
+	if err := ValidateDelegated(Limits{Memory: 1 << 20, PidsLimit: 5, NanoCPUs: 5e8}, h, d); err != nil {
+		t.Fatalf("limits of delegated controllers: %v", err)
+	}
+	if err := ValidateDelegated(Limits{CPUSet: CPUList{0}}, h, ""); err != nil {
+		t.Fatalf("no delegation (root): %v", err)
+	}
+}

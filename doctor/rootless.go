@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -209,8 +210,13 @@ func checkDelegation(o Options) Check {
 	found, err := cgroups.DelegationIn(mount, own, o.Writable)
 	if err == nil {
 		c.Status = OK
+		dir := filepath.Join(mount, found)
 		c.Detail = fmt.Sprintf("cgroup v2: the cgroup %s is delegated to you (controllers: %s; this command runs in %s): rootless containers get cgroups below it (%s), and every limit flag works",
-			found, controllers(filepath.Join(mount, found)), own, cgroups.PathIn(found, "ID"))
+			found, controllers(dir), own, cgroups.PathIn(found, "ID"))
+		if b, _ := os.ReadFile(filepath.Join(dir, "cgroup.controllers")); !slices.Contains(strings.Fields(string(b)), "cpuset") {
+			c.Detail = strings.TrimSuffix(c.Detail, "every limit flag works") + "every limit flag but --cpuset-cpus works (cpuset is not delegated: refused, exit 125)"
+			c.Fix = "optional: for --cpuset-cpus, delegate cpuset too (systemctl edit user@.service: [Service] Delegate=cpu cpuset io memory pids), or have root enable it in the cgroup.subtree_control of " + path.Dir(found)
+		}
 		return c
 	}
 	var de *cgroups.DelegationError

@@ -95,15 +95,18 @@ func TestMemoryAndCpusetLimitsAreInTheCgroup(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
-	b := e.start("run", "--name", "lim", "--memory", "64m", "--cpuset-cpus", "0", "--pids-limit", "33",
-		"busybox", "sh", "-c", "echo ready; while true; do sleep 1; done")
+	type limit struct{ controller, v1, v2, want string }
+	limits := []limit{{"memory", "memory.limit_in_bytes", "memory.max", "67108864"}, {"pids", "pids.max", "pids.max", "33"}}
+	args := []string{"run", "--name", "lim", "--memory", "64m", "--pids-limit", "33"}
+	// systemd's default delegation has no cpuset (TestRootlessLimitOfAnUndelegatedControllerIsRefused).
+	if !testenv.Rootless() || delegatedHas(t, "cpuset") {
+		limits = append(limits, limit{"cpuset", "cpuset.cpus", "cpuset.cpus", "0"})
+		args = append(args, "--cpuset-cpus", "0")
+	}
+	b := e.start(append(args, "busybox", "sh", "-c", "echo ready; while true; do sleep 1; done")...)
 	b.waitLine(t, "ready")
 	pid := e.inspect("lim").Pid
-	for _, c := range []struct{ controller, v1, v2, want string }{
-		{"memory", "memory.limit_in_bytes", "memory.max", "67108864"},
-		{"cpuset", "cpuset.cpus", "cpuset.cpus", "0"},
-		{"pids", "pids.max", "pids.max", "33"},
-	} {
+	for _, c := range limits {
 		dir, v2 := cgroupDir(t, pid, c.controller)
 		file := filepath.Join(dir, c.v1)
 		if v2 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -115,6 +116,43 @@ func TestRootlessContainersGetACgroupInTheDelegatedSubtree(t *testing.T) {
 	e.must("rm", "-f", "lim")
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("rm -f left the container's cgroup %s (%v)", dir, err)
+	}
+}
+
+// delegatedHas says whether the cgroup delegated to the test user passes
+// controller to its children (testenv.Delegation).
+func delegatedHas(t *testing.T, controller string) bool {
+	t.Helper()
+	d := testenv.Delegation()
+	if d == "" {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", d, "cgroup.controllers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Contains(strings.Fields(string(b)), controller)
+}
+
+// TestRootlessLimitOfAnUndelegatedControllerIsRefused: systemd delegates
+// memory, pids and cpu to user@.service by default, not cpuset (the VM
+// matrix's rootless leg delegates the same), so --cpuset-cpus is refused
+// before anything is created, naming the controller and the delegation,
+// instead of failing in libcontainer on a missing cpuset.cpus.
+func TestRootlessLimitOfAnUndelegatedControllerIsRefused(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	if testenv.Delegation() == "" || delegatedHas(t, "cpuset") {
+		t.Skip("needs a cgroup delegated to this user without cpuset (the VM matrix's rootless leg has one, as systemd's default Delegate= gives)")
+	}
+	e := newEnv(t)
+	e.loadBusybox()
+	r := e.run("run", "--rm", "--cpuset-cpus", "0", "busybox", "true")
+	if r.code != 125 || !strings.Contains(r.stderr, "--cpuset-cpus needs the cpuset controller") || !strings.Contains(r.stderr, "delegated to you") {
+		t.Errorf("--cpuset-cpus without cpuset delegated: want exit 125 naming the controller and the delegation, got %s", r)
+	}
+	if ps := e.must("ps", "-aq"); strings.TrimSpace(ps) != "" {
+		t.Errorf("a refused run left containers: %q", ps)
 	}
 }
 
