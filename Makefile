@@ -110,8 +110,9 @@ fuzz: deps
 
 ## test-vm: the VM matrix (hack/vm, docs/platforms.md): Debian's own x86-64 and arm64 kernels under
 ## qemu (TCG) with a busybox initramfs carrying edgerun, the test images and the root tests as static
-## test binaries: x86-64 cgroup v2, x86-64 with cgroup_disable=memory, arm64 cgroup v2, and the
-## power-cut leg (x86-64, --root on a virtio disk, 20 cuts), in parallel
+## test binaries: x86-64 cgroup v2, x86-64 with cgroup_disable=memory, arm64 cgroup v2, the
+## power-cut leg (x86-64, --root on a virtio disk, 20 cuts) and the rootless leg (x86-64, the e2e
+## suite as an ordinary user in a delegated cgroup), in parallel
 VM := $(CURDIR)/out/vm
 test-vm: vm-deps build images
 	@$(MAKE) --no-print-directory bin/edgerun-linux-arm64

@@ -60,3 +60,48 @@ func TestDelegationRefusesMissingControllersAndV1(t *testing.T) {
 		t.Fatalf("the root cgroup taken for a delegation: %v", err)
 	}
 }
+
+// TestDelegationRefusesACgroupWithProcessesOfItsOwn: cgroup v2 enables
+// controllers only below a cgroup without processes, so a delegated cgroup
+// holding the user's shell cannot give containers their limits; the error
+// says to move the shell into a leaf. Once the controllers are enabled, or
+// the cgroup is empty, it is a delegation.
+func TestDelegationRefusesACgroupWithProcessesOfItsOwn(t *testing.T) {
+	h := fakeV2(t, "/ci", "cpu memory pids")
+	dir := filepath.Join(h.UnifiedMount, "ci")
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte("4242\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Delegation(h, "/ci")
+	var de *DelegationError
+	if !errors.As(err, &de) || de.Cgroup != "/ci" || !errors.Is(err, ErrNotDelegated) || !strings.Contains(err.Error(), "holds 1 processes of its own") ||
+		!strings.Contains(err.Error(), "memory, pids, cpu") || !strings.Contains(err.Error(), dir+"/shell/cgroup.procs") {
+		t.Fatalf("a delegated cgroup with a process and no controllers for its children: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("cpu memory pids\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Delegation(h, "/ci"); err != nil || got != "/ci" {
+		t.Fatalf("controllers enabled for the children: Delegation = %q, %v", got, err)
+	}
+}
+
+// TestValidateDelegatedRefusesAControllerTheDelegationLacks: systemd's
+// default delegation (memory, pids, cpu) has no cpuset, so --cpuset-cpus
+// is refused up front with the fix rather than failing in libcontainer on
+// a missing cpuset.cpus; root (no delegation) is not checked here.
+func TestValidateDelegatedRefusesAControllerTheDelegationLacks(t *testing.T) {
+	h := fakeV2(t, "/user.slice/user-1000.slice/user@1000.service", "memory pids cpu")
+	d := "/user.slice/user-1000.slice/user@1000.service"
+	err := ValidateDelegated(Limits{CPUSet: CPUList{0}, PidsLimit: 5}, h, d)
+	if !errors.Is(err, ErrControllerUnavailable) || !strings.Contains(err.Error(), "--cpuset-cpus needs the cpuset controller") ||
+		!strings.Contains(err.Error(), "Delegate=memory pids cpu cpuset") || strings.Contains(err.Error(), "--pids-limit") {
+		t.Fatalf("--cpuset-cpus without cpuset delegated: %v", err)
+	}
+	if err := ValidateDelegated(Limits{Memory: 1 << 20, PidsLimit: 5, NanoCPUs: 5e8}, h, d); err != nil {
+		t.Fatalf("limits of delegated controllers: %v", err)
+	}
+	if err := ValidateDelegated(Limits{CPUSet: CPUList{0}}, h, ""); err != nil {
+		t.Fatalf("no delegation (root): %v", err)
+	}
+}

@@ -3,7 +3,11 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // Validate checks limits against the host: every limit that is set needs
@@ -13,24 +17,68 @@ import (
 // --memory.
 func Validate(l Limits, h *Host) error {
 	var errs []error
-	if l.Memory > 0 {
-		errs = append(errs, h.need("memory", "--memory"))
-		if l.MemorySwap != 0 && h.Controllers["memory"] && !h.SwapAccounting {
-			errs = append(errs, fmt.Errorf("%w: swap accounting is disabled on this kernel, so --memory-swap cannot be enforced: "+
-				"add `swapaccount=1` to the kernel command line (/boot/firmware/cmdline.txt on Raspberry Pi OS) and reboot, or run without --memory-swap", ErrControllerUnavailable))
-		}
+	for _, u := range l.uses() {
+		errs = append(errs, h.need(u.controller, u.flag))
+	}
+	if l.Memory > 0 && l.MemorySwap != 0 && h.Controllers["memory"] && !h.SwapAccounting {
+		errs = append(errs, fmt.Errorf("%w: swap accounting is disabled on this kernel, so --memory-swap cannot be enforced: "+
+			"add `swapaccount=1` to the kernel command line (/boot/firmware/cmdline.txt on Raspberry Pi OS) and reboot, or run without --memory-swap", ErrControllerUnavailable))
 	}
 	if l.NanoCPUs > 0 {
-		errs = append(errs, h.need("cpu", "--cpus"), h.checkCPUs(l.NanoCPUs))
-	}
-	if l.CPUShares > 0 {
-		errs = append(errs, h.need("cpu", "--cpu-shares"))
+		errs = append(errs, h.checkCPUs(l.NanoCPUs))
 	}
 	if len(l.CPUSet) > 0 {
-		errs = append(errs, h.need("cpuset", "--cpuset-cpus"), h.checkCPUSet(l.CPUSet))
+		errs = append(errs, h.checkCPUSet(l.CPUSet))
+	}
+	return errors.Join(errs...)
+}
+
+// use is a controller a set limit needs, and the flag that set it.
+type use struct{ controller, flag string }
+
+// uses lists the controllers of the limits that are set.
+func (l Limits) uses() []use {
+	var u []use
+	if l.Memory > 0 {
+		u = append(u, use{"memory", "--memory"})
+	}
+	if l.NanoCPUs > 0 {
+		u = append(u, use{"cpu", "--cpus"})
+	}
+	if l.CPUShares > 0 {
+		u = append(u, use{"cpu", "--cpu-shares"})
+	}
+	if len(l.CPUSet) > 0 {
+		u = append(u, use{"cpuset", "--cpuset-cpus"})
 	}
 	if l.PidsLimit > 0 {
-		errs = append(errs, h.need("pids", "--pids-limit"))
+		u = append(u, use{"pids", "--pids-limit"})
+	}
+	return u
+}
+
+// ValidateDelegated checks limits against the cgroup delegated to a
+// rootless user (Delegation, below h's cgroup2 mount): a limit whose
+// controller the host has but the delegation does not pass on is refused
+// with the fix. cpuset is the usual one: systemd's user@.service delegates
+// memory, pids and cpu by default. "" (root, no delegation) checks nothing.
+func ValidateDelegated(l Limits, h *Host, delegated string) error {
+	if delegated == "" || len(l.uses()) == 0 {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(h.UnifiedMount, delegated, "cgroup.controllers"))
+	if err != nil {
+		return fmt.Errorf("read the controllers of the cgroup %s delegated to you: %w", delegated, err)
+	}
+	have := strings.Fields(string(b))
+	var errs []error
+	for _, u := range l.uses() {
+		if !slices.Contains(have, u.controller) {
+			errs = append(errs, fmt.Errorf("%w: %s needs the %s controller, which the cgroup %s delegated to you does not have (it has: %s): "+
+				"delegate it too (systemctl edit user@.service: [Service] Delegate=%s %s), or have root enable it in the cgroup.subtree_control of %s's parent; or run without %s",
+				ErrControllerUnavailable, u.flag, u.controller, delegated, strings.Join(have, " "),
+				strings.Join(DelegatedControllers, " "), u.controller, delegated, u.flag))
+		}
 	}
 	return errors.Join(errs...)
 }

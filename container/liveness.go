@@ -64,9 +64,9 @@ func (r *Runtime) hierarchies() *cgroups.Hierarchies {
 }
 
 // cgroupless says why containers get no cgroup of their own, or nil when
-// they do: rootless edgerun may only create cgroups where they have been
-// delegated to the user, and it does not yet use a delegated cgroup v2
-// subtree.
+// they do: rootless edgerun may only create cgroups in a cgroup v2
+// subtree delegated to the user (cgroups.Delegation), and sets
+// cgroupParent to it.
 func (r *Runtime) cgroupless() error {
 	r.lessOnce.Do(func() { r.lessWhy = r.findCgroupless() })
 	return r.lessWhy

@@ -45,6 +45,8 @@ func (r *Runtime) plan(ctx context.Context, opts *RunOptions, detach bool) (*run
 		}
 	} else if err := cgroups.Validate(limits, host); err != nil {
 		return nil, err
+	} else if err := cgroups.ValidateDelegated(limits, host, r.cgroupParent); err != nil {
+		return nil, err
 	}
 	life, err := newLifecycle(opts, detach)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -179,9 +180,11 @@ func checkProcVisible(o Options) Check {
 			"or --privileged with either; or run edgerun as root there"}
 }
 
-// checkDelegation reports whether a cgroup is delegated to the user. Rootless
-// edgerun does not use delegated cgroups yet (container.findCgroupless), so
-// limits are refused either way; the check says what the host would give.
+// checkDelegation reports whether a cgroup v2 subtree is delegated to the
+// user, found as rootless edgerun finds it (cgroups.DelegationIn): then
+// rootless containers get cgroups below it and every limit flag works;
+// otherwise limits are refused (container.plan), and the check says why
+// and how to get a delegation.
 func checkDelegation(o Options) Check {
 	c := Check{Name: "delegation", Status: Warn}
 	const asRoot = "run containers that need limits as root"
@@ -192,12 +195,11 @@ func checkDelegation(o Options) Check {
 	}
 	if h.Mode != cgroups.ModeUnified {
 		c.Detail = fmt.Sprintf("cgroup %s layout: cgroup v1 controllers are never delegated to ordinary users, so %s", h.Mode, limitsRefused)
-		c.Fix = asRoot + "; rootless limits will need cgroup v2: add systemd.unified_cgroup_hierarchy=1 " + cmdlineFix
+		c.Fix = asRoot + "; rootless limits need cgroup v2 with a delegated cgroup: add systemd.unified_cgroup_hierarchy=1 " + cmdlineFix
 		return c
 	}
-	notYet := "but rootless edgerun does not use delegated cgroups yet, so " + limitsRefused
 	if o.Writable == nil {
-		c.Detail, c.Fix = "cgroup v2; delegation not checked: "+limitsRefused, asRoot
+		c.Detail, c.Fix = "cgroup v2; delegation not checked: without a delegated cgroup "+limitsRefused, asRoot
 		return c
 	}
 	mount := filepath.Join(o.HostRoot, h.UnifiedMount)
@@ -205,22 +207,35 @@ func checkDelegation(o Options) Check {
 	if own == "" {
 		own = "/"
 	}
-	manager := fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service", o.UID, o.UID)
-	switch {
-	case delegated(o, filepath.Join(mount, own)):
-		c.Detail = fmt.Sprintf("cgroup v2: this command's cgroup %s is delegated to you (controllers: %s), %s",
-			own, controllers(filepath.Join(mount, own)), notYet)
-		c.Fix = asRoot + " for now"
-	case delegated(o, filepath.Join(mount, manager)):
-		c.Detail = fmt.Sprintf("cgroup v2: your systemd user manager's cgroup %s is delegated to you (controllers: %s; this command runs in %s), %s",
-			manager, controllers(filepath.Join(mount, manager)), own, notYet)
-		c.Fix = asRoot + " for now"
-	default:
-		c.Detail = fmt.Sprintf("cgroup v2, but no cgroup is delegated to you (neither %s nor %s is yours to write): %s", own, manager, limitsRefused)
-		c.Fix = asRoot + "; delegation, for when rootless edgerun uses it: loginctl enable-linger " + o.User +
-			" (your systemd user manager gets a delegated cgroup), and /etc/systemd/system/user@.service.d/delegate.conf with " +
-			"[Service] Delegate=cpu cpuset io memory pids for every controller"
+	found, err := cgroups.DelegationIn(mount, own, o.Writable)
+	if err == nil {
+		c.Status = OK
+		dir := filepath.Join(mount, found)
+		c.Detail = fmt.Sprintf("cgroup v2: the cgroup %s is delegated to you (controllers: %s; this command runs in %s): rootless containers get cgroups below it (%s), and every limit flag works",
+			found, controllers(dir), own, cgroups.PathIn(found, "ID"))
+		if b, _ := os.ReadFile(filepath.Join(dir, "cgroup.controllers")); !slices.Contains(strings.Fields(string(b)), "cpuset") {
+			c.Detail = strings.TrimSuffix(c.Detail, "every limit flag works") + "every limit flag but --cpuset-cpus works (cpuset is not delegated: refused, exit 125)"
+			c.Fix = "optional: for --cpuset-cpus, delegate cpuset too (systemctl edit user@.service: [Service] Delegate=cpu cpuset io memory pids), or have root enable it in the cgroup.subtree_control of " + path.Dir(found)
+		}
+		return c
 	}
+	var de *cgroups.DelegationError
+	if errors.As(err, &de) && de.Cgroup != "" {
+		c.Detail, c.Fix = fmt.Sprintf("cgroup v2: %s (controllers: %s), so %s", de.Problem, controllers(filepath.Join(mount, de.Cgroup)), limitsRefused), de.Fix
+		return c
+	}
+	manager := fmt.Sprintf("/user.slice/user-%d.slice/user@%d.service", o.UID, o.UID)
+	if delegated(o, filepath.Join(mount, manager)) {
+		c.Detail = fmt.Sprintf("cgroup v2: your systemd user manager's cgroup %s is delegated to you (controllers: %s), but this command runs in %s, outside it, so %s",
+			manager, controllers(filepath.Join(mount, manager)), own, limitsRefused)
+		c.Fix = "run edgerun inside your user manager's cgroup: systemd-run --user --scope -p Delegate=yes edgerun ..., or from a systemctl --user unit (contrib/edgerun-user.service)"
+		return c
+	}
+	c.Detail = fmt.Sprintf("cgroup v2, but no cgroup is delegated to you (neither %s nor %s is yours to write): %s", own, manager, limitsRefused)
+	c.Fix = asRoot + "; or get a delegated cgroup: loginctl enable-linger " + o.User +
+		" (your systemd user manager gets one), with /etc/systemd/system/user@.service.d/delegate.conf holding " +
+		"[Service] Delegate=cpu cpuset io memory pids for every controller; without systemd, root makes a cgroup, chowns it " +
+		"(and its cgroup.procs, cgroup.subtree_control, cgroup.threads) to you and moves your shell into a leaf below it"
 	return c
 }
 

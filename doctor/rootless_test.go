@@ -34,7 +34,8 @@ func v2Delegated() host {
 		"proc/self/cgroup", "0::/user.slice/user-1000.slice/session-4.scope\n",
 		"sys/fs/cgroup/user.slice/user-1000.slice/session-4.scope/cgroup.procs", "",
 		"sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.procs", "",
-		"sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.controllers", "cpu memory pids\n")
+		"sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.controllers", "cpu memory pids\n",
+		"sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.subtree_control", "cpu memory pids\n")
 }
 
 // writableUnder makes every path below dir writable, and nothing else.
@@ -100,14 +101,31 @@ func TestRunReportsRootlessReadiness(t *testing.T) {
 
 		{"cgroup v1: never delegated", base().with("proc/self/mountinfo", v1Mountinfo), asPi(),
 			"delegation", Warn, []string{"never delegated", "--memory", "refused (exit 125)", "as root", "systemd.unified_cgroup_hierarchy=1"}, true},
-		{"cgroup v2, the command's own cgroup delegated", v2Delegated().with("proc/self/cgroup", "0::/user.slice/user-1000.slice/user@1000.service/app.slice/run-1.scope\n",
-			"sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/run-1.scope/cgroup.controllers", "memory pids\n"),
+		{"cgroup v2, the command runs below the delegated user manager", v2Delegated().with("proc/self/cgroup", "0::/user.slice/user-1000.slice/user@1000.service/app.slice/run-1.scope\n",
+			"sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/app.slice/run-1.scope/cgroup.controllers", "\n",
+			"sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.controllers", "cpu cpuset memory pids\n"),
 			asPi(writableUnder("user@1000.service")),
-			"delegation", Warn, []string{"run-1.scope is delegated to you (controllers: memory pids; without cpu)", "does not use delegated cgroups yet", "as root"}, true},
+			"delegation", OK, []string{"the cgroup /user.slice/user-1000.slice/user@1000.service is delegated to you (controllers: memory cpu cpuset pids; this command runs in /user.slice/user-1000.slice/user@1000.service/app.slice/run-1.scope)",
+				"user@1000.service/edgerun/ID", "every limit flag works"}, true},
+		{"cgroup v2, a cgroup made by root for the user", base().with("proc/self/cgroup", "0::/runner/shell\n",
+			"sys/fs/cgroup/runner/cgroup.controllers", "cpuset cpu io memory pids\n", "sys/fs/cgroup/runner/cgroup.procs", "",
+			"sys/fs/cgroup/runner/cgroup.subtree_control", "\n"), asPi(writableUnder("/runner")),
+			"delegation", OK, []string{"the cgroup /runner is delegated to you", "(/runner/edgerun/ID)"}, true},
+		{"cgroup v2, delegated as systemd does by default: no cpuset", v2Delegated().with("proc/self/cgroup", "0::/user.slice/user-1000.slice/user@1000.service/app.slice/run-1.scope\n"),
+			asPi(writableUnder("user@1000.service")),
+			"delegation", OK, []string{"every limit flag but --cpuset-cpus works (cpuset is not delegated", "optional: for --cpuset-cpus, delegate cpuset too", "/user.slice/user-1000.slice"}, true},
+		{"cgroup v2, delegated without cpu", v2Delegated().with("proc/self/cgroup", "0::/user.slice/user-1000.slice/user@1000.service/app.slice/run-1.scope\n",
+			"sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.controllers", "memory pids\n"),
+			asPi(writableUnder("user@1000.service")),
+			"delegation", Warn, []string{"user@1000.service delegated to you lacks the cpu controller(s) (controllers: memory pids; without cpu)", "refused (exit 125)", "Delegate=memory pids cpu in user@.service"}, true},
+		{"cgroup v2, the shell in the delegated cgroup itself", base().with("proc/self/cgroup", "0::/runner\n",
+			"sys/fs/cgroup/runner/cgroup.controllers", "cpu memory pids\n", "sys/fs/cgroup/runner/cgroup.procs", "77\n88\n",
+			"sys/fs/cgroup/runner/cgroup.subtree_control", "\n"), asPi(writableUnder("/runner")),
+			"delegation", Warn, []string{"/runner delegated to you holds 2 processes of its own", "cannot enable memory, pids, cpu", "refused (exit 125)", "runner/shell/cgroup.procs"}, true},
 		{"cgroup v2, only the user manager delegated", v2Delegated(), asPi(writableUnder("user@1000.service")),
-			"delegation", Warn, []string{"user@1000.service is delegated to you (controllers: memory cpu pids; this command runs in /user.slice/user-1000.slice/session-4.scope)", "does not use delegated cgroups yet"}, true},
+			"delegation", Warn, []string{"user@1000.service is delegated to you (controllers: memory cpu pids), but this command runs in /user.slice/user-1000.slice/session-4.scope, outside it", "systemd-run --user --scope -p Delegate=yes"}, true},
 		{"cgroup v2, nothing delegated", v2Delegated(), asPi(writableUnder("nowhere")),
-			"delegation", Warn, []string{"no cgroup is delegated to you", "loginctl enable-linger pi", "Delegate=cpu cpuset io memory pids"}, true},
+			"delegation", Warn, []string{"no cgroup is delegated to you", "loginctl enable-linger pi", "Delegate=cpu cpuset io memory pids", "chowns it"}, true},
 
 		{"slirp4netns installed", base().with("usr/bin/slirp4netns", "#!"), asPi(), "slirp4netns", OK, []string{"/usr/bin/slirp4netns", "10.0.2.2"}, true},
 		{"slirp4netns missing, pasta there", base().with("usr/bin/pasta", "#!"), asPi(),

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgerun/edgerun/cgroups"
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 // `edgerun check` against stores damaged by hand: each damage is reported
@@ -241,7 +242,8 @@ func TestCheckRemovesOrphanedCgroup(t *testing.T) {
 	for try := 0; ; try++ {
 		dirs = nil
 		for _, root := range cgroups.Mounted().Roots() {
-			d := filepath.Join(root, "edgerun", id)
+			// Rootless, edgerun's cgroups are below the user's delegated one.
+			d := filepath.Join(root, testenv.Delegation(), "edgerun", id)
 			if err := os.MkdirAll(d, 0o755); err != nil {
 				continue // a hierarchy without room for us (read-only, or a controller's rule)
 			}

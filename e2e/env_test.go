@@ -316,10 +316,11 @@ func tidy(t *testing.T, e *env) {
 }
 
 // mountsUnder returns the mounts on the host that involve dir: at or
-// below it, or made from a path below it.
+// below it, or made from a path below it. In the rootless tier the host is
+// the user's session, where rootless edgerun mounts (testenv.Checked).
 func mountsUnder(t *testing.T, dir string) []testenv.Mount {
 	t.Helper()
-	mnts, err := testenv.Live.Mounts(dir)
+	mnts, err := testenv.Checked().Mounts(dir)
 	if err != nil {
 		t.Error(err)
 	}

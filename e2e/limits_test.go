@@ -3,6 +3,8 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +13,7 @@ import (
 )
 
 func TestMemoryLimitOOMKillsAHog(t *testing.T) {
-	testenv.SkipRootless(t, limitsWhy)
+	testenv.SkipRootlessWithoutCgroup(t, limitsWhy)
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
@@ -29,7 +31,7 @@ func TestMemoryLimitOOMKillsAHog(t *testing.T) {
 }
 
 func TestPidsLimitStopsAForkBomb(t *testing.T) {
-	testenv.SkipRootless(t, limitsWhy)
+	testenv.SkipRootlessWithoutCgroup(t, limitsWhy)
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
@@ -46,7 +48,7 @@ func TestPidsLimitStopsAForkBomb(t *testing.T) {
 }
 
 func TestCpusQuotaIsVisibleInTheCgroup(t *testing.T) {
-	testenv.SkipRootless(t, limitsWhy)
+	testenv.SkipRootlessWithoutCgroup(t, limitsWhy)
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
@@ -59,9 +61,10 @@ func TestCpusQuotaIsVisibleInTheCgroup(t *testing.T) {
 		t.Errorf("running container %s: cgroups %v (%v), mounts %v: the leftover checks look in the wrong place",
 			rec.ID, cgs, err, mnts)
 	}
-	file, want := "/sys/fs/cgroup/cpu/edgerun/"+rec.ID+"/cpu.cfs_quota_us", "50000"
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil { // pure v2
-		file, want = filepath.Join("/sys/fs/cgroup/edgerun", rec.ID, "cpu.max"), "50000 100000"
+	dir, v2 := cgroupDir(t, rec.Pid, "cpu")
+	file, want := filepath.Join(dir, "cpu.cfs_quota_us"), "50000"
+	if v2 {
+		file, want = filepath.Join(dir, "cpu.max"), "50000 100000"
 	}
 	got, err := os.ReadFile(file)
 	if err != nil || strings.TrimSpace(string(got)) != want {
@@ -82,6 +85,35 @@ func TestCpusQuotaIsVisibleInTheCgroup(t *testing.T) {
 	}
 }
 
-// limitsWhy is why limit tests skip in the rootless tier.
-const limitsWhy = "limits need a cgroup, and ordinary users get none without cgroup v2 delegation " +
+// limitsWhy is why limit tests skip in the rootless tier without a
+// delegated cgroup (the VM matrix's rootless leg has one, and runs them).
+const limitsWhy = "limits need a cgroup, and ordinary users get one only in a cgroup v2 subtree delegated to them " +
 	"(TestRootlessRefusesLimitsWithoutACgroup checks the refusal)"
+
+// cgroupDir is the directory of process pid's cgroup in the hierarchy
+// holding controller, the kernel's answer from /proc/PID/cgroup: on cgroup
+// v1 /sys/fs/cgroup/CONTROLLER/PATH, on v2 /sys/fs/cgroup/PATH (v2 true).
+// Root's containers are at /edgerun/<id>, rootless ones below the user's
+// delegated cgroup; this finds either.
+func cgroupDir(t *testing.T, pid int, controller string) (dir string, v2 bool) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cgroup"))
+	if err != nil {
+		t.Fatalf("the cgroup of container process %d: %v", pid, err)
+	}
+	unified := ""
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		switch {
+		case len(f) != 3:
+		case f[0] == "0" && f[1] == "":
+			unified = f[2]
+		case slices.Contains(strings.Split(f[1], ","), controller):
+			return filepath.Join("/sys/fs/cgroup", controller, f[2]), false
+		}
+	}
+	if unified == "" {
+		t.Fatalf("process %d is in no cgroup with the %s controller:\n%s", pid, controller, b)
+	}
+	return filepath.Join("/sys/fs/cgroup", unified), true
+}

@@ -91,26 +91,29 @@ func TestRunRefusesWhatTheKernelWouldRefuseUpFront(t *testing.T) {
 }
 
 func TestMemoryAndCpusetLimitsAreInTheCgroup(t *testing.T) {
-	testenv.SkipRootless(t, limitsWhy)
+	testenv.SkipRootlessWithoutCgroup(t, limitsWhy)
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
-	if _, err := os.Stat("/sys/fs/cgroup/memory/edgerun"); err != nil {
-		if _, err := os.Stat("/sys/fs/cgroup/memory"); err != nil {
-			t.Skip("needs the cgroup v1 memory controller (this host's layout)")
-		}
+	type limit struct{ controller, v1, v2, want string }
+	limits := []limit{{"memory", "memory.limit_in_bytes", "memory.max", "67108864"}, {"pids", "pids.max", "pids.max", "33"}}
+	args := []string{"run", "--name", "lim", "--memory", "64m", "--pids-limit", "33"}
+	// systemd's default delegation has no cpuset (TestRootlessLimitOfAnUndelegatedControllerIsRefused).
+	if !testenv.Rootless() || delegatedHas(t, "cpuset") {
+		limits = append(limits, limit{"cpuset", "cpuset.cpus", "cpuset.cpus", "0"})
+		args = append(args, "--cpuset-cpus", "0")
 	}
-	b := e.start("run", "--name", "lim", "--memory", "64m", "--cpuset-cpus", "0", "--pids-limit", "33",
-		"busybox", "sh", "-c", "echo ready; while true; do sleep 1; done")
+	b := e.start(append(args, "busybox", "sh", "-c", "echo ready; while true; do sleep 1; done")...)
 	b.waitLine(t, "ready")
-	id := e.inspect("lim").ID
-	for file, want := range map[string]string{
-		"/sys/fs/cgroup/memory/edgerun/" + id + "/memory.limit_in_bytes": "67108864",
-		"/sys/fs/cgroup/cpuset/edgerun/" + id + "/cpuset.cpus":           "0",
-		"/sys/fs/cgroup/pids/edgerun/" + id + "/pids.max":                "33",
-	} {
-		if got, err := os.ReadFile(file); err != nil || strings.TrimSpace(string(got)) != want {
-			t.Errorf("%s = %q (%v), want %s", file, got, err, want)
+	pid := e.inspect("lim").Pid
+	for _, c := range limits {
+		dir, v2 := cgroupDir(t, pid, c.controller)
+		file := filepath.Join(dir, c.v1)
+		if v2 {
+			file = filepath.Join(dir, c.v2)
+		}
+		if got, err := os.ReadFile(file); err != nil || strings.TrimSpace(string(got)) != c.want {
+			t.Errorf("%s = %q (%v), want %s", file, got, err, c.want)
 		}
 	}
 	e.must("rm", "-f", "lim")

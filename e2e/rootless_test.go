@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,6 +67,9 @@ func TestRootlessContainerRootIsTheUser(t *testing.T) {
 func TestRootlessRefusesLimitsWithoutACgroup(t *testing.T) {
 	t.Parallel()
 	requireRootless(t)
+	if d := testenv.Delegation(); d != "" {
+		t.Skipf("the cgroup %s is delegated to this user, so limits apply: TestRootlessContainersGetACgroupInTheDelegatedSubtree and the limit tests check them", d)
+	}
 	e := newEnv(t)
 	e.loadBusybox()
 	for _, flag := range [][]string{{"--memory", "64m"}, {"--pids-limit", "20"}, {"--cpus", "0.5"}, {"--cpuset-cpus", "0"}} {
@@ -73,6 +77,81 @@ func TestRootlessRefusesLimitsWithoutACgroup(t *testing.T) {
 		if r.code != 125 || !strings.Contains(r.stderr, flag[0]) || !strings.Contains(r.stderr, "cgroup") {
 			t.Errorf("%s without a cgroup: want exit 125 naming the flag and the missing cgroup, got %s", flag[0], r)
 		}
+	}
+	if ps := e.must("ps", "-aq"); strings.TrimSpace(ps) != "" {
+		t.Errorf("a refused run left containers: %q", ps)
+	}
+}
+
+// TestRootlessContainersGetACgroupInTheDelegatedSubtree: with a cgroup v2
+// subtree delegated to the user (the VM matrix's rootless leg makes one the
+// way systemd's Delegate= does), a container's cgroup is
+// <delegated>/edgerun/<id>, made by the user, with its limits; rm removes it.
+func TestRootlessContainersGetACgroupInTheDelegatedSubtree(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	parent := testenv.Delegation()
+	if parent == "" {
+		t.Skip("no cgroup v2 subtree is delegated to this user, so containers get no cgroup (TestRootlessRefusesLimitsWithoutACgroup); the VM matrix's rootless leg has one")
+	}
+	e := newEnv(t)
+	e.loadBusybox()
+	e.runD("--name", "lim", "--pids-limit", "20", "--memory", "32m", "busybox", "sleep", "1000")
+	rec := e.inspect("lim")
+	dir, v2 := cgroupDir(t, rec.Pid, "pids")
+	want := filepath.Join("/sys/fs/cgroup", parent, "edgerun", rec.ID)
+	if !v2 || dir != want {
+		t.Fatalf("the container's cgroup is %s (v2 %v), want %s in the delegated %s", dir, v2, want, parent)
+	}
+	for file, limit := range map[string]string{"pids.max": "20", "memory.max": "33554432"} {
+		if got, err := os.ReadFile(filepath.Join(dir, file)); err != nil || strings.TrimSpace(string(got)) != limit {
+			t.Errorf("%s/%s = %q (%v), want %s", dir, file, got, err, limit)
+		}
+	}
+	var mine, made unix.Stat_t // the delegated cgroup is the user's; the container's was made by the user
+	if err := unix.Stat(filepath.Join("/sys/fs/cgroup", parent), &mine); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Stat(dir, &made); err != nil || made.Uid != mine.Uid {
+		t.Errorf("the container's cgroup is owned by uid %d (%v), want the user's %d", made.Uid, err, mine.Uid)
+	}
+	e.must("rm", "-f", "lim")
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("rm -f left the container's cgroup %s (%v)", dir, err)
+	}
+}
+
+// delegatedHas says whether the cgroup delegated to the test user passes
+// controller to its children (testenv.Delegation).
+func delegatedHas(t *testing.T, controller string) bool {
+	t.Helper()
+	d := testenv.Delegation()
+	if d == "" {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", d, "cgroup.controllers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Contains(strings.Fields(string(b)), controller)
+}
+
+// TestRootlessLimitOfAnUndelegatedControllerIsRefused: systemd delegates
+// memory, pids and cpu to user@.service by default, not cpuset (the VM
+// matrix's rootless leg delegates the same), so --cpuset-cpus is refused
+// before anything is created, naming the controller and the delegation,
+// instead of failing in libcontainer on a missing cpuset.cpus.
+func TestRootlessLimitOfAnUndelegatedControllerIsRefused(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	if testenv.Delegation() == "" || delegatedHas(t, "cpuset") {
+		t.Skip("needs a cgroup delegated to this user without cpuset (the VM matrix's rootless leg has one, as systemd's default Delegate= gives)")
+	}
+	e := newEnv(t)
+	e.loadBusybox()
+	r := e.run("run", "--rm", "--cpuset-cpus", "0", "busybox", "true")
+	if r.code != 125 || !strings.Contains(r.stderr, "--cpuset-cpus needs the cpuset controller") || !strings.Contains(r.stderr, "delegated to you") {
+		t.Errorf("--cpuset-cpus without cpuset delegated: want exit 125 naming the controller and the delegation, got %s", r)
 	}
 	if ps := e.must("ps", "-aq"); strings.TrimSpace(ps) != "" {
 		t.Errorf("a refused run left containers: %q", ps)
@@ -131,6 +210,9 @@ func TestRootlessUserOtherThanRootNeedsSubordinateIDs(t *testing.T) {
 func TestRootlessStatsComeFromTheContainersProcesses(t *testing.T) {
 	t.Parallel()
 	requireRootless(t)
+	if d := testenv.Delegation(); d != "" {
+		t.Skipf("the cgroup %s is delegated to this user: stats come from the container's cgroup (TestStatsReportsCPUMemoryLimitAndPids)", d)
+	}
 	e := newEnv(t)
 	e.loadBusybox()
 	e.runD("--name", "burn", "busybox", "sh", "-c", "sleep 1000 & while :; do :; done")

@@ -46,7 +46,7 @@ func TestSecondStateDirectoryForARootIsRefused(t *testing.T) {
 }
 
 func TestWipedStateDoesNotMakeLiveContainersDead(t *testing.T) {
-	testenv.SkipRootless(t, "with --state wiped, liveness comes from the container's cgroup, which rootless containers here do not have")
+	testenv.SkipRootlessWithoutCgroup(t, "with --state wiped, liveness comes from the container's cgroup")
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()

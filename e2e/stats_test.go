@@ -8,7 +8,7 @@ import (
 )
 
 func TestStatsReportsCPUMemoryLimitAndPids(t *testing.T) {
-	testenv.SkipRootless(t, limitsWhy)
+	testenv.SkipRootlessWithoutCgroup(t, limitsWhy)
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()

@@ -1,10 +1,11 @@
 #!/bin/sh
-# initramfs.sh OUT KERNELDIR BUSYBOX STAGE: write the initramfs OUT (a newc cpio, uncompressed:
+# initramfs.sh OUT KERNELDIR BUSYBOX STAGE...: write the initramfs OUT (a newc cpio, uncompressed:
 # the kernel unpacks it fastest) for the test VMs from
 #   KERNELDIR  what hack/vm/kernel.sh extracted (root/lib/modules, release)
 #   BUSYBOX    a static busybox for the VM's architecture (the whole userland)
 #   STAGE      a directory copied as is to / : usr/local/bin/edgerun, tests/<pkg>.test, src/<pkg>
-#              (the test packages' testdata), images/ (OCI layouts)
+#              (the test packages' testdata), images/ (OCI layouts); more STAGE directories are
+#              copied over it in order (the rootless leg's helpers, hack/vm/rootless-stage.sh)
 # plus hack/vm/init, hack/vm/suite.sh and hack/vm/suites/, and the kernel modules edgerun needs
 # (overlay, veth, bridge, nf_tables and friends) with their dependencies, listed in load order
 # in /lib/modules/load.order. $VM_MODULES_EXTRA names more modules (the power-cut VM's virtio
@@ -13,7 +14,7 @@ set -eu
 out=$1
 kdir=$2
 busybox=$3
-stage=$4
+shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 release=$(cat "$kdir/release")
 kroot=$kdir/root
@@ -36,7 +37,9 @@ cp -r "$here/suites" "$tree/suites"
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$tree/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$tree/etc/group"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$tree/etc/hosts"
-cp -a "$stage/." "$tree/"
+for stage in "$@"; do
+	cp -a "$stage/." "$tree/"
+done
 
 for m in $mods; do
 	modprobe -d "$kroot" -S "$release" --show-depends "$m" ||

@@ -7,6 +7,10 @@
 #                      folder like netns or internal/testenv), PKG others those that no other
 #                      test line of the suite names
 #   require TEST       (read by the host runner only) TEST must have passed
+#   rootless USER      make USER, an ordinary user with subordinate IDs, and delegate a cgroup to
+#                      it (rootless_setup below); the doctor and test steps after it run as USER
+#                      in the rootless tier (EDGERUN_TEST_ROOTLESS=1, mapping subids), and at the
+#                      end nothing of USER's may be left but its session
 #   powercut           one boot of the power-cut leg: /powercut.sh (hack/vm/powercut-guest.sh)
 #                      verifies the disk after the previous cut and runs the workload until the
 #                      next one; hack/vm/powercut.sh boots the VM once per cut
@@ -19,14 +23,87 @@ if [ ! -f "$file" ]; then
 fi
 export HOME=/root TMPDIR=/tmp
 export EDGERUN_TEST_IMAGES=/images EDGERUN_BIN=/usr/local/bin/edgerun EDGERUN_E2E_PROBE=/tests/probe
+as=        # the ordinary user the steps run as after a rootless step; root when empty
+cg=        # the cgroup delegated to it
+uid=2000   # its UID and GID
+subids=200000:65536
+
+# rootless_setup USER: USER with a home, an XDG_RUNTIME_DIR and subordinate IDs, and the cgroup
+# /sys/fs/cgroup/users/USER delegated to it the way systemd's default Delegate= hands
+# user@.service its subtree: the parent users (root's, like user-UID.slice) passes memory, pids
+# and cpu to it, no cpuset; the directory and its cgroup.procs, cgroup.subtree_control and
+# cgroup.threads are chowned to USER, and a leaf USER/shell (USER's too) is where every step as
+# USER starts (the delegated cgroup itself keeps no process, so it can pass controllers on).
+# /dev/net/tun opens for everyone (slirp4netns), as Debian's udev makes it, and the VM gets a LAN
+# address (192.0.2.10 on a dummy link; qemu runs it with -nic none), so ports published through
+# slirp4netns are tried on the host's address as well as on loopback.
+rootless_setup() {
+	u=$1
+	echo "$u:x:$uid:$uid:$u:/home/$u:/bin/sh" >>/etc/passwd
+	echo "$u:x:$uid:" >>/etc/group
+	echo "$u:$subids" >>/etc/subuid
+	echo "$u:$subids" >>/etc/subgid
+	mkdir -p "/home/$u/tmp" "/run/user/$uid"
+	chown -R "$uid:$uid" "/home/$u" "/run/user/$uid"
+	chmod 0700 "/run/user/$uid"
+	cg=/sys/fs/cgroup/users/$u
+	mkdir /sys/fs/cgroup/users && echo "+memory +pids +cpu" >/sys/fs/cgroup/users/cgroup.subtree_control &&
+		mkdir "$cg" "$cg/shell" || return 1
+	for d in "$cg" "$cg/shell"; do
+		chown "$uid:$uid" "$d" "$d/cgroup.procs" "$d/cgroup.subtree_control" "$d/cgroup.threads" || return 1
+	done
+	chmod 0666 /dev/net/tun
+	ip link add lan0 type dummy && ip addr add 192.0.2.10/24 dev lan0 && ip link set lan0 up || return 1
+	as=$u
+}
+
+# run_as CMD...: CMD as root, or after a rootless step as that user (busybox su keeps the
+# environment given here) from a shell moved into the leaf of the user's delegated cgroup.
+run_as() {
+	if [ -z "$as" ]; then
+		"$@"
+		return
+	fi
+	# shellcheck disable=SC2016 # $$ and "$@" are the inner shell's
+	sh -c 'echo $$ >"$0" && exec "$@"' "$cg/shell/cgroup.procs" \
+		env HOME="/home/$as" TMPDIR="/home/$as/tmp" XDG_RUNTIME_DIR="/run/user/$uid" USER="$as" LOGNAME="$as" \
+		EDGERUN_TEST_ROOTLESS=1 EDGERUN_TEST_ROOTLESS_MAPPING=subids \
+		su -p -s /bin/sh -c 'exec "$@"' -- "$as" sh "$@"
+}
+
+# rootless_leftovers: after the steps as the user, nothing of it may be left but its session
+# (the holder and slirp4netns): no other process, and no container cgroup in its delegated one.
+rootless_leftovers() {
+	mine=$(ps -o user,pid,args | awk -v u="$as" -v id="$uid" '$1 == u || $1 == id')
+	session=$(echo "$mine" | grep -c -e ' __session$' -e 'slirp4netns ')
+	left=$(echo "$mine" | grep -v -e ' __session$' -e 'slirp4netns ')
+	if [ -n "$left" ]; then
+		echo "@@VM error: processes of $as left besides its session:"
+		echo "$left"
+	fi
+	cgs=$(find "$cg" -mindepth 1 -type d ! -path "$cg/shell" ! -path "$cg/edgerun")
+	if [ -n "$cgs" ]; then
+		echo "@@VM error: cgroups left in $as's delegated cgroup:"
+		echo "$cgs"
+	fi
+	echo "@@VM rootless leftovers checked: $session session processes of $as, $(echo "$left" | grep -c .) others, $(echo "$cgs" | grep -c .) cgroups left"
+}
+
 # staged: the packages whose test binaries the VM carries.
 staged() { (cd /tests && find . -name '*.test' -type f | sed 's|^\./||; s|\.test$||' | sort); }
 rc=0
 while read -r kind a b; do
 	case $kind in
+	rootless)
+		if ! rootless_setup "$a"; then
+			echo "@@VM error: could not make the rootless user $a and its delegated cgroup"
+			rc=1
+			break
+		fi
+		echo "@@VM rootless $a: uid $uid, subordinate IDs $subids, cgroup $cg delegated (controllers: $(cat "$cg/cgroup.controllers"))" ;;
 	doctor)
 		echo "@@VM doctor-begin"
-		edgerun doctor </dev/null
+		(cd / && run_as edgerun doctor </dev/null)
 		echo "@@VM doctor-end $?" ;;
 	powercut)
 		sh /powercut.sh </dev/null || rc=1 ;;
@@ -48,11 +125,12 @@ while read -r kind a b; do
 				continue
 			fi
 			echo "@@VM test-begin $p $(cut -d' ' -f1 /proc/uptime)"
-			(cd "/src/$p" && "/tests/$p.test" -test.v -test.count=1 -test.timeout 30m -test.run "$b" </dev/null 2>&1)
+			(cd "/src/$p" && run_as "/tests/$p.test" -test.v -test.count=1 -test.timeout 30m -test.run "$b" </dev/null 2>&1)
 			r=$?
 			echo "@@VM test-end $p $r $(cut -d' ' -f1 /proc/uptime)"
 			[ "$r" = 0 ] || rc=1
 		done ;;
 	esac
 done <"$file"
+[ -z "$as" ] || rootless_leftovers
 exit $rc

@@ -10,6 +10,8 @@
 # default 20) from an initramfs of its own (hack/vm/powercut-stage.sh: no test binaries, the
 # registry, virtio disk and ext4 modules); its results go to $POWERCUT_RESULTS (default
 # $VM/results/powercut).
+# The rootless leg boots the amd64 initramfs plus Debian's newuidmap, newgidmap and slirp4netns
+# (hack/vm/rootless-stage.sh) and runs the e2e suite as an ordinary user in a delegated cgroup.
 set -eu
 : "${BIN:?}" "${BIN_ARM64:?}" "${IMAGES:?}" "${BUSYBOX:?}" "${MKIMAGE:?}" "${VM:?}"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,17 +20,24 @@ here=$(cd "$(dirname "$0")" && pwd)
 matrix="v2 amd64 -
 nomemory amd64 cgroup_disable=memory
 arm64 arm64 -
-powercut amd64 -"
-only=${VM_ONLY:-v2 nomemory arm64 powercut}
+powercut amd64 -
+rootless amd64 -"
+only=${VM_ONLY:-v2 nomemory arm64 powercut rootless}
 wanted() { case " $only " in *" $1 "*) return 0 ;; esac; return 1; }
 
 start=$(date +%s)
-if wanted v2 || wanted nomemory || wanted powercut; then
+if wanted v2 || wanted nomemory || wanted powercut || wanted rootless; then
 	"$here/kernel.sh" amd64 "$VM/amd64"
 fi
-if wanted v2 || wanted nomemory; then
+if wanted v2 || wanted nomemory || wanted rootless; then
 	"$here/stage.sh" amd64 "$VM/amd64/stage" "$BIN" "$IMAGES"
+fi
+if wanted v2 || wanted nomemory; then
 	"$here/initramfs.sh" "$VM/amd64/initrd" "$VM/amd64" "$BUSYBOX" "$VM/amd64/stage"
+fi
+if wanted rootless; then
+	"$here/rootless-stage.sh" "$VM/amd64/rootless-stage"
+	"$here/initramfs.sh" "$VM/amd64/initrd-rootless" "$VM/amd64" "$BUSYBOX" "$VM/amd64/stage" "$VM/amd64/rootless-stage"
 fi
 if wanted powercut; then
 	"$here/powercut-stage.sh" "$VM/amd64/powercut-stage" "$BIN" "$IMAGES" "$MKIMAGE" "$BUSYBOX"
@@ -58,7 +67,9 @@ echo "$matrix" | {
 			"$here/powercut.sh" "$VM/$arch/vmlinuz" "$VM/$arch/initrd-powercut" \
 				"${POWERCUT_RESULTS:-$VM/results/$name}" >"$VM/results/$name.txt" 2>&1 &
 		else
-			"$here/run.sh" "$arch" "$name" "$VM/$arch/vmlinuz" "$VM/$arch/initrd" "$VM/results/$name" $extra \
+			initrd=$VM/$arch/initrd
+			[ "$name" != rootless ] || initrd=$VM/$arch/initrd-rootless
+			"$here/run.sh" "$arch" "$name" "$VM/$arch/vmlinuz" "$initrd" "$VM/results/$name" $extra \
 				>"$VM/results/$name.txt" 2>&1 &
 		fi
 		pids="$pids $!:$name"

@@ -25,6 +25,10 @@ type Host struct {
 	Mountinfo string
 	// ClassNet holds the network interfaces (a bridge's ports in BRIDGE/brif).
 	ClassNet string
+	// Delegated is the cgroup v2 subtree delegated to the rootless test
+	// user (Delegation), "" when none: its containers' cgroups are at
+	// Delegated/edgerun/<id> of the v2 tree.
+	Delegated string
 }
 
 // Live is the host the tests run on. Its mount table is the calling
@@ -32,19 +36,19 @@ type Host struct {
 // libcontainer joins each new container's mount namespace on a locked
 // thread it lets die, and when that thread was the main one Go parks it
 // there, so /proc/self can show a container's mounts.
-var Live = Host{Mountinfo: "/proc/thread-self/mountinfo", ClassNet: "/sys/class/net"}
+var Live = Host{Mountinfo: "/proc/thread-self/mountinfo", ClassNet: "/sys/class/net", Delegated: Delegation()}
 
-// checked is where the leftover checks look: Live, or in the rootless tier
+// Checked is where the leftover checks look: Live, or in the rootless tier
 // the mount namespace of the user's session (its holder's mount table),
 // where rootless edgerun mounts. The session's network namespace cannot
 // be read from outside it: ClassNet is empty and the veth and DNAT checks
 // are left to edgerun check (e2e runs it).
-func checked() Host {
+func Checked() Host {
 	if !Rootless() {
 		return Live
 	}
 	if pid := sessionHolder(); pid > 0 {
-		return Host{Mountinfo: "/proc/" + strconv.Itoa(pid) + "/mountinfo"}
+		return Host{Mountinfo: "/proc/" + strconv.Itoa(pid) + "/mountinfo", Delegated: Live.Delegated}
 	}
 	return Live
 }
@@ -104,8 +108,9 @@ func (h Host) Mounts(dir string) ([]Mount, error) {
 // name=systemd included), the v2 tree of a pure v2 host, and the v2 tree a
 // hybrid host mounts beside its v1 hierarchies (/sys/fs/cgroup/unified).
 // edgerun puts a container at /edgerun/<id> of every hierarchy
-// (cgroups.Path). No cgroup file system at all is an error: a check that
-// cannot look must not pass.
+// (cgroups.Path), rootless edgerun at Delegated/edgerun/<id> of the v2
+// tree. No cgroup file system at all is an error: a check that cannot look
+// must not pass.
 func (h Host) Cgroups(ids ...string) ([]string, error) {
 	table, err := h.mountTable()
 	if err != nil {
@@ -117,6 +122,9 @@ func (h Host) Cgroups(ids ...string) ([]string, error) {
 		if (m.fstype == "cgroup" || m.fstype == "cgroup2") && !seen[m.dev] {
 			seen[m.dev] = true
 			roots = append(roots, m.point)
+			if m.fstype == "cgroup2" && h.Delegated != "" {
+				roots = append(roots, filepath.Join(m.point, h.Delegated))
+			}
 		}
 	}
 	if len(roots) == 0 {
@@ -216,7 +224,7 @@ func PortRules(bridge string) ([]string, error) {
 // on the host (see Host.Mounts).
 func AssertNoMountsUnder(t testing.TB, dir string) {
 	t.Helper()
-	mounts, err := checked().Mounts(dir)
+	mounts, err := Checked().Mounts(dir)
 	if err != nil {
 		t.Errorf("check for mounts left: %v", err)
 	}
@@ -242,7 +250,7 @@ func AssertNoCgroups(t testing.TB, ids ...string) {
 // what Host.Network finds, and DNAT rules in n's table (PortRules).
 func AssertNoNetwork(t testing.TB, n Network) {
 	t.Helper()
-	left, err := checked().Network(n)
+	left, err := Checked().Network(n)
 	if err != nil {
 		t.Errorf("check for network leftovers: %v", err)
 	}

@@ -17,7 +17,13 @@ package testenv
 
 import (
 	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // RequireRoot skips the test unless it runs as root. why completes
@@ -95,5 +101,70 @@ func RequireReliabilitySuite(t testing.TB) {
 	t.Helper()
 	if os.Getenv(ReliabilityEnv) != "1" {
 		t.Skip("part of the proof suite: run it with make test-reliability (" + ReliabilityEnv + "=1), which make test runs")
+	}
+}
+
+// delegatedControllers are the controllers a delegated cgroup must have for
+// rootless limits (cgroups.DelegatedControllers).
+var delegatedControllers = []string{"memory", "pids", "cpu"}
+
+// Delegation returns the cgroup v2 subtree delegated to the ordinary user
+// running the tests, below the cgroup2 root (/sys/fs/cgroup): rootless
+// edgerun puts its containers' cgroups at <delegation>/edgerun/<id>. It is
+// the answer of cgroups.Delegation, reached the same way: on a pure cgroup
+// v2 host, the highest ancestor of this process's cgroup whose directory,
+// cgroup.procs and cgroup.subtree_control the user may write, with the
+// memory, pids and cpu controllers. "" outside the rootless tier, on
+// cgroup v1 or the hybrid layout, and without such a cgroup (this package
+// may not import cgroups; internal/layering keeps it free of the module).
+func Delegation() string {
+	if !Rootless() {
+		return ""
+	}
+	const mount = "/sys/fs/cgroup"
+	if _, err := os.Stat(filepath.Join(mount, "cgroup.controllers")); err != nil {
+		return "" // not a pure v2 host
+	}
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return ""
+	}
+	self, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "0::")
+	if !ok {
+		return ""
+	}
+	found := ""
+	for dir := path.Clean(self); dir != "/" && dir != "."; dir = path.Dir(dir) {
+		full := filepath.Join(mount, dir)
+		if unix.Access(full, unix.W_OK) != nil || unix.Access(filepath.Join(full, "cgroup.procs"), unix.W_OK) != nil ||
+			unix.Access(filepath.Join(full, "cgroup.subtree_control"), unix.W_OK) != nil {
+			break
+		}
+		found = dir
+	}
+	if found == "" {
+		return ""
+	}
+	have, err := os.ReadFile(filepath.Join(mount, found, "cgroup.controllers"))
+	if err != nil {
+		return ""
+	}
+	for _, c := range delegatedControllers {
+		if !slices.Contains(strings.Fields(string(have)), c) {
+			return ""
+		}
+	}
+	return found
+}
+
+// SkipRootlessWithoutCgroup skips the test in the rootless tier unless a
+// cgroup is delegated to the test user (Delegation): limits, stats from the
+// cgroup and liveness by cgroup need one. why completes "rootless without a
+// delegated cgroup: ...". The VM matrix's rootless leg has a delegation, so
+// these tests run there.
+func SkipRootlessWithoutCgroup(t testing.TB, why string) {
+	t.Helper()
+	if Rootless() && Delegation() == "" {
+		t.Skipf("rootless without a delegated cgroup: %s", why)
 	}
 }
