@@ -186,6 +186,10 @@ func (u *unpacker) opaque(dir string) error {
 	}
 	defer unix.Close(fd)
 	if err := unix.Fsetxattr(fd, opaqueXattr(u.cfg.privileged), []byte("y"), 0); err != nil {
+		if !u.cfg.privileged && (errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOTSUP)) {
+			return fmt.Errorf("mark %q opaque: %w: unprivileged (rootless) layers keep overlay's markers in user.* xattrs, "+
+				"which this file system does not store (tmpfs before Linux 6.6): put --root on ext4, xfs or btrfs", dir, err)
+		}
 		return fmt.Errorf("mark %q opaque: %w", dir, err)
 	}
 	u.st.Whiteouts++
