@@ -60,7 +60,7 @@ while [ "$i" -le "$cuts" ] && [ -z "$stopped" ]; do
 	t=$(date +%s.%N)
 	timeout --signal=KILL "$boot_timeout" qemu-system-x86_64 -machine q35,accel=tcg -cpu max \
 		-smp "$smp" -m "$mem" -kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 quiet loglevel=1 panic=-1 no_timer_check edgerun.suite=powercut edgerun.cycle=$i edgerun.cuts=$cuts edgerun.seed=$seed edgerun.maxdelay=$maxdelay" \
+		-append "console=ttyS0 quiet loglevel=5 softlockup_all_cpu_backtrace=1 panic=-1 no_timer_check edgerun.suite=powercut edgerun.cycle=$i edgerun.cuts=$cuts edgerun.seed=$seed edgerun.maxdelay=$maxdelay" \
 		-drive "file=$disk,format=raw,if=virtio" -drive "file=$jdisk,format=raw,if=virtio" \
 		-nic none -display none -monitor none -serial stdio -no-reboot </dev/null 2>&1 |
 		tr -d '\r' >"$outdir/boot.txt"
