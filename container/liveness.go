@@ -2,9 +2,7 @@ package container
 
 import (
 	"fmt"
-	"os"
 	"path"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/edgerun/edgerun/cgroups"
 	"github.com/edgerun/edgerun/internal/ids"
+	"github.com/edgerun/edgerun/rootfs"
 )
 
 // Whether a container lives is the kernel's answer (design card): the
@@ -139,17 +138,13 @@ type cgroupCache struct {
 // singleIDMapping says this process's user namespace maps one user ID only
 // (rootless without subordinate IDs).
 func singleIDMapping() bool {
-	b, err := os.ReadFile("/proc/self/uid_map")
+	m, err := rootfs.ReadIDMap()
 	if err != nil {
 		return false
 	}
-	n := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 3 {
-			size, _ := strconv.Atoi(f[2])
-			n += size
-		}
+	var n int64
+	for _, r := range m.UIDs {
+		n += r.Size
 	}
 	return n == 1
 }

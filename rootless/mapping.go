@@ -31,9 +31,12 @@ type Mapping struct {
 func (m Mapping) Single() bool { return !m.Helper }
 
 // String is the mapping as uid_map's lines, joined: "0 1000 1,1 100000 65536".
-func (m Mapping) String() string {
+func (m Mapping) String() string { return rangesString(m.UIDs) }
+
+// rangesString joins ranges as a map file's lines, with commas.
+func rangesString(ms []IDMap) string {
 	var parts []string
-	for _, x := range m.UIDs {
+	for _, x := range ms {
 		parts = append(parts, fmt.Sprintf("%d %d %d", x.Inside, x.Outside, x.Size))
 	}
 	return strings.Join(parts, ",")

@@ -52,15 +52,7 @@ type Session struct {
 
 // key identifies a mapping and how it is written.
 func (m Mapping) key() string {
-	return fmt.Sprintf("%s;%s;%v", m.String(), gidString(m), m.Helper)
-}
-
-func gidString(m Mapping) string {
-	var parts []string
-	for _, x := range m.GIDs {
-		parts = append(parts, fmt.Sprintf("%d %d %d", x.Inside, x.Outside, x.Size))
-	}
-	return strings.Join(parts, ",")
+	return fmt.Sprintf("%s;%s;%v", rangesString(m.UIDs), rangesString(m.GIDs), m.Helper)
 }
 
 // errMapHelper marks a failure of newuidmap or newgidmap.
