@@ -4,7 +4,8 @@
 #   test   build + `make test`: C toolchain, static libseccomp, busybox-static (busybox test
 #          image), skopeo and umoci (cross-check the test images' OCI layouts), docker-registry
 #          (pull tests against a registry on loopback; skopeo pushes to it), uidmap and
-#          slirp4netns (the rootless tier, make test-rootless)
+#          slirp4netns (the rootless tier, make test-rootless), containerd and podman (e2e/engines:
+#          edgerun-oci as their runtime; containerd's own runc v2 shim, podman with conmon)
 #   cross  Debian cross compilers and libseccomp for arm64, armhf (arm/v7) and armel (arm/v6)
 #   bench  hyperfine, debootstrap, umoci
 #          + container start (bench/run-containers.sh): runc, podman, skopeo, jq, GNU time
@@ -22,6 +23,9 @@ TOOLS=${TOOLS:-$(pwd)/out/tools}
 pkgs_test="gcc libc6-dev pkg-config libseccomp-dev busybox-static skopeo umoci file binutils docker-registry"
 # the rootless tier (make test-rootless): newuidmap/newgidmap, slirp4netns, setpriv and runuser
 pkgs_test="$pkgs_test uidmap slirp4netns util-linux iproute2"
+# e2e/engines: the engines that drive edgerun-oci, and runc as the harness's control; podman
+# brings conmon and containernetworking-plugins
+pkgs_test="$pkgs_test containerd podman runc"
 pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libseccomp-dev:arm64
 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libseccomp-dev:armhf
 gcc-arm-linux-gnueabi libc6-dev-armel-cross libseccomp-dev:armel binutils file"
