@@ -25,7 +25,7 @@ const busyboxRef = "busybox:latest"
 type containerd struct {
 	t        *testing.T // the test that started it
 	sb       *sandbox
-	rt       runtime
+	rt       ociRuntime
 	dir      string
 	ns       string // the ctr namespace; containers' cgroups are at /<ns>/<id>
 	sock     string
@@ -67,7 +67,7 @@ disabled_plugins = [
 // startContainerd starts a containerd in a new sandbox and imports the
 // busybox layout into it. Cleanup removes its tasks and containers the
 // way a user would, checks that the runtime left nothing, and stops it.
-func startContainerd(t *testing.T, rt runtime, layout string) *containerd {
+func startContainerd(t *testing.T, rt ociRuntime, layout string) *containerd {
 	t.Helper()
 	dir := t.TempDir()
 	c := &containerd{t: t, rt: rt, dir: dir,
@@ -212,7 +212,7 @@ func (c *containerd) stop(pid int, exited chan error) {
 func TestContainerd(t *testing.T) {
 	layout := requireSetup(t, "start a containerd of its own and run containers through it",
 		"containerd", "ctr", "containerd-shim-runc-v2")
-	forEachRuntime(t, func(t *testing.T, rt runtime) {
+	forEachRuntime(t, func(t *testing.T, rt ociRuntime) {
 		c := startContainerd(t, rt, layout)
 		t.Run("RunRmPassesOutputAndExitCode", c.testRunRm)
 		t.Run("DetachedExecPsPauseResumeKill", c.testDetached)

@@ -41,8 +41,8 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// runtime is an OCI runtime the engines are told to use.
-type runtime struct {
+// ociRuntime is an OCI runtime the engines are told to use.
+type ociRuntime struct {
 	name string // runc or edgerun-oci: the subtest's name
 	path string
 }
@@ -51,17 +51,17 @@ type runtime struct {
 // (the control: a failure there is the harness's) and edgerun-oci. A
 // runtime that is missing is returned with an empty path; its subtest
 // skips with the reason.
-func runtimes(t *testing.T) []runtime {
+func runtimes(t *testing.T) []ociRuntime {
 	t.Helper()
 	runc, _ := exec.LookPath("runc")
 	if runc == "" {
 		runc, _ = exec.LookPath("/usr/sbin/runc")
 	}
-	return []runtime{{"runc", runc}, {"edgerun-oci", edgerunOCI(t)}}
+	return []ociRuntime{{"runc", runc}, {"edgerun-oci", edgerunOCI(t)}}
 }
 
 // forEachRuntime runs f as one subtest per runtime.
-func forEachRuntime(t *testing.T, f func(t *testing.T, rt runtime)) {
+func forEachRuntime(t *testing.T, f func(t *testing.T, rt ociRuntime)) {
 	for _, rt := range runtimes(t) {
 		t.Run(rt.name, func(t *testing.T) {
 			if rt.path == "" {

@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/edgerun/edgerun/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 // hidden are the host directories a sandbox covers with an empty tmpfs:
@@ -101,6 +105,44 @@ func (s *sandbox) assertNoMountsUnder(t *testing.T, dir string) {
 	for _, m := range mounts {
 		t.Errorf("mount left in the sandbox: %s", m.Line)
 	}
+}
+
+// fetch sends an HTTP/1.0 GET for path to addr from inside the sandbox's
+// network namespace (a locked thread that joins it and then dies with its
+// goroutine) and returns the whole response.
+func (s *sandbox) fetch(addr, path string) (string, error) {
+	type answer struct {
+		resp string
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		resp, err := func() (string, error) {
+			ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", s.pid))
+			if err != nil {
+				return "", err
+			}
+			defer ns.Close()
+			if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+				return "", fmt.Errorf("join the sandbox's network namespace: %w", err)
+			}
+			conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err != nil {
+				return "", err
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr); err != nil {
+				return "", err
+			}
+			b, err := io.ReadAll(conn)
+			return string(b), err
+		}()
+		done <- answer{resp, err}
+	}()
+	a := <-done
+	return a.resp, a.err
 }
 
 // written lists the files the engine and the runtime wrote to the hidden
