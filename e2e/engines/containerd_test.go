@@ -249,6 +249,7 @@ func (c *containerd) testDetached(t *testing.T) {
 	if status != "RUNNING" || pid <= 0 {
 		t.Fatalf("ctr task ls: %s %d, want RUNNING", status, pid)
 	}
+	assertRuntimeOwns(t, c.sb, c.rt, filepath.Join(c.runcRoot, c.ns), id, pid)
 	if cg := readFile(fmt.Sprintf("/proc/%d/cgroup", pid)); !strings.Contains(cg, "/"+c.ns+"/"+id) {
 		t.Errorf("the container's init is not in the cgroup the spec asks for (/%s/%s):\n%s", c.ns, id, cg)
 	}

@@ -2,6 +2,7 @@ package engines
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -158,6 +159,30 @@ func run(cmd *exec.Cmd, stdin []byte) result {
 		r.code = cmd.ProcessState.ExitCode()
 	}
 	return r
+}
+
+// assertRuntimeOwns checks that the runtime under test, asked the way an
+// engine asks (rt state ID, with the engine's --root when it passes one),
+// knows the container as running with init process pid: the engine
+// really used it.
+func assertRuntimeOwns(t *testing.T, sb *sandbox, rt ociRuntime, root, id string, pid int) {
+	t.Helper()
+	var args []string
+	if root != "" {
+		args = append(args, "--root", root)
+	}
+	r := sb.run(rt.path, append(args, "state", id)...)
+	var st struct {
+		Status string `json:"status"`
+		Pid    int    `json:"pid"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); r.code != 0 || err != nil {
+		t.Errorf("%s state %s: %v (%v)", rt.name, id, r, err)
+		return
+	}
+	if st.Status != "running" || st.Pid != pid {
+		t.Errorf("%s state %s: status %s, pid %d; want running, pid %d", rt.name, id, st.Status, st.Pid, pid)
+	}
 }
 
 // eventually polls cond every 50ms until it is true or d passes.

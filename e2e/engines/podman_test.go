@@ -172,6 +172,7 @@ func (p *podman) testDetached(t *testing.T) {
 	}
 	pid, _ := strconv.Atoi(f[0])
 	merged := f[1]
+	assertRuntimeOwns(t, p.sb, p.rt, "", id, pid) // conmon passes no --root: the runtime's default
 	if cg := readFile(fmt.Sprintf("/proc/%d/cgroup", pid)); !strings.Contains(cg, p.parent+"/libpod-"+id) {
 		t.Errorf("the container's init is not in the cgroup podman asks for (%s/libpod-%s):\n%s", p.parent, id, cg)
 	}
