@@ -218,6 +218,7 @@ func TestContainerd(t *testing.T) {
 		t.Run("DetachedExecPsPauseResumeKill", c.testDetached)
 		t.Run("KillAll", c.testKillAll)
 		t.Run("TTY", c.testTTY)
+		t.Run("JoinsAPodSandboxsNamespaces", c.testJoinNamespaces)
 	})
 }
 
@@ -370,6 +371,46 @@ func (c *containerd) testTTY(t *testing.T) {
 		t.Errorf("want is-a-tty and the size 33 101 on the terminal; got:\n%s", all)
 	}
 	c.assertGone(t, "tty1")
+}
+
+// testJoinNamespaces runs a container the way the CRI plugin runs a pod's
+// app containers: joining the network, IPC and UTS namespaces of the pod's
+// sandbox container by path.
+func (c *containerd) testJoinNamespaces(t *testing.T) {
+	const pod = "pod-sandbox"
+	r := c.ctr(c.runArgs([]string{"-d", "--null-io"}, pod, "sleep", "1000")...)
+	if r.code != 0 {
+		t.Fatalf("ctr run -d: %v", r)
+	}
+	defer func() {
+		c.ctr("task", "kill", "-s", "SIGKILL", pod)
+		c.waitStatus(pod, "STOPPED")
+		if r := c.ctr("task", "delete", pod); r.code != 0 {
+			t.Errorf("ctr task delete: %v", r)
+		}
+		if r := c.ctr("containers", "delete", pod); r.code != 0 {
+			t.Errorf("ctr containers delete: %v", r)
+		}
+		c.assertGone(t, pod)
+	}()
+	pid, _ := c.status(pod)
+	kinds := []struct{ ctr, proc string }{{"network", "net"}, {"ipc", "ipc"}, {"uts", "uts"}}
+	var flags, want []string
+	for _, k := range kinds {
+		p := fmt.Sprintf("/proc/%d/ns/%s", pid, k.proc)
+		ns, err := os.Readlink(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flags = append(flags, "--with-ns", k.ctr+":"+p)
+		want = append(want, ns)
+	}
+	r = c.ctr(c.runArgs(append([]string{"--rm"}, flags...), "pod-app",
+		"sh", "-c", "for n in net ipc uts; do readlink /proc/self/ns/$n; done")...)
+	if got := strings.Fields(r.stdout); r.code != 0 || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("want the sandbox's namespaces %v; got %v", want, r)
+	}
+	c.assertGone(t, "pod-app")
 }
 
 // ttyScript checks that stdin and stdout are a terminal and prints its
