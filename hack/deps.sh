@@ -10,6 +10,7 @@
 #   bench  hyperfine, debootstrap, umoci
 #          + container start (bench/run-containers.sh): runc, podman, skopeo, jq, GNU time
 #          + registry pull (bench/run-pull.sh): docker-registry, curl, python3 (a free port)
+#          + OCI runtime (bench/run-oci.sh): containerd
 #   vm     make test-vm and the qemu-user unit tests: qemu for x86-64 and arm64 (TCG), qemu-user,
 #          kmod (depmod/modprobe on the extracted kernels), cpio, e2fsprogs (mkfs.ext4 and e2fsck
 #          for the power-cut leg's disks); the kernels themselves are fetched by
@@ -33,6 +34,7 @@ pkgs_vm="qemu-system-x86 qemu-system-arm qemu-user-static kmod cpio e2fsprogs"
 pkgs_bench="hyperfine debootstrap umoci tar gzip"
 pkgs_bench="$pkgs_bench runc podman skopeo jq time"
 pkgs_bench="$pkgs_bench docker-registry curl python3"
+pkgs_bench="$pkgs_bench containerd"
 # bench-rootless: rootless podman and edgerun as a throwaway user
 pkgs_bench="$pkgs_bench uidmap slirp4netns util-linux"
 
