@@ -200,7 +200,10 @@ func (c *containerd) stop(pid int, exited chan error) {
 	}
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	select {
-	case <-exited:
+	case err := <-exited:
+		if err != nil {
+			t.Logf("containerd ended after SIGTERM: %v", err)
+		}
 	case <-time.After(10 * time.Second):
 		t.Errorf("containerd did not stop within 10s of SIGTERM")
 	}
@@ -362,10 +365,10 @@ func (c *containerd) testTTY(t *testing.T) {
 	for sc.Scan() {
 		out = append(out, strings.TrimSpace(sc.Text()))
 	}
-	<-waited
+	err := <-waited
 	all := strings.Join(out, "\n")
 	if code := cmd.ProcessState.ExitCode(); code != 5 {
-		t.Errorf("ctr run -t: exit %d, want 5; terminal:\n%s", code, all)
+		t.Errorf("ctr run -t: exit %d (%v), want 5; terminal:\n%s", code, err, all)
 	}
 	if !strings.Contains(all, "is-a-tty") || !strings.Contains(all, "size 33 101") {
 		t.Errorf("want is-a-tty and the size 33 101 on the terminal; got:\n%s", all)
