@@ -4,11 +4,13 @@
 #   test   build + `make test`: C toolchain, static libseccomp, busybox-static (busybox test
 #          image), skopeo and umoci (cross-check the test images' OCI layouts), docker-registry
 #          (pull tests against a registry on loopback; skopeo pushes to it), uidmap and
-#          slirp4netns (the rootless tier, make test-rootless)
+#          slirp4netns (the rootless tier, make test-rootless), containerd and podman (e2e/engines:
+#          edgerun-oci as their runtime; containerd's own runc v2 shim, podman with conmon)
 #   cross  Debian cross compilers and libseccomp for arm64, armhf (arm/v7) and armel (arm/v6)
 #   bench  hyperfine, debootstrap, umoci
 #          + container start (bench/run-containers.sh): runc, podman, skopeo, jq, GNU time
 #          + registry pull (bench/run-pull.sh): docker-registry, curl, python3 (a free port)
+#          + OCI runtime (bench/run-oci.sh): containerd
 #   vm     make test-vm and the qemu-user unit tests: qemu for x86-64 and arm64 (TCG), qemu-user,
 #          kmod (depmod/modprobe on the extracted kernels), cpio, e2fsprogs (mkfs.ext4 and e2fsck
 #          for the power-cut leg's disks); the kernels themselves are fetched by
@@ -22,6 +24,9 @@ TOOLS=${TOOLS:-$(pwd)/out/tools}
 pkgs_test="gcc libc6-dev pkg-config libseccomp-dev busybox-static skopeo umoci file binutils docker-registry"
 # the rootless tier (make test-rootless): newuidmap/newgidmap, slirp4netns, setpriv and runuser
 pkgs_test="$pkgs_test uidmap slirp4netns util-linux iproute2"
+# e2e/engines: the engines that drive edgerun-oci, and runc as the harness's control; podman
+# brings conmon and containernetworking-plugins
+pkgs_test="$pkgs_test containerd podman runc"
 pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libseccomp-dev:arm64
 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libseccomp-dev:armhf
 gcc-arm-linux-gnueabi libc6-dev-armel-cross libseccomp-dev:armel binutils file"
@@ -29,6 +34,7 @@ pkgs_vm="qemu-system-x86 qemu-system-arm qemu-user-static kmod cpio e2fsprogs"
 pkgs_bench="hyperfine debootstrap umoci tar gzip"
 pkgs_bench="$pkgs_bench runc podman skopeo jq time"
 pkgs_bench="$pkgs_bench docker-registry curl python3"
+pkgs_bench="$pkgs_bench containerd"
 # bench-rootless: rootless podman and edgerun as a throwaway user
 pkgs_bench="$pkgs_bench uidmap slirp4netns util-linux"
 
