@@ -38,7 +38,7 @@ SENSOR_PLATFORMS := linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6
 export EDGERUN_TEST_IMAGES := $(IMAGES)
 export EDGERUN_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: all deps cross-deps bench-deps lint-deps vm-deps build images test test-vm demo bench cross lint clean
+.PHONY: all deps cross-deps bench-deps lint-deps vm-deps oci-deps build images test test-vm demo bench cross lint clean
 
 all: build
 
@@ -53,6 +53,8 @@ lint-deps:
 	@hack/deps.sh test lint
 vm-deps:
 	@hack/deps.sh test cross vm
+oci-deps:
+	@OCI_BIN=$(OCI)/bin hack/deps.sh test oci
 
 ## build: the static edgerun binary for this machine
 build: deps
@@ -77,11 +79,13 @@ images: $(MKIMAGE)
 	@echo "images: $(IMAGES)/sensor $(IMAGES)/busybox"
 
 ## test: unit, integration (root) and end-to-end tests; go test -v output is what CI reads;
-## then the proof suite (test-reliability), the fuzzers for a bounded time (fuzz), the pure-Go
-## unit tests for arm64/armv7 under qemu-user and the VM matrix (test-vm)
+## then the rootless tier (test-rootless), the OCI conformance comparison (test-oci), the proof
+## suite (test-reliability), the fuzzers for a bounded time (fuzz), the pure-Go unit tests for
+## arm64/armv7 under qemu-user and the VM matrix (test-vm)
 test: deps build images
 	$(GO) test -tags '$(TAGS)' -v -count=1 ./... ./testdata/sensor
 	@$(MAKE) --no-print-directory test-rootless
+	@$(MAKE) --no-print-directory test-oci
 	@$(MAKE) --no-print-directory test-reliability
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory cross-test
@@ -93,6 +97,17 @@ test: deps build images
 .PHONY: test-rootless
 test-rootless: deps build images
 	GO=$(GO) TAGS='$(TAGS)' hack/rootless-test.sh $(BIN) $(IMAGES)
+
+## test-oci: the OCI runtime conformance comparison (docs/oci.md, "Conformance"): every program of
+## the runtime-tools validation suite (pinned in hack/oci-conformance/go.mod, built by oci-deps into
+## out/oci/bin) against Debian's runc and bin/edgerun-oci on this host, suite by suite; fails when
+## edgerun-oci does not pass a suite runc passes (hack/oci-conformance.sh). The table and the
+## per-suite TAP go to out/oci/results (results.md, results.tsv, <runtime>/<suite>.tap).
+OCI  := $(CURDIR)/out/oci
+RUNC ?= /usr/sbin/runc
+.PHONY: test-oci
+test-oci: oci-deps build
+	hack/oci-conformance.sh $(OCI)/bin $(BUSYBOX) $(OCI)/results runc=$(RUNC) edgerun=$(CURDIR)/bin/edgerun-oci
 
 ## test-reliability: the proof suite of docs/reliability.md (e2e/reliability): every fault point of
 ## internal/fault fired with the checks after it, random kill -9 (EDGERUN_RELIABILITY_SEED,
@@ -229,6 +244,6 @@ lint: lint-deps
 	out/tools/golangci-lint run ./...
 
 clean:
-	rm -rf bin out/build out/images out/demo out/bench
+	rm -rf bin out/build out/images out/demo out/bench out/oci
 
 FORCE:
