@@ -59,8 +59,17 @@ oci-deps:
 ## build: the static edgerun binary for this machine
 build: deps
 	$(GOBUILD) -o $(BIN) ./cmd/edgerun
+	@ln -sfn edgerun $(BIN)-oci
 	@$(GO) version -m $(BIN) > $(BIN).deps
 	@echo "$(BIN): $$(stat -c %s $(BIN)) bytes ($$(du -h $(BIN) | cut -f1)), dependencies in $(BIN).deps"
+
+## install: edgerun into $(DESTDIR)$(PREFIX)/bin, with edgerun-oci (the OCI runtime's name for
+## containerd, k3s and podman; docs/oci.md) as a symlink to it
+PREFIX ?= /usr/local
+.PHONY: install
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/edgerun
+	ln -sfn edgerun $(DESTDIR)$(PREFIX)/bin/edgerun-oci
 
 $(MKIMAGE): FORCE
 	$(GO) build -o $@ ./hack/mkimage

@@ -60,8 +60,20 @@ func (r *Runtime) destroyLibcontainer(id string) error {
 	if c == nil {
 		return errors.Join(r.hierarchies().Remove(r.cgroupPath(id)), os.RemoveAll(filepath.Join(r.libcontainerRoot(), id)))
 	}
+	err := killAndDestroy(c, r.cgroupless() != nil)
+	// A cgroup libcontainer did not know it made (its init was killed
+	// before the state was saved) goes too.
+	return errors.Join(err, r.hierarchies().Remove(r.cgroupPath(id)))
+}
+
+// killAndDestroy kills a container libcontainer knows when it still runs,
+// waits for the kill to land and destroys it: its cgroup, its state and
+// its poststop hooks. Without a cgroup (cgroupless) the container is gone
+// once its PID namespace is empty. Both faces (edgerun's records and the
+// OCI runtime's delete --force) end containers through it.
+func killAndDestroy(c *libcontainer.Container, cgroupless bool) error {
 	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
-		if r.cgroupless() != nil {
+		if cgroupless {
 			// No cgroup tells when every process is gone: the PID
 			// namespace does, once its init is killed.
 			if state, err := c.State(); err == nil && state.InitProcessPid > 0 {
@@ -81,9 +93,7 @@ func (r *Runtime) destroyLibcontainer(id string) error {
 	if err != nil && errors.Is(err, os.ErrNotExist) {
 		err = nil
 	}
-	// A cgroup libcontainer did not know it made (its init was killed
-	// before the state was saved) goes too.
-	return errors.Join(err, r.hierarchies().Remove(r.cgroupPath(id)))
+	return err
 }
 
 // newProcess turns the spec's process into libcontainer's.
@@ -97,7 +107,19 @@ func newProcess(p *specs.Process) (*libcontainer.Process, error) {
 		Cwd:             p.Cwd,
 		NoNewPrivileges: &nnp,
 		Init:            true,
+		Label:           p.SelinuxLabel,
+		AppArmorProfile: p.ApparmorProfile,
+		Scheduler:       p.Scheduler,
+		IOPriority:      p.IOPriority,
 	}
+	if p.ConsoleSize != nil {
+		lp.ConsoleWidth, lp.ConsoleHeight = uint16(p.ConsoleSize.Width), uint16(p.ConsoleSize.Height)
+	}
+	aff, err := configs.ConvertCPUAffinity(p.ExecCPUAffinity)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
+	}
+	lp.CPUAffinity = aff
 	for _, g := range p.User.AdditionalGids {
 		lp.AdditionalGroups = append(lp.AdditionalGroups, int(g))
 	}

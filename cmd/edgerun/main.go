@@ -41,6 +41,11 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == container.MonitorCommand {
 		os.Exit(container.MonitorMain(os.Args[2:]))
 	}
+	// Engines (containerd's runc shim, conmon) run the binary by a path,
+	// named edgerun-oci: runc's command line.
+	if filepath.Base(os.Args[0]) == OCIName {
+		os.Exit(runOCI(os.Args[1:]))
+	}
 	// Inside a container started with --init, this binary is PID 1.
 	if filepath.Base(os.Args[0]) == containerinit.Name {
 		os.Exit(containerinit.Main(os.Args[1:], os.Stderr))
@@ -86,7 +91,8 @@ func needsSession(args []string) bool {
 			}
 		default:
 			switch a {
-			case "help", "version", "doctor", "completion", "__complete", "__completeNoDesc":
+			// oci: the OCI runtime face runs where its engine runs it.
+			case "help", "version", "doctor", "completion", "__complete", "__completeNoDesc", "oci":
 				return false
 			}
 			return true

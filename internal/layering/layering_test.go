@@ -30,7 +30,7 @@ var layers = map[string][]string{
 	"cmd/edgerun": {"*"}, // the CLI calls every library
 	"container": {"specgen", "images", "image", "rootfs", "netns", "cgroups", "logfile", "restart", "terminal",
 		"internal/atomicfile", "internal/lockfile", "internal/containerinit", "internal/statedir", "internal/ids",
-		"internal/fault", "rootless"},
+		"internal/fault", "rootless", "oci"},
 	"specgen":  {"cgroups", "internal/containerinit"},
 	"services": {"container", "restart", "internal/fault"},
 	"images":   {"image", "rootfs", "internal/atomicfile", "internal/lockfile", "internal/fault"},
@@ -39,6 +39,7 @@ var layers = map[string][]string{
 	"netns":    {"internal/atomicfile", "internal/lockfile", "internal/fault"},
 	"cgroups":  {},
 	"logfile":  {},
+	"oci":      {},
 	"restart":  {},
 	"terminal": {},
 	"relay":    {},
