@@ -135,13 +135,14 @@ fuzz: deps
 ## test-vm: the VM matrix (hack/vm, docs/platforms.md): Debian's own x86-64 and arm64 kernels under
 ## qemu (TCG) with a busybox initramfs carrying edgerun, the test images and the root tests as static
 ## test binaries: x86-64 cgroup v2, x86-64 with cgroup_disable=memory, arm64 cgroup v2, the
-## power-cut leg (x86-64, --root on a virtio disk, 20 cuts) and the rootless leg (x86-64, the e2e
-## suite as an ordinary user in a delegated cgroup), in parallel
+## power-cut leg (x86-64, --root on a virtio disk, 20 cuts), the rootless leg (x86-64, the e2e
+## suite as an ordinary user in a delegated cgroup) and the oci leg (x86-64 cgroup v2, test-oci's
+## comparison, the table in out/vm/results/oci/oci-results.md), in parallel
 VM := $(CURDIR)/out/vm
-test-vm: vm-deps build images
+test-vm: vm-deps oci-deps build images
 	@$(MAKE) --no-print-directory bin/edgerun-linux-arm64
 	BIN=$(CURDIR)/$(BIN) BIN_ARM64=$(CURDIR)/bin/edgerun-linux-arm64 IMAGES=$(IMAGES) BUSYBOX=$(BUSYBOX) \
-		MKIMAGE=$(CURDIR)/$(MKIMAGE) VM=$(VM) hack/vm/test.sh
+		MKIMAGE=$(CURDIR)/$(MKIMAGE) VM=$(VM) OCI_BIN=$(OCI)/bin hack/vm/test.sh
 
 ## test-powercut: the power-cut leg alone, for the long run: CUTS power cuts (default 200; SEED=N
 ## repeats a run's cut schedule); console, disks and figures in out/powercut (figures.txt)

@@ -61,7 +61,10 @@ trap 'exit 130' INT TERM
 # root file system with `tar -xf`, which is GNU tar on a host and busybox tar (no gzip
 # detection) in the test VMs, so the tarball is not compressed whatever its name says.
 goarch=$(uname -m | sed 's/x86_64/amd64/; s/aarch64/arm64/; s/armv[67]l/arm/; s/i[3-6]86/386/')
-mkdir -p "$WORK/cwd" "$WORK/rootfs/bin" "$WORK/rootfs/etc" "$WORK/rootfs/tmp"
+# /proc, /sys and /dev exist, as in upstream's rootfs-amd64.tar.gz: a runtime in a user
+# namespace cannot make them in a bundle that belongs to the host's root.
+mkdir -p "$WORK/cwd" "$WORK/rootfs/bin" "$WORK/rootfs/etc" "$WORK/rootfs/tmp" "$WORK/rootfs/proc" \
+	"$WORK/rootfs/sys" "$WORK/rootfs/dev"
 cp "$BINDIR/runtimetest" "$WORK/cwd/runtimetest"
 cp "$BUSYBOX" "$WORK/rootfs/bin/busybox"
 for a in $("$BUSYBOX" --list-full); do
@@ -76,7 +79,9 @@ chmod 1777 "$WORK/rootfs/tmp"
 rm -rf "$WORK/rootfs"
 for nr in "$@"; do
 	name=${nr%%=*}
-	rt=$(realpath "${nr#*=}")
+	# absolute, but not resolved: edgerun-oci is a symlink whose name selects the OCI CLI
+	rt=${nr#*=}
+	case $rt in /*) ;; *) rt=$(pwd)/$rt ;; esac
 	rm -rf "${OUT:?}/$name"
 	mkdir -p "$WORK/$name/state" "$OUT/$name"
 	printf '#!/bin/sh\nexec %s --root %s "$@"\n' "$rt" "$WORK/$name/state" >"$WORK/$name/runtime"
