@@ -188,6 +188,7 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory bench-net
 	@$(MAKE) --no-print-directory bench-pull
 	@$(MAKE) --no-print-directory bench-monitor
+	@$(MAKE) --no-print-directory bench-oci
 
 ## bench-run: container start, edgerun vs runc vs podman, one hyperfine run (see bench/run-containers.sh);
 ## BASELINE=/path/to/an/older/edgerun adds it to the same run (before/after of a change)
@@ -205,6 +206,13 @@ bench-rootless: bench-deps build images
 .PHONY: bench-monitor
 bench-monitor: bench-deps build images
 	bench/monitor-memory.sh $(BIN) $(IMAGES)
+
+## bench-oci: edgerun-oci vs runc as containerd's runtime (ctr run --rm true through the runc v2
+## shim) and on one bundle (create + start + delete), each pair interleaved in one hyperfine run,
+## plus the runtimes' peak RSS per verb (see bench/run-oci.sh)
+.PHONY: bench-oci
+bench-oci: bench-deps build images
+	bench/run-oci.sh $(BIN) $(IMAGES)
 
 ## bench-net: container start with bridge networking, edgerun vs podman (see bench/run-network.sh)
 .PHONY: bench-net

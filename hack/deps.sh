@@ -4,12 +4,14 @@
 #   test   build + `make test`: C toolchain, static libseccomp, busybox-static (busybox test
 #          image), skopeo and umoci (cross-check the test images' OCI layouts), docker-registry
 #          (pull tests against a registry on loopback; skopeo pushes to it), uidmap and
-#          slirp4netns (the rootless tier, make test-rootless), runc (the reference runtime
-#          of make test-oci)
+#          slirp4netns (the rootless tier, make test-rootless), containerd and podman (e2e/engines:
+#          edgerun-oci as their runtime; containerd's own runc v2 shim, podman with conmon), runc
+#          (e2e/engines' control and the reference runtime of make test-oci)
 #   cross  Debian cross compilers and libseccomp for arm64, armhf (arm/v7) and armel (arm/v6)
 #   bench  hyperfine, debootstrap, umoci
 #          + container start (bench/run-containers.sh): runc, podman, skopeo, jq, GNU time
 #          + registry pull (bench/run-pull.sh): docker-registry, curl, python3 (a free port)
+#          + OCI runtime (bench/run-oci.sh): containerd
 #   vm     make test-vm and the qemu-user unit tests: qemu for x86-64 and arm64 (TCG), qemu-user,
 #          kmod (depmod/modprobe on the extracted kernels), cpio, e2fsprogs (mkfs.ext4 and e2fsck
 #          for the power-cut leg's disks); the kernels themselves are fetched by
@@ -27,8 +29,9 @@ OCI_BIN=${OCI_BIN:-$(pwd)/out/oci/bin}
 pkgs_test="gcc libc6-dev pkg-config libseccomp-dev busybox-static skopeo umoci file binutils docker-registry"
 # the rootless tier (make test-rootless): newuidmap/newgidmap, slirp4netns, setpriv and runuser
 pkgs_test="$pkgs_test uidmap slirp4netns util-linux iproute2"
-# the OCI conformance comparison (make test-oci): runc is the reference runtime
-pkgs_test="$pkgs_test runc"
+# e2e/engines: the engines that drive edgerun-oci, and runc as the harness's control (and the
+# reference runtime of make test-oci); podman brings conmon and containernetworking-plugins
+pkgs_test="$pkgs_test containerd podman runc"
 pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libseccomp-dev:arm64
 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libseccomp-dev:armhf
 gcc-arm-linux-gnueabi libc6-dev-armel-cross libseccomp-dev:armel binutils file"
@@ -36,6 +39,7 @@ pkgs_vm="qemu-system-x86 qemu-system-arm qemu-user-static kmod cpio e2fsprogs"
 pkgs_bench="hyperfine debootstrap umoci tar gzip"
 pkgs_bench="$pkgs_bench runc podman skopeo jq time"
 pkgs_bench="$pkgs_bench docker-registry curl python3"
+pkgs_bench="$pkgs_bench containerd"
 # bench-rootless: rootless podman and edgerun as a throwaway user
 pkgs_bench="$pkgs_bench uidmap slirp4netns util-linux"
 

@@ -60,6 +60,7 @@ var layers = map[string][]string{
 	// Tools, benchmarks and tests of the whole: anything below cmd/edgerun.
 	"e2e":                  {"*"},
 	"e2e/reliability":      {"*"},
+	"e2e/engines":          {},
 	"bench/cmd/unpack":     {"*"},
 	"bench/cmd/mklayers":   {"*"},
 	"bench/cmd/pullresume": {"*"},

@@ -104,14 +104,56 @@ func (h Host) Mounts(dir string) ([]Mount, error) {
 }
 
 // Cgroups returns the cgroup directories left of the given containers, in
-// every cgroup file system mounted: each v1 hierarchy (named ones like
-// name=systemd included), the v2 tree of a pure v2 host, and the v2 tree a
-// hybrid host mounts beside its v1 hierarchies (/sys/fs/cgroup/unified).
-// edgerun puts a container at /edgerun/<id> of every hierarchy
-// (cgroups.Path), rootless edgerun at Delegated/edgerun/<id> of the v2
-// tree. No cgroup file system at all is an error: a check that cannot look
-// must not pass.
+// every cgroup file system mounted (CgroupRoots). edgerun puts a container
+// at /edgerun/<id> of every hierarchy (cgroups.Path), rootless edgerun at
+// Delegated/edgerun/<id> of the v2 tree. No cgroup file system at all is
+// an error: a check that cannot look must not pass.
 func (h Host) Cgroups(ids ...string) ([]string, error) {
+	for _, id := range ids {
+		if id == "" || id == "." || id == ".." || strings.Contains(id, "/") {
+			return nil, fmt.Errorf("cgroups of container %q: not a container ID", id)
+		}
+	}
+	var found []string
+	for _, id := range ids {
+		dirs, err := h.CgroupsAt(filepath.Join("edgerun", id))
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, dirs...)
+	}
+	return found, nil
+}
+
+// CgroupsAt returns the directories that exist at the cgroup path rel
+// (relative to a hierarchy's root, like an OCI spec's cgroupsPath) in
+// every cgroup file system mounted: what an engine or runtime left of the
+// cgroups it was told to use.
+func (h Host) CgroupsAt(rel string) ([]string, error) {
+	rel = filepath.Clean("/" + rel)
+	if rel == "/" {
+		return nil, fmt.Errorf("cgroups at %q: not below a hierarchy's root", rel)
+	}
+	roots, err := h.CgroupRoots()
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	for _, root := range roots {
+		p := filepath.Join(root, rel)
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			found = append(found, p)
+		}
+	}
+	return found, nil
+}
+
+// CgroupRoots returns where the cgroup file systems are mounted, each
+// once: every v1 hierarchy (named ones like name=systemd included), the v2
+// tree of a pure v2 host, and the v2 tree a hybrid host mounts beside its
+// v1 hierarchies (/sys/fs/cgroup/unified); plus Delegated below the v2
+// tree in the rootless tier.
+func (h Host) CgroupRoots() ([]string, error) {
 	table, err := h.mountTable()
 	if err != nil {
 		return nil, err
@@ -130,19 +172,7 @@ func (h Host) Cgroups(ids ...string) ([]string, error) {
 	if len(roots) == 0 {
 		return nil, fmt.Errorf("no cgroup file system in %s: cannot check for cgroups left", h.Mountinfo)
 	}
-	var found []string
-	for _, id := range ids {
-		if id == "" || id == "." || id == ".." || strings.Contains(id, "/") {
-			return nil, fmt.Errorf("cgroups of container %q: not a container ID", id)
-		}
-		for _, root := range roots {
-			p := filepath.Join(root, "edgerun", id)
-			if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
-				found = append(found, p)
-			}
-		}
-	}
-	return found, nil
+	return roots, nil
 }
 
 // Network names what an edgerun root's bridge networking puts on the host.
