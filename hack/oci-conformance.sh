@@ -23,6 +23,7 @@
 # each program whatever the runtime still lists in its root is deleted with --force, and the
 # cgroups the programs name (/cgrouptest, testdir/cgrouptest/container) are removed from every
 # cgroup file system; what had to be cleaned up is reported as a leftover of that runtime.
+# Those cgroup names are fixed by the suites: two runs on one machine must not overlap.
 set -eu
 
 [ $# -ge 4 ] || { echo "usage: $0 BINDIR BUSYBOX OUT NAME=RUNTIME..." >&2; exit 2; }
@@ -34,7 +35,7 @@ OUT=$(realpath "$3")
 shift 3
 TIMEOUT=${OCI_TIMEOUT:-60}
 TRIES=${OCI_TRIES:-3}
-[ -x "$BINDIR/runtimetest" ] || { echo "oci-conformance: no $BINDIR/runtimetest: build the validation programs first (make test-oci)" >&2; exit 1; }
+[ -x "$BINDIR/runtimetest" ] || { echo "oci-conformance: no $BINDIR/runtimetest: build the validation programs first (make oci-deps)" >&2; exit 1; }
 "$BUSYBOX" true || { echo "oci-conformance: $BUSYBOX is not a busybox that runs here" >&2; exit 1; }
 
 names=
