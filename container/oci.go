@@ -139,7 +139,7 @@ func ociState(c *libcontainer.Container) (*oci.State, error) {
 	bundle, annotations := utils.Annotations(cfg.Labels)
 	out := &oci.State{
 		OCIVersion: specs.Version, ID: c.ID(), Status: st.String(), Pid: s.InitProcessPid,
-		Bundle: bundle, Rootfs: s.BaseState.Config.Rootfs, Created: s.Created, Annotations: annotations,
+		Bundle: bundle, Rootfs: s.Config.Rootfs, Created: s.Created, Annotations: annotations,
 	}
 	if st == libcontainer.Stopped {
 		out.Pid = 0

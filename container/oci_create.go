@@ -58,7 +58,7 @@ func (o *OCIRuntime) Create(opts OCICreateOptions) error {
 	if err := m.c.Start(m.proc); err != nil {
 		return o.undo(m.c, fmt.Errorf("create container %s: %w", opts.ID, err))
 	}
-	if err := writePidFile(opts.PidFile, m.proc); err != nil {
+	if err := writePidFile(m.pidFile, m.proc); err != nil {
 		return o.undo(m.c, err)
 	}
 	return nil
@@ -90,7 +90,7 @@ func (o *OCIRuntime) Run(ctx context.Context, opts OCICreateOptions) (int, error
 	if err := c.Run(proc); err != nil {
 		return 1, o.undo(c, fmt.Errorf("run container %s: %w", opts.ID, err))
 	}
-	if err := writePidFile(opts.PidFile, proc); err != nil {
+	if err := writePidFile(m.pidFile, proc); err != nil {
 		return 1, o.undo(c, err)
 	}
 	if opts.Detach {
@@ -125,6 +125,7 @@ type made struct {
 	c        *libcontainer.Container
 	proc     *libcontainer.Process
 	terminal bool       // the process has a terminal
+	pidFile  string     // absolute
 	closers  []*os.File // what the process was given, closed once it runs
 }
 
@@ -149,7 +150,13 @@ func (o *OCIRuntime) create(opts *OCICreateOptions, detached bool) (*made, error
 	if err != nil {
 		return nil, err
 	}
-	if err := checkConsole(b.Spec.Process.Terminal, opts.ConsoleSocket, detached); err != nil {
+	// Paths the caller gave relative to its working directory, which
+	// becomes the bundle below.
+	pidFile, socket, err := absPaths(opts.PidFile, opts.ConsoleSocket)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkConsole(b.Spec.Process.Terminal, socket, detached); err != nil {
 		return nil, err
 	}
 	// libcontainer records the working directory as the bundle, as runc
@@ -169,8 +176,8 @@ func (o *OCIRuntime) create(opts *OCICreateOptions, detached bool) (*made, error
 		return nil, err
 	}
 	proc.LogLevel = strconv.Itoa(int(logrus.GetLevel()))
-	m := &made{proc: proc, terminal: b.Spec.Process.Terminal}
-	m.closers, err = processIO(proc, b.Spec.Process.Terminal, opts.ConsoleSocket, opts.PreserveFDs, opts.Stdin, opts.Stdout, opts.Stderr)
+	m := &made{proc: proc, terminal: b.Spec.Process.Terminal, pidFile: pidFile}
+	m.closers, err = processIO(proc, b.Spec.Process.Terminal, socket, opts.PreserveFDs, opts.Stdin, opts.Stdout, opts.Stderr)
 	if err != nil {
 		m.close()
 		return nil, err
@@ -181,6 +188,9 @@ func (o *OCIRuntime) create(opts *OCICreateOptions, detached bool) (*made, error
 		// A create that failed half-way may leave its directory.
 		if !errors.Is(err, libcontainer.ErrExist) {
 			_ = os.RemoveAll(filepath.Join(o.cfg.Root, opts.ID))
+		}
+		if o.cfg.SystemdCgroup {
+			err = fmt.Errorf("%w (with --systemd-cgroup; without systemd, configure the engine for cgroupfs: containerd's SystemdCgroup = false, podman's cgroup_manager = \"cgroupfs\")", err)
 		}
 		return nil, fmt.Errorf("create container %s: %w", opts.ID, err)
 	}
@@ -237,6 +247,23 @@ func (o *OCIRuntime) undo(c *libcontainer.Container, err error) error {
 		logrus.Warnf("remove the failed container %s: %v", c.ID(), derr)
 	}
 	return err
+}
+
+// absPaths makes the pid file's and the console socket's paths absolute
+// (when given).
+func absPaths(pidFile, socket string) (string, string, error) {
+	out := []string{pidFile, socket}
+	for i, p := range out {
+		if p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return "", "", err
+		}
+		out[i] = abs
+	}
+	return out[0], out[1], nil
 }
 
 // writePidFile writes the process's PID to path, atomically.

@@ -225,8 +225,9 @@ func TestOCIHooksRunInOrderWithTheState(t *testing.T) {
 	h := func(name string) []specs.Hook { return []specs.Hook{{Path: hook, Args: []string{"hook.sh", name}}} }
 	e.writeSpec("h1", func(s *specs.Spec) {
 		s.Root.Readonly = false
+		// Prestart is deprecated but engines still send it: runc runs it.
 		s.Hooks = &specs.Hooks{
-			Prestart: h("prestart"), CreateRuntime: h("createRuntime"), Poststart: h("poststart"), Poststop: h("poststop"),
+			Prestart: h("prestart"), CreateRuntime: h("createRuntime"), Poststart: h("poststart"), Poststop: h("poststop"), //nolint:staticcheck // see above
 			// startContainer runs in the container: its path is the container's.
 			StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo startContainer > /tmp/started"}}},
 		}
@@ -262,7 +263,7 @@ func TestOCIBadInputFailsClearlyAndLeavesNothing(t *testing.T) {
 		{name: "rootfs outside", id: "bad3", edit: func(s *specs.Spec) { s.Root.Path = "../.." }, want: "outside the bundle"},
 		{name: "rootfs missing", id: "bad4", edit: func(s *specs.Spec) { s.Root.Path = "nothing" }, want: "no such file"},
 		{name: "missing hook", id: "bad5", edit: func(s *specs.Spec) {
-			s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/nonexistent/hook"}}}
+			s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/nonexistent/hook"}}} //nolint:staticcheck // engines still send it
 		}, want: "hooks.prestart[0]"},
 		{name: "missing command", id: "bad6", args: []string{"/nonexistent"}, want: "/nonexistent"},
 		{name: "failing createRuntime hook", id: "bad7", edit: func(s *specs.Spec) {

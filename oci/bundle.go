@@ -164,7 +164,9 @@ func checkHooks(h *specs.Hooks) error {
 		name  string
 		hooks []specs.Hook
 	}{
-		{"prestart", h.Prestart}, {"createRuntime", h.CreateRuntime}, {"createContainer", h.CreateContainer},
+		// Prestart is deprecated by the runtime-spec, still run by runc and
+		// libcontainer, and still sent by engines.
+		{"prestart", h.Prestart}, {"createRuntime", h.CreateRuntime}, {"createContainer", h.CreateContainer}, //nolint:staticcheck // see above
 		{"startContainer", h.StartContainer}, {"poststart", h.Poststart}, {"poststop", h.Poststop},
 	}
 	for _, k := range kinds {

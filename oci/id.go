@@ -23,7 +23,7 @@ func CheckID(id string) error {
 	case id == "." || id == "..":
 		return fmt.Errorf("%w: %q is not a container id", ErrInvalidID, id)
 	case !validID.MatchString(id):
-		return fmt.Errorf("%w: %q: use only letters, digits and _ + - .", ErrInvalidID, id)
+		return fmt.Errorf("%w: %q: use only letters, digits and the characters _ + - . (a dot)", ErrInvalidID, id)
 	}
 	return nil
 }

@@ -53,6 +53,13 @@ func bundle(t *testing.T, edit func(s *specs.Spec)) string {
 	return dir
 }
 
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func writeJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := json.Marshal(v)
@@ -91,24 +98,24 @@ func TestLoadBundleRefusesBadInputWithTheReason(t *testing.T) {
 		{"truncated", func(t *testing.T) string {
 			d := bundle(t, nil)
 			b, _ := os.ReadFile(filepath.Join(d, "config.json"))
-			os.WriteFile(filepath.Join(d, "config.json"), b[:len(b)/2], 0o644)
+			must(t, os.WriteFile(filepath.Join(d, "config.json"), b[:len(b)/2], 0o644))
 			return d
 		}, "truncated"},
 		{"empty", func(t *testing.T) string {
 			d := bundle(t, nil)
-			os.WriteFile(filepath.Join(d, "config.json"), nil, 0o644)
+			must(t, os.WriteFile(filepath.Join(d, "config.json"), nil, 0o644))
 			return d
 		}, "empty"},
 		{"unknown field", func(t *testing.T) string {
 			d := bundle(t, nil)
 			b, _ := os.ReadFile(filepath.Join(d, "config.json"))
-			os.WriteFile(filepath.Join(d, "config.json"), append([]byte(`{"surprise":1,`), b[1:]...), 0o644)
+			must(t, os.WriteFile(filepath.Join(d, "config.json"), append([]byte(`{"surprise":1,`), b[1:]...), 0o644))
 			return d
 		}, `unknown field "surprise"`},
 		{"trailing data", func(t *testing.T) string {
 			d := bundle(t, nil)
 			b, _ := os.ReadFile(filepath.Join(d, "config.json"))
-			os.WriteFile(filepath.Join(d, "config.json"), append(b, []byte(`{}`)...), 0o644)
+			must(t, os.WriteFile(filepath.Join(d, "config.json"), append(b, []byte(`{}`)...), 0o644))
 			return d
 		}, "after the JSON document"},
 		{"no version", func(t *testing.T) string { return bundle(t, func(s *specs.Spec) { s.Version = "" }) }, "ociVersion"},
@@ -122,7 +129,7 @@ func TestLoadBundleRefusesBadInputWithTheReason(t *testing.T) {
 		{"rootfs outside", func(t *testing.T) string { return bundle(t, func(s *specs.Spec) { s.Root.Path = "../../" }) }, "outside the bundle"},
 		{"rootfs symlink outside", func(t *testing.T) string {
 			d := bundle(t, func(s *specs.Spec) { s.Root.Path = "link" })
-			os.Symlink(outside, filepath.Join(d, "link"))
+			must(t, os.Symlink(outside, filepath.Join(d, "link")))
 			return d
 		}, "outside the bundle"},
 		{"rootfs a file", func(t *testing.T) string {
@@ -133,7 +140,7 @@ func TestLoadBundleRefusesBadInputWithTheReason(t *testing.T) {
 		{"relative hook", func(t *testing.T) string { return bundle(t, hook("bin/true")) }, "absolute"},
 		{"hook not executable", func(t *testing.T) string {
 			p := filepath.Join(t.TempDir(), "hook")
-			os.WriteFile(p, []byte("#!/bin/sh\n"), 0o644)
+			must(t, os.WriteFile(p, []byte("#!/bin/sh\n"), 0o644))
 			return bundle(t, hook(p))
 		}, "not an executable"},
 	} {
@@ -168,7 +175,7 @@ func TestReadProcessAndResources(t *testing.T) {
 	if got, err := ReadProcess(p); err != nil || got.Args[0] != "ls" {
 		t.Fatalf("ReadProcess: %v %v", got, err)
 	}
-	os.WriteFile(p, []byte(`{"args":["ls"],"cwd":"/","bogus":true}`), 0o644)
+	must(t, os.WriteFile(p, []byte(`{"args":["ls"],"cwd":"/","bogus":true}`), 0o644))
 	if _, err := ReadProcess(p); !errors.Is(err, ErrInvalidDocument) {
 		t.Fatalf("ReadProcess with an unknown field: %v", err)
 	}

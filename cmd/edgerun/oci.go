@@ -106,7 +106,7 @@ const ociSpecVersion = "1.3.0"
 
 // openLog opens --log and makes the logger the verbs report errors to.
 func (o *ociOptions) openLog() error {
-	var w io.Writer = o.Stderr
+	w := o.Stderr
 	if o.Log != "" {
 		f, err := os.OpenFile(o.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
@@ -124,7 +124,7 @@ func (o *ociOptions) openLog() error {
 
 // runtime opens the OCI runtime of the global flags.
 func (o *ociOptions) runtime() (*container.OCIRuntime, error) {
-	var w io.Writer = o.Stderr
+	w := o.Stderr
 	if o.logFile != nil {
 		w = o.logFile
 	}
