@@ -38,7 +38,7 @@ SENSOR_PLATFORMS := linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6
 export EDGERUN_TEST_IMAGES := $(IMAGES)
 export EDGERUN_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: all deps cross-deps bench-deps lint-deps vm-deps build images test test-vm demo bench cross lint clean
+.PHONY: all deps cross-deps bench-deps lint-deps vm-deps oci-deps build images test test-vm demo bench cross lint clean
 
 all: build
 
@@ -53,6 +53,8 @@ lint-deps:
 	@hack/deps.sh test lint
 vm-deps:
 	@hack/deps.sh test cross vm
+oci-deps:
+	@OCI_BIN=$(OCI)/bin hack/deps.sh test oci
 
 ## build: the static edgerun binary for this machine
 build: deps
@@ -86,11 +88,13 @@ images: $(MKIMAGE)
 	@echo "images: $(IMAGES)/sensor $(IMAGES)/busybox"
 
 ## test: unit, integration (root) and end-to-end tests; go test -v output is what CI reads;
-## then the proof suite (test-reliability), the fuzzers for a bounded time (fuzz), the pure-Go
-## unit tests for arm64/armv7 under qemu-user and the VM matrix (test-vm)
+## then the rootless tier (test-rootless), the OCI conformance comparison (test-oci), the proof
+## suite (test-reliability), the fuzzers for a bounded time (fuzz), the pure-Go unit tests for
+## arm64/armv7 under qemu-user and the VM matrix (test-vm)
 test: deps build images
 	$(GO) test -tags '$(TAGS)' -v -count=1 ./... ./testdata/sensor
 	@$(MAKE) --no-print-directory test-rootless
+	@$(MAKE) --no-print-directory test-oci
 	@$(MAKE) --no-print-directory test-reliability
 	@$(MAKE) --no-print-directory fuzz
 	@$(MAKE) --no-print-directory cross-test
@@ -102,6 +106,17 @@ test: deps build images
 .PHONY: test-rootless
 test-rootless: deps build images
 	GO=$(GO) TAGS='$(TAGS)' hack/rootless-test.sh $(BIN) $(IMAGES)
+
+## test-oci: the OCI runtime conformance comparison (docs/oci.md, "Conformance"): every program of
+## the runtime-tools validation suite (pinned in hack/oci-conformance/go.mod, built by oci-deps into
+## out/oci/bin) against Debian's runc and bin/edgerun-oci on this host, suite by suite; fails when
+## edgerun-oci does not pass a suite runc passes (hack/oci-conformance.sh). The table and the
+## per-suite TAP go to out/oci/results (results.md, results.tsv, <runtime>/<suite>.tap).
+OCI  := $(CURDIR)/out/oci
+RUNC ?= /usr/sbin/runc
+.PHONY: test-oci
+test-oci: oci-deps build
+	hack/oci-conformance.sh $(OCI)/bin $(BUSYBOX) $(OCI)/results runc=$(RUNC) edgerun=$(CURDIR)/bin/edgerun-oci
 
 ## test-reliability: the proof suite of docs/reliability.md (e2e/reliability): every fault point of
 ## internal/fault fired with the checks after it, random kill -9 (EDGERUN_RELIABILITY_SEED,
@@ -120,13 +135,14 @@ fuzz: deps
 ## test-vm: the VM matrix (hack/vm, docs/platforms.md): Debian's own x86-64 and arm64 kernels under
 ## qemu (TCG) with a busybox initramfs carrying edgerun, the test images and the root tests as static
 ## test binaries: x86-64 cgroup v2, x86-64 with cgroup_disable=memory, arm64 cgroup v2, the
-## power-cut leg (x86-64, --root on a virtio disk, 20 cuts) and the rootless leg (x86-64, the e2e
-## suite as an ordinary user in a delegated cgroup), in parallel
+## power-cut leg (x86-64, --root on a virtio disk, 20 cuts), the rootless leg (x86-64, the e2e
+## suite as an ordinary user in a delegated cgroup) and the oci leg (x86-64 cgroup v2, test-oci's
+## comparison, the table in out/vm/results/oci/oci-results.md), in parallel
 VM := $(CURDIR)/out/vm
-test-vm: vm-deps build images
+test-vm: vm-deps oci-deps build images
 	@$(MAKE) --no-print-directory bin/edgerun-linux-arm64
 	BIN=$(CURDIR)/$(BIN) BIN_ARM64=$(CURDIR)/bin/edgerun-linux-arm64 IMAGES=$(IMAGES) BUSYBOX=$(BUSYBOX) \
-		MKIMAGE=$(CURDIR)/$(MKIMAGE) VM=$(VM) hack/vm/test.sh
+		MKIMAGE=$(CURDIR)/$(MKIMAGE) VM=$(VM) OCI_BIN=$(OCI)/bin hack/vm/test.sh
 
 ## test-powercut: the power-cut leg alone, for the long run: CUTS power cuts (default 200; SEED=N
 ## repeats a run's cut schedule); console, disks and figures in out/powercut (figures.txt)
@@ -246,6 +262,6 @@ lint: lint-deps
 	out/tools/golangci-lint run ./...
 
 clean:
-	rm -rf bin out/build out/images out/demo out/bench
+	rm -rf bin out/build out/images out/demo out/bench out/oci
 
 FORCE:

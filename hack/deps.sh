@@ -1,11 +1,12 @@
 #!/bin/sh
 # Install what a make target needs, only when something is missing (idempotent, fast when
-# everything is there). Usage: hack/deps.sh GROUP...   GROUP: test cross vm bench lint
+# everything is there). Usage: hack/deps.sh GROUP...   GROUP: test cross vm bench lint oci
 #   test   build + `make test`: C toolchain, static libseccomp, busybox-static (busybox test
 #          image), skopeo and umoci (cross-check the test images' OCI layouts), docker-registry
 #          (pull tests against a registry on loopback; skopeo pushes to it), uidmap and
 #          slirp4netns (the rootless tier, make test-rootless), containerd and podman (e2e/engines:
-#          edgerun-oci as their runtime; containerd's own runc v2 shim, podman with conmon)
+#          edgerun-oci as their runtime; containerd's own runc v2 shim, podman with conmon), runc
+#          (e2e/engines' control and the reference runtime of make test-oci)
 #   cross  Debian cross compilers and libseccomp for arm64, armhf (arm/v7) and armel (arm/v6)
 #   bench  hyperfine, debootstrap, umoci
 #          + container start (bench/run-containers.sh): runc, podman, skopeo, jq, GNU time
@@ -16,16 +17,20 @@
 #          for the power-cut leg's disks); the kernels themselves are fetched by
 #          hack/vm/kernel.sh with apt-get download (needs the cross group's arm64 lists)
 #   lint   golangci-lint $GOLANGCI_LINT_VERSION built with the local Go into $TOOLS
+#   oci    the OCI runtime validation suite of opencontainers/runtime-tools, at the version
+#          hack/oci-conformance/go.mod pins, built static with the local Go into $OCI_BIN
+#          (one program per suite, and runtimetest); Go fetches the module through its proxy
 set -eu
 
 GOLANGCI_LINT_VERSION=${GOLANGCI_LINT_VERSION:-v2.15.0}
 TOOLS=${TOOLS:-$(pwd)/out/tools}
+OCI_BIN=${OCI_BIN:-$(pwd)/out/oci/bin}
 
 pkgs_test="gcc libc6-dev pkg-config libseccomp-dev busybox-static skopeo umoci file binutils docker-registry"
 # the rootless tier (make test-rootless): newuidmap/newgidmap, slirp4netns, setpriv and runuser
 pkgs_test="$pkgs_test uidmap slirp4netns util-linux iproute2"
-# e2e/engines: the engines that drive edgerun-oci, and runc as the harness's control; podman
-# brings conmon and containernetworking-plugins
+# e2e/engines: the engines that drive edgerun-oci, and runc as the harness's control (and the
+# reference runtime of make test-oci); podman brings conmon and containernetworking-plugins
 pkgs_test="$pkgs_test containerd podman runc"
 pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libseccomp-dev:arm64
 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libseccomp-dev:armhf
@@ -104,6 +109,17 @@ for group in "$@"; do
 			echo "deps: installing golangci-lint $GOLANGCI_LINT_VERSION into $TOOLS"
 			GOBIN=$TOOLS go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION"
 		fi ;;
-	*) echo "deps: unknown group $group: use test, cross, vm, bench or lint" >&2; exit 2 ;;
+	oci)
+		check_go
+		mod=$(cd "$(dirname "$0")/oci-conformance" && pwd)
+		stamp="$(go version) $(cat "$mod/go.mod" "$mod/go.sum" | sha256sum | cut -c1-16)"
+		if [ "$(cat "$OCI_BIN/.built" 2>/dev/null)" != "$stamp" ]; then
+			echo "deps: building the OCI validation suite ($(sed -n 's|^\tgithub.com/opencontainers/runtime-tools \(v[^ ]*\).*|\1|p' "$mod/go.mod")) into $OCI_BIN"
+			rm -rf "$OCI_BIN"
+			mkdir -p "$OCI_BIN"
+			(cd "$mod" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags '-s -w' -o "$OCI_BIN/" tool)
+			echo "$stamp" >"$OCI_BIN/.built"
+		fi ;;
+	*) echo "deps: unknown group $group: use test, cross, vm, bench, lint or oci" >&2; exit 2 ;;
 	esac
 done

@@ -53,6 +53,17 @@ sed -n '/^@@VM doctor-begin/,/^@@VM doctor-end/p' "$log" | sed '1d;$d' >"$outdir
 want=$(sed -n 's/^doctor //p' "$here/suites/$suite")
 got=$(sed -n 's/^@@VM doctor-end //p' "$log")
 [ -z "$want" ] || [ "$want" = "$got" ] || problem "edgerun doctor exited $got, want $want; its report:$(printf '\n%s' "$(cat "$outdir/doctor.txt")")"
+# The oci step (hack/vm/suites/oci): its exit code must be 0; its table is saved as
+# OUTDIR/oci-results.md and .tsv, and printed.
+if grep -q '^oci$' "$here/suites/$suite"; then
+	sed -n '/^@@VM oci-begin/,/^@@VM oci-end/p' "$log" | sed '1d;$d' >"$outdir/oci.txt"
+	sed -n '/^| suite |/,/^[0-9]* suites, /p' "$outdir/oci.txt" >"$outdir/oci-results.md"
+	sed -n '/^@@VM oci-tsv-begin/,/^@@VM oci-tsv-end/p' "$log" | sed '1d;$d' >"$outdir/oci-results.tsv"
+	res=$(sed -n 's/^@@VM oci-end //p' "$log")
+	[ "$res" = 0 ] || problem "the OCI conformance comparison exited ${res:-missing (did not finish)}:$(printf '\n%s' "$(sed -n '/^oci-conformance: suites/,$p' "$outdir/oci.txt")")"
+	echo "vm $suite ($arch): the OCI conformance comparison in the VM:"
+	cat "$outdir/oci-results.md"
+fi
 # Every test binary that started must have ended with 0.
 sed -n 's/^@@VM test-begin \([^ ]*\).*/\1/p' "$log" | while read -r pkg; do
 	res=$(sed -n "s|^@@VM test-end $pkg \([0-9]*\).*|\1|p" "$log")

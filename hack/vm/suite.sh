@@ -11,6 +11,11 @@
 #                      it (rootless_setup below); the doctor and test steps after it run as USER
 #                      in the rootless tier (EDGERUN_TEST_ROOTLESS=1, mapping subids), and at the
 #                      end nothing of USER's may be left but its session
+#   oci                the OCI conformance comparison of make test-oci (/oci-conformance.sh,
+#                      hack/vm/oci-stage.sh): the validation programs in /oci/bin against
+#                      runc and edgerun-oci; its table goes to the console between "@@VM
+#                      oci-begin" and "@@VM oci-end RC" (the host runner wants RC 0: edgerun-oci
+#                      passes every suite runc passes)
 #   powercut           one boot of the power-cut leg: /powercut.sh (hack/vm/powercut-guest.sh)
 #                      verifies the disk after the previous cut and runs the workload until the
 #                      next one; hack/vm/powercut.sh boots the VM once per cut
@@ -107,6 +112,18 @@ while read -r kind a b; do
 		echo "@@VM doctor-end $?" ;;
 	powercut)
 		sh /powercut.sh </dev/null || rc=1 ;;
+	oci)
+		echo "@@VM oci-begin"
+		# per program 300 s, not the host's 60: the cgroup suites start 16+ containers each,
+		# and TCG runs them 5-10 times slower
+		OCI_TIMEOUT=300 sh /oci-conformance.sh /oci/bin /bin/busybox /tmp/oci-results \
+			runc=/usr/sbin/runc edgerun=/usr/local/bin/edgerun-oci </dev/null 2>&1
+		r=$?
+		echo "@@VM oci-end $r"
+		echo "@@VM oci-tsv-begin"
+		cat /tmp/oci-results/results.tsv 2>/dev/null
+		echo "@@VM oci-tsv-end"
+		[ "$r" = 0 ] || rc=1 ;;
 	test)
 		pkgs=$a
 		case $a in

@@ -3,6 +3,8 @@
 #   BIN BIN_ARM64 IMAGES BUSYBOX MKIMAGE   the built edgerun binaries, test images, the host's
 #                                          static busybox and the image builder
 #   VM                                     the work directory (out/vm)
+#   OCI_BIN                                the OCI validation programs (make oci-deps; only the
+#                                          oci leg needs them)
 # It fetches Debian's kernels (hack/vm/kernel.sh), assembles one initramfs per architecture
 # (stage.sh, initramfs.sh), then boots the matrix in parallel (run.sh), each VM with its own
 # timeout, and fails when any VM fails. VM_ONLY="v2 arm64" runs a part of the matrix.
@@ -12,6 +14,9 @@
 # $VM/results/powercut).
 # The rootless leg boots the amd64 initramfs plus Debian's newuidmap, newgidmap and slirp4netns
 # (hack/vm/rootless-stage.sh) and runs the e2e suite as an ordinary user in a delegated cgroup.
+# The oci leg boots an initramfs of its own on the amd64 kernel (cgroup v2, as the v2 leg):
+# edgerun, Debian's runc and the runtime-tools validation programs (hack/vm/oci-stage.sh), and
+# runs the conformance comparison of make test-oci (hack/vm/suites/oci).
 set -eu
 : "${BIN:?}" "${BIN_ARM64:?}" "${IMAGES:?}" "${BUSYBOX:?}" "${MKIMAGE:?}" "${VM:?}"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,12 +26,13 @@ matrix="v2 amd64 -
 nomemory amd64 cgroup_disable=memory
 arm64 arm64 -
 powercut amd64 -
-rootless amd64 -"
-only=${VM_ONLY:-v2 nomemory arm64 powercut rootless}
+rootless amd64 -
+oci amd64 -"
+only=${VM_ONLY:-v2 nomemory arm64 powercut rootless oci}
 wanted() { case " $only " in *" $1 "*) return 0 ;; esac; return 1; }
 
 start=$(date +%s)
-if wanted v2 || wanted nomemory || wanted powercut || wanted rootless; then
+if wanted v2 || wanted nomemory || wanted powercut || wanted rootless || wanted oci; then
 	"$here/kernel.sh" amd64 "$VM/amd64"
 fi
 if wanted v2 || wanted nomemory || wanted rootless; then
@@ -38,6 +44,10 @@ fi
 if wanted rootless; then
 	"$here/rootless-stage.sh" "$VM/amd64/rootless-stage"
 	"$here/initramfs.sh" "$VM/amd64/initrd-rootless" "$VM/amd64" "$BUSYBOX" "$VM/amd64/stage" "$VM/amd64/rootless-stage"
+fi
+if wanted oci; then
+	"$here/oci-stage.sh" "$VM/amd64/oci-stage" "$BIN" "${OCI_BIN:?OCI_BIN: the validation programs (make oci-deps)}"
+	"$here/initramfs.sh" "$VM/amd64/initrd-oci" "$VM/amd64" "$BUSYBOX" "$VM/amd64/oci-stage"
 fi
 if wanted powercut; then
 	"$here/powercut-stage.sh" "$VM/amd64/powercut-stage" "$BIN" "$IMAGES" "$MKIMAGE" "$BUSYBOX"
@@ -69,6 +79,7 @@ echo "$matrix" | {
 		else
 			initrd=$VM/$arch/initrd
 			[ "$name" != rootless ] || initrd=$VM/$arch/initrd-rootless
+			[ "$name" != oci ] || initrd=$VM/$arch/initrd-oci
 			"$here/run.sh" "$arch" "$name" "$VM/$arch/vmlinuz" "$initrd" "$VM/results/$name" $extra \
 				>"$VM/results/$name.txt" 2>&1 &
 		fi
