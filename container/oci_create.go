@@ -11,7 +11,9 @@ import (
 	"strconv"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
@@ -93,6 +95,7 @@ func (o *OCIRuntime) Run(ctx context.Context, opts OCICreateOptions) (int, error
 	if err := writePidFile(m.pidFile, proc); err != nil {
 		return 1, o.undo(c, err)
 	}
+	o.runPoststart(c)
 	if opts.Detach {
 		return 0, nil
 	}
@@ -164,6 +167,7 @@ func (o *OCIRuntime) create(opts *OCICreateOptions, detached bool) (*made, error
 	if err := os.Chdir(b.Dir); err != nil {
 		return nil, fmt.Errorf("enter the bundle: %w", err)
 	}
+	normalizeSpec(b.Spec)
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName: opts.ID, UseSystemdCgroup: o.cfg.SystemdCgroup, NoPivotRoot: opts.NoPivot,
 		NoNewKeyring: opts.NoNewKeyring, Spec: b.Spec, RootlessEUID: o.rootlessEUID, RootlessCgroups: o.rootlessCgroups,
@@ -171,6 +175,8 @@ func (o *OCIRuntime) create(opts *OCICreateOptions, detached bool) (*made, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", oci.ErrInvalidBundle, b.Dir, err)
 	}
+	dropBindMountData(cfg)
+	poststart := takePoststart(cfg, b.Spec)
 	proc, err := newProcess(b.Spec.Process)
 	if err != nil {
 		return nil, err
@@ -194,7 +200,38 @@ func (o *OCIRuntime) create(opts *OCICreateOptions, detached bool) (*made, error
 		}
 		return nil, fmt.Errorf("create container %s: %w", opts.ID, err)
 	}
+	if err := o.savePoststart(opts.ID, poststart); err != nil {
+		m.close()
+		return nil, o.undo(m.c, fmt.Errorf("keep the poststart hooks: %w", err))
+	}
 	return m, nil
+}
+
+// normalizeSpec clears what the runtime-spec says has no meaning, which
+// libcontainer would otherwise hold against the spec: the major and
+// minor numbers of a FIFO device ("p"; the kernel records none, and
+// libcontainer's check of the new node would fail).
+func normalizeSpec(s *specs.Spec) {
+	if s.Linux == nil {
+		return
+	}
+	for i := range s.Linux.Devices {
+		if d := &s.Linux.Devices[i]; d.Type == "p" {
+			d.Major, d.Minor = 0, 0
+		}
+	}
+}
+
+// dropBindMountData removes filesystem options from bind mounts, with a
+// warning: the kernel ignores them on a bind mount (runc 1.1 passed them
+// and nothing happened), while libcontainer refuses the whole container.
+func dropBindMountData(cfg *configs.Config) {
+	for _, m := range cfg.Mounts {
+		if m.IsBind() && m.Data != "" {
+			logrus.Warnf("bind mount of %s at %s: filesystem options %q are ignored (a bind mount takes none)", m.Source, m.Destination, m.Data)
+			m.Data = ""
+		}
+	}
 }
 
 // checkConsole applies runc's rules on --console-socket.

@@ -29,6 +29,7 @@ func (o *OCIRuntime) Start(id string) error {
 		if err := c.Exec(); err != nil {
 			return fmt.Errorf("start container %s: %w", id, err)
 		}
+		o.runPoststart(c)
 		return nil
 	case libcontainer.Stopped:
 		return fmt.Errorf("container %s has stopped: it cannot start again; delete it and create it anew", id)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -51,15 +52,61 @@ func LoadBundle(dir string) (*Bundle, error) {
 		return nil, fmt.Errorf("%w: %w: a bundle is a directory with the container's config.json and root file system", ErrInvalidBundle, err)
 	}
 	defer f.Close()
-	var spec specs.Spec
-	if err := DecodeStrict(f, &spec); err != nil {
+	spec, err := decodeSpec(f)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidBundle, filepath.Join(abs, configFile), err)
 	}
-	b := &Bundle{Dir: abs, Spec: &spec}
+	b := &Bundle{Dir: abs, Spec: spec}
 	if err := b.check(); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidBundle, filepath.Join(abs, configFile), err)
 	}
 	return b, nil
+}
+
+// decodeSpec reads config.json. A property runtime-spec 1.3.0 does not
+// define is an error when the document is of a version edgerun knows
+// whole (1.3.0 or older): there it is a mistake, and a misspelt
+// "readOnly" would silently leave the root file system writable. In a
+// document of a newer version it is ignored, as the runtime-spec's
+// extensibility rule asks.
+func decodeSpec(r io.Reader) (*specs.Spec, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxConfigSize+1))
+	if err != nil {
+		return nil, err
+	}
+	var spec specs.Spec
+	err = DecodeStrict(bytes.NewReader(data), &spec)
+	if err == nil || !strings.Contains(err.Error(), "unknown field") {
+		return &spec, err
+	}
+	var v struct {
+		Version string `json:"ociVersion"`
+	}
+	if json.Unmarshal(data, &v) != nil || !newerThanKnown(v.Version) {
+		return nil, fmt.Errorf("%w (runtime-spec %s has no such property: check its spelling)", err, specs.Version)
+	}
+	spec = specs.Spec{}
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, err
+	}
+	return &spec, nil
+}
+
+// newerThanKnown reports whether version is a 1.x release after the
+// runtime-spec version edgerun is built with.
+func newerThanKnown(version string) bool {
+	parse := func(v string) (n [3]int) {
+		v, _, _ = strings.Cut(v, "-")
+		for i, p := range strings.SplitN(v, ".", 3) {
+			n[i], _ = strconv.Atoi(p)
+		}
+		return n
+	}
+	a, b := parse(version), parse(specs.Version)
+	if a[0] != 1 {
+		return false
+	}
+	return a[1] > b[1] || (a[1] == b[1] && a[2] > b[2])
 }
 
 // DecodeStrict decodes one JSON document of at most MaxConfigSize bytes

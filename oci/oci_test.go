@@ -153,6 +153,23 @@ func TestLoadBundleRefusesBadInputWithTheReason(t *testing.T) {
 	}
 }
 
+func TestLoadBundleIgnoresUnknownFieldsOfANewerSpecVersion(t *testing.T) {
+	d := bundle(t, func(s *specs.Spec) { s.Version = "1.9.0" })
+	b, _ := os.ReadFile(filepath.Join(d, "config.json"))
+	must(t, os.WriteFile(filepath.Join(d, "config.json"), append([]byte(`{"futureThing":{"a":1},`), b[1:]...), 0o644))
+	if _, err := LoadBundle(d); err != nil {
+		t.Fatalf("a 1.9.0 document with a property 1.3.0 lacks was refused: %v", err)
+	}
+	for _, v := range []string{specs.Version, "1.0.2-dev", "1.3.0"} {
+		d := bundle(t, func(s *specs.Spec) { s.Version = v })
+		b, _ := os.ReadFile(filepath.Join(d, "config.json"))
+		must(t, os.WriteFile(filepath.Join(d, "config.json"), append([]byte(`{"futureThing":1,`), b[1:]...), 0o644))
+		if _, err := LoadBundle(d); err == nil || !strings.Contains(err.Error(), "futureThing") {
+			t.Errorf("version %s with an unknown property: %v", v, err)
+		}
+	}
+}
+
 func TestLoadBundleAllowsAnAbsoluteRootOutsideTheBundle(t *testing.T) {
 	outside := t.TempDir()
 	if _, err := LoadBundle(bundle(t, func(s *specs.Spec) { s.Root.Path = outside })); err != nil {
