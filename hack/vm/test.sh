@@ -79,8 +79,14 @@ echo "$matrix" | {
 		else
 			initrd=$VM/$arch/initrd
 			[ "$name" != rootless ] || initrd=$VM/$arch/initrd-rootless
-			[ "$name" != oci ] || initrd=$VM/$arch/initrd-oci
-			"$here/run.sh" "$arch" "$name" "$VM/$arch/vmlinuz" "$initrd" "$VM/results/$name" $extra \
+			timeout=${VM_TIMEOUT:-1200}
+			if [ "$name" = oci ]; then
+				initrd=$VM/$arch/initrd-oci
+				# 58 suites against two runtimes under TCG, sharing the host's CPUs
+				# with the other legs: about 600 s alone, 1500-1800 s in the matrix.
+				timeout=${VM_OCI_TIMEOUT:-2700}
+			fi
+			VM_TIMEOUT=$timeout "$here/run.sh" "$arch" "$name" "$VM/$arch/vmlinuz" "$initrd" "$VM/results/$name" $extra \
 				>"$VM/results/$name.txt" 2>&1 &
 		fi
 		pids="$pids $!:$name"
