@@ -3,43 +3,12 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"fmt"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/edgerun/edgerun/internal/testenv"
 )
-
-// openPty returns the master and the terminal side of a new pseudo-terminal.
-func openPty(t *testing.T) (master, tty *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close(); s.Close() })
-	return m, s
-}
-
-func setSize(t *testing.T, f *os.File, rows, cols uint16) {
-	t.Helper()
-	if err := unix.IoctlSetWinsize(int(f.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // With -t the container gets a terminal of the caller's size, and a
 // SIGWINCH to edgerun passes the new size on.
@@ -47,8 +16,8 @@ func TestRunTTYGetsATerminalAndItsResizes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
-	master, tty := openPty(t)
-	setSize(t, tty, 33, 101)
+	master, tty := testenv.OpenPty(t)
+	testenv.SetPtySize(t, tty, 33, 101)
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := e.command(ctx, "run", "--rm", "-t", "busybox", "sh", "-c",
@@ -82,7 +51,7 @@ func TestRunTTYGetsATerminalAndItsResizes(t *testing.T) {
 	if !seen["is-a-tty"] || !seen["size 33 101"] {
 		t.Errorf("-t: want a terminal of 33x101 inside, saw %v", seen)
 	}
-	setSize(t, master, 40, 120)
+	testenv.SetPtySize(t, master, 40, 120)
 	if err := cmd.Process.Signal(syscall.SIGWINCH); err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,9 @@ func (n *Network) ensureBridge(h *netlink.Handle, mtu int) (netlink.Link, error)
 	if l.Type() != "bridge" {
 		return nil, fmt.Errorf("%w: %s is a %s interface of this host, not edgerun's bridge: choose another with --bridge", ErrBridgeTaken, n.bridge, l.Type())
 	}
+	if l, err = n.adoptHalfMade(h, l); err != nil {
+		return nil, err
+	}
 	if l.Attrs().Alias != n.ownerAlias() {
 		return nil, fmt.Errorf("%w: bridge %s belongs to another program or edgerun root (alias %q): choose another with --bridge", ErrBridgeTaken, n.bridge, l.Attrs().Alias)
 	}
@@ -84,6 +87,38 @@ func (n *Network) ensureBridge(h *netlink.Handle, mtu int) (netlink.Link, error)
 		}
 	}
 	return l, nil
+}
+
+// adoptHalfMade marks as this network's a bridge an edgerun command made
+// and was killed before marking: between LinkAdd and LinkSetAlias (the
+// kernel takes no alias in a create request) it is left with no alias,
+// down, with no port and no address. Refusing it would refuse this
+// bridge name for good; anything else about the bridge is left alone.
+func (n *Network) adoptHalfMade(h *netlink.Handle, l netlink.Link) (netlink.Link, error) {
+	a := l.Attrs()
+	if a.Alias != "" || a.Flags&net.FlagUp != 0 || a.MasterIndex != 0 {
+		return l, nil
+	}
+	links, err := retry(func() ([]netlink.Link, error) { return h.LinkList() })
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	for _, o := range links {
+		if o.Attrs().MasterIndex == a.Index {
+			return l, nil // it has ports: someone uses it
+		}
+	}
+	addrs, err := retry(func() ([]netlink.Addr, error) { return h.AddrList(l, netlink.FAMILY_ALL) })
+	if err != nil {
+		return nil, fmt.Errorf("list addresses of bridge %s: %w", n.bridge, err)
+	}
+	if len(addrs) > 0 {
+		return l, nil
+	}
+	if err := h.LinkSetAlias(l, n.ownerAlias()); err != nil {
+		return nil, fmt.Errorf("mark bridge %s as edgerun's: %w", n.bridge, err)
+	}
+	return h.LinkByName(n.bridge)
 }
 
 // ensureGateway gives the bridge the subnet's first address; a bridge of

@@ -414,6 +414,38 @@ func TestBridgeNameOfAForeignInterfaceIsRefused(t *testing.T) {
 	}
 }
 
+// A command killed between creating the bridge and marking it leaves a
+// bridge with no alias, down, with no port and no address: the next
+// setup adopts it. One with an address (someone's) is still refused.
+func TestHalfMadeBridgeIsAdoptedAndAUsedOneRefused(t *testing.T) {
+	n := testNetwork(t, 24)
+	h, _ := netlink.NewHandle(unix.NETLINK_ROUTE)
+	defer h.Close()
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.bridge, TxQLen: -1}}
+	if err := h.LinkAdd(br); err != nil {
+		t.Fatalf("create the bare bridge %s: %v", n.bridge, err)
+	}
+	setup(t, n, SetupOptions{})
+	l, err := h.LinkByName(n.bridge)
+	if err != nil || l.Attrs().Alias != n.ownerAlias() {
+		t.Fatalf("bridge %s after setup: %v, alias %q, want %q", n.bridge, err, l.Attrs().Alias, n.ownerAlias())
+	}
+
+	other := testNetwork(t, 24)
+	br = &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: other.bridge, TxQLen: -1}}
+	if err := h.LinkAdd(br); err != nil {
+		t.Fatalf("create the bridge %s: %v", other.bridge, err)
+	}
+	defer func() { _ = h.LinkDel(br) }()
+	addr, _ := netlink.ParseAddr("192.0.2.1/24")
+	if err := h.AddrAdd(br, addr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Setup(context.Background(), SetupOptions{ID: newID(t)}); !errors.Is(err, ErrBridgeTaken) {
+		t.Fatalf("setup on a bridge with an address and no alias: %v, want ErrBridgeTaken", err)
+	}
+}
+
 func TestRemoveBridgeOfAnotherRootIsRefusedAndLeavesItsRules(t *testing.T) {
 	n := testNetwork(t, 24)
 	setup(t, n, SetupOptions{Ports: []PortMapping{{ContainerPort: 80, Proto: "tcp"}}})

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 // busyboxRef is the name ctr import gives the busybox layout (its
@@ -346,8 +348,8 @@ func (c *containerd) testKillAll(t *testing.T) {
 }
 
 func (c *containerd) testTTY(t *testing.T) {
-	master, tty := openPty(t)
-	setSize(t, tty, 33, 101)
+	master, tty := testenv.OpenPty(t)
+	testenv.SetPtySize(t, tty, 33, 101)
 	args := c.global(c.runArgs([]string{"--rm", "-t"}, "tty1",
 		"sh", "-c", ttyScript)...)
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)

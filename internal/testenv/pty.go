@@ -1,4 +1,4 @@
-package engines
+package testenv
 
 import (
 	"fmt"
@@ -8,8 +8,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openPty returns the master and the terminal side of a new pseudo-terminal.
-func openPty(t *testing.T) (master, tty *os.File) {
+// OpenPty returns the master and the terminal side of a new
+// pseudo-terminal, closed when the test ends; it skips the test where
+// the host has no pseudo-terminals.
+func OpenPty(t testing.TB) (master, tty *os.File) {
 	t.Helper()
 	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
@@ -30,8 +32,8 @@ func openPty(t *testing.T) (master, tty *os.File) {
 	return m, s
 }
 
-// setSize sets a terminal's size.
-func setSize(t *testing.T, f *os.File, rows, cols uint16) {
+// SetPtySize sets a terminal's size.
+func SetPtySize(t testing.TB, f *os.File, rows, cols uint16) {
 	t.Helper()
 	if err := unix.IoctlSetWinsize(int(f.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
 		t.Fatal(err)
