@@ -54,6 +54,7 @@ start=$(date +%s)
 stopped=
 trap 'stopped=1' INT TERM
 retries=0
+lockups=0
 try=1
 i=0
 while [ "$i" -le "$cuts" ] && [ -z "$stopped" ]; do
@@ -92,6 +93,18 @@ while [ "$i" -le "$cuts" ] && [ -z "$stopped" ]; do
 		break
 	fi
 	if [ "$(awk -v w="$wall" -v l="$boot_timeout" 'BEGIN { print (w >= l - 1) }')" = 1 ]; then
+		# A guest kernel stuck in a soft lockup (both vCPUs in the kernel, e.g.
+		# cgroup_mkdir and writeback, under TCG starved by the host's load) is
+		# the emulation's, not edgerun's. Killing it is one more power cut, met
+		# by the next boot's verification like any other; counted in the
+		# figures, twice at most, never for the last boot.
+		if grep -q 'watchdog: BUG: soft lockup' "$b" && [ "$lockups" -lt 2 ] && [ "$i" -lt "$cuts" ]; then
+			echo "vm powercut (amd64): boot $i hung in a guest kernel soft lockup (${wall}s); killed, which the next boot meets as a power cut" >&2
+			echo "@@HOST boot $i hung in a guest kernel soft lockup; killed as a power cut" >>"$log"
+			lockups=$((lockups + 1))
+			i=$((i + 1))
+			continue
+		fi
 		problem "boot $i did not end within ${boot_timeout}s (hung?); last console lines:"
 		tail -n 30 "$b" >&2
 		break
@@ -127,7 +140,7 @@ findings=$(grep -c . "$outdir/violations.txt")
 {
 	echo "power-cut leg: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(grep -m1 -o 'edgerun=[^ ]*' "$log" | tr = ' ')"
 	echo "seed $seed (POWERCUT_SEED=$seed repeats the cut schedule), delay 0.2-$(awk -v m="$maxdelay" 'BEGIN { print m + 0.2 }')s, VM ${smp} CPUs ${mem} MiB (TCG), host $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "cuts: $done_cuts of $cuts${stopped:+ (stopped by a signal)}; boots: $(grep -c . "$outdir/boots.txt"), and $retries tried again (the kernel did not reach /init); findings: $findings"
+	echo "cuts: $done_cuts of $cuts${stopped:+ (stopped by a signal)}; boots: $(grep -c . "$outdir/boots.txt"), and $retries tried again (the kernel did not reach /init), $lockups killed in a guest kernel soft lockup (counted as cuts); findings: $findings"
 	echo "total: ${total}s"
 	awk '{ print $2 }' "$outdir/boots.txt" | sort -n | awk '
 		{ v[NR] = $1; s += $1 }
@@ -155,6 +168,6 @@ if [ "$findings" -gt 0 ]; then
 	problem "$findings findings (violations.txt; each boot's console in console.log after its @@HOST line):"
 	head -n 40 "$outdir/violations.txt" >&2
 fi
-[ "$done_cuts" -ge "$cuts" ] || problem "only $done_cuts of $cuts cuts happened"
+[ $((done_cuts + lockups)) -ge "$cuts" ] || problem "only $done_cuts of $cuts cuts happened"
 echo "vm powercut (amd64): ${total}s: $done_cuts cuts, $findings findings; console: $log, figures: $outdir/figures.txt"
 [ -z "$fail" ]
