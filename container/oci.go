@@ -182,7 +182,7 @@ func notRunning(id string, err error) error {
 	return err
 }
 
-// bundleLabel is the bundle a container was created from.
+// bundleOf is the bundle a container was created from.
 func bundleOf(c *libcontainer.Container) string {
 	b, _ := utils.Annotations(c.Config().Labels)
 	return strings.TrimSpace(b)

@@ -127,12 +127,13 @@ func (o *OCIRuntime) execProcess(c *libcontainer.Container, opts *OCIExecOptions
 		return nil, fmt.Errorf("exec needs a command, or --process with a process document")
 	}
 	bundle := bundleOf(c)
-	b, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	f, err := os.Open(filepath.Join(bundle, "config.json"))
 	if err != nil {
 		return nil, fmt.Errorf("read the container's process from its bundle: %w", err)
 	}
+	defer f.Close()
 	var spec specs.Spec
-	if err := oci.DecodeStrict(strings.NewReader(string(b)), &spec); err != nil || spec.Process == nil {
+	if err := oci.DecodeStrict(f, &spec); err != nil || spec.Process == nil {
 		return nil, fmt.Errorf("the container's config.json in %s is no longer readable: pass --process", bundle)
 	}
 	p := *spec.Process

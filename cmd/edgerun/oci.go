@@ -169,7 +169,7 @@ func signalArg(args []string) string {
 	return "SIGTERM"
 }
 
-// ociIDs is the usage line's ID argument.
+// ociIDArg is the usage line's ID argument.
 const ociIDArg = "<container-id>"
 
 func ociUse(verb string, extra ...string) string {
