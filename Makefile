@@ -83,9 +83,10 @@ images: $(MKIMAGE)
 			$(GO) build -trimpath -buildvcs=false -ldflags '-s -w' -o $$out ./testdata/sensor; \
 		bins="$$bins -bin $$p=$$out"; \
 	done; \
-	$(MKIMAGE) sensor -o $(IMAGES)/sensor $$bins
+	$(MKIMAGE) sensor -o $(IMAGES)/sensor $$bins; \
+	$(MKIMAGE) sensor -o $(IMAGES)/sensor-unhealthy -ref sensor:unhealthy -env SENSOR_HEALTHZ=fail $$bins
 	$(MKIMAGE) busybox -o $(IMAGES)/busybox -bin $(BUSYBOX)
-	@echo "images: $(IMAGES)/sensor $(IMAGES)/busybox"
+	@echo "images: $(IMAGES)/sensor $(IMAGES)/sensor-unhealthy $(IMAGES)/busybox"
 
 ## test: unit, integration (root) and end-to-end tests; go test -v output is what CI reads;
 ## then the rootless tier (test-rootless), the OCI conformance comparison (test-oci), the proof

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/edgerun/edgerun/health"
 	"github.com/edgerun/edgerun/internal/statedir"
 	"github.com/edgerun/edgerun/logfile"
 	"github.com/edgerun/edgerun/restart"
@@ -46,6 +47,14 @@ type Lifecycle struct {
 	// BootID is the boot the container last started in: a record saying
 	// running from another boot was ended by a reboot, not by a crash.
 	BootID string `json:"bootID,omitempty"`
+	// HealthCheck is the container's health check (the image's merged
+	// with the --health-* flags), nil without one. Its state is volatile
+	// (see Runtime.Health).
+	HealthCheck *health.Config `json:"healthcheck,omitempty"`
+	// HealthRestart: a probe found the container unhealthy with
+	// --health-on-failure restart and stopped it; its monitor starts it
+	// again whatever the restart policy says.
+	HealthRestart bool `json:"healthRestart,omitempty"`
 }
 
 // newLifecycle validates the detach options of a run, detached or not.

@@ -126,13 +126,15 @@ func (m *monitor) run() error {
 			} else {
 				m.unlock()
 				m.report(nil)
-				m.shed(run, started, backoff) // returns only if the re-exec failed
+				m.shed(rec, run, started, backoff) // returns only if the re-exec failed
 			}
 		}
 		if !exited {
 			m.copyOutput(run)
+			stopProbes := m.r.probeLoop(m.id, rec.HealthCheck, started)
 			debug.FreeOSMemory()
 			code = run.wait()
+			stopProbes()
 		}
 		if rec, err = m.relock(); err != nil {
 			return nil // removed while it ran (rm -f)
@@ -175,10 +177,12 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 	rec.State, rec.Pid, rec.StartedAt, rec.FinishedAt = StateRunning, pid, time.Now().UTC(), time.Time{}
 	rec.RestartDelay = 0
 	rec.MonitorPid, rec.MonitorLost, rec.HostRestarted, rec.Error, rec.BootID = os.Getpid(), false, false, "", m.r.bootID()
+	rec.HealthRestart = false
 	if err := m.r.saveRecord(rec); err != nil {
 		_ = m.r.destroyLibcontainer(m.id)
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
+	m.r.resetHealth(rec)
 	fault.Point("monitor/after-start")
 	return run, nil
 }
@@ -227,7 +231,10 @@ func (m *monitor) exited(rec *Record, code int, backoff time.Duration) bool {
 	}
 	_ = m.r.destroyLibcontainer(m.id)
 	rec.Pid, rec.ExitCode, rec.OOMKilled, rec.FinishedAt = 0, code, oom, time.Now().UTC()
-	if rec.Policy().ShouldRestart(code, rec.RestartCount, rec.StoppedByUser) {
+	// --health-on-failure restart: started again whatever the policy.
+	healthRestart := rec.HealthRestart && !rec.StoppedByUser
+	rec.HealthRestart = false
+	if healthRestart || rec.Policy().ShouldRestart(code, rec.RestartCount, rec.StoppedByUser) {
 		rec.State, rec.RestartDelay = StateRestarting, backoff
 		rec.RestartCount++
 		if m.r.saveRecord(rec) == nil {

@@ -29,7 +29,8 @@ import (
 // relay/relay.c:
 //
 //	exe __monitor ROOT STATE ID relay PID STARTED BACKOFF log=PATH
-//	    max-size=N max-file=N owner=FD stdout=FD [stderr=FD] [keep=FD]
+//	    max-size=N max-file=N [health=MS,MS,MS,MS] owner=FD stdout=FD
+//	    [stderr=FD] [keep=FD]
 //	exe __monitor ROOT STATE ID resume PID STARTED BACKOFF [exit=CODE]
 //	    [wake=1] owner=FD [stdout=FD stderr=FD keep=FD]
 
@@ -52,12 +53,16 @@ const (
 
 // shed re-executes the monitor to drop its start-up memory. It returns
 // only if that failed; the monitor then goes on as it is.
-func (m *monitor) shed(run *monitorRun, started time.Time, backoff time.Duration) {
+func (m *monitor) shed(rec *Record, run *monitorRun, started time.Time, backoff time.Duration) {
 	exe := "/proc/self/exe"
 	args := []string{exe, MonitorCommand, m.r.cfg.Root, m.r.cfg.State, m.id, relayArg,
 		strconv.Itoa(run.pid), strconv.FormatInt(started.UnixNano(), 10), strconv.FormatInt(int64(backoff), 10)}
 	args = append(args, "log="+m.log.Path(), "max-size="+strconv.FormatInt(m.log.MaxSize(), 10),
 		"max-file="+strconv.Itoa(m.log.MaxFile()))
+	if h := rec.HealthCheck; h != nil {
+		args = append(args, fmt.Sprintf("health=%d,%d,%d,%d", h.Interval.Milliseconds(), h.StartInterval.Milliseconds(),
+			h.StartPeriod.Milliseconds(), h.Timeout.Milliseconds()))
+	}
 	args = append(args, "owner="+strconv.Itoa(int(m.owner.Fd())))
 	fds := []uintptr{m.owner.Fd()}
 	for i, f := range run.streams {
@@ -102,7 +107,7 @@ func parseResume(args []string) (*resumed, *os.File, error) {
 	for _, a := range args[3:] {
 		name, v, ok := strings.Cut(a, "=")
 		switch name {
-		case "log", "max-size", "max-file": // the C monitor's: the record says the same
+		case "log", "max-size", "max-file", "health": // the C monitor's: the record says the same
 			continue
 		}
 		fd, err := strconv.Atoi(v)

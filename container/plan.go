@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/edgerun/edgerun/cgroups"
+	"github.com/edgerun/edgerun/health"
 	"github.com/edgerun/edgerun/image"
 	"github.com/edgerun/edgerun/images"
 	"github.com/edgerun/edgerun/internal/ids"
@@ -52,6 +53,12 @@ func (r *Runtime) plan(ctx context.Context, opts *RunOptions, detach bool) (*run
 	if err != nil {
 		return nil, err
 	}
+	if err := opts.Health.Check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
+	}
+	if !detach && opts.Health.OnFailure == health.ActionRestart {
+		return nil, fmt.Errorf("%w: --health-on-failure restart needs -d (the container's monitor restarts it)", specgen.ErrInvalidOption)
+	}
 	if opts.Name != "" {
 		if err := ids.CheckName(opts.Name); err != nil {
 			return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
@@ -71,6 +78,9 @@ func (r *Runtime) plan(ctx context.Context, opts *RunOptions, detach bool) (*run
 	net, err := r.planNetwork(&opts.Net, img)
 	if err != nil {
 		return nil, err
+	}
+	if life.HealthCheck, err = health.Resolve(imageHealth(img), opts.Health); err != nil {
+		return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
 	}
 	return &runPlan{limits: limits, life: life, store: store, img: img, net: net}, nil
 }
@@ -122,4 +132,14 @@ func checkPlatform(img *image.Image, want string) error {
 			img.Digest.Encoded(), image.FormatPlatform(img.Platform), want, want)
 	}
 	return nil
+}
+
+// imageHealth is the image's HEALTHCHECK in package health's terms.
+func imageHealth(img *image.Image) *health.Image {
+	h := img.Healthcheck
+	if h == nil {
+		return nil
+	}
+	return &health.Image{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod,
+		StartInterval: h.StartInterval, Retries: h.Retries}
 }

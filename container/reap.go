@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,6 +129,26 @@ func (r *Runtime) removeStaleLocks() error {
 		}
 		// unlock deletes the lock only if the directory is still missing.
 		errs = append(errs, r.unlock(lock, id))
+	}
+	return errors.Join(errs...)
+}
+
+// removeStaleHealth deletes the health states of containers that do not
+// exist (one removed by a process killed before it got to them).
+func (r *Runtime) removeStaleHealth() error {
+	ents, err := os.ReadDir(filepath.Join(r.cfg.State, "health"))
+	if err != nil {
+		return nil
+	}
+	var errs []error
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || len(id) != 64 {
+			continue
+		}
+		if _, err := os.Lstat(r.containerDir(id)); errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, r.removeHealth(id))
+		}
 	}
 	return errors.Join(errs...)
 }

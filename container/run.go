@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/cgroups"
+	"github.com/edgerun/edgerun/health"
 	"github.com/edgerun/edgerun/images"
 	"github.com/edgerun/edgerun/internal/atomicfile"
 	"github.com/edgerun/edgerun/internal/fault"
@@ -40,7 +41,10 @@ type RunOptions struct {
 	DetachOpts DetachOptions
 	// Init runs edgerun's own small init as PID 1 in front of the command
 	// (--init): it forwards signals and reaps orphaned processes.
-	Init   bool
+	Init bool
+	// Health are the --health-* flags, merged with the image's
+	// HEALTHCHECK.
+	Health health.Flags
 	Spec   specgen.SpecOptions
 	Limits cgroups.Flags
 	Resolv ResolvFlags
@@ -226,7 +230,7 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 	c.rec.State, c.rec.Pid, c.rec.StartedAt = StateRunning, pid, time.Now().UTC()
 	if err := r.saveRecord(c.rec); err != nil {
 		_ = proc.Signal(unix.SIGKILL)
-	} else if err := c.lc.Exec(); err != nil {
+	} else if err := r.execStarted(c); err != nil {
 		_ = proc.Signal(unix.SIGKILL)
 		_, _ = proc.Wait()
 		io.wait()
@@ -237,13 +241,22 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 	fault.Point("run/after-exec")
 	c.lock.Unlock()
 	c.lock = nil
+	stopProbes := r.probeLoop(c.rec.ID, c.rec.HealthCheck, c.rec.StartedAt)
 	ps, werr := proc.Wait()
+	stopProbes()
 	io.wait()
 	fault.Point("run/after-exit")
 	if ps == nil {
 		return 0, &ExitError{ExitRuntimeFailed, fmt.Errorf("wait for the container: %w", werr)}
 	}
 	return waitCode(ps), nil
+}
+
+// execStarted lets the started container's init exec its command, its
+// health starting over first.
+func (r *Runtime) execStarted(c *created) error {
+	r.resetHealth(c.rec)
+	return c.lc.Exec()
 }
 
 // startError maps libcontainer's start failures to docker's exit codes.
@@ -320,7 +333,7 @@ func (r *Runtime) removeFiles(rec *Record) error {
 	fault.Point("remove/after-network")
 	errs = append(errs, os.Remove(filepath.Join(dir, recordFile)))
 	fault.Point("remove/after-record")
-	errs = append(errs, rootfs.Remove(dir), os.RemoveAll(dir), r.releaseName(rec.Name, rec.ID, !rec.AutoRemove))
+	errs = append(errs, rootfs.Remove(dir), os.RemoveAll(dir), r.releaseName(rec.Name, rec.ID, !rec.AutoRemove), r.removeHealth(rec.ID))
 	for i, e := range errs {
 		if errors.Is(e, os.ErrNotExist) {
 			errs[i] = nil

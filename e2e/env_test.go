@@ -290,7 +290,7 @@ func assertClean(t *testing.T, e *env) {
 	testenv.AssertNoCgroups(t, ids...)
 	for _, dir := range []string{
 		filepath.Join(e.root, "containers"), filepath.Join(e.root, "names"), filepath.Join(e.state, "libcontainer"),
-		filepath.Join(e.state, "locks"),
+		filepath.Join(e.state, "locks"), filepath.Join(e.state, "health"),
 	} {
 		if left := entries(dir); len(left) > 0 {
 			t.Errorf("leftover container state in %s: %s", dir, strings.Join(left, ", "))

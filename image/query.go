@@ -1,6 +1,7 @@
 package image
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -19,6 +20,35 @@ type Image struct {
 	Platform     ocispec.Platform
 	Size         int64 // config + layers, as stored
 	Created      time.Time
+	// Healthcheck is the config's HEALTHCHECK (docker's extension of the
+	// OCI config), nil when it has none.
+	Healthcheck *Healthcheck
+}
+
+// Healthcheck is docker's HEALTHCHECK in an image config: the test
+// (["CMD", ...], ["CMD-SHELL", "..."] or ["NONE"]) and its timing, the
+// durations in nanoseconds, zero for "the default".
+type Healthcheck struct {
+	Test          []string      `json:"Test,omitempty"`
+	Interval      time.Duration `json:"Interval,omitempty"`
+	Timeout       time.Duration `json:"Timeout,omitempty"`
+	StartPeriod   time.Duration `json:"StartPeriod,omitempty"`
+	StartInterval time.Duration `json:"StartInterval,omitempty"`
+	Retries       int           `json:"Retries,omitempty"`
+}
+
+// parseHealthcheck reads the HEALTHCHECK the OCI config type leaves out;
+// a malformed one is ignored like any unknown field.
+func parseHealthcheck(b []byte) *Healthcheck {
+	var doc struct {
+		Config struct {
+			Healthcheck *Healthcheck `json:"Healthcheck"`
+		} `json:"config"`
+	}
+	if json.Unmarshal(b, &doc) != nil {
+		return nil
+	}
+	return doc.Config.Healthcheck
 }
 
 // Layer pairs a layer blob with the digest of its uncompressed content.
@@ -93,6 +123,7 @@ func (s *Store) image(d digest.Digest, r *record) (*Image, error) {
 		ConfigDigest: m.Config.Digest,
 		Platform:     r.Platform,
 		Size:         m.Config.Size,
+		Healthcheck:  parseHealthcheck(cb),
 	}
 	for _, l := range m.Layers {
 		img.Size += l.Size

@@ -3,7 +3,8 @@
 // Go monitor starts the container, then re-executes this binary as
 //
 //	exe __monitor ROOT STATE ID relay PID STARTED BACKOFF log=PATH
-//	    max-size=N max-file=N owner=FD stdout=FD [stderr=FD] [keep=FD]
+//	    max-size=N max-file=N [health=MS,MS,MS,MS] owner=FD stdout=FD
+//	    [stderr=FD] [keep=FD]
 //
 // This constructor takes that over before the Go runtime starts: it holds
 // the owner lock (inherited), relays the output streams to the log in the
@@ -13,6 +14,15 @@
 // again as "... resume PID STARTED BACKOFF exit=CODE [wake=1] owner=FD" to
 // record the exit and apply the restart policy. When the arguments are not
 // what it expects it returns, and the Go monitor resumes in Go instead.
+//
+// With health=INTERVAL,START_INTERVAL,START_PERIOD,TIMEOUT (milliseconds)
+// it also probes the container's health check: at each due time it runs
+// "exe __health ROOT STATE ID" (container/health.go) as its child, one at
+// a time, and reads the status the probe left from its exit code (0
+// healthy, 1 unhealthy, 3 starting) to time the next one: the start
+// interval while starting within the start period, the interval otherwise.
+// The probe records the result and applies --health-on-failure itself; a
+// probe still running when the container exits is killed.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +34,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,9 +62,25 @@ struct relay_log {
 	char out[RELAY_OUT];
 };
 
+// What the exit code of a probe says (container/health.go).
+enum { PROBE_HEALTHY = 0, PROBE_UNHEALTHY = 1, PROBE_STARTING = 3 };
+
+// The slack a probe gets beyond the check's timeout before it is killed:
+// its own start, and the container lock it records the result under.
+#define PROBE_SLACK_MS 30000
+
+struct relay_health {
+	long long interval, start_interval, start_period, timeout; // ms; interval 0: no check
+	long long started_ms; // when the container started, wall-clock ms
+	long long due;        // monotonic ms of the next probe, or of its kill while one runs
+	int pid, status;      // the running probe (0: none), the status the last one left
+};
+
 struct relay {
 	char **argv; // the monitor's arguments, reused for the exec back to Go
 	int pid, owner, keep, nstreams, wake;
+	sigset_t mask; // the signal mask to give children and the Go monitor
+	struct relay_health health;
 	struct relay_stream streams[RELAY_STREAMS];
 	struct relay_log log;
 	char rbuf[RELAY_READ];
@@ -79,7 +106,27 @@ static int parse_fd(const char *s)
 	return (int)v;
 }
 
-// relay_parse reads argv[9:]; it returns -1 when anything is off.
+// parse_health reads INTERVAL,START_INTERVAL,START_PERIOD,TIMEOUT.
+static int parse_health(struct relay_health *h, char *val)
+{
+	long long *f[4] = {&h->interval, &h->start_interval, &h->start_period, &h->timeout};
+	for (int i = 0; i < 4; i++) {
+		char *end = strchr(val, ',');
+		if ((end == NULL) != (i == 3))
+			return -1;
+		if (end != NULL)
+			*end = '\0';
+		if (parse_int(val, f[i]) < 0 || *f[i] < 0 || *f[i] > 365LL * 24 * 3600 * 1000)
+			return -1;
+		if (end != NULL) {
+			*end = ',';
+			val = end + 1;
+		}
+	}
+	return (h->interval > 0 && h->start_interval > 0 && h->timeout > 0) ? 0 : -1;
+}
+
+// relay_parse reads argv[6:]; it returns -1 when anything is off.
 static int relay_parse(struct relay *r, int argc, char **argv)
 {
 	long long v;
@@ -88,6 +135,9 @@ static int relay_parse(struct relay *r, int argc, char **argv)
 	if (parse_int(argv[6], &v) < 0 || v <= 0 || v > INT_MAX)
 		return -1;
 	r->pid = (int)v;
+	if (parse_int(argv[7], &v) < 0 || v < 0)
+		return -1;
+	r->health.started_ms = v / 1000000;
 	for (int i = 9; i < argc; i++) {
 		char *a = argv[i], *val = strchr(a, '=');
 		if (val == NULL)
@@ -117,6 +167,9 @@ static int relay_parse(struct relay *r, int argc, char **argv)
 				return -1;
 		} else if (klen == 4 && strncmp(a, "keep", 4) == 0) {
 			if ((r->keep = parse_fd(val)) < 0)
+				return -1;
+		} else if (klen == 6 && strncmp(a, "health", 6) == 0) {
+			if (parse_health(&r->health, val) < 0)
 				return -1;
 		} else {
 			return -1;
@@ -294,6 +347,11 @@ static void stream_read(struct relay *r, struct relay_stream *s)
 		stream_end(r, s); // EOF, or EIO from a pty whose other side closed
 }
 
+static long long min_ll(long long a, long long b)
+{
+	return a < b ? a : b;
+}
+
 static long long now_ms(void)
 {
 	struct timespec t;
@@ -317,6 +375,103 @@ static int reap(int pid)
 	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 }
 
+static long long wall_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+// probe_next is the delay before the next probe (health.Config.Next).
+static long long probe_next(const struct relay_health *h)
+{
+	if (h->status == PROBE_STARTING && wall_ms() - h->started_ms < h->start_period)
+		return h->start_interval;
+	return h->interval;
+}
+
+static void close_from(int lowfd)
+{
+	if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0)
+		return;
+	long max = sysconf(_SC_OPEN_MAX);
+	for (int fd = lowfd; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+		close(fd);
+}
+
+// probe_start runs one probe as a child: "exe __health ROOT STATE ID",
+// with none of the monitor's descriptors (the owner lock above all) and
+// the signal dispositions of an ordinary process.
+static void probe_start(struct relay *r)
+{
+	struct relay_health *h = &r->health;
+	pid_t p = fork();
+	if (p == 0) {
+		signal(SIGHUP, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &r->mask, NULL);
+		close_from(3);
+		char *args[] = {r->argv[0], "__health", r->argv[2], r->argv[3], r->argv[4], NULL};
+		execve("/proc/self/exe", args, environ);
+		_exit(2);
+	}
+	if (p < 0) { // out of processes: try again at the next interval
+		h->due = now_ms() + h->interval;
+		return;
+	}
+	h->pid = p;
+	h->due = now_ms() + h->timeout + PROBE_SLACK_MS;
+}
+
+// probe_reap collects a probe that has ended and schedules the next one.
+static void probe_reap(struct relay *r)
+{
+	struct relay_health *h = &r->health;
+	int st;
+	if (h->pid <= 0 || waitpid(h->pid, &st, WNOHANG) != h->pid)
+		return;
+	h->pid = 0;
+	if (WIFEXITED(st)) {
+		switch (WEXITSTATUS(st)) {
+		case PROBE_HEALTHY:
+		case PROBE_UNHEALTHY:
+		case PROBE_STARTING:
+			h->status = WEXITSTATUS(st);
+		}
+	}
+	h->due = now_ms() + probe_next(h);
+}
+
+// probe_tick starts a probe that is due, or kills one that overran; it
+// returns the milliseconds until it needs to be called again.
+static long long probe_tick(struct relay *r)
+{
+	struct relay_health *h = &r->health;
+	long long left = h->due - now_ms();
+	if (left > 0)
+		return left;
+	if (h->pid > 0) {
+		kill(h->pid, SIGKILL); // reaped by probe_reap
+		h->due = now_ms() + 1000;
+		return 1000;
+	}
+	probe_start(r);
+	return h->due - now_ms();
+}
+
+// probe_stop kills and reaps a running probe: the container has exited.
+static void probe_stop(struct relay *r)
+{
+	struct relay_health *h = &r->health;
+	if (h->pid <= 0)
+		return;
+	kill(h->pid, SIGKILL);
+	while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	h->pid = 0;
+}
+
 // relay_loop relays the output until the init has exited and the streams
 // are drained (or RELAY_DRAIN_MS after it exited); it returns the exit code.
 static int relay_loop(struct relay *r, int sfd)
@@ -325,10 +480,19 @@ static int relay_loop(struct relay *r, int sfd)
 	long long deadline = 0;
 	struct pollfd pfd[RELAY_STREAMS + 1];
 	struct relay_stream *ps[RELAY_STREAMS + 1];
+	if (r->health.interval > 0) {
+		r->health.status = PROBE_STARTING;
+		r->health.due = now_ms() + probe_next(&r->health);
+	}
 	for (;;) {
-		if (code == -2 && (code = reap(r->pid)) != -2)
+		probe_reap(r);
+		if (code == -2 && (code = reap(r->pid)) != -2) {
 			deadline = now_ms() + RELAY_DRAIN_MS;
+			probe_stop(r);
+		}
 		int n = 0, timeout = -1;
+		if (code == -2 && r->health.interval > 0)
+			timeout = (int)min_ll(probe_tick(r), INT_MAX);
 		pfd[n].fd = sfd;
 		pfd[n].events = POLLIN;
 		ps[n++] = NULL;
@@ -401,6 +565,7 @@ __attribute__((constructor)) static void edgerun_relay(int argc, char **argv, ch
 	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, &old) < 0)
 		return;
+	r->mask = old;
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);

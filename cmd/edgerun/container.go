@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgerun/edgerun/container"
+	"github.com/edgerun/edgerun/health"
 )
 
 func newPsCommand(g *globalOptions) *cobra.Command {
@@ -47,8 +48,12 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 				if r.State == container.StateRunning {
 					ports = r.Ports()
 				}
+				st := status(r)
+				if h := rt.Health(r); h != nil && r.State == container.StateRunning {
+					st += " " + h.Summary()
+				}
 				fmt.Fprintf(w, "%s\t%s\t%q\t%s\t%s\t%s\t%s\n", r.ID[:12], r.Image, truncate(strings.Join(r.Command, " "), 30),
-					ago(r.Created), status(r), ports, r.Name)
+					ago(r.Created), st, ports, r.Name)
 			}
 			return w.Flush()
 		},
@@ -124,7 +129,7 @@ func newInspectCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			recs := []*container.Record{}
+			recs := []inspected{}
 			var errs []error
 			for _, ref := range args {
 				rec, err := rt.Inspect(ref)
@@ -132,7 +137,7 @@ func newInspectCommand(g *globalOptions) *cobra.Command {
 					errs = append(errs, err)
 					continue
 				}
-				recs = append(recs, rec)
+				recs = append(recs, inspected{Record: rec, Health: rt.Health(rec)})
 			}
 			if err := writeJSON(g, recs); err != nil {
 				return err
@@ -140,6 +145,13 @@ func newInspectCommand(g *globalOptions) *cobra.Command {
 			return errors.Join(errs...)
 		},
 	}
+}
+
+// inspected is what inspect prints of a container: its record, and its
+// health state when it has a health check.
+type inspected struct {
+	*container.Record
+	Health *health.State `json:"health,omitempty"`
 }
 
 // reportQuarantine tells the user about container directories moved aside

@@ -41,6 +41,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == container.MonitorCommand {
 		os.Exit(container.MonitorMain(os.Args[2:]))
 	}
+	// One probe of a container's health check, run by its monitor.
+	if len(os.Args) > 1 && os.Args[1] == container.HealthCommand {
+		os.Exit(container.ProbeMain(os.Args[2:]))
+	}
 	// Engines (containerd's runc shim, conmon) run the binary by a path,
 	// named edgerun-oci: runc's command line.
 	if filepath.Base(os.Args[0]) == OCIName {

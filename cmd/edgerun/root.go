@@ -101,6 +101,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newVersionCommand(g),
 		newDoctorCommand(g),
 		newCheckCommand(g),
+		newHealthcheckCommand(g),
 		newOCICommand("oci", stdin, stdout, stderr, getenv),
 	)
 	return cmd

@@ -71,6 +71,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringVar(&opts.Name, "name", "", "name of the container")
 	f.BoolVar(&opts.Remove, "rm", false, "remove the container when it exits")
 	addDetachFlags(f, &opts, &detach)
+	addHealthFlags(f, &opts.Health)
 	f.StringArrayVarP(&opts.Spec.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to pass the host's)")
 	f.StringArrayVar(&envFiles, "env-file", nil, "read environment variables from a file")
 	f.StringVarP(&opts.Spec.Workdir, "workdir", "w", "", "working directory inside the container")

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -31,8 +32,9 @@ func baseEntries() []entry {
 }
 
 // sensorSpec is the sensor image for one platform: the static sensor binary at
-// /usr/bin/sensor, run as nobody, serving readings on :8080 unless given other arguments.
-func sensorSpec(pl v1.Platform, binary string) (imageSpec, error) {
+// /usr/bin/sensor, run as nobody, serving readings on :8080 unless given other arguments,
+// with a HEALTHCHECK that asks the server for /healthz. env is added to its environment.
+func sensorSpec(pl v1.Platform, binary string, env []string) (imageSpec, error) {
 	bin, err := fileEntry("usr/bin/sensor", 0o755, binary)
 	if err != nil {
 		return imageSpec{}, err
@@ -47,11 +49,13 @@ func sensorSpec(pl v1.Platform, binary string) (imageSpec, error) {
 		config: v1.Config{
 			Entrypoint:   []string{"/usr/bin/sensor"},
 			Cmd:          []string{"read"}, // print one reading; `sensor serve` serves them over HTTP
-			Env:          []string{defaultPath, "SENSOR_LISTEN=:8080", "SENSOR_SOURCE=sim"},
+			Env:          append([]string{defaultPath, "SENSOR_LISTEN=:8080", "SENSOR_SOURCE=sim"}, env...),
 			WorkingDir:   "/",
 			User:         "65534:65534",
 			ExposedPorts: map[string]struct{}{"8080/tcp": {}},
 			Labels:       map[string]string{"org.opencontainers.image.title": "edgerun sensor demo"},
+			Healthcheck: &v1.HealthConfig{Test: []string{"CMD", "/usr/bin/sensor", "health"},
+				Interval: 30 * time.Second, Timeout: 5 * time.Second, StartPeriod: 10 * time.Second, Retries: 3},
 		},
 		createdBy: "edgerun hack/mkimage sensor",
 	}, nil

@@ -52,8 +52,9 @@ func run(args []string, stdout io.Writer) error {
 	epoch := fs.String("epoch", os.Getenv("SOURCE_DATE_EPOCH"), "timestamp of every file and of the image, unix seconds")
 	level := fs.Int("level", defaultLevel, "gzip compression level")
 	runner := fs.String("exec", "", "run the busybox binary through this program to list its applets (qemu-aarch64-static for a foreign one)")
-	var bins platformFiles
+	var bins, env platformFiles
 	fs.Var(&bins, "bin", "[PLATFORM=]PATH of a binary to pack (repeatable for sensor)")
+	fs.Var(&env, "env", "KEY=VALUE added to the sensor image's environment (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	defer os.RemoveAll(tmp)
 	b := builder{epoch: t, level: *level, tmp: tmp}
-	specs, err := specsFor(cmd, bins, *plat, *src, *runner)
+	specs, err := specsFor(cmd, bins, env, *plat, *src, *runner)
 	if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func run(args []string, stdout io.Writer) error {
 	return nil
 }
 
-func specsFor(cmd string, bins platformFiles, plat, src, runner string) ([]imageSpec, error) {
+func specsFor(cmd string, bins, env platformFiles, plat, src, runner string) ([]imageSpec, error) {
 	switch cmd {
 	case "sensor":
 		if len(bins) == 0 {
@@ -99,7 +100,7 @@ func specsFor(cmd string, bins platformFiles, plat, src, runner string) ([]image
 			if err != nil {
 				return nil, err
 			}
-			s, err := sensorSpec(pl, path)
+			s, err := sensorSpec(pl, path, env)
 			if err != nil {
 				return nil, err
 			}

@@ -30,7 +30,7 @@ var layers = map[string][]string{
 	"cmd/edgerun": {"*"}, // the CLI calls every library
 	"container": {"specgen", "images", "image", "rootfs", "netns", "cgroups", "logfile", "restart", "terminal",
 		"internal/atomicfile", "internal/lockfile", "internal/containerinit", "internal/statedir", "internal/ids",
-		"internal/fault", "rootless", "oci"},
+		"internal/fault", "rootless", "oci", "health"},
 	"specgen":  {"cgroups", "internal/containerinit"},
 	"services": {"container", "restart", "internal/fault"},
 	"images":   {"image", "rootfs", "internal/atomicfile", "internal/lockfile", "internal/fault"},
@@ -41,6 +41,7 @@ var layers = map[string][]string{
 	"logfile":  {},
 	"oci":      {},
 	"restart":  {},
+	"health":   {},
 	"terminal": {},
 	"relay":    {},
 	"rootless": {"internal/atomicfile", "internal/lockfile"},
@@ -230,7 +231,7 @@ func TestPureDependenciesOutsideTheModule(t *testing.T) {
 	if err != nil {
 		t.Skip("the go tool is not on PATH (a test binary run on its own): TestSpecGeneratorIsPure covers the module's packages")
 	}
-	for _, pkg := range []string{"specgen", "logfile", "cgroups", "restart"} {
+	for _, pkg := range []string{"specgen", "logfile", "cgroups", "restart", "health"} {
 		cmd := exec.Command(goTool, "list", "-deps", "-f", "{{.ImportPath}} {{len .CgoFiles}}", "./"+pkg)
 		cmd.Dir = repoRoot(t)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")

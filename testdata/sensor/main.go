@@ -7,7 +7,9 @@
 //	sensor watch [-every D] [-n N]
 //	                       print a reading every D (default 1s), N times (0 = forever)
 //	sensor serve [ADDR]    serve readings over HTTP on ADDR (default $SENSOR_LISTEN, else :8080):
-//	                       GET /reading (JSON), GET /healthz ("ok")
+//	                       GET /reading (JSON), GET /healthz ("ok"; 503 when $SENSOR_HEALTHZ is "fail")
+//	sensor health [ADDR]   ask the server on ADDR (default $SENSOR_LISTEN) for /healthz, through
+//	                       the loopback: exit 0 when it answers ok (the image's HEALTHCHECK)
 //
 // Readings come from /sys/class/thermal/thermal_zone*/temp when the source is "thermal" or "auto"
 // and such a zone is readable; otherwise ("sim", or "auto" without a zone) from a deterministic
@@ -24,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -134,8 +137,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			addr = fs.Arg(0)
 		}
 		return serve(ctx, addr, src)
+	case "health":
+		addr := envOr("SENSOR_LISTEN", ":8080")
+		if fs.NArg() > 0 {
+			addr = fs.Arg(0)
+		}
+		return checkHealth(ctx, addr, stdout)
 	default:
-		return fmt.Errorf("unknown command %q: use read, watch or serve", cmd)
+		return fmt.Errorf("unknown command %q: use read, watch, serve or health", cmd)
 	}
 }
 
@@ -180,6 +189,10 @@ func handler(src *source) http.Handler {
 		_ = json.NewEncoder(w).Encode(r)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if os.Getenv("SENSOR_HEALTHZ") == "fail" {
+			http.Error(w, "failing on purpose: SENSOR_HEALTHZ=fail", http.StatusServiceUnavailable)
+			return
+		}
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	return mux
@@ -201,4 +214,30 @@ func serve(ctx context.Context, addr string, src *source) error {
 		return err
 	}
 	return nil
+}
+
+// checkHealth asks the server listening on addr for /healthz over the
+// loopback and fails unless it answers 200.
+func checkHealth(ctx context.Context, addr string, stdout io.Writer) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("health: address %q: %w", addr, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	_, err = stdout.Write(body)
+	return err
 }

@@ -117,3 +117,21 @@ func TestHTTPServesReadingsAndHealth(t *testing.T) {
 		t.Errorf("GET /healthz status %d", resp.StatusCode)
 	}
 }
+
+func TestHealthAsksTheServerAndFailsWhenItFails(t *testing.T) {
+	src, err := newSource("sim", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler(src))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	var out strings.Builder
+	if err := run(context.Background(), []string{"health", addr}, &out); err != nil || out.String() != "ok\n" {
+		t.Fatalf("health of a healthy server: %v, printed %q", err, out.String())
+	}
+	t.Setenv("SENSOR_HEALTHZ", "fail")
+	if err := run(context.Background(), []string{"health", addr}, &out); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("health of a failing server: %v, want a 503 error", err)
+	}
+}
