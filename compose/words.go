@@ -40,7 +40,7 @@ func splitWords(s string) ([]string, error) {
 			if err != nil {
 				return nil, err
 			}
-			i += n + 1
+			i += n
 		default:
 			w.WriteByte(c)
 		}
