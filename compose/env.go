@@ -3,6 +3,7 @@ package compose
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -139,6 +140,13 @@ func (p *parser) resolve(name string) string {
 // a leading "export " is dropped, a value in matching quotes loses them,
 // and a bare KEY takes the caller's value.
 func (p *parser) envFile(b *builder, file string, n *yaml.Node, path string) error {
+	// A FIFO or device would block or never end: only files are read.
+	if fi, err := os.Stat(file); err != nil || !fi.Mode().IsRegular() {
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file", file)
+		}
+		return p.invalid(n, path, "env file: %v", err)
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		return p.invalid(n, path, "env file: %v", err)

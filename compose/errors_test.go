@@ -110,8 +110,6 @@ func checkErr(t *testing.T, err error, path string, line int, msg string) {
 	}
 }
 
-
-
 func TestFileErrors(t *testing.T) {
 	tests := []struct {
 		name, file, path string

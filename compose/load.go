@@ -81,9 +81,8 @@ func Parse(name string, data []byte, dir string, lookup func(string) (string, bo
 	if err != nil {
 		return nil, err
 	}
-	if n := expandedSize(root, map[*yaml.Node]int64{}); n > MaxNodes {
-		return nil, &Error{File: name, Err: ErrTooLarge,
-			Msg: fmt.Sprintf("expands through YAML aliases to more than %d values (a YAML bomb?)", MaxNodes)}
+	if err := p.checkSize(root); err != nil {
+		return nil, err
 	}
 	proj, err := p.project(root)
 	if err != nil {
@@ -116,29 +115,53 @@ func (p *parser) decode(data []byte) (*yaml.Node, error) {
 	return doc.Content[0], nil
 }
 
-// expandedSize counts the values of n with every alias expanded, without
-// expanding: each node's count is computed once. It saturates past
-// MaxNodes.
-func expandedSize(n *yaml.Node, memo map[*yaml.Node]int64) int64 {
+// sizer counts the values of a tree with every alias expanded, without
+// expanding: each node's count is computed once, and counts saturate
+// past MaxNodes. An alias inside its own anchor's value is a cycle.
+type sizer struct {
+	memo  map[*yaml.Node]int64 // -1 while the node is being counted
+	cycle *yaml.Node
+}
+
+func (z *sizer) size(n *yaml.Node) int64 {
 	if n == nil {
 		return 0
 	}
 	if n.Kind == yaml.AliasNode {
-		return expandedSize(n.Alias, memo)
+		return z.size(n.Alias)
 	}
-	if c, ok := memo[n]; ok {
+	if c, ok := z.memo[n]; ok {
+		if c < 0 {
+			z.cycle = n
+			return MaxNodes + 1
+		}
 		return c
 	}
+	z.memo[n] = -1
 	c := int64(1)
 	for _, k := range n.Content {
-		c += expandedSize(k, memo)
+		c += z.size(k)
 		if c > MaxNodes {
 			c = MaxNodes + 1
 			break
 		}
 	}
-	memo[n] = c
+	z.memo[n] = c
 	return c
+}
+
+// checkSize refuses a tree that aliases make too large or cyclic.
+func (p *parser) checkSize(root *yaml.Node) error {
+	z := &sizer{memo: map[*yaml.Node]int64{}}
+	n := z.size(root)
+	if z.cycle != nil {
+		return p.invalid(z.cycle, "", "a YAML alias refers to its own anchor: the value would contain itself")
+	}
+	if n > MaxNodes {
+		return &Error{File: p.file, Err: ErrTooLarge,
+			Msg: fmt.Sprintf("expands through YAML aliases to more than %d values (a YAML bomb?)", MaxNodes)}
+	}
+	return nil
 }
 
 // validProject is Compose's rule for project names.

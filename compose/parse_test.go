@@ -40,7 +40,7 @@ func indent(body string) string {
 }
 
 func dur(s string) *time.Duration { d, _ := time.ParseDuration(s); return &d }
-func yes() *bool                   { b := true; return &b }
+func yes() *bool                  { b := true; return &b }
 
 func TestServiceKeys(t *testing.T) {
 	tests := []struct {
