@@ -15,27 +15,27 @@ func splitWords(s string) ([]string, error) {
 	inWord := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		switch c {
+		case ' ', '\t', '\n', '\r':
 			if inWord {
 				words = append(words, w.String())
 				w.Reset()
 				inWord = false
 			}
 			continue
-		case c == '\\':
+		case '\\':
 			if i+1 < len(s) {
 				i++
 				w.WriteByte(s[i])
 			}
-		case c == '\'':
+		case '\'':
 			end := strings.IndexByte(s[i+1:], '\'')
 			if end < 0 {
 				return nil, errors.New("unclosed ' in the command")
 			}
 			w.WriteString(s[i+1 : i+1+end])
 			i += 1 + end
-		case c == '"':
+		case '"':
 			n, err := doubleQuoted(s[i+1:], &w)
 			if err != nil {
 				return nil, err
