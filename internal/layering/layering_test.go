@@ -40,6 +40,7 @@ var layers = map[string][]string{
 	"cgroups":  {},
 	"logfile":  {},
 	"oci":      {},
+	"compose":  {"internal/ids"},
 	"restart":  {},
 	"health":   {},
 	"terminal": {},
