@@ -55,6 +55,9 @@ type Lifecycle struct {
 	// --health-on-failure restart and stopped it; its monitor starts it
 	// again whatever the restart policy says.
 	HealthRestart bool `json:"healthRestart,omitempty"`
+	// Update is the last update of the container's service (update,
+	// apply): the image it moved to, or why it was rolled back.
+	Update *UpdateStatus `json:"update,omitempty"`
 }
 
 // newLifecycle validates the detach options of a run, detached or not.

@@ -181,6 +181,9 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 	if err := writeJSON(filepath.Join(dir, "config.json"), spec, !opts.Remove); err != nil {
 		return nil, fail(err)
 	}
+	if err := r.saveRequest(id, newRequest(opts), !opts.Remove); err != nil {
+		return nil, fail(err)
+	}
 	if err := r.saveRecord(rec); err != nil {
 		return nil, fail(err)
 	}

@@ -156,6 +156,15 @@ func (n *Network) addPortRules(c *nftables.Conn, id string, ip netip.Addr, ports
 	if len(ports) == 0 {
 		return nil
 	}
+	n.queuePortRules(c, id, ip, ports)
+	if err := c.Flush(); err != nil {
+		return nftError(err)
+	}
+	return nil
+}
+
+// queuePortRules adds the DNAT rules of ports to c's transaction.
+func (n *Network) queuePortRules(c *nftables.Conn, id string, ip netip.Addr, ports []PortMapping) {
 	t := n.table(n.bridge)
 	ch := &nftables.Chain{Name: chainPorts, Table: t}
 	for _, p := range ports {
@@ -181,10 +190,6 @@ func (n *Network) addPortRules(c *nftables.Conn, id string, ip netip.Addr, ports
 		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: e,
 			UserData: userdata.AppendString(nil, userdata.TypeComment, commentPrefx+id)})
 	}
-	if err := c.Flush(); err != nil {
-		return nftError(err)
-	}
-	return nil
 }
 
 // delPortRules removes the rules tagged with id from the bridge's table;

@@ -29,16 +29,16 @@ type SpecOptions struct {
 	Rootfs string // prepared root file system (users are looked up in it)
 	GOARCH string // architecture for the seccomp filter; "" for this host's
 
-	Args       []string // command after the image name; replaces Cmd
-	Entrypoint *string  // --entrypoint; nil keeps the image's, "" clears it
-	Env        []string // --env-file entries followed by -e flags, in order
-	HostEnv    func(string) (string, bool)
-	Workdir    string   // -w
-	User       string   // -u NAME|UID[:GROUP|GID]
-	GroupAdd   []string // --group-add
-	Hostname   string   // -h; defaults to the first 12 characters of ID
-	ReadOnly   bool     // --read-only
-	TTY        bool     // -t
+	Args       []string                    // command after the image name; replaces Cmd
+	Entrypoint *string                     // --entrypoint; nil keeps the image's, "" clears it
+	Env        []string                    // --env-file entries followed by -e flags, in order
+	HostEnv    func(string) (string, bool) `json:"-"`
+	Workdir    string                      // -w
+	User       string                      // -u NAME|UID[:GROUP|GID]
+	GroupAdd   []string                    // --group-add
+	Hostname   string                      // -h; defaults to the first 12 characters of ID
+	ReadOnly   bool                        // --read-only
+	TTY        bool                        // -t
 
 	Volumes []string // -v
 	Mounts  []string // --mount
@@ -77,7 +77,7 @@ type SpecOptions struct {
 	// an image's own USER runs as root instead, said through Notice.
 	SingleID bool
 	// Notice receives what the user should know about the spec (nil: dropped).
-	Notice func(string)
+	Notice func(string) `json:"-"`
 	// CgroupNamespace gives the container its own cgroup namespace; nil
 	// means "when the kernel supports it".
 	CgroupNamespace *bool
@@ -92,7 +92,7 @@ type SpecOptions struct {
 	RlimitBounds *RlimitBounds
 	// HostDevices lists the devices --privileged passes through; nil
 	// means the host's /dev.
-	HostDevices func() ([]specs.LinuxDevice, error)
+	HostDevices func() ([]specs.LinuxDevice, error) `json:"-"`
 	// X32 says whether the kernel runs x32 syscalls (amd64), which the
 	// default seccomp profile then covers; nil asks this kernel.
 	X32 *bool

@@ -61,6 +61,14 @@ var points = []Info{
 	{"reap/before-restart", "a container whose monitor died, killed, not yet restarted by its policy"},
 	{"boot/after-clear", "the previous boot's volatile state cleared, the boot marker not yet rewritten"},
 	{"boot/before-start", "after a reboot, the restart-policy containers not yet started"},
+	// update and apply (container)
+	{"update/after-journal", "an update journal at step create, no replacement yet"},
+	{"update/after-create", "the replacement running under NAME.next beside the old container, the journal at step wait"},
+	{"update/after-healthy", "the replacement proved good, the journal not yet at step switch"},
+	{"update/after-switch", "the published ports moved to the replacement, the old container still running"},
+	{"update/after-remove-old", "the old container removed, the replacement still named NAME.next"},
+	{"update/after-rename", "the replacement named NAME, the journal not yet removed"},
+	{"update/after-rollback-remove", "a failed replacement removed, the old container not yet told why"},
 }
 
 // Points returns every fault point of the module.

@@ -1,0 +1,271 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/edgerun/edgerun/health"
+	"github.com/edgerun/edgerun/images"
+	"github.com/edgerun/edgerun/internal/fault"
+	"github.com/edgerun/edgerun/specgen"
+)
+
+// UpdateOptions are the inputs of `edgerun update NAME --image REF`.
+type UpdateOptions struct {
+	Image    string
+	Pull     string // missing (default), always, never
+	PullWith images.PullOptions
+	// Wait is how long a replacement without a health check must run
+	// without exiting to count as good (--update-wait; default 5s).
+	Wait time.Duration
+	// Timeout bounds the wait for a replacement with a health check to be
+	// healthy (--update-timeout; default 2m).
+	Timeout time.Duration
+	// Force replaces the container even when the image is the same.
+	Force  bool
+	Notice func(string)
+}
+
+// Defaults of UpdateOptions.
+const (
+	DefaultUpdateWait    = 5 * time.Second
+	DefaultUpdateTimeout = 2 * time.Minute
+)
+
+// The outcomes of an update.
+const (
+	UpdateDone       = "updated"
+	UpdateUnchanged  = "unchanged"
+	UpdateRolledBack = "rolled back"
+)
+
+// UpdateStatus is what a container's record keeps of the last update of
+// its service: what it moved to, or why it was rolled back.
+type UpdateStatus struct {
+	Image   string    `json:"image"`          // the image the update was to
+	From    string    `json:"from,omitempty"` // the image before it
+	Outcome string    `json:"outcome"`
+	Reason  string    `json:"reason,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// UpdateResult says what an update did.
+type UpdateResult struct {
+	Name    string
+	Outcome string
+	Reason  string // why it was rolled back
+	Old     string // the container before (ID)
+	New     string // the container serving now (ID)
+	// StopFirst: the replacement could not run beside the old container
+	// (host network, a fixed --ip, another container's network), so the
+	// old one was stopped first: the service was down while it started.
+	StopFirst bool
+}
+
+// ErrUpdateFailed: the replacement did not become good; the old container
+// serves again.
+var ErrUpdateFailed = errors.New("update rolled back")
+
+// Update replaces a detached container by one of a new image, with the
+// same options, without a gap where the update goes wrong: the image is
+// pulled first while the old container serves; the replacement starts
+// beside it (under the name NAME.next, its published ports not yet
+// taken) and must become healthy (or, without a health check, run for
+// Wait); only then do the published ports move to it (one nftables
+// transaction), the old container stop and go, and the name move. If the
+// replacement fails, it is removed and the old container serves on: a
+// rollback, recorded in its record (UpdateStatus). Every step is written
+// to a journal first, so an update killed at any point is finished or
+// rolled back by the next update of the container or by `edgerun boot`
+// (RecoverUpdates).
+func (r *Runtime) Update(ctx context.Context, ref string, opts UpdateOptions) (*UpdateResult, error) {
+	if opts.Image == "" {
+		return nil, fmt.Errorf("%w: update needs --image", specgen.ErrInvalidOption)
+	}
+	if opts.Pull == "" {
+		opts.Pull = images.PullMissing
+	}
+	if err := images.CheckPullPolicy(opts.Pull); err != nil {
+		return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
+	}
+	old, err := r.lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := r.lockUpdate(ctx, old.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	if err := r.recoverUpdate(ctx, old.Name); err != nil {
+		return nil, err
+	}
+	if old, err = r.lookup(old.Name); err != nil {
+		return nil, err
+	}
+	if !old.Detached {
+		return nil, fmt.Errorf("%w: %s runs in the foreground of an edgerun run: only containers of run -d can be updated", specgen.ErrInvalidOption, old.Name)
+	}
+	q, err := r.loadRequest(old)
+	if err != nil {
+		return nil, err
+	}
+	store, err := r.Images()
+	if err != nil {
+		return nil, err
+	}
+	img, err := store.ForRun(ctx, opts.Image, opts.Pull, q.Platform, opts.PullWith)
+	if err != nil {
+		return nil, err // pulled first: nothing has changed
+	}
+	if err := checkPlatform(img, q.Platform); err != nil {
+		return nil, err
+	}
+	if img.Digest == old.ImageDigest && !opts.Force {
+		return &UpdateResult{Name: old.Name, Outcome: UpdateUnchanged, Old: old.ID, New: old.ID}, nil
+	}
+	u := &updater{r: r, opts: opts, q: q, j: &journal{
+		Name: old.Name, Old: old.ID, OldImage: old.Image, Image: opts.Image, Temp: old.Name + ".next",
+		StopFirst: stopFirst(q), Net: q.Net,
+	}}
+	return u.run(ctx)
+}
+
+// stopFirst says whether a replacement cannot run beside the container:
+// the same host network, address or network namespace.
+func stopFirst(q *request) bool {
+	m := q.Net.Mode
+	return m == NetworkHost || q.Net.IP != "" || strings.HasPrefix(m, networkContainer)
+}
+
+// updater is one update under way.
+type updater struct {
+	r    *Runtime
+	opts UpdateOptions
+	q    *request
+	j    *journal
+}
+
+func (u *updater) run(ctx context.Context) (*UpdateResult, error) {
+	res := &UpdateResult{Name: u.j.Name, Old: u.j.Old, StopFirst: u.j.StopFirst}
+	if err := u.step(stepCreate); err != nil {
+		return nil, err
+	}
+	fault.Point("update/after-journal")
+	if u.j.StopFirst {
+		if _, err := u.r.Stop(ctx, u.j.Old, u.r.stopTimeout(u.j.Old)); err != nil {
+			return nil, u.rollback(ctx, res, fmt.Errorf("stop %s: %w", u.j.Name, err))
+		}
+	}
+	id, err := u.r.RunDetached(ctx, u.replacement())
+	if err != nil {
+		return nil, u.rollback(ctx, res, fmt.Errorf("the replacement did not start: %w", err))
+	}
+	u.j.New = id
+	if err := u.step(stepWait); err != nil {
+		return nil, u.rollback(ctx, res, err)
+	}
+	fault.Point("update/after-create")
+	if err := u.r.waitGood(ctx, id, u.opts); err != nil {
+		return nil, u.rollback(ctx, res, err)
+	}
+	fault.Point("update/after-healthy")
+	if err := u.step(stepSwitch); err != nil {
+		return nil, u.rollback(ctx, res, err)
+	}
+	if err := u.r.finishUpdate(ctx, u.j); err != nil {
+		return nil, err
+	}
+	res.Outcome, res.New = UpdateDone, id
+	return res, nil
+}
+
+// replacement are the options of the new container: the old one's, with
+// the new image, the temporary name and (beside the old one) no published
+// ports yet.
+func (u *updater) replacement() RunOptions {
+	o := u.q.options()
+	o.Image, o.Name, o.Pull = u.opts.Image, u.j.Temp, images.PullNever
+	if !u.j.StopFirst {
+		o.Net.Publish, o.Net.PublishAll = nil, false
+	}
+	o.Notice = u.opts.Notice
+	return o
+}
+
+func (u *updater) step(s string) error {
+	u.j.Step = s
+	return u.r.writeJournal(u.j)
+}
+
+// rollback removes the replacement, starts the old container again if it
+// was stopped, and records why in its record.
+func (u *updater) rollback(ctx context.Context, res *UpdateResult, why error) error {
+	_ = u.step(stepRollback)
+	if err := u.r.rollbackUpdate(ctx, u.j, why.Error()); err != nil {
+		return errors.Join(fmt.Errorf("%w: %w", ErrUpdateFailed, why), err)
+	}
+	res.Outcome, res.Reason, res.New = UpdateRolledBack, why.Error(), u.j.Old
+	return fmt.Errorf("%w: %s still runs %s: %w", ErrUpdateFailed, u.j.Name, u.j.OldImage, why)
+}
+
+// waitGood waits until the replacement is healthy, or, without a health
+// check, has run for opts.Wait; it fails when the replacement exits,
+// restarts, becomes unhealthy or is not healthy within opts.Timeout.
+func (r *Runtime) waitGood(ctx context.Context, id string, opts UpdateOptions) error {
+	wait, timeout := opts.Wait, opts.Timeout
+	if wait <= 0 {
+		wait = DefaultUpdateWait
+	}
+	if timeout <= 0 {
+		timeout = DefaultUpdateTimeout
+	}
+	start := time.Now()
+	for {
+		rec, err := r.loadRecord(id)
+		if err != nil {
+			return fmt.Errorf("the replacement was removed meanwhile: %w", err)
+		}
+		r.refresh(rec)
+		switch {
+		case rec.State != StateRunning || rec.RestartCount > 0:
+			return fmt.Errorf("the replacement exited with code %d", rec.ExitCode)
+		case rec.HealthCheck == nil && time.Since(start) >= wait:
+			return nil
+		case rec.HealthCheck != nil:
+			st := r.loadHealth(id)
+			if st != nil && st.Status == health.Healthy {
+				return nil
+			}
+			if st != nil && st.Status == health.Unhealthy {
+				return fmt.Errorf("the replacement is unhealthy: %s", lastOutput(st))
+			}
+			if time.Since(start) >= timeout {
+				return fmt.Errorf("the replacement was not healthy within %v", timeout)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the update was interrupted: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func lastOutput(st *health.State) string {
+	if len(st.Log) == 0 {
+		return "no probe output"
+	}
+	l := st.Log[len(st.Log)-1]
+	out := strings.TrimSpace(l.Output)
+	if len(out) > 200 {
+		out = out[:200] + "…"
+	}
+	return fmt.Sprintf("the check exited %d: %s", l.ExitCode, out)
+}
+
+// stopTimeout is how long stop waits for a container before SIGKILL.
+func (r *Runtime) stopTimeout(string) time.Duration { return DefaultStopTimeout }
