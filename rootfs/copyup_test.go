@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 // imageTree makes a small root file system: /data with a file, a
@@ -32,11 +34,6 @@ func imageTree(t *testing.T) string {
 	if err := os.Chmod(filepath.Join(root, "data"), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	if os.Geteuid() == 0 {
-		if err := os.Lchown(filepath.Join(root, "data"), 33, 34); err != nil {
-			t.Fatal(err)
-		}
-	}
 	return root
 }
 
@@ -61,9 +58,30 @@ func TestCopyUpCopiesTheImageDirectory(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o750 {
 		t.Fatalf("volume root mode: %v, %v; want the image directory's 0750", st, err)
 	}
-	if os.Geteuid() == 0 && Privileged() {
-		if sys := st.Sys().(*syscall.Stat_t); sys.Uid != 33 || sys.Gid != 34 {
-			t.Errorf("volume root owner %d:%d, want the image directory's 33:34", sys.Uid, sys.Gid)
+}
+
+func TestCopyUpKeepsOwners(t *testing.T) {
+	testenv.RequireRoot(t, "chown the image's files to other users")
+	root, vol := imageTree(t), t.TempDir()
+	for _, p := range []string{"data", "data/file"} {
+		if err := os.Lchown(filepath.Join(root, p), 33, 34); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Lchown(filepath.Join(root, "data/passwd"), 35, 36); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CopyUp(context.Background(), root, "/data", vol); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string][2]uint32{"": {33, 34}, "file": {33, 34}, "passwd": {35, 36}, "sub": {0, 0}} {
+		st, err := os.Lstat(filepath.Join(vol, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := st.Sys().(*syscall.Stat_t)
+		if w := want; Privileged() && (sys.Uid != w[0] || sys.Gid != w[1]) {
+			t.Errorf("%q: owner %d:%d, want the image's %d:%d", p, sys.Uid, sys.Gid, w[0], w[1])
 		}
 	}
 }
