@@ -358,12 +358,15 @@ func TestRootlessNamedVolumeIsTheUsers(t *testing.T) {
 	e := volumeEnv(t)
 	e.must("run", "--pull", "never", "--rm", "-v", "rv:/data", "busybox", "sh", "-c", "echo mine > /data/made")
 	made := filepath.Join(e.root, "volumes", "rv", "_data", "made")
-	var st unix.Stat_t
+	var me, st unix.Stat_t // the test user: the owner of its own temporary directory
+	if err := unix.Stat(e.base, &me); err != nil {
+		t.Fatal(err)
+	}
 	if err := unix.Stat(made, &st); err != nil {
 		t.Fatalf("the volume's file is not in the root's volumes directory: %v", err)
 	}
-	if int(st.Uid) != os.Getuid() {
-		t.Errorf("%s is owned by uid %d on the host, want the user's %d", made, st.Uid, os.Getuid())
+	if st.Uid != me.Uid {
+		t.Errorf("%s is owned by uid %d on the host, want the user's %d", made, st.Uid, me.Uid)
 	}
 	if out := e.must("run", "--pull", "never", "--rm", "-v", "rv:/data", "busybox", "cat", "/data/made"); out != "mine\n" {
 		t.Errorf("second container read %q", out)
