@@ -19,6 +19,8 @@ var (
 	ErrContainerRunning = errors.New("container is running")
 	// ErrNotRunning: the operation needs a running container.
 	ErrNotRunning = errors.New("container is not running")
+	// ErrVolumeInUse: a container, running or stopped, uses the volume.
+	ErrVolumeInUse = errors.New("volume is in use")
 )
 
 // errRecordDamaged: a container's record exists but is empty or corrupt;

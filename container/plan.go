@@ -25,6 +25,8 @@ type runPlan struct {
 	store  *images.Store
 	img    *image.Image
 	net    *netPlan
+	// volumes are the named volumes of -v and --mount, names checked.
+	volumes []specgen.MountSpec
 }
 
 // plan validates a run's options (limits against this host, restart and
@@ -64,6 +66,10 @@ func (r *Runtime) plan(ctx context.Context, opts *RunOptions, detach bool) (*run
 			return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
 		}
 	}
+	vols, err := specgen.NamedVolumes(&opts.Spec)
+	if err != nil {
+		return nil, err
+	}
 	store, err := r.Images()
 	if err != nil {
 		return nil, err
@@ -82,15 +88,17 @@ func (r *Runtime) plan(ctx context.Context, opts *RunOptions, detach bool) (*run
 	if life.HealthCheck, err = health.Resolve(imageHealth(img), opts.Health); err != nil {
 		return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
 	}
-	return &runPlan{limits: limits, life: life, store: store, img: img, net: net}, nil
+	return &runPlan{limits: limits, life: life, store: store, img: img, net: net, volumes: vols}, nil
 }
 
 // makeSpec generates the spec of container id from the image config and
 // the options, checks its command, and adds the /etc files (written into
-// dir) and edgerun's init (--init). Its errors carry their exit codes.
-func (r *Runtime) makeSpec(dir string, opts *RunOptions, p *runPlan, id, rootfs string, net attached) (*specs.Spec, error) {
+// dir) and edgerun's init (--init), with the named volumes resolved in
+// vols. Its errors carry their exit codes.
+func (r *Runtime) makeSpec(dir string, opts *RunOptions, p *runPlan, id, rootfs string, net attached, vols *volumeUse) (*specs.Spec, error) {
 	so := opts.Spec // a copy: the caller's options stay as given
 	so.ID, so.Rootfs, so.Limits = id, rootfs, p.limits
+	so.VolumePaths = vols.paths
 	so.HostNetwork, so.NetNSPath = net.host, net.netns
 	so.UserNS, so.Cgroupless = r.cfg.Rootless, r.cgroupless() != nil
 	so.CgroupParent = r.cgroupParent

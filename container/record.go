@@ -37,6 +37,9 @@ type Record struct {
 	OOMKilled  bool      `json:"oomKilled,omitempty"`
 
 	Network NetworkRecord `json:"network"`
+	// Volumes are the named volumes the container mounts: `volume rm`
+	// and `volume prune` leave them alone while the container exists.
+	Volumes []string `json:"volumes,omitempty"`
 
 	Lifecycle
 }

@@ -162,13 +162,18 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 		return nil, fail(fmt.Errorf("prepare the root file system: %w", err))
 	}
 	fault.Point("run/after-rootfs")
+	vols, err := r.resolveVolumes(ctx, p.volumes, snap.Rootfs)
+	if err != nil {
+		return nil, fail(err)
+	}
+	undo = append(undo, vols.release)
 	net, undoNet, err := r.attachNetwork(ctx, id, p.net, opts.Remove)
 	if err != nil {
 		return nil, fail(err)
 	}
 	undo = append(undo, undoNet)
 	fault.Point("run/after-network")
-	spec, err := r.makeSpec(dir, opts, p, id, snap.Rootfs, net)
+	spec, err := r.makeSpec(dir, opts, p, id, snap.Rootfs, net, vols)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +181,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 		ID: id, Name: name, Image: opts.Image, ImageDigest: p.img.Digest,
 		Layers: p.img.Config.RootFS.DiffIDs, Created: time.Now().UTC(),
 		Command: spec.Process.Args, AutoRemove: opts.Remove, Snapshot: snap.Mode,
-		State: StateCreated, Network: net.rec, Lifecycle: p.life,
+		State: StateCreated, Network: net.rec, Volumes: vols.names, Lifecycle: p.life,
 	}
 	if err := writeJSON(filepath.Join(dir, "config.json"), spec, !opts.Remove); err != nil {
 		return nil, fail(err)
@@ -187,6 +192,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 	if err := r.saveRecord(rec); err != nil {
 		return nil, fail(err)
 	}
+	vols.release() // the record names the volumes now
 	fault.Point("run/after-record")
 	if net.rec.Bridge != nil {
 		_ = r.refreshPeerHosts(net.rec.Bridge.Bridge, "") // best effort: names, not addresses

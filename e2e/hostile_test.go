@@ -22,7 +22,7 @@ type entry struct {
 	body       string
 	dir        bool
 	uid, gid   int   // owner (0:0 unless set)
-	mode       int64 // permission bits, setuid included (default 0644)
+	mode       int64 // permission bits, setuid included (default 0644, 0755 for a directory)
 }
 
 // layerOf builds an uncompressed layer from entries.
@@ -37,7 +37,10 @@ func layerOf(t *testing.T, entries ...entry) v1.Layer {
 		}
 		switch {
 		case en.dir:
-			h.Typeflag, h.Mode, h.Size = tar.TypeDir, 0o755, 0
+			h.Typeflag, h.Size = tar.TypeDir, 0
+			if en.mode == 0 {
+				h.Mode = 0o755
+			}
 		case en.link != "":
 			h.Typeflag, h.Linkname, h.Mode, h.Size = tar.TypeSymlink, en.link, 0o777, 0
 		}

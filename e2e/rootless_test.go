@@ -349,3 +349,26 @@ func TestImageFilesKeepTheirOwnersWhereTheyCanBeMapped(t *testing.T) {
 		t.Errorf("owners and modes inside: got %q, want %q", out, want)
 	}
 }
+
+// A named volume of a rootless root is the user's: the container's root
+// (the user) writes into it, and what it makes is the user's on the host.
+func TestRootlessNamedVolumeIsTheUsers(t *testing.T) {
+	t.Parallel()
+	requireRootless(t)
+	e := volumeEnv(t)
+	e.must("run", "--pull", "never", "--rm", "-v", "rv:/data", "busybox", "sh", "-c", "echo mine > /data/made")
+	made := filepath.Join(e.root, "volumes", "rv", "_data", "made")
+	var me, st unix.Stat_t // the test user: the owner of its own temporary directory
+	if err := unix.Stat(e.base, &me); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Stat(made, &st); err != nil {
+		t.Fatalf("the volume's file is not in the root's volumes directory: %v", err)
+	}
+	if st.Uid != me.Uid {
+		t.Errorf("%s is owned by uid %d on the host, want the user's %d", made, st.Uid, me.Uid)
+	}
+	if out := e.must("run", "--pull", "never", "--rm", "-v", "rv:/data", "busybox", "cat", "/data/made"); out != "mine\n" {
+		t.Errorf("second container read %q", out)
+	}
+}

@@ -7,7 +7,8 @@
 #
 # Usage (as root): hack/rootless-test.sh BIN IMAGES
 #   BIN     the static edgerun binary (make build)      IMAGES  make images' directory
-# Environment: GO, TAGS as in the Makefile; ROOTLESS_KEEP=1 keeps the scratch directory.
+# Environment: GO, TAGS as in the Makefile; ROOTLESS_KEEP=1 keeps the scratch directory;
+# ROOTLESS_RUN=REGEXP runs only the tests it matches (go test -run), e.g. ROOTLESS_RUN=Volume.
 #
 # What it changes on the host, and undoes at exit: two users (edgerun-rl-sub-ID, edgerun-rl-one-ID)
 # and their /etc/subuid and /etc/subgid lines; /dev/net/tun's mode (slirp4netns opens it as the
@@ -89,7 +90,7 @@ run_suite() {
 			PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
 			EDGERUN_BIN="$WORK/share/edgerun" EDGERUN_TEST_IMAGES="$WORK/share/images" \
 			EDGERUN_E2E_PROBE="$WORK/share/probe" EDGERUN_TEST_ROOTLESS=1 EDGERUN_TEST_ROOTLESS_MAPPING="$2" \
-			"$WORK/share/e2e.test" -test.v -test.count=1 -test.timeout=20m
+			"$WORK/share/e2e.test" -test.v -test.count=1 -test.timeout=20m ${ROOTLESS_RUN:+-test.run "$ROOTLESS_RUN"}
 	) >"$WORK/$u.log" 2>&1
 }
 

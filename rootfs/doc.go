@@ -157,4 +157,13 @@
 // operations, and reports it once through SnapshotOptions.Notice.
 // Hardlinks are not preserved in a copy. Remove unmounts (checking
 // mountinfo, so it works after a crash) and deletes rootfs, upper and work.
+//
+// # Volume copy-up
+//
+// CopyUp fills a new named volume with what a prepared root file system
+// holds at the volume's mount point (docker's and podman's first-mount
+// copy): the mount point is resolved inside the root with pathrs-lite,
+// the copy is the snapshot fallback's fd-relative, no-follow merge under
+// the same ownership policy, and the volume's own directory takes the
+// image directory's owner and mode.
 package rootfs

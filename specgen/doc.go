@@ -8,7 +8,7 @@
 // seccomp profile files, the image's /etc/passwd, its own capability
 // sets, and with --ulimit fs.nr_open, its uid map and its own hard
 // limits) but changes nothing on it. It is pure Go: it may import
-// cgroups (limits) and internal/containerinit (where --init lives) of this
-// module, and nothing that reaches runc, cgo or the container lifecycle (internal/layering checks that transitively), so its
+// cgroups (limits), internal/containerinit (where --init lives) and
+// internal/ids (the volume name rule) of this module, and nothing that reaches runc, cgo or the container lifecycle (internal/layering checks that transitively), so its
 // tests run unprivileged and under qemu-user on every architecture.
 package specgen

@@ -43,6 +43,10 @@ type SpecOptions struct {
 	Volumes []string // -v
 	Mounts  []string // --mount
 	Tmpfs   []string // --tmpfs
+	// VolumePaths maps each named volume of Volumes and Mounts
+	// (NamedVolumes) to its host directory, resolved by the caller; a
+	// named volume without an entry is an error.
+	VolumePaths map[string]string
 	// ImageVolumes maps an image VOLUME to the host directory prepared for
 	// it; VOLUMEs without an entry stay part of the container's rootfs.
 	ImageVolumes map[string]string

@@ -182,7 +182,8 @@ func buildMounts(img ocispec.ImageConfig, opts *SpecOptions) ([]specs.Mount, err
 }
 
 // userMounts parses -v, --mount and --tmpfs, checks that bind sources
-// exist and refuses two mounts on one destination.
+// exist, points named volumes at their directories (VolumePaths) and
+// refuses two mounts on one destination.
 func userMounts(opts *SpecOptions) ([]MountSpec, error) {
 	var out []MountSpec
 	add := func(raws []string, parse func(string) (MountSpec, error)) error {
@@ -195,6 +196,9 @@ func userMounts(opts *SpecOptions) ([]MountSpec, error) {
 				return fmt.Errorf("%w: %q: two mounts on %s: keep one", ErrInvalidOption, raw, m.Destination)
 			}
 			if err := checkBindSource(m); err != nil {
+				return err
+			}
+			if err := resolveVolume(&m, opts.VolumePaths); err != nil {
 				return err
 			}
 			out = append(out, m)

@@ -8,28 +8,34 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/edgerun/edgerun/internal/ids"
 )
 
 // MountSpec is one user mount from -v, --mount or --tmpfs.
 type MountSpec struct {
-	Type        string   // "bind" or "tmpfs"
-	Source      string   // host path for bind, empty for tmpfs
+	Type        string   // "bind", "volume" or "tmpfs"
+	Source      string   // host path for bind, volume name for volume, empty for tmpfs
 	Destination string   // absolute path in the container
 	ReadOnly    bool     //
 	Options     []string // extra options: tmpfs size/mode/..., bind propagation
+	// NoCopy (volumes only: -v's nocopy, --mount's volume-nocopy) keeps
+	// the image's content at Destination out of a new volume.
+	NoCopy bool
 }
 
 // ParseVolume parses -v/--volume SRC:DST[:OPTS], where OPTS is a comma
-// list of ro, rw and a propagation mode. Only bind mounts of absolute host
-// paths are supported; named volumes are not.
+// list of ro, rw, a propagation mode and (for volumes) nocopy. SRC is an
+// absolute host path (a bind mount) or the name of a named volume; a
+// relative host path is refused.
 func ParseVolume(s string) (MountSpec, error) {
 	parts := strings.Split(s, ":")
 	if len(parts) < 2 || len(parts) > 3 {
-		return MountSpec{}, fmt.Errorf("%w: -v %q: want HOST-PATH:CONTAINER-PATH[:ro|rw]", ErrInvalidOption, s)
+		return MountSpec{}, fmt.Errorf("%w: -v %q: want HOST-PATH:CONTAINER-PATH[:ro|rw] or VOLUME-NAME:CONTAINER-PATH[:ro|rw]", ErrInvalidOption, s)
 	}
 	m := MountSpec{Type: "bind", Source: parts[0], Destination: parts[1]}
-	if !path.IsAbs(m.Source) {
-		return MountSpec{}, fmt.Errorf("%w: -v %q: named volumes are not supported: use an absolute host path", ErrInvalidOption, s)
+	if err := m.classifySource(); err != nil {
+		return MountSpec{}, fmt.Errorf("%w: -v %q: %w", ErrInvalidOption, s, err)
 	}
 	if len(parts) == 3 {
 		for opt := range strings.SplitSeq(parts[2], ",") {
@@ -38,7 +44,25 @@ func ParseVolume(s string) (MountSpec, error) {
 			}
 		}
 	}
+	if m.Type == "volume" && slices.ContainsFunc(m.Options, isPropagation) {
+		return MountSpec{}, fmt.Errorf("%w: -v %q: a propagation mode is for bind mounts, not named volumes", ErrInvalidOption, s)
+	}
 	return m, m.validate("-v", s)
+}
+
+// classifySource tells a -v source's kind: an absolute path is a bind
+// mount, a name a named volume; relative paths are refused (docker would
+// take them for volume names only when they are names).
+func (m *MountSpec) classifySource() error {
+	switch {
+	case path.IsAbs(m.Source):
+		return nil
+	case m.Source == "", strings.HasPrefix(m.Source, "."), strings.Contains(m.Source, "/"), m.Source == "~":
+		return fmt.Errorf("%q is a relative host path, which edgerun does not resolve: use an absolute host path, "+
+			"or a volume name (letters, digits, '_', '.', '-')", m.Source)
+	}
+	m.Type = "volume"
+	return ids.CheckVolumeName(m.Source)
 }
 
 func (m *MountSpec) bindOption(opt string) error {
@@ -47,11 +71,16 @@ func (m *MountSpec) bindOption(opt string) error {
 		m.ReadOnly = true
 	case "rw":
 		m.ReadOnly = false
+	case "nocopy":
+		if m.Type != "volume" {
+			return fmt.Errorf("option nocopy is for named volumes, not bind mounts")
+		}
+		m.NoCopy = true
 	case "private", "rprivate", "slave", "rslave", "shared", "rshared":
 		m.Options = slices.DeleteFunc(m.Options, isPropagation)
 		m.Options = append(m.Options, opt)
 	default:
-		return fmt.Errorf("unknown option %q: use ro, rw or a propagation mode (rprivate, rslave, rshared)", opt)
+		return fmt.Errorf("unknown option %q: use ro, rw, a propagation mode (rprivate, rslave, rshared) or, for a volume, nocopy", opt)
 	}
 	return nil
 }
@@ -60,8 +89,9 @@ func isPropagation(o string) bool {
 	return slices.Contains([]string{"private", "rprivate", "slave", "rslave", "shared", "rshared"}, o)
 }
 
-// ParseMount parses --mount type=bind|tmpfs,source=...,target=...,readonly
-// (docker's key names and aliases).
+// ParseMount parses --mount type=bind|volume|tmpfs,source=...,target=...,readonly
+// (docker's key names and aliases). A volume needs source=NAME: edgerun
+// has no anonymous volumes.
 func ParseMount(s string) (MountSpec, error) {
 	m := MountSpec{Type: "bind"}
 	for field := range strings.SplitSeq(s, ",") {
@@ -77,7 +107,13 @@ func ParseMount(s string) (MountSpec, error) {
 		case "readonly", "ro":
 			m.ReadOnly, err = parseBoolOption(v, hasValue)
 		case "bind-propagation":
-			err = m.bindOption(v)
+			if !isPropagation(v) {
+				err = fmt.Errorf("bind-propagation %q: use rprivate, rslave, rshared, private, slave or shared", v)
+			} else {
+				err = m.bindOption(v)
+			}
+		case "volume-nocopy":
+			m.NoCopy, err = parseBoolOption(v, hasValue)
 		case "tmpfs-size":
 			m.Options = append(m.Options, "size="+v)
 		case "tmpfs-mode":
@@ -89,24 +125,43 @@ func ParseMount(s string) (MountSpec, error) {
 			return MountSpec{}, fmt.Errorf("%w: --mount %q: %w", ErrInvalidOption, s, err)
 		}
 	}
+	if err := m.checkMountType(); err != nil {
+		return MountSpec{}, fmt.Errorf("%w: --mount %q: %w", ErrInvalidOption, s, err)
+	}
+	return m, m.validate("--mount", s)
+}
+
+// checkMountType checks --mount's source and options against its type.
+func (m *MountSpec) checkMountType() error {
+	if m.NoCopy && m.Type != "volume" {
+		return fmt.Errorf("volume-nocopy is for type=volume")
+	}
 	switch m.Type {
 	case "bind":
 		if !path.IsAbs(m.Source) {
-			return MountSpec{}, fmt.Errorf("%w: --mount %q: a bind mount needs source= with an absolute host path", ErrInvalidOption, s)
+			return fmt.Errorf("a bind mount needs source= with an absolute host path")
 		}
+	case "volume":
+		if m.Source == "" {
+			return fmt.Errorf("a volume mount needs source=NAME: edgerun has no anonymous volumes")
+		}
+		if slices.ContainsFunc(m.Options, isPropagation) {
+			return fmt.Errorf("bind-propagation is for type=bind")
+		}
+		return ids.CheckVolumeName(m.Source)
 	case "tmpfs":
 		if m.Source != "" {
-			return MountSpec{}, fmt.Errorf("%w: --mount %q: a tmpfs mount takes no source", ErrInvalidOption, s)
+			return fmt.Errorf("a tmpfs mount takes no source")
 		}
 		opts, err := tmpfsOptions(m.Options)
 		if err != nil {
-			return MountSpec{}, fmt.Errorf("%w: --mount %q: %w", ErrInvalidOption, s, err)
+			return err
 		}
 		m.Options = opts
 	default:
-		return MountSpec{}, fmt.Errorf("%w: --mount %q: type %q is not supported: use type=bind or type=tmpfs", ErrInvalidOption, s, m.Type)
+		return fmt.Errorf("type %q is not supported: use type=bind, type=volume or type=tmpfs", m.Type)
 	}
-	return m, m.validate("--mount", s)
+	return nil
 }
 
 func parseBoolOption(v string, hasValue bool) (bool, error) {
@@ -198,13 +253,14 @@ func (m *MountSpec) validate(flag, raw string) error {
 		return fmt.Errorf("%w: %s %q: %w", ErrInvalidOption, flag, raw, err)
 	}
 	m.Destination = path.Clean(m.Destination)
-	if m.Source != "" {
+	if m.Source != "" && m.Type == "bind" {
 		m.Source = path.Clean(m.Source)
 	}
 	return nil
 }
 
-// toSpec converts the mount to a runtime-spec mount.
+// toSpec converts the mount to a runtime-spec mount; a volume is a bind
+// mount of its directory, m.Source having been resolved by the caller.
 func (m MountSpec) toSpec() specs.Mount {
 	ro := "rw"
 	if m.ReadOnly {
@@ -249,6 +305,43 @@ func sortMounts(ms []MountSpec) {
 	slices.SortStableFunc(ms, func(a, b MountSpec) int {
 		return strings.Count(a.Destination, "/") - strings.Count(b.Destination, "/")
 	})
+}
+
+// NamedVolumes returns the named volumes of -v and --mount, in order, for
+// the caller to resolve into SpecOptions.VolumePaths before GenerateSpec.
+// A name used twice is listed twice. Its errors are those of ParseVolume
+// and ParseMount.
+func NamedVolumes(opts *SpecOptions) ([]MountSpec, error) {
+	var out []MountSpec
+	for _, list := range []struct {
+		raws  []string
+		parse func(string) (MountSpec, error)
+	}{{opts.Volumes, ParseVolume}, {opts.Mounts, ParseMount}} {
+		for _, raw := range list.raws {
+			m, err := list.parse(raw)
+			if err != nil {
+				return nil, err
+			}
+			if m.Type == "volume" {
+				out = append(out, m)
+			}
+		}
+	}
+	return out, nil
+}
+
+// resolveVolume points a volume mount at its directory from VolumePaths.
+func resolveVolume(m *MountSpec, paths map[string]string) error {
+	if m.Type != "volume" {
+		return nil
+	}
+	p, ok := paths[m.Source]
+	if !ok || !path.IsAbs(p) {
+		return fmt.Errorf("%w: volume %s has no directory: the caller must resolve named volumes (NamedVolumes) first",
+			ErrInvalidOption, m.Source)
+	}
+	m.Source = p
+	return nil
 }
 
 // checkBindSource refuses bind mounts of host paths that do not exist;

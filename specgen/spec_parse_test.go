@@ -20,7 +20,18 @@ func TestParseVolume(t *testing.T) {
 		{"/srv:/data:ro", MountSpec{Type: "bind", Source: "/srv", Destination: "/data", ReadOnly: true}, ""},
 		{"/srv:/data:ro,rslave", MountSpec{Type: "bind", Source: "/srv", Destination: "/data", ReadOnly: true, Options: []string{"rslave"}}, ""},
 		{"/srv/:/data/", MountSpec{Type: "bind", Source: "/srv", Destination: "/data"}, ""},
-		{"myvol:/data", MountSpec{}, "named volumes"},
+		{"myvol:/data", MountSpec{Type: "volume", Source: "myvol", Destination: "/data"}, ""},
+		{"my.vol_1-x:/data/:ro,nocopy", MountSpec{Type: "volume", Source: "my.vol_1-x", Destination: "/data", ReadOnly: true, NoCopy: true}, ""},
+		{"./rel:/data", MountSpec{}, "relative host path"},
+		{"rel/dir:/data", MountSpec{}, "relative host path"},
+		{"../up:/data", MountSpec{}, "relative host path"},
+		{":/data", MountSpec{}, "relative host path"},
+		{"a:/data", MountSpec{}, "at least two letters"},
+		{"-vol:/data", MountSpec{}, "starting with a letter or digit"},
+		{"v@l:/data", MountSpec{}, "volume name"},
+		{"myvol:/data:rshared", MountSpec{}, "not named volumes"},
+		{"/srv:/data:nocopy", MountSpec{}, "nocopy is for named volumes"},
+		{"myvol:/proc", MountSpec{}, "in /proc"},
 		{"/srv", MountSpec{}, "HOST-PATH:CONTAINER-PATH"},
 		{"/srv:data", MountSpec{}, "not an absolute"},
 		{"/srv:/data:rx", MountSpec{}, "unknown option"},
@@ -67,7 +78,15 @@ func TestParseMount(t *testing.T) {
 		{"src=/srv,dst=/data,readonly=false", MountSpec{Type: "bind", Source: "/srv", Destination: "/data"}, ""},
 		{"type=tmpfs,target=/cache,tmpfs-size=64m,tmpfs-mode=1777", MountSpec{Type: "tmpfs", Destination: "/cache",
 			Options: []string{"noexec", "nosuid", "nodev", "size=64m", "mode=1777"}}, ""},
-		{"type=volume,src=v,dst=/d", MountSpec{}, "not supported"},
+		{"type=volume,src=vol,dst=/d", MountSpec{Type: "volume", Source: "vol", Destination: "/d"}, ""},
+		{"type=volume,src=vol,dst=/d,volume-nocopy,ro", MountSpec{Type: "volume", Source: "vol", Destination: "/d", ReadOnly: true, NoCopy: true}, ""},
+		{"type=volume,dst=/d", MountSpec{}, "no anonymous volumes"},
+		{"type=volume,src=/srv,dst=/d", MountSpec{}, "volume name"},
+		{"type=volume,src=v,dst=/d", MountSpec{}, "at least two"},
+		{"type=volume,src=vol,dst=/d,bind-propagation=rshared", MountSpec{}, "for type=bind"},
+		{"type=bind,src=/srv,dst=/d,volume-nocopy", MountSpec{}, "for type=volume"},
+		{"type=bind,src=/srv,dst=/d,bind-propagation=ro", MountSpec{}, "bind-propagation"},
+		{"type=npipe,src=/srv,dst=/d", MountSpec{}, "not supported"},
 		{"type=bind,target=/data", MountSpec{}, "needs source"},
 		{"type=tmpfs,src=/x,target=/data", MountSpec{}, "takes no source"},
 		{"type=bind,src=/srv,dst=/dev/shm", MountSpec{}, "in /dev"},
@@ -495,5 +514,41 @@ func TestParseSecurityOpts(t *testing.T) {
 		if _, err := parseSecurityOpts([]string{bad}); !errors.Is(err, ErrInvalidOption) {
 			t.Errorf("%s error = %v", bad, err)
 		}
+	}
+}
+
+func TestNamedVolumesAreResolvedByTheCaller(t *testing.T) {
+	opts := &SpecOptions{
+		Volumes: []string{"/srv:/srv", "data:/data:ro"},
+		Mounts:  []string{"type=volume,src=logs,dst=/logs", "type=tmpfs,dst=/tmp"},
+	}
+	named, err := NamedVolumes(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range named {
+		names = append(names, m.Source+"@"+m.Destination)
+	}
+	if want := []string{"data@/data", "logs@/logs"}; !slices.Equal(names, want) {
+		t.Fatalf("NamedVolumes = %v, want %v", names, want)
+	}
+	if _, err := NamedVolumes(&SpecOptions{Volumes: []string{"x:/d"}}); err == nil {
+		t.Fatal("NamedVolumes took a bad volume name")
+	}
+
+	opts.Volumes = []string{"data:/data:ro"}
+	opts.Mounts = nil
+	_, err = userMounts(opts)
+	checkErr(t, err, "has no directory")
+	opts.VolumePaths = map[string]string{"data": "/var/lib/edgerun/volumes/data/_data"}
+	ms, err := userMounts(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ms[0].toSpec()
+	if got.Type != "bind" || got.Source != opts.VolumePaths["data"] || got.Destination != "/data" ||
+		!slices.Equal(got.Options, []string{"rbind", "ro", "rprivate"}) {
+		t.Fatalf("volume mount = %+v, want a read-only rbind of the volume's directory", got)
 	}
 }

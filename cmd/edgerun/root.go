@@ -98,6 +98,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newRmiCommand(g),
 		newTagCommand(g),
 		newImageCommand(g),
+		newVolumeCommand(g),
 		newVersionCommand(g),
 		newDoctorCommand(g),
 		newCheckCommand(g),

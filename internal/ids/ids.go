@@ -1,6 +1,7 @@
 // Package ids holds the rules for container IDs and names: random 64-hex
-// IDs, docker's rule for names, and the default name made from an image
-// reference. It is pure and imports no package of this module.
+// IDs, docker's rule for container and volume names, and the default name
+// made from an image reference. It is pure and imports no package of this
+// module.
 package ids
 
 import (
@@ -13,6 +14,23 @@ import (
 
 // validName is docker's rule for container names.
 var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// validVolumeName is docker's rule for volume names: at least two
+// characters, so that a one-letter -v source is never taken for one.
+var validVolumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+// maxVolumeName bounds a volume name: it is a directory name on disk.
+const maxVolumeName = 255
+
+// CheckVolumeName refuses volume names docker would refuse, with what is
+// allowed.
+func CheckVolumeName(name string) error {
+	if len(name) > maxVolumeName || !validVolumeName.MatchString(name) {
+		return fmt.Errorf("volume name %q: use at least two letters, digits, '_', '.' and '-', "+
+			"starting with a letter or digit (at most %d); a host path must start with /", name, maxVolumeName)
+	}
+	return nil
+}
 
 // New returns a random 64-hex container ID.
 func New() (string, error) {

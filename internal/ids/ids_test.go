@@ -48,3 +48,26 @@ func TestIsHexPrefix(t *testing.T) {
 		t.Error("IsHexPrefix misjudges")
 	}
 }
+
+func TestCheckVolumeName(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		ok   bool
+	}{
+		{"data", true}, {"db_1.x-y", true}, {"0a", true}, {"A9", true},
+		{strings.Repeat("v", 255), true},
+		{"", false}, {"a", false}, {"-x", false}, {"_x", false}, {".x", false},
+		{"a/b", false}, {"a b", false}, {"a:b", false}, {"..", false}, {"vé", false},
+		{strings.Repeat("v", 256), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckVolumeName(tt.name)
+			if (err == nil) != tt.ok {
+				t.Fatalf("CheckVolumeName(%q) = %v, want ok %v", tt.name, err, tt.ok)
+			}
+			if err != nil && !strings.Contains(err.Error(), "starting with a letter or digit") {
+				t.Fatalf("error %q does not say what is allowed", err)
+			}
+		})
+	}
+}

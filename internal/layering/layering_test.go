@@ -30,8 +30,8 @@ var layers = map[string][]string{
 	"cmd/edgerun": {"*"}, // the CLI calls every library
 	"container": {"specgen", "images", "image", "rootfs", "netns", "cgroups", "logfile", "restart", "terminal",
 		"internal/atomicfile", "internal/lockfile", "internal/containerinit", "internal/statedir", "internal/ids",
-		"internal/fault", "rootless", "oci", "health"},
-	"specgen":  {"cgroups", "internal/containerinit"},
+		"internal/fault", "rootless", "oci", "volumes", "health"},
+	"specgen":  {"cgroups", "internal/containerinit", "internal/ids"},
 	"services": {"container", "restart", "internal/fault"},
 	"images":   {"image", "rootfs", "internal/atomicfile", "internal/lockfile", "internal/fault"},
 	"image":    {"internal/armcpu", "internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
@@ -46,6 +46,7 @@ var layers = map[string][]string{
 	"terminal": {},
 	"relay":    {},
 	"rootless": {"internal/atomicfile", "internal/lockfile"},
+	"volumes":  {"internal/atomicfile", "internal/lockfile", "internal/ids"},
 	"doctor":   {"cgroups", "internal/armcpu", "rootless"},
 
 	"internal/armcpu":        {},
