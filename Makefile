@@ -84,9 +84,10 @@ images: $(MKIMAGE)
 		bins="$$bins -bin $$p=$$out"; \
 	done; \
 	$(MKIMAGE) sensor -o $(IMAGES)/sensor $$bins; \
-	$(MKIMAGE) sensor -o $(IMAGES)/sensor-unhealthy -ref sensor:unhealthy -env SENSOR_HEALTHZ=fail $$bins
+	$(MKIMAGE) sensor -o $(IMAGES)/sensor-unhealthy -ref sensor:unhealthy -env SENSOR_HEALTHZ=fail $$bins; \
+	$(MKIMAGE) sensor -o $(IMAGES)/sensor-v2 -ref sensor:v2 -env SENSOR_VERSION=2 $$bins
 	$(MKIMAGE) busybox -o $(IMAGES)/busybox -bin $(BUSYBOX)
-	@echo "images: $(IMAGES)/sensor $(IMAGES)/sensor-unhealthy $(IMAGES)/busybox"
+	@echo "images: $(IMAGES)/sensor $(IMAGES)/sensor-unhealthy $(IMAGES)/sensor-v2 $(IMAGES)/busybox"
 
 ## test: unit, integration (root) and end-to-end tests; go test -v output is what CI reads;
 ## then the rootless tier (test-rootless), the OCI conformance comparison (test-oci), the proof

@@ -32,6 +32,12 @@ type NetOptions struct {
 	Publish    []string // -p [HOSTIP:][HOSTPORT:]CONTAINERPORT[/PROTO]
 	PublishAll bool     // -P: publish the image's ExposedPorts on free host ports
 	IP         string   // --ip
+	// Bridge and Subnet choose the bridge network of a bridge-mode
+	// container; "" is the runtime's (--bridge, --subnet). A container's
+	// saved request names the one it got, so its replacement (update)
+	// joins the same network whatever flags the update has.
+	Bridge string `json:"bridge,omitempty"`
+	Subnet string `json:"subnet,omitempty"`
 }
 
 // NetworkRecord is what a container's record keeps of its network.
@@ -86,6 +92,9 @@ func (r *Runtime) planNetwork(no *NetOptions, img *image.Image) (*netPlan, error
 		return nil, fmt.Errorf("%w: the default network of rootless containers needs slirp4netns (%s): use --network none or host, or install slirp4netns (apt install slirp4netns) and run the command again", specgen.ErrInvalidOption, why)
 	}
 	n, err := r.network()
+	if no.Bridge != "" {
+		n, err = netns.Open(r.netConfig(no.Bridge, no.Subnet))
+	}
 	if err != nil {
 		return nil, err
 	}

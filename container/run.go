@@ -186,7 +186,11 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 	if err := writeJSON(filepath.Join(dir, "config.json"), spec, !opts.Remove); err != nil {
 		return nil, fail(err)
 	}
-	if err := r.saveRequest(id, newRequest(opts), !opts.Remove); err != nil {
+	q := newRequest(opts)
+	if b := net.rec.Bridge; b != nil {
+		q.Net.Bridge, q.Net.Subnet = b.Bridge, b.Subnet.String()
+	}
+	if err := r.saveRequest(id, q, !opts.Remove); err != nil {
 		return nil, fail(err)
 	}
 	if err := r.saveRecord(rec); err != nil {

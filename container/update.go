@@ -54,15 +54,15 @@ type UpdateStatus struct {
 
 // UpdateResult says what an update did.
 type UpdateResult struct {
-	Name    string
-	Outcome string
-	Reason  string // why it was rolled back
-	Old     string // the container before (ID)
-	New     string // the container serving now (ID)
+	Name    string `json:"name"`
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason,omitempty"` // why it was rolled back
+	Old     string `json:"old,omitempty"`    // the container before (ID)
+	New     string `json:"new,omitempty"`    // the container serving now (ID)
 	// StopFirst: the replacement could not run beside the old container
 	// (host network, a fixed --ip, another container's network), so the
 	// old one was stopped first: the service was down while it started.
-	StopFirst bool
+	StopFirst bool `json:"stopFirst,omitempty"`
 }
 
 // ErrUpdateFailed: the replacement did not become good; the old container
@@ -99,7 +99,7 @@ func (r *Runtime) Update(ctx context.Context, ref string, opts UpdateOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Unlock()
+	defer lock.Remove() // a lock file per service would pile up
 	if err := r.recoverUpdate(ctx, old.Name); err != nil {
 		return nil, err
 	}
@@ -156,25 +156,34 @@ func (u *updater) run(ctx context.Context) (*UpdateResult, error) {
 	}
 	fault.Point("update/after-journal")
 	if u.j.StopFirst {
-		if _, err := u.r.Stop(ctx, u.j.Old, u.r.stopTimeout(u.j.Old)); err != nil {
-			return nil, u.rollback(ctx, res, fmt.Errorf("stop %s: %w", u.j.Name, err))
+		// Stopped, and its address and ports let go for the replacement;
+		// a rollback's start sets them up again (ensureNetwork).
+		_, err := u.r.Stop(ctx, u.j.Old, u.r.stopTimeout(u.j.Old))
+		if err == nil {
+			var rec *Record
+			if rec, err = u.r.loadRecord(u.j.Old); err == nil {
+				err = u.r.detachNetwork(rec)
+			}
+		}
+		if err != nil {
+			return res, u.rollback(ctx, res, fmt.Errorf("stop %s: %w", u.j.Name, err))
 		}
 	}
 	id, err := u.r.RunDetached(ctx, u.replacement())
 	if err != nil {
-		return nil, u.rollback(ctx, res, fmt.Errorf("the replacement did not start: %w", err))
+		return res, u.rollback(ctx, res, fmt.Errorf("the replacement did not start: %w", err))
 	}
 	u.j.New = id
 	if err := u.step(stepWait); err != nil {
-		return nil, u.rollback(ctx, res, err)
+		return res, u.rollback(ctx, res, err)
 	}
 	fault.Point("update/after-create")
 	if err := u.r.waitGood(ctx, id, u.opts); err != nil {
-		return nil, u.rollback(ctx, res, err)
+		return res, u.rollback(ctx, res, err)
 	}
 	fault.Point("update/after-healthy")
 	if err := u.step(stepSwitch); err != nil {
-		return nil, u.rollback(ctx, res, err)
+		return res, u.rollback(ctx, res, err)
 	}
 	if err := u.r.finishUpdate(ctx, u.j); err != nil {
 		return nil, err

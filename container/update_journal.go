@@ -102,7 +102,7 @@ func (r *Runtime) RecoverUpdates(ctx context.Context) ([]string, error) {
 		} else {
 			names = append(names, name)
 		}
-		lock.Unlock()
+		_ = lock.Remove()
 	}
 	sort.Strings(names)
 	return names, errors.Join(errs...)

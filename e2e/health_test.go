@@ -201,3 +201,16 @@ func TestForegroundRunIsProbedToo(t *testing.T) {
 	e.must("rm", "fg")
 	assertClean(t, e)
 }
+
+// inspectInto decodes the one record inspect prints of name into v.
+func (e *env) inspectInto(name string, v any) {
+	e.t.Helper()
+	out := e.must("inspect", name)
+	var recs []json.RawMessage
+	if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs) != 1 {
+		e.t.Fatalf("inspect %s: want one record, got %q (%v)", name, out, err)
+	}
+	if err := json.Unmarshal(recs[0], v); err != nil {
+		e.t.Fatalf("inspect %s: %v", name, err)
+	}
+}

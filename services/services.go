@@ -43,6 +43,11 @@ func Boot(ctx context.Context, r *container.Runtime, opts BootOptions) ([]*conta
 			opts.Found(f)
 		}
 	}
+	// An update killed midway is finished or rolled back before anything
+	// starts: else its replacement and the old container would both start.
+	if _, err := r.RecoverUpdates(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	recs, err := r.Containers(true)
 	if err != nil {
 		return nil, errors.Join(append(errs, err)...)

@@ -103,6 +103,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newDoctorCommand(g),
 		newCheckCommand(g),
 		newHealthcheckCommand(g),
+		newUpdateCommand(g),
 		newOCICommand("oci", stdin, stdout, stderr, getenv),
 	)
 	return cmd
