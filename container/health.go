@@ -159,11 +159,11 @@ func (r *Runtime) onUnhealthy(ctx context.Context, rec *Record, action string) {
 		_ = r.signalInit(rec, unix.SIGKILL)
 	case health.ActionRestart:
 		_ = r.signalInit(rec, r.stopSignal(rec.ID))
-		if !r.waitStopped(ctx, rec, DefaultStopTimeout) {
+		if !r.waitStopped(ctx, rec, r.stopTimeout(rec.ID)) {
 			_ = r.signalInit(rec, unix.SIGKILL)
 		}
 	case health.ActionStop:
-		_, _ = r.Stop(ctx, rec.ID, DefaultStopTimeout)
+		_, _ = r.Stop(ctx, rec.ID, -1)
 	}
 }
 

@@ -55,6 +55,9 @@ type Lifecycle struct {
 	// --health-on-failure restart and stopped it; its monitor starts it
 	// again whatever the restart policy says.
 	HealthRestart bool `json:"healthRestart,omitempty"`
+	// StopTimeout is --stop-timeout: stop's wait before SIGKILL when the
+	// command does not say (0: DefaultStopTimeout).
+	StopTimeout time.Duration `json:"stopTimeout,omitempty"`
 	// Update is the last update of the container's service (update,
 	// apply): the image it moved to, or why it was rolled back.
 	Update *UpdateStatus `json:"update,omitempty"`

@@ -58,6 +58,9 @@ func (r *Runtime) plan(ctx context.Context, opts *RunOptions, detach bool) (*run
 	if err := opts.Health.Check(); err != nil {
 		return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
 	}
+	if err := checkStopOptions(opts); err != nil {
+		return nil, err
+	}
 	if !detach && opts.Health.OnFailure == health.ActionRestart {
 		return nil, fmt.Errorf("%w: --health-on-failure restart needs -d (the container's monitor restarts it)", specgen.ErrInvalidOption)
 	}
@@ -150,4 +153,22 @@ func imageHealth(img *image.Image) *health.Image {
 	}
 	return &health.Image{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod,
 		StartInterval: h.StartInterval, Retries: h.Retries}
+}
+
+// checkStopOptions validates --stop-signal, --stop-timeout and the labels.
+func checkStopOptions(opts *RunOptions) error {
+	if s := opts.Spec.StopSignal; s != "" {
+		if _, err := specgen.ParseSignal(s); err != nil {
+			return fmt.Errorf("%w: --stop-signal %q: %w", specgen.ErrInvalidOption, s, err)
+		}
+	}
+	if opts.StopTimeout < 0 {
+		return fmt.Errorf("%w: --stop-timeout %v cannot be negative", specgen.ErrInvalidOption, opts.StopTimeout)
+	}
+	for k := range opts.Labels {
+		if k == "" {
+			return fmt.Errorf("%w: -l: a label needs a key (KEY=VALUE)", specgen.ErrInvalidOption)
+		}
+	}
+	return nil
 }

@@ -28,6 +28,8 @@ type Record struct {
 	AutoRemove  bool            `json:"autoRemove,omitempty"`
 	// Snapshot is how the root file system is made: overlay or copy.
 	Snapshot string `json:"snapshot"`
+	// Labels are the container's -l KEY=VALUE.
+	Labels map[string]string `json:"labels,omitempty"`
 
 	State      State     `json:"state"`
 	Pid        int       `json:"pid,omitempty"`

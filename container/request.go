@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/edgerun/edgerun/cgroups"
 	"github.com/edgerun/edgerun/health"
@@ -29,6 +30,8 @@ type request struct {
 	DetachOpts  DetachOptions       `json:"detach"`
 	Init        bool                `json:"init,omitempty"`
 	Health      health.Flags        `json:"health"`
+	Labels      map[string]string   `json:"labels,omitempty"`
+	StopTimeout time.Duration       `json:"stopTimeout,omitempty"`
 	Spec        specgen.SpecOptions `json:"spec"`
 	Limits      cgroups.Flags       `json:"limits"`
 	Resolv      ResolvFlags         `json:"resolv"`
@@ -39,6 +42,7 @@ func newRequest(opts *RunOptions) request {
 	q := request{
 		Image: opts.Image, Name: opts.Name, Remove: opts.Remove, Platform: opts.Platform,
 		Interactive: opts.Interactive, DetachOpts: opts.DetachOpts, Init: opts.Init, Health: opts.Health,
+		Labels: opts.Labels, StopTimeout: opts.StopTimeout,
 		Spec: opts.Spec, Limits: opts.Limits, Resolv: opts.Resolv, Net: opts.Net,
 	}
 	lookup := opts.Spec.HostEnv
@@ -65,6 +69,7 @@ func (q *request) options() RunOptions {
 	return RunOptions{
 		Image: q.Image, Name: q.Name, Remove: q.Remove, Platform: q.Platform, Pull: "never",
 		Interactive: q.Interactive, DetachOpts: q.DetachOpts, Init: q.Init, Health: q.Health,
+		Labels: q.Labels, StopTimeout: q.StopTimeout,
 		Spec: q.Spec, Limits: q.Limits, Resolv: q.Resolv, Net: q.Net,
 	}
 }

@@ -45,10 +45,16 @@ type RunOptions struct {
 	// Health are the --health-* flags, merged with the image's
 	// HEALTHCHECK.
 	Health health.Flags
-	Spec   specgen.SpecOptions
-	Limits cgroups.Flags
-	Resolv ResolvFlags
-	Net    NetOptions // --network, -p, -P, --ip
+	// Labels are -l KEY=VALUE: metadata kept in the record (apply marks
+	// the containers it owns with them).
+	Labels map[string]string
+	// StopTimeout is --stop-timeout: how long stop waits for the stop
+	// signal before SIGKILL when not told (0: DefaultStopTimeout).
+	StopTimeout time.Duration
+	Spec        specgen.SpecOptions
+	Limits      cgroups.Flags
+	Resolv      ResolvFlags
+	Net         NetOptions // --network, -p, -P, --ip
 
 	Stdin  io.Reader
 	Stdout io.Writer

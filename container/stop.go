@@ -22,7 +22,8 @@ const DefaultStopTimeout = 10 * time.Second
 const killWait = 10 * time.Second
 
 // Stop stops a container: the image's StopSignal (default SIGTERM), then
-// SIGKILL after timeout. The restart policy does not restart it (until
+// SIGKILL after timeout (negative: the container's --stop-timeout, else
+// DefaultStopTimeout). The restart policy does not restart it (until
 // start, or boot for `always`). Stopping a stopped container does nothing.
 func (r *Runtime) Stop(ctx context.Context, ref string, timeout time.Duration) (*Record, error) {
 	return r.stop(ctx, ref, timeout, false)
@@ -39,6 +40,9 @@ func (r *Runtime) stop(ctx context.Context, ref string, timeout time.Duration, s
 	rec, err := r.markStopped(ctx, ref, shutdown)
 	if err != nil || rec == nil {
 		return rec, err
+	}
+	if timeout < 0 {
+		timeout = r.stopTimeout(rec.ID)
 	}
 	fault.Point("stop/after-mark")
 	sig := r.stopSignal(rec.ID)

@@ -276,5 +276,11 @@ func lastOutput(st *health.State) string {
 	return fmt.Sprintf("the check exited %d: %s", l.ExitCode, out)
 }
 
-// stopTimeout is how long stop waits for a container before SIGKILL.
-func (r *Runtime) stopTimeout(string) time.Duration { return DefaultStopTimeout }
+// stopTimeout is how long stop waits for a container before SIGKILL: its
+// --stop-timeout, else DefaultStopTimeout.
+func (r *Runtime) stopTimeout(id string) time.Duration {
+	if rec, err := r.loadRecord(id); err == nil && rec.StopTimeout > 0 {
+		return rec.StopTimeout
+	}
+	return DefaultStopTimeout
+}

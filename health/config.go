@@ -67,7 +67,10 @@ type Image struct {
 // value is "not given" (the image's, else docker's default); Set says
 // which were given, for the errors.
 type Flags struct {
-	Cmd           string // --health-cmd, run with /bin/sh -c
+	Cmd string // --health-cmd, run with /bin/sh -c
+	// Test is a whole test (["CMD", ...], ["CMD-SHELL", "..."] or
+	// ["NONE"]), as a compose file's healthcheck gives it; Cmd wins.
+	Test          []string `json:"Test,omitempty"`
 	Interval      time.Duration
 	Timeout       time.Duration
 	StartPeriod   time.Duration
@@ -104,6 +107,9 @@ func Resolve(img *Image, f Flags) (*Config, error) {
 	if img != nil {
 		c = Config{Test: img.Test, Interval: img.Interval, Timeout: img.Timeout, StartPeriod: img.StartPeriod,
 			StartInterval: img.StartInterval, Retries: img.Retries}
+	}
+	if len(f.Test) > 0 {
+		c.Test = f.Test
 	}
 	if f.Cmd != "" {
 		c.Test = []string{"CMD-SHELL", f.Cmd}
@@ -154,7 +160,7 @@ func (f Flags) Check() error {
 	default:
 		return fmt.Errorf("%w: --health-on-failure %q: use none, kill, restart or stop", ErrInvalid, f.OnFailure)
 	}
-	given := f.Cmd != "" || f.Interval != 0 || f.Timeout != 0 || f.StartPeriod != 0 || f.StartInterval != 0 || f.Retries != 0
+	given := f.Cmd != "" || len(f.Test) > 0 || f.Interval != 0 || f.Timeout != 0 || f.StartPeriod != 0 || f.StartInterval != 0 || f.Retries != 0
 	if f.None && (given || (f.OnFailure != "" && f.OnFailure != ActionNone)) {
 		return fmt.Errorf("%w: --no-healthcheck conflicts with the other --health-* options", ErrInvalid)
 	}

@@ -39,6 +39,7 @@ type SpecOptions struct {
 	Hostname   string                      // -h; defaults to the first 12 characters of ID
 	ReadOnly   bool                        // --read-only
 	TTY        bool                        // -t
+	StopSignal string                      // --stop-signal; "" keeps the image's STOPSIGNAL
 
 	Volumes []string // -v
 	Mounts  []string // --mount
@@ -130,7 +131,7 @@ func GenerateSpec(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Spec, erro
 		Hostname:    hostnameFor(opts),
 		Mounts:      mounts,
 		Linux:       linux,
-		Annotations: annotations(img),
+		Annotations: annotations(img, opts.StopSignal),
 	}
 	if err := applySecurity(s, opts); err != nil {
 		return nil, err
@@ -269,10 +270,13 @@ func checkHostname(h string) error {
 	return nil
 }
 
-func annotations(img ocispec.ImageConfig) map[string]string {
+func annotations(img ocispec.ImageConfig, stopSignal string) map[string]string {
 	a := map[string]string{}
 	if img.StopSignal != "" {
 		a[AnnotationStopSignal] = img.StopSignal
+	}
+	if stopSignal != "" {
+		a[AnnotationStopSignal] = stopSignal
 	}
 	if len(img.ExposedPorts) > 0 {
 		ports := make([]string, 0, len(img.ExposedPorts))

@@ -75,12 +75,15 @@ func newTimedCommand(g *globalOptions, use, short string, act func(context.Conte
 			if err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("time") {
+				d = -1 // each container's --stop-timeout, else the default
+			}
 			return eachContainer(g, args, func(rt *container.Runtime, ref string) error {
 				return act(cmd.Context(), rt, ref, d)
 			})
 		},
 	}
-	addStopTimeout(cmd.Flags(), &secs, "seconds to wait for the stop signal before SIGKILL")
+	addStopTimeout(cmd.Flags(), &secs, "seconds to wait for the stop signal before SIGKILL (default: the container's --stop-timeout, else 10)")
 	return cmd
 }
 

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +21,8 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	var tty bool
 	var rf registryFlags
 	var lf layerLimitFlags
+	var labels []string
+	var stopSecs int
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Run a command in a new container",
@@ -27,13 +31,21 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 			"(125 when edgerun fails, 126 when the command cannot be invoked, 127 when it\n" +
 			"is not found).",
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			opts.Image, opts.Spec.Args = args[0], args[1:]
 			if cmd.Flags().Changed("entrypoint") {
 				opts.Spec.Entrypoint = &entrypoint
 			}
 			opts.Spec.TTY = tty
-			env, err := readEnvFiles(envFiles)
+			if opts.Labels, err = parseLabels(labels); err != nil {
+				return &exitError{code: container.ExitRuntimeFailed, err: err}
+			}
+			if stopSecs < 0 {
+				return &exitError{code: container.ExitRuntimeFailed, err: fmt.Errorf("--stop-timeout %d: give the seconds, 0 or more", stopSecs)}
+			}
+			opts.StopTimeout = time.Duration(stopSecs) * time.Second
+			var env []string
+			env, err = readEnvFiles(envFiles)
 			if err != nil {
 				return &exitError{code: container.ExitRuntimeFailed, err: err}
 			}
@@ -72,6 +84,9 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.BoolVar(&opts.Remove, "rm", false, "remove the container when it exits")
 	addDetachFlags(f, &opts, &detach)
 	addHealthFlags(f, &opts.Health)
+	f.StringArrayVarP(&labels, "label", "l", nil, "set a label on the container: KEY=VALUE")
+	f.StringVar(&opts.Spec.StopSignal, "stop-signal", "", "signal that stops the container (default: the image's, else TERM)")
+	f.IntVar(&stopSecs, "stop-timeout", 0, "seconds stop waits for the stop signal before SIGKILL (default 10)")
 	f.StringArrayVarP(&opts.Spec.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to pass the host's)")
 	f.StringArrayVar(&envFiles, "env-file", nil, "read environment variables from a file")
 	f.StringVarP(&opts.Spec.Workdir, "workdir", "w", "", "working directory inside the container")
@@ -131,4 +146,21 @@ func readEnvFiles(paths []string) ([]string, error) {
 		env = append(env, e...)
 	}
 	return env, nil
+}
+
+// parseLabels reads -l KEY=VALUE flags (a bare KEY is an empty value, as
+// in docker).
+func parseLabels(flags []string) (map[string]string, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(flags))
+	for _, l := range flags {
+		k, v, _ := strings.Cut(l, "=")
+		if k == "" {
+			return nil, fmt.Errorf("-l %q: a label is KEY=VALUE", l)
+		}
+		m[k] = v
+	}
+	return m, nil
 }
