@@ -187,8 +187,9 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 		ID: id, Name: name, Image: opts.Image, ImageDigest: p.img.Digest,
 		Layers: p.img.Config.RootFS.DiffIDs, Created: time.Now().UTC(),
 		Command: spec.Process.Args, AutoRemove: opts.Remove, Snapshot: snap.Mode,
-		State: StateCreated, Network: net.rec, Volumes: vols.names, Lifecycle: p.life,
+		State: StateCreated, Network: net.rec, Volumes: vols.names, Lifecycle: p.life, Labels: opts.Labels,
 	}
+	rec.StopTimeout = opts.StopTimeout
 	if err := writeJSON(filepath.Join(dir, "config.json"), spec, !opts.Remove); err != nil {
 		return nil, fail(err)
 	}

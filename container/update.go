@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,7 +26,10 @@ type UpdateOptions struct {
 	// healthy (--update-timeout; default 2m).
 	Timeout time.Duration
 	// Force replaces the container even when the image is the same.
-	Force  bool
+	Force bool
+	// Run, when set, are the whole options of the replacement (apply: a
+	// service whose definition changed); Image is then Run.Image.
+	Run    *RunOptions
 	Notice func(string)
 }
 
@@ -82,6 +86,9 @@ var ErrUpdateFailed = errors.New("update rolled back")
 // rolled back by the next update of the container or by `edgerun boot`
 // (RecoverUpdates).
 func (r *Runtime) Update(ctx context.Context, ref string, opts UpdateOptions) (*UpdateResult, error) {
+	if opts.Run != nil {
+		opts.Image = opts.Run.Image
+	}
 	if opts.Image == "" {
 		return nil, fmt.Errorf("%w: update needs --image", specgen.ErrInvalidOption)
 	}
@@ -127,15 +134,36 @@ func (r *Runtime) Update(ctx context.Context, ref string, opts UpdateOptions) (*
 	if img.Digest == old.ImageDigest && !opts.Force {
 		return &UpdateResult{Name: old.Name, Outcome: UpdateUnchanged, Old: old.ID, New: old.ID}, nil
 	}
-	u := &updater{r: r, opts: opts, q: q, j: &journal{
+	nq := *q // the replacement's request: the old one with the new image
+	nq.Image = opts.Image
+	if opts.Run != nil {
+		nq = newRequest(opts.Run)
+		if nq.Net.Bridge == "" {
+			nq.Net.Bridge, nq.Net.Subnet = q.Net.Bridge, q.Net.Subnet
+		}
+	}
+	u := &updater{r: r, opts: opts, q: &nq, j: &journal{
 		Name: old.Name, Old: old.ID, OldImage: old.Image, Image: opts.Image, Temp: old.Name + ".next",
-		StopFirst: stopFirst(q), Net: q.Net,
+		StopFirst: stopFirst(q) || stopFirst(&nq) || !samePorts(q.Net, nq.Net), Net: nq.Net,
 	}}
 	return u.run(ctx)
 }
 
+// samePorts says whether two requests publish the same ports (which then
+// move from the old container to its replacement).
+func samePorts(a, b NetOptions) bool {
+	if a.Mode != b.Mode || a.PublishAll != b.PublishAll || len(a.Publish) != len(b.Publish) {
+		return false
+	}
+	x, y := slices.Clone(a.Publish), slices.Clone(b.Publish)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}
+
 // stopFirst says whether a replacement cannot run beside the container:
-// the same host network, address or network namespace.
+// the same host network, address or network namespace. (Published ports
+// that change are the other case: see samePorts.)
 func stopFirst(q *request) bool {
 	m := q.Net.Mode
 	return m == NetworkHost || q.Net.IP != "" || strings.HasPrefix(m, networkContainer)

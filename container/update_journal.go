@@ -255,7 +255,13 @@ func (r *Runtime) takeName(ctx context.Context, id string, j *journal) error {
 		return err
 	}
 	q.Name, q.Net, q.Image = j.Name, j.Net, j.Image
-	return r.saveRequest(id, *q, true)
+	if err := r.saveRequest(id, *q, true); err != nil {
+		return err
+	}
+	if b := rec.Network.Bridge; b != nil {
+		_ = r.refreshPeerHosts(b.Bridge, "") // best effort: peers find the service by name at its new address
+	}
+	return nil
 }
 
 // modifyRecord changes a container's record under its lock.

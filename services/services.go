@@ -2,9 +2,11 @@
 // containers rather than for one: Boot at start-up (start what the
 // restart policies ask for), Shutdown before a power-down (stop every
 // container without counting as the user's stop), and Prune (remove every
-// stopped container). The declarative apply of a set of services belongs
-// here too. It drives containers only through package container's API;
-// it may not import runc, cmd/edgerun, or the packages below container.
+// stopped container), and Apply (reconcile the containers of a service
+// file, package compose, with it). It drives containers only through
+// package container's API (using the option types of images and health);
+// it may not import runc, cmd/edgerun, or the other packages below
+// container.
 package services
 
 import (
@@ -48,11 +50,14 @@ func Boot(ctx context.Context, r *container.Runtime, opts BootOptions) ([]*conta
 	if _, err := r.RecoverUpdates(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	started, err := bootApplied(ctx, r)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	recs, err := r.Containers(true)
 	if err != nil {
 		return nil, errors.Join(append(errs, err)...)
 	}
-	var started []*container.Record
 	for _, rec := range recs {
 		if rec.State != container.StateExited || !rec.Policy().StartsAtBoot(rec.StoppedByUser && !rec.StoppedForShutdown) {
 			continue
@@ -64,6 +69,39 @@ func Boot(ctx context.Context, r *container.Runtime, opts BootOptions) ([]*conta
 			continue
 		}
 		started = append(started, s)
+	}
+	return started, errors.Join(errs...)
+}
+
+// bootApplied brings the applied sets back first, each in its
+// depends_on order: a service starts once the services it depends on run
+// (or are healthy, where the file asks). Its services start whatever
+// their restart policy, unless the user stopped them.
+func bootApplied(ctx context.Context, r *container.Runtime) ([]*container.Record, error) {
+	sets, err := r.AppliedSets()
+	if err != nil {
+		return nil, err
+	}
+	var started []*container.Record
+	var errs []error
+	for _, set := range sets {
+		for _, svc := range set.Services {
+			rec, err := r.Inspect(svc.Name)
+			if err != nil || rec.State != container.StateExited || rec.StoppedByUser && !rec.StoppedForShutdown {
+				continue
+			}
+			for _, d := range svc.DependsOn {
+				if err := r.WaitReady(ctx, d.Service, d.Healthy, container.DefaultUpdateTimeout); err != nil {
+					errs = append(errs, fmt.Errorf("%s: depends on %s: %w", svc.Name, d.Service, err))
+				}
+			}
+			s, err := r.Start(ctx, rec.ID)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("start %s: %w", svc.Name, err))
+				continue
+			}
+			started = append(started, s)
+		}
 	}
 	return started, errors.Join(errs...)
 }

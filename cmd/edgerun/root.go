@@ -104,6 +104,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newCheckCommand(g),
 		newHealthcheckCommand(g),
 		newUpdateCommand(g),
+		newApplyCommand(g),
 		newOCICommand("oci", stdin, stdout, stderr, getenv),
 	)
 	return cmd
