@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // healthRecord is what inspect shows of a container's health.
@@ -13,13 +14,16 @@ type healthRecord struct {
 		Test      []string `json:"test"`
 		OnFailure string   `json:"onFailure"`
 	} `json:"healthcheck"`
-	HealthRestart bool `json:"healthRestart"`
+	HealthRestart bool      `json:"healthRestart"`
+	StartedAt     time.Time `json:"startedAt"`
 	Health        *struct {
 		Status        string `json:"status"`
 		FailingStreak int    `json:"failingStreak"`
 		Log           []struct {
-			ExitCode int    `json:"exitCode"`
-			Output   string `json:"output"`
+			Start    time.Time `json:"start"`
+			End      time.Time `json:"end"`
+			ExitCode int       `json:"exitCode"`
+			Output   string    `json:"output"`
 		} `json:"log"`
 	} `json:"health"`
 }

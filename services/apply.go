@@ -102,7 +102,7 @@ func Apply(ctx context.Context, r *container.Runtime, opts ApplyOptions) (*Plan,
 		return nil, err
 	}
 	plan := &Plan{Project: name, File: abs, Warnings: proj.Warnings}
-	steps, err := planSteps(r, name, order, opts.RemoveOrphans)
+	steps, err := planSteps(r, opts.File, name, order, opts.RemoveOrphans)
 	if err != nil {
 		return nil, err
 	}
@@ -163,14 +163,14 @@ type step struct {
 
 // planSteps compares each service with its container (by name) and the
 // containers of the set with the file.
-func planSteps(r *container.Runtime, project string, order []*compose.Service, removeOrphans bool) ([]step, error) {
+func planSteps(r *container.Runtime, file, project string, order []*compose.Service, removeOrphans bool) ([]step, error) {
 	var steps []step
 	inFile := map[string]bool{}
 	for _, s := range order {
 		inFile[s.Name] = true
-		o, err := runOptions(project, s)
+		o, err := runOptions(file, project, s)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", compose.ErrInvalid, err)
+			return nil, err
 		}
 		st := step{Action: Action{Service: s.Name, Image: s.Image}, svc: s, opts: o}
 		rec, err := r.Inspect(s.Name)
@@ -219,9 +219,12 @@ func execute(ctx context.Context, r *container.Runtime, plan *Plan, steps []step
 	var errs []error
 	for i := range steps {
 		st := &steps[i]
-		if dep := failedDependency(st.svc, failed); dep != "" {
+		if dep := failedDependency(st.svc, failed); dep != "" && st.Action.Action != ActUnchanged {
 			st.Result, failed[st.Service] = "skipped: "+dep+" failed", true
 			plan.Actions[i] = st.Action
+			if opts.Progress != nil {
+				opts.Progress(st.Action)
+			}
 			continue
 		}
 		if opts.Progress != nil && st.Action.Action != ActUnchanged && st.Action.Action != ActOrphan {

@@ -22,7 +22,10 @@ const (
 
 // runOptions are the run -d options of a service: the container is named
 // after the service.
-func runOptions(project string, s *compose.Service) (container.RunOptions, error) {
+func runOptions(file, project string, s *compose.Service) (container.RunOptions, error) {
+	bad := func(key, format string, args ...any) error {
+		return &compose.Error{File: file, Line: s.Line, Path: "services." + s.Name + "." + key, Msg: fmt.Sprintf(format, args...), Err: compose.ErrInvalid}
+	}
 	o := container.RunOptions{Image: s.Image, Name: s.Name, Init: s.Init != nil && *s.Init}
 	o.Spec.Env = s.Environment
 	if s.EntrypointSet {
@@ -41,7 +44,7 @@ func runOptions(project string, s *compose.Service) (container.RunOptions, error
 	o.Spec.StopSignal = s.StopSignal
 	for _, m := range s.Volumes {
 		if m.Type == "volume" && m.Source == "" {
-			return o, fmt.Errorf("services.%s.volumes: line %d: %s is an anonymous volume, which edgerun does not keep: name it (NAME:%s) and declare it under volumes", s.Name, s.Line, m.Target, m.Target)
+			return o, bad("volumes", "%s is an anonymous volume, which edgerun does not keep: name it (NAME:%s) and declare it under volumes", m.Target, m.Target)
 		}
 		v := m.Source + ":" + m.Target
 		if m.ReadOnly {
@@ -85,7 +88,7 @@ func runOptions(project string, s *compose.Service) (container.RunOptions, error
 	o.Labels = map[string]string{}
 	for k, v := range s.Labels {
 		if strings.HasPrefix(k, "io.edgerun.apply.") {
-			return o, fmt.Errorf("services.%s.labels: line %d: %s is apply's own label: choose another key", s.Name, s.Line, k)
+			return o, bad("labels", "%s is apply's own label: choose another key", k)
 		}
 		o.Labels[k] = v
 	}

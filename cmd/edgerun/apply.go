@@ -94,14 +94,13 @@ func printPlan(g *globalOptions, p *services.Plan, format string, dry bool) {
 			printAction(g, services.Action{Service: a.Service, Action: a.Action, Image: a.Image, Reason: a.Reason})
 		}
 	}
-	if !p.Changes() {
-		fmt.Fprintf(g.Stdout, "nothing to do: the %d services of %s are as the file says\n", countServices(p), p.Project)
-		return
-	}
 	for _, a := range p.Actions {
-		if a.Action == services.ActOrphan {
+		if a.Action == services.ActOrphan && !dry {
 			fmt.Fprintf(g.Stdout, "%s: %s\n", a.Service, a.Reason)
 		}
+	}
+	if !p.Changes() {
+		fmt.Fprintf(g.Stdout, "nothing to do: the %d services of %s are as the file says\n", countServices(p), p.Project)
 	}
 }
 
