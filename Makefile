@@ -177,8 +177,19 @@ demo: build images
 	done; \
 	echo "--- a reading through host port $(DEMO_PORT):"; echo "$$out"; \
 	echo "--- logs:"; $$er logs -t sensor-http; \
-	echo "--- stop, rm:"; $$er stop sensor-http; $$er ps -a; $$er rm sensor-http; $$er network prune >/dev/null; \
+	echo "--- stop, rm:"; $$er stop sensor-http; $$er ps -a; $$er rm sensor-http; \
 	[ -n "$$ok" ] || { echo "demo: no reading through host port $(DEMO_PORT)" >&2; exit 1; }
+	@echo "--- apply testdata/demo/services.yaml: the sensor as a service, health-checked:"
+	@set -e; er="$(BIN) --root $(DEMO)/root --state $(DEMO)/state"; \
+	DEMO_PORT=$(DEMO_PORT) $$er apply -f testdata/demo/services.yaml; $$er ps; \
+	echo "--- the same file again:"; DEMO_PORT=$(DEMO_PORT) $$er apply -f testdata/demo/services.yaml; \
+	echo "--- update to sensor:v2: it must be healthy before the port and the name move to it:"; \
+	$$er load -i $(IMAGES)/sensor-v2 >/dev/null; $$er update --image sensor:v2 sensor; $$er ps; \
+	echo "--- update to sensor:unhealthy: its health check fails, so it is rolled back:"; \
+	$$er load -i $(IMAGES)/sensor-unhealthy >/dev/null; \
+	if $$er update --image sensor:unhealthy sensor; then echo "demo: the unhealthy update was not rolled back" >&2; exit 1; fi; \
+	$$er ps; echo "--- still answering:"; $(BUSYBOX) wget -qO- http://127.0.0.1:$(DEMO_PORT)/reading; \
+	$$er rm -f sensor >/dev/null; $$er network prune >/dev/null
 
 ## bench: edgerun vs tar vs umoci unpacking a Debian minbase layer (see bench/run.sh)
 bench: bench-deps
