@@ -210,7 +210,7 @@ func TestUpdateKilledAtEachStepIsFinishedOrRolledBackByBoot(t *testing.T) {
 		t.Run(strings.ReplaceAll(tt.point, "/", "-"), func(t *testing.T) {
 			t.Parallel()
 			s := newService(t)
-					log := filepath.Join(s.n.base, "fault.log")
+			log := filepath.Join(s.n.base, "fault.log")
 			s.n.extraEnv = []string{"EDGERUN_FAULT=" + tt.point, "EDGERUN_FAULT_LOG=" + log}
 			r := s.n.run("update", "--image", tt.to, "--pull", "never", "svc")
 			s.n.extraEnv = nil
