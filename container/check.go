@@ -19,7 +19,8 @@ import (
 // cache; netns: leases, namespace mounts, veths and rules; cgroups: the
 // kernel's cgroups), with liveness coming in as callbacks from here;
 // this file adds the containers (records, directories, names, mounts)
-// and puts the answers together. Without Repair nothing is written; with
+// and interrupted updates (check_updates.go), and puts the answers
+// together. Without Repair nothing is written; with
 // it, what is safe is fixed (leftovers and orphans removed, stale leases
 // and claims reclaimed) and damaged things are moved aside into
 // <root>/quarantine, never deleted.
@@ -71,8 +72,9 @@ func Check(ctx context.Context, cfg Config, opts CheckOptions) ([]Finding, error
 // Check checks this runtime's roots (edgerun boot, after Open's cleanup).
 // Repairs run in an order where one's result is seen by the next: damaged
 // blobs before the images that need them, the layer cache before the
-// containers whose layers it holds, containers before their leases,
-// names and cgroups.
+// containers whose layers it holds, interrupted updates (which remove and
+// start containers) before the containers, containers before their
+// leases, names and cgroups.
 func (r *Runtime) Check(ctx context.Context, opts CheckOptions) ([]Finding, error) {
 	var out []Finding
 	add := func(kind, where, problem, repair string, repaired bool, err error) {
@@ -99,7 +101,7 @@ func (r *Runtime) Check(ctx context.Context, opts CheckOptions) ([]Finding, erro
 	for _, f := range layers {
 		add(f.Kind, f.Where, f.Problem, f.Repair, f.Repaired, f.Err)
 	}
-	for _, check := range []func(context.Context) []*finding{r.checkContainers, r.checkNames} {
+	for _, check := range []func(context.Context) []*finding{r.checkUpdates, r.checkContainers, r.checkNames} {
 		for _, f := range repairAll(check(ctx), opts.Repair) {
 			add(f.Kind, f.Where, f.Problem, f.Repair, f.Repaired, f.err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/edgerun/edgerun/health"
 	"github.com/edgerun/edgerun/images"
 	"github.com/edgerun/edgerun/internal/fault"
+	"github.com/edgerun/edgerun/internal/ids"
 	"github.com/edgerun/edgerun/specgen"
 )
 
@@ -98,19 +100,20 @@ func (r *Runtime) Update(ctx context.Context, ref string, opts UpdateOptions) (*
 	if err := images.CheckPullPolicy(opts.Pull); err != nil {
 		return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
 	}
-	old, err := r.lookup(ref)
+	name, err := r.serviceName(ref)
 	if err != nil {
 		return nil, err
 	}
-	lock, err := r.lockUpdate(ctx, old.Name)
+	lock, err := r.lockUpdate(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Remove() // a lock file per service would pile up
-	if err := r.recoverUpdate(ctx, old.Name); err != nil {
+	defer func() { _ = lock.Remove() }() // a lock file per service would pile up
+	if err := r.recoverUpdate(ctx, name); err != nil {
 		return nil, err
 	}
-	if old, err = r.lookup(old.Name); err != nil {
+	old, err := r.lookup(name)
+	if err != nil {
 		return nil, err
 	}
 	if !old.Detached {
@@ -159,6 +162,23 @@ func samePorts(a, b NetOptions) bool {
 	slices.Sort(x)
 	slices.Sort(y)
 	return slices.Equal(x, y)
+}
+
+// serviceName is the name of the container ref names; also of a service
+// whose update was killed between the removal of the old container and the
+// renaming of the replacement (no container holds the name then, but its
+// journal does: the update recovers it first).
+func (r *Runtime) serviceName(ref string) (string, error) {
+	old, err := r.lookup(ref)
+	if err == nil {
+		return old.Name, nil
+	}
+	if ids.ValidName(ref) {
+		if _, serr := os.Stat(r.journalPath(ref)); serr == nil {
+			return ref, nil
+		}
+	}
+	return "", err
 }
 
 // stopFirst says whether a replacement cannot run beside the container:

@@ -53,7 +53,11 @@ func (r *Runtime) journalPath(name string) string {
 
 // lockUpdate serialises the updates of one service.
 func (r *Runtime) lockUpdate(ctx context.Context, name string) (*lockfile.Lock, error) {
-	return lockfile.Exclusive(ctx, filepath.Join(r.cfg.State, "locks", "update-"+name+".lock"))
+	return lockfile.Exclusive(ctx, r.updateLockPath(name))
+}
+
+func (r *Runtime) updateLockPath(name string) string {
+	return filepath.Join(r.cfg.State, "locks", "update-"+name+".lock")
 }
 
 func (r *Runtime) writeJournal(j *journal) error {
@@ -92,20 +96,27 @@ func (r *Runtime) RecoverUpdates(ctx context.Context) ([]string, error) {
 		if !ok || ids.CheckName(name) != nil {
 			continue
 		}
-		lock, err := r.lockUpdate(ctx, name)
-		if err != nil {
+		if err := r.recoverLocked(ctx, name); err != nil {
 			errs = append(errs, err)
-			continue
-		}
-		if err := r.recoverUpdate(ctx, name); err != nil {
-			errs = append(errs, fmt.Errorf("recover the update of %s: %w", name, err))
 		} else {
 			names = append(names, name)
 		}
-		_ = lock.Remove()
 	}
 	sort.Strings(names)
 	return names, errors.Join(errs...)
+}
+
+// recoverLocked takes the update lock of name and acts on its journal.
+func (r *Runtime) recoverLocked(ctx context.Context, name string) error {
+	lock, err := r.lockUpdate(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = lock.Remove() }()
+	if err := r.recoverUpdate(ctx, name); err != nil {
+		return fmt.Errorf("recover the update of %s: %w", name, err)
+	}
+	return nil
 }
 
 // recoverUpdate acts on the journal of name, if any (the update lock is

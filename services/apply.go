@@ -102,6 +102,13 @@ func Apply(ctx context.Context, r *container.Runtime, opts ApplyOptions) (*Plan,
 		return nil, err
 	}
 	plan := &Plan{Project: name, File: abs, Warnings: proj.Warnings}
+	if !opts.DryRun {
+		// An update killed midway is finished or rolled back first: until
+		// then its service may have no container by its name.
+		if _, err := r.RecoverUpdates(ctx); err != nil {
+			return nil, err
+		}
+	}
 	steps, err := planSteps(r, opts.File, name, order, opts.RemoveOrphans)
 	if err != nil {
 		return nil, err

@@ -23,7 +23,8 @@ func newCheckCommand(g *globalOptions) *cobra.Command {
 		Long: "check is an fsck for --root and --state: blobs against their digests, unpacked layers\n" +
 			"against their complete markers, container records against their directories, name claims,\n" +
 			"address and port leases, and cgroups, mounts, veths and nftables rules that belong to no\n" +
-			"container of this root, plus leftovers of interrupted loads, pulls and unpacks.\n" +
+			"container of this root, plus leftovers of interrupted loads, pulls and unpacks, and\n" +
+			"interrupted updates (finished or rolled back by --repair, as by edgerun boot).\n" +
 			"Without --repair it only reads: exit status 0 when nothing is wrong, 1 otherwise.\n" +
 			"With --repair it removes leftovers and orphans, reclaims stale leases and claims, and\n" +
 			"moves damaged things to <root>/quarantine (nothing is deleted): exit status 0 when\n" +

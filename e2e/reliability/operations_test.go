@@ -230,3 +230,64 @@ func opBoot(keepState bool) operation {
 		},
 	}
 }
+
+// opUpdate is `update --force` of a service with a published port (the
+// port moves to the replacement): to busybox again, a good replacement;
+// with broken set, to the sensor image, which has no sleep, so the
+// replacement fails to start and the update rolls back. The old container
+// is forgotten: the update replaces it. Between the kill and the retry
+// the service runs, as svc or as svc.next, and the journal is left for
+// the next update (or boot) to finish: check reports it. The retry is the
+// same update (which first finishes or rolls back the killed one), then
+// for broken a good one; exactly one svc is left, running.
+func opUpdate(broken bool) operation {
+	to, wait := "busybox", "300ms"
+	if broken {
+		to, wait = "sensor", "2s"
+	}
+	update := []string{"update", "--force", "--pull", "never", "--update-wait", wait, "--image", to, "svc"}
+	return operation{
+		prepare: func(e *env) {
+			e.loadBusybox()
+			if broken {
+				e.must("load", "-i", imagePath(e.t, "sensor"))
+				e.acked("sensor:latest")
+			}
+			e.runD(append([]string{"--name", "svc", "-p", "80"}, sleeper...)...)
+			e.forget("svc")
+		},
+		args: func(*env) []string { return update },
+		kept: func(e *env, when string) {
+			e.t.Helper()
+			for _, n := range []string{"svc", "svc.next"} {
+				if c, ok := e.inspect(n); ok && c.State == "running" {
+					return
+				}
+			}
+			cs, _ := e.containers()
+			e.t.Errorf("%s: neither svc nor svc.next runs: %+v", when, cs)
+		},
+		pending: []string{"update-interrupted"},
+		retry: func(e *env) {
+			e.t.Helper()
+			r := e.run(update...)
+			switch {
+			case broken && (r.code == 0 || !strings.Contains(r.stderr, "rolled back")):
+				e.t.Errorf("update to an image without sleep, retried: want it rolled back: %s", r)
+			case !broken && r.code != 0:
+				e.t.Errorf("update, retried: %s", r)
+			}
+			if broken {
+				e.must("update", "--force", "--pull", "never", "--update-wait", "300ms", "--image", "busybox", "svc")
+			}
+			c := e.waitState("svc", "running")
+			e.ackContainer(c.ID, []string{"--name", "svc", "(updated)"})
+			if n, ok := e.inspect("svc.next"); ok {
+				e.t.Errorf("update, retried, left the replacement's name taken: %+v", n)
+			}
+			if left := entries(filepath.Join(e.root, "updates")); len(left) > 0 {
+				e.t.Errorf("update, retried, left journals: %v", left)
+			}
+		},
+	}
+}

@@ -17,6 +17,14 @@ type operation struct {
 	prepare func(e *env)
 	args    func(e *env) []string
 	retry   func(e *env)
+	// kept, when set, checks what the killed operation must still have
+	// (beyond the acknowledged containers and images).
+	kept func(e *env, when string)
+	// pending are the kinds of check's findings the killed operation
+	// leaves, by design, for its retry (or boot) to finish: after the
+	// kill check must report them and nothing else; after the retry,
+	// nothing.
+	pending []string
 }
 
 // scenario fires one fault point: the operation, and whether the point is
@@ -76,6 +84,14 @@ func scenarios() map[string]scenario {
 		"reap/before-restart":   cli(opReap),
 		"boot/after-clear":      cli(opBoot(true)),
 		"boot/before-start":     cli(opBoot(false)),
+
+		"update/after-journal":         cli(opUpdate(false)),
+		"update/after-create":          cli(opUpdate(false)),
+		"update/after-healthy":         cli(opUpdate(false)),
+		"update/after-switch":          cli(opUpdate(false)),
+		"update/after-remove-old":      cli(opUpdate(false)),
+		"update/after-rename":          cli(opUpdate(false)),
+		"update/after-rollback-remove": cli(opUpdate(true)),
 	}
 }
 
@@ -158,7 +174,12 @@ func fireAndCheck(e *env, point string, sc scenario) (fired bool) {
 		e.ackContainer(strings.TrimSpace(r.stdout), r.args)
 	}
 	e.settle()
-	e.checkState("after " + point)
+	when := "after " + point
+	e.quickCheck(when)
+	if sc.op.kept != nil {
+		sc.op.kept(e, when)
+	}
+	e.checkRepairs(when, sc.op.pending...)
 	sc.op.retry(e)
 	e.checkState("after the retry of " + point)
 	return fired
