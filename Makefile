@@ -202,6 +202,7 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory bench-pull
 	@$(MAKE) --no-print-directory bench-monitor
 	@$(MAKE) --no-print-directory bench-oci
+	@$(MAKE) --no-print-directory bench-update
 
 ## bench-run: container start, edgerun vs runc vs podman, one hyperfine run (see bench/run-containers.sh);
 ## BASELINE=/path/to/an/older/edgerun adds it to the same run (before/after of a change)
@@ -226,6 +227,13 @@ bench-monitor: bench-deps build images
 .PHONY: bench-oci
 bench-oci: bench-deps build images
 	bench/run-oci.sh $(BIN) $(IMAGES)
+
+## bench-update: what the clients of a published port see during edgerun update: start-first,
+## stop-first and a rollback (see bench/run-update.sh)
+.PHONY: bench-update
+bench-update: bench-deps build images
+	$(GO) build -o $(BUILD)/updategap ./bench/cmd/updategap
+	bench/run-update.sh $(BIN) $(IMAGES) $(BUILD)/updategap
 
 ## bench-net: container start with bridge networking, edgerun vs podman (see bench/run-network.sh)
 .PHONY: bench-net
