@@ -201,6 +201,7 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory bench-net
 	@$(MAKE) --no-print-directory bench-pull
 	@$(MAKE) --no-print-directory bench-monitor
+	@$(MAKE) --no-print-directory bench-health
 	@$(MAKE) --no-print-directory bench-oci
 	@$(MAKE) --no-print-directory bench-update
 
@@ -220,6 +221,13 @@ bench-rootless: bench-deps build images
 .PHONY: bench-monitor
 bench-monitor: bench-deps build images
 	bench/monitor-memory.sh $(BIN) $(IMAGES)
+
+## bench-health: what one health-check probe costs in CPU, wall time and peak RSS, as the monitor
+## runs it and as `healthcheck run` does (see bench/health-probe.sh)
+.PHONY: bench-health
+bench-health: build images
+	$(GO) build -o $(BUILD)/proctime ./bench/cmd/proctime
+	bench/health-probe.sh $(BIN) $(BUILD)/proctime $(IMAGES)
 
 ## bench-oci: edgerun-oci vs runc as containerd's runtime (ctr run --rm true through the runc v2
 ## shim) and on one bundle (create + start + delete), each pair interleaved in one hyperfine run,
