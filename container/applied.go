@@ -22,6 +22,9 @@ type Applied struct {
 	File     string           `json:"file"` // the service file, absolute
 	Services []AppliedService `json:"services"`
 	At       time.Time        `json:"at"`
+	// Source is the file as it was applied (its env_files and the
+	// environment of ${VAR} are not kept).
+	Source string `json:"source,omitempty"`
 }
 
 // AppliedService is one service of an applied set, in dependency order.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -125,7 +126,11 @@ func Apply(ctx context.Context, r *container.Runtime, opts ApplyOptions) (*Plan,
 		}
 	}
 	err = execute(ctx, r, plan, steps, opts)
-	if serr := r.SaveApplied(applied(name, abs, order)); serr != nil && err == nil {
+	a := applied(name, abs, order)
+	if src, rerr := os.ReadFile(abs); rerr == nil && len(src) <= compose.MaxFileSize {
+		a.Source = string(src)
+	}
+	if serr := r.SaveApplied(a); serr != nil && err == nil {
 		err = serr
 	}
 	return plan, err
