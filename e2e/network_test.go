@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -29,7 +31,7 @@ func newNetEnv(t *testing.T) *netEnv {
 	e := newEnv(t)
 	b := make([]byte, 3)
 	rand.Read(b)
-	n := &netEnv{env: e, bridge: fmt.Sprintf("ere%x", b), subnet: fmt.Sprintf("10.195.%d.0/24", b[0])}
+	n := &netEnv{env: e, bridge: fmt.Sprintf("ere%x", b), subnet: fmt.Sprintf("10.195.%d.0/24", nextSubnet())}
 	t.Cleanup(func() {
 		if ids := strings.Fields(n.run("ps", "-aq").stdout); len(ids) > 0 {
 			n.run(append([]string{"rm", "-f"}, ids...)...)
@@ -46,6 +48,23 @@ func newNetEnv(t *testing.T) *netEnv {
 		}
 	})
 	return n
+}
+
+// subnets hands out the third octet of the tests' 10.195.X.0/24 subnets:
+// distinct within this process (a random pick made parallel tests collide),
+// from a random start so that two processes rarely meet.
+var subnets struct {
+	sync.Once
+	next atomic.Uint32
+}
+
+func nextSubnet() int {
+	subnets.Do(func() {
+		b := make([]byte, 1)
+		rand.Read(b)
+		subnets.next.Store(uint32(b[0]))
+	})
+	return int(subnets.next.Add(1) % 256)
 }
 
 // run runs edgerun with this env's bridge and subnet.

@@ -68,6 +68,8 @@ var layers = map[string][]string{
 	"bench/cmd/mklayers":   {"*"},
 	"bench/cmd/pullresume": {"*"},
 	"bench/cmd/pulltime":   {"*"},
+	"bench/cmd/proctime":   {"*"},
+	"bench/cmd/updategap":  {"*"},
 	"hack/mkimage":         {"*"},
 	"testdata/sensor":      {},
 }
