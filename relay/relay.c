@@ -34,10 +34,11 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "probe.h"
 
 #define RELAY_LINE_MAX (16 << 10) // logfile.LineMax
 #define RELAY_READ (8 << 10)      // logfile.Writer.CopyStream's read size
@@ -62,24 +63,10 @@ struct relay_log {
 	char out[RELAY_OUT];
 };
 
-// What the exit code of a probe says (container/health.go).
-enum { PROBE_HEALTHY = 0, PROBE_UNHEALTHY = 1, PROBE_STARTING = 3 };
-
-// The slack a probe gets beyond the check's timeout before it is killed:
-// its own start, and the container lock it records the result under.
-#define PROBE_SLACK_MS 30000
-
-struct relay_health {
-	long long interval, start_interval, start_period, timeout; // ms; interval 0: no check
-	long long started_ms; // when the container started, wall-clock ms
-	long long due;        // monotonic ms of the next probe, or of its kill while one runs
-	int pid, status;      // the running probe (0: none), the status the last one left
-};
-
 struct relay {
 	char **argv; // the monitor's arguments, reused for the exec back to Go
 	int pid, owner, keep, nstreams, wake;
-	sigset_t mask; // the signal mask to give children and the Go monitor
+	sigset_t mask; // the signal mask to give the Go monitor
 	struct relay_health health;
 	struct relay_stream streams[RELAY_STREAMS];
 	struct relay_log log;
@@ -104,26 +91,6 @@ static int parse_fd(const char *s)
 	if (parse_int(s, &v) < 0 || v < 3 || v > INT_MAX || fcntl((int)v, F_GETFD) < 0)
 		return -1;
 	return (int)v;
-}
-
-// parse_health reads INTERVAL,START_INTERVAL,START_PERIOD,TIMEOUT.
-static int parse_health(struct relay_health *h, char *val)
-{
-	long long *f[4] = {&h->interval, &h->start_interval, &h->start_period, &h->timeout};
-	for (int i = 0; i < 4; i++) {
-		char *end = strchr(val, ',');
-		if ((end == NULL) != (i == 3))
-			return -1;
-		if (end != NULL)
-			*end = '\0';
-		if (parse_int(val, f[i]) < 0 || *f[i] < 0 || *f[i] > 365LL * 24 * 3600 * 1000)
-			return -1;
-		if (end != NULL) {
-			*end = ',';
-			val = end + 1;
-		}
-	}
-	return (h->interval > 0 && h->start_interval > 0 && h->timeout > 0) ? 0 : -1;
 }
 
 // relay_parse reads argv[6:]; it returns -1 when anything is off.
@@ -169,7 +136,7 @@ static int relay_parse(struct relay *r, int argc, char **argv)
 			if ((r->keep = parse_fd(val)) < 0)
 				return -1;
 		} else if (klen == 6 && strncmp(a, "health", 6) == 0) {
-			if (parse_health(&r->health, val) < 0)
+			if (probe_parse(&r->health, val) < 0)
 				return -1;
 		} else {
 			return -1;
@@ -352,13 +319,6 @@ static long long min_ll(long long a, long long b)
 	return a < b ? a : b;
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 // reap returns the init's exit code (128+N when killed by signal N, -1 if
 // it is not this process's child) once it has exited, or -2.
 static int reap(int pid)
@@ -375,103 +335,6 @@ static int reap(int pid)
 	return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
 }
 
-static long long wall_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-// probe_next is the delay before the next probe (health.Config.Next).
-static long long probe_next(const struct relay_health *h)
-{
-	if (h->status == PROBE_STARTING && wall_ms() - h->started_ms < h->start_period)
-		return h->start_interval;
-	return h->interval;
-}
-
-static void close_from(int lowfd)
-{
-	if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0)
-		return;
-	long max = sysconf(_SC_OPEN_MAX);
-	for (int fd = lowfd; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-		close(fd);
-}
-
-// probe_start runs one probe as a child: "exe __health ROOT STATE ID",
-// with none of the monitor's descriptors (the owner lock above all) and
-// the signal dispositions of an ordinary process.
-static void probe_start(struct relay *r)
-{
-	struct relay_health *h = &r->health;
-	pid_t p = fork();
-	if (p == 0) {
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &r->mask, NULL);
-		close_from(3);
-		char *args[] = {r->argv[0], "__health", r->argv[2], r->argv[3], r->argv[4], NULL};
-		execve("/proc/self/exe", args, environ);
-		_exit(2);
-	}
-	if (p < 0) { // out of processes: try again at the next interval
-		h->due = now_ms() + h->interval;
-		return;
-	}
-	h->pid = p;
-	h->due = now_ms() + h->timeout + PROBE_SLACK_MS;
-}
-
-// probe_reap collects a probe that has ended and schedules the next one.
-static void probe_reap(struct relay *r)
-{
-	struct relay_health *h = &r->health;
-	int st;
-	if (h->pid <= 0 || waitpid(h->pid, &st, WNOHANG) != h->pid)
-		return;
-	h->pid = 0;
-	if (WIFEXITED(st)) {
-		switch (WEXITSTATUS(st)) {
-		case PROBE_HEALTHY:
-		case PROBE_UNHEALTHY:
-		case PROBE_STARTING:
-			h->status = WEXITSTATUS(st);
-		}
-	}
-	h->due = now_ms() + probe_next(h);
-}
-
-// probe_tick starts a probe that is due, or kills one that overran; it
-// returns the milliseconds until it needs to be called again.
-static long long probe_tick(struct relay *r)
-{
-	struct relay_health *h = &r->health;
-	long long left = h->due - now_ms();
-	if (left > 0)
-		return left;
-	if (h->pid > 0) {
-		kill(h->pid, SIGKILL); // reaped by probe_reap
-		h->due = now_ms() + 1000;
-		return 1000;
-	}
-	probe_start(r);
-	return h->due - now_ms();
-}
-
-// probe_stop kills and reaps a running probe: the container has exited.
-static void probe_stop(struct relay *r)
-{
-	struct relay_health *h = &r->health;
-	if (h->pid <= 0)
-		return;
-	kill(h->pid, SIGKILL);
-	while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	h->pid = 0;
-}
-
 // relay_loop relays the output until the init has exited and the streams
 // are drained (or RELAY_DRAIN_MS after it exited); it returns the exit code.
 static int relay_loop(struct relay *r, int sfd)
@@ -482,17 +345,17 @@ static int relay_loop(struct relay *r, int sfd)
 	struct relay_stream *ps[RELAY_STREAMS + 1];
 	if (r->health.interval > 0) {
 		r->health.status = PROBE_STARTING;
-		r->health.due = now_ms() + probe_next(&r->health);
+		r->health.due = relay_now_ms() + probe_next(&r->health);
 	}
 	for (;;) {
-		probe_reap(r);
+		probe_reap(&r->health);
 		if (code == -2 && (code = reap(r->pid)) != -2) {
-			deadline = now_ms() + RELAY_DRAIN_MS;
-			probe_stop(r);
+			deadline = relay_now_ms() + RELAY_DRAIN_MS;
+			probe_stop(&r->health);
 		}
 		int n = 0, timeout = -1;
 		if (code == -2 && r->health.interval > 0)
-			timeout = (int)min_ll(probe_tick(r), INT_MAX);
+			timeout = (int)min_ll(probe_tick(&r->health), INT_MAX);
 		pfd[n].fd = sfd;
 		pfd[n].events = POLLIN;
 		ps[n++] = NULL;
@@ -504,7 +367,7 @@ static int relay_loop(struct relay *r, int sfd)
 			}
 		}
 		if (code != -2) {
-			long long left = deadline - now_ms();
+			long long left = deadline - relay_now_ms();
 			if (n == 1 || left <= 0)
 				return code;
 			timeout = (int)left;
@@ -566,6 +429,8 @@ __attribute__((constructor)) static void edgerun_relay(int argc, char **argv, ch
 	if (sigprocmask(SIG_BLOCK, &mask, &old) < 0)
 		return;
 	r->mask = old;
+	r->health.argv = argv;
+	r->health.mask = old;
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);

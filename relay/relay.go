@@ -1,6 +1,7 @@
 // Package relay is the steady-state monitor of a detached container, in C
-// (relay.c). Once the Go monitor of package container has started the
-// container it re-executes the binary with the "relay" arguments, and
+// (relay.c; its health probes in probe.c). Once the Go monitor of package
+// container has started the container it re-executes the binary with the
+// "relay" arguments, and
 // relay.c's constructor takes that process over before the Go runtime
 // starts: it holds the owner lock, relays the container's output to its
 // log in logfile's format, waits for the container and executes the Go
