@@ -191,7 +191,7 @@ func TestVolumeBadNamesAreRefusedBeforeAnythingIsMade(t *testing.T) {
 		{[]string{"run", "--pull", "never", "--rm", "-v", "a:/d", "busybox", "true"}, 125, "at least two letters"},
 		{[]string{"run", "--pull", "never", "--rm", "-v", "-bad:/d", "busybox", "true"}, 125, "starting with a letter or digit"},
 		{[]string{"run", "--pull", "never", "--rm", "--mount", "type=volume,src=b@d,dst=/d", "busybox", "true"}, 125, "volume name"},
-		{[]string{"run", "--pull", "never", "--rm", "-v", "./rel:/d", "busybox", "true"}, 125, "relative host path"},
+		{[]string{"run", "--pull", "never", "--rm", "-v", "./no-such-dir:/d", "busybox", "true"}, 125, "no-such-dir: no such file"},
 		{[]string{"volume", "create", "x y"}, 1, "starting with a letter or digit"},
 		{[]string{"volume", "create", "../escape"}, 1, "volume name"},
 	} {
