@@ -207,3 +207,27 @@ func TestVolumeBadNamesAreRefusedBeforeAnythingIsMade(t *testing.T) {
 		t.Fatalf("bad names left containers: %v", left)
 	}
 }
+
+// TestVolumeRelativePathsResolveAgainstTheWorkingDirectory: -v ./dir and
+// -v dir/sub are bind mounts of paths under edgerun's working directory
+// (docker 23+), a bare name stays a named volume.
+func TestVolumeRelativePathsResolveAgainstTheWorkingDirectory(t *testing.T) {
+	t.Parallel()
+	e := volumeEnv(t)
+	sub := filepath.Join(e.base, "proj", "dir", "sub")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(sub, "f"), "relative\n")
+	for _, src := range []string{"./dir/sub", "dir/sub", "../proj/dir/sub"} {
+		cmd := e.command(context.Background(), "run", "--pull", "never", "--rm", "-v", src+":/data:ro", "busybox", "cat", "/data/f")
+		cmd.Dir = filepath.Join(e.base, "proj")
+		out, err := cmd.CombinedOutput()
+		if err != nil || string(out) != "relative\n" {
+			t.Fatalf("-v %s:/data: %v\n%s", src, err, out)
+		}
+	}
+	if got := e.volumeNames(); len(got) != 0 {
+		t.Fatalf("relative paths made named volumes: %v", got)
+	}
+}

@@ -14,20 +14,27 @@ import (
 // digest). Size is what the image's blobs take in the store (compressed
 // layers and config), not docker's unpacked size.
 type Inspect struct {
-	ID            string        `json:"Id"`
-	RepoTags      []string      `json:"RepoTags"`
-	RepoDigests   []string      `json:"RepoDigests"`
-	Comment       string        `json:"Comment"`
-	Created       string        `json:"Created"`
-	Author        string        `json:"Author"`
-	Config        InspectConfig `json:"Config"`
-	Architecture  string        `json:"Architecture"`
-	Variant       string        `json:"Variant,omitempty"`
-	Os            string        `json:"Os"`
-	Size          int64         `json:"Size"`
-	RootFS        InspectRootFS `json:"RootFS"`
-	ConfigDigest  digest.Digest `json:"ConfigDigest"`
-	ManifestMedia string        `json:"ManifestMediaType"`
+	ID           string        `json:"Id"`
+	RepoTags     []string      `json:"RepoTags"`
+	RepoDigests  []string      `json:"RepoDigests"`
+	Comment      string        `json:"Comment"`
+	Created      string        `json:"Created"`
+	Author       string        `json:"Author"`
+	Config       InspectConfig `json:"Config"`
+	Architecture string        `json:"Architecture"`
+	Variant      string        `json:"Variant,omitempty"`
+	Os           string        `json:"Os"`
+	Size         int64         `json:"Size"`
+	RootFS       InspectRootFS `json:"RootFS"`
+	Edgerun      InspectExtra  `json:"Edgerun"`
+}
+
+// InspectExtra holds edgerun's own fields, apart from docker's.
+type InspectExtra struct {
+	ConfigDigest digest.Digest `json:"ConfigDigest"`
+	MediaType    string        `json:"MediaType"` // the manifest's
+	Platform     string        `json:"Platform"`
+	Names        []string      `json:"Names"` // normalised, as stored
 }
 
 // InspectConfig is the run configuration of docker's image inspect.
@@ -63,13 +70,13 @@ func InspectDocument(img *Image) Inspect {
 			Volumes: c.Volumes, WorkingDir: c.WorkingDir, Entrypoint: c.Entrypoint, Labels: c.Labels,
 			StopSignal: c.StopSignal,
 		},
-		Architecture:  img.Config.Architecture,
-		Variant:       img.Config.Variant,
-		Os:            img.Config.OS,
-		Size:          img.Size,
-		RootFS:        InspectRootFS{Type: "layers", Layers: img.Config.RootFS.DiffIDs},
-		ConfigDigest:  img.ConfigDigest,
-		ManifestMedia: img.Manifest.MediaType,
+		Architecture: img.Config.Architecture,
+		Variant:      img.Config.Variant,
+		Os:           img.Config.OS,
+		Size:         img.Size,
+		RootFS:       InspectRootFS{Type: "layers", Layers: img.Config.RootFS.DiffIDs},
+		Edgerun: InspectExtra{ConfigDigest: img.ConfigDigest, MediaType: img.Manifest.MediaType,
+			Platform: FormatPlatform(img.Platform), Names: append([]string{}, img.Names...)},
 	}
 	if doc.RootFS.Layers == nil {
 		doc.RootFS.Layers = []digest.Digest{}

@@ -58,7 +58,7 @@ func Archive(ctx context.Context, w io.Writer, root, p string, opts ArchiveOptio
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", p, err)
+		return pathErr(p, err)
 	}
 	defer h.Close()
 	var st unix.Stat_t
@@ -186,4 +186,14 @@ func (a *archiver) dir(h *os.File, name string) error {
 		}
 	}
 	return nil
+}
+
+// pathErr reports a failed resolution by the path the user gave and the
+// system's reason, not by the host path of the root it was resolved in.
+func pathErr(p string, err error) error {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		return &os.PathError{Op: "cp", Path: p, Err: errno}
+	}
+	return fmt.Errorf("%s: %w", p, err)
 }

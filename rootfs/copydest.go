@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
@@ -86,18 +87,25 @@ func copyTarget(rf *os.File, dest string, first *tar.Header, stream bool) (*os.F
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 			return h, "", nil
 		}
+		// A file, or a link to one: the file it resolves to (inside
+		// the root) is replaced, as docker does.
+		real, rerr := pathInRoot(rf, h)
 		h.Close()
 		if stream || srcDir {
 			return nil, "", fmt.Errorf("%s: %w", dest, ErrCopyDirToFile)
 		}
+		if rerr != nil {
+			return nil, "", fmt.Errorf("%s: %w", dest, rerr)
+		}
+		rel = real
 	case !errors.Is(err, unix.ENOENT):
-		return nil, "", fmt.Errorf("%s: %w", dest, err)
+		return nil, "", pathErr(dest, err)
 	case stream || (slash && !srcDir):
 		return nil, "", fmt.Errorf("%s: %w", dest, ErrCopyNoDest)
 	}
 	parent, err := pathrs.OpenatInRoot(rf, path.Dir(rel))
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w: %w", path.Dir(dest), ErrCopyNoDest, err)
+		return nil, "", fmt.Errorf("%s: %w: %w", path.Dir(dest), ErrCopyNoDest, pathErr(path.Dir(dest), err))
 	}
 	return parent, path.Base(rel), nil
 }
@@ -146,4 +154,23 @@ func rebase(name, top, to string) string {
 		return to + clean[len(top):]
 	}
 	return name
+}
+
+// pathInRoot returns where inside root the handle h is, from the
+// kernel's name of both; the caller resolves it again inside the root,
+// so a rename meanwhile cannot lead out of it.
+func pathInRoot(rf, h *os.File) (string, error) {
+	r, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(rf.Fd())))
+	if err != nil {
+		return "", err
+	}
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(h.Fd())))
+	if err != nil {
+		return "", err
+	}
+	rel, ok := strings.CutPrefix(p, strings.TrimSuffix(r, "/")+"/")
+	if !ok || rel == "" {
+		return "", fmt.Errorf("%s is not inside %s", p, r)
+	}
+	return rel, nil
 }

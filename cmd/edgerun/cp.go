@@ -97,6 +97,8 @@ func runCp(ctx context.Context, g *globalOptions, rt *container.Runtime, src, ds
 	}, func(r io.Reader) error { return rt.CopyTo(ctx, dc, dp, r, false, opts) })
 }
 
+var errReaderStopped = errors.New("the destination stopped reading")
+
 // pipeCopy runs a tar writer and its reader on both ends of a pipe.
 func pipeCopy(write func(io.Writer) error, read func(io.Reader) error) error {
 	pr, pw := io.Pipe()
@@ -107,10 +109,11 @@ func pipeCopy(write func(io.Writer) error, read func(io.Reader) error) error {
 		done <- err
 	}()
 	rerr := read(pr)
-	pr.CloseWithError(errors.New("the destination stopped reading"))
-	werr := <-done
-	if rerr != nil {
-		return rerr
+	pr.CloseWithError(errReaderStopped)
+	// The first failure is the one to tell: the reader's error merely
+	// repeats a writer's, a writer's may be the reader stopping.
+	if werr := <-done; werr != nil && !errors.Is(werr, errReaderStopped) {
+		return werr
 	}
-	return werr
+	return rerr
 }
