@@ -23,7 +23,7 @@ type CopyOptions struct {
 // ErrCopyMount is returned for a container path at or under one of the
 // container's mounts: cp reads and writes the container's root file
 // system only.
-var ErrCopyMount = errors.New("the path is on a mount of the container, not its root file system")
+var ErrCopyMount = errors.New("path is on a mount of the container")
 
 // CopyFrom writes the file or tree at src in the container's root file
 // system to w as a tar stream (rootfs.Archive's rules: resolved inside
@@ -91,8 +91,8 @@ func (r *Runtime) checkCopyPath(rec *Record, p string) error {
 	for _, m := range spec.Mounts {
 		d := path.Clean(m.Destination)
 		if d != "/" && (clean == d || strings.HasPrefix(clean, d+"/")) {
-			return fmt.Errorf("%s in %s: %w %s (%s): copy to or from its source on the host instead",
-				p, rec.Name, ErrCopyMount, d, m.Type)
+			return fmt.Errorf("%s in %s: %w (%s, %s): cp reads and writes only the root file system; "+
+				"copy to or from the mount's source on the host instead", p, rec.Name, ErrCopyMount, d, m.Type)
 		}
 	}
 	return nil
