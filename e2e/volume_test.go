@@ -191,7 +191,7 @@ func TestVolumeBadNamesAreRefusedBeforeAnythingIsMade(t *testing.T) {
 		{[]string{"run", "--pull", "never", "--rm", "-v", "a:/d", "busybox", "true"}, 125, "at least two letters"},
 		{[]string{"run", "--pull", "never", "--rm", "-v", "-bad:/d", "busybox", "true"}, 125, "starting with a letter or digit"},
 		{[]string{"run", "--pull", "never", "--rm", "--mount", "type=volume,src=b@d,dst=/d", "busybox", "true"}, 125, "volume name"},
-		{[]string{"run", "--pull", "never", "--rm", "-v", "./rel:/d", "busybox", "true"}, 125, "relative host path"},
+		{[]string{"run", "--pull", "never", "--rm", "-v", "./no-such-dir:/d", "busybox", "true"}, 125, "no-such-dir: no such file"},
 		{[]string{"volume", "create", "x y"}, 1, "starting with a letter or digit"},
 		{[]string{"volume", "create", "../escape"}, 1, "volume name"},
 	} {
@@ -205,5 +205,29 @@ func TestVolumeBadNamesAreRefusedBeforeAnythingIsMade(t *testing.T) {
 	}
 	if left := entries(filepath.Join(e.root, "containers")); len(left) != 0 {
 		t.Fatalf("bad names left containers: %v", left)
+	}
+}
+
+// TestVolumeRelativePathsResolveAgainstTheWorkingDirectory: -v ./dir and
+// -v dir/sub are bind mounts of paths under edgerun's working directory
+// (docker 23+), a bare name stays a named volume.
+func TestVolumeRelativePathsResolveAgainstTheWorkingDirectory(t *testing.T) {
+	t.Parallel()
+	e := volumeEnv(t)
+	sub := filepath.Join(e.base, "proj", "dir", "sub")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(sub, "f"), "relative\n")
+	for _, src := range []string{"./dir/sub", "dir/sub", "../proj/dir/sub"} {
+		cmd := e.command(context.Background(), "run", "--pull", "never", "--rm", "-v", src+":/data:ro", "busybox", "cat", "/data/f")
+		cmd.Dir = filepath.Join(e.base, "proj")
+		out, err := cmd.CombinedOutput()
+		if err != nil || string(out) != "relative\n" {
+			t.Fatalf("-v %s:/data: %v\n%s", src, err, out)
+		}
+	}
+	if got := e.volumeNames(); len(got) != 0 {
+		t.Fatalf("relative paths made named volumes: %v", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 type Image struct {
 	Names        []string // normalised names; empty for <none>
 	Digest       digest.Digest
+	ManifestSize int64 // bytes of the manifest blob
 	Manifest     ocispec.Manifest
 	Config       ocispec.Image
 	ConfigDigest digest.Digest
@@ -118,6 +119,7 @@ func (s *Store) image(d digest.Digest, r *record) (*Image, error) {
 	img := &Image{
 		Names:        append([]string(nil), r.Names...),
 		Digest:       d,
+		ManifestSize: int64(len(b)),
 		Manifest:     m,
 		Config:       cfg,
 		ConfigDigest: m.Config.Digest,

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
@@ -239,4 +240,40 @@ func (s *Store) Prune(ctx context.Context, containerLayers func() ([]digest.Dige
 	rep.Layers = layers
 	rep.Freed += lfreed
 	return rep, err
+}
+
+// Save writes the images refs name to w as one archive in format
+// (image.FormatDockerArchive or image.FormatOCIArchive). Every reference
+// is resolved before anything is written.
+func (s *Store) Save(w io.Writer, refs []string, format string) error {
+	items := make([]image.SaveItem, 0, len(refs))
+	for _, ref := range refs {
+		it, err := s.content.SaveRef(ref)
+		if err != nil {
+			return err
+		}
+		items = append(items, it)
+	}
+	return s.content.Save(w, mergeSaveItems(items), format)
+}
+
+// mergeSaveItems joins the names of an image given more than once
+// (edgerun save busybox:1 busybox:latest), as docker lists its RepoTags.
+func mergeSaveItems(items []image.SaveItem) []image.SaveItem {
+	var out []image.SaveItem
+	at := map[digest.Digest]int{}
+	for _, it := range items {
+		i, ok := at[it.Image.Digest]
+		if !ok {
+			at[it.Image.Digest] = len(out)
+			out = append(out, it)
+			continue
+		}
+		for _, n := range it.Names {
+			if !slices.Contains(out[i].Names, n) {
+				out[i].Names = append(out[i].Names, n)
+			}
+		}
+	}
+	return out
 }

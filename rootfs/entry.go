@@ -52,7 +52,7 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		return nil
 	}
 	parent, base := path.Dir(name), path.Base(name)
-	if strings.HasPrefix(base, whiteoutPrefix) {
+	if strings.HasPrefix(base, whiteoutPrefix) && !u.cfg.plainNames {
 		return u.whiteout(parent, base)
 	}
 	pfd, err := u.t.dir(parent, true)

@@ -116,6 +116,7 @@ type unpackConfig struct {
 	diskSpace  diskspace.Probe
 	privileged bool   // devices, trusted.overlay.* whiteouts
 	ids        *IDMap // the IDs entries may be chowned to; nil: no chown (set by Unpack)
+	plainNames bool   // .wh. names are ordinary files (Extract: not a layer)
 }
 
 // Privileged reports whether this process can chown and mknod freely: it is

@@ -27,7 +27,7 @@ type MountSpec struct {
 // ParseVolume parses -v/--volume SRC:DST[:OPTS], where OPTS is a comma
 // list of ro, rw, a propagation mode and (for volumes) nocopy. SRC is an
 // absolute host path (a bind mount) or the name of a named volume; a
-// relative host path is refused.
+// relative host path must have been made absolute first (AbsVolumePaths).
 func ParseVolume(s string) (MountSpec, error) {
 	parts := strings.Split(s, ":")
 	if len(parts) < 2 || len(parts) > 3 {
@@ -51,18 +51,47 @@ func ParseVolume(s string) (MountSpec, error) {
 }
 
 // classifySource tells a -v source's kind: an absolute path is a bind
-// mount, a name a named volume; relative paths are refused (docker would
-// take them for volume names only when they are names).
+// mount, a name a named volume. A relative path reaching here was not
+// resolved by the caller (AbsVolumePaths).
 func (m *MountSpec) classifySource() error {
 	switch {
 	case path.IsAbs(m.Source):
 		return nil
-	case m.Source == "", strings.HasPrefix(m.Source, "."), strings.Contains(m.Source, "/"), m.Source == "~":
-		return fmt.Errorf("%q is a relative host path, which edgerun does not resolve: use an absolute host path, "+
-			"or a volume name (letters, digits, '_', '.', '-')", m.Source)
+	case m.Source == "":
+		return fmt.Errorf("the source is empty: give a host path (/srv/data, ./data) or a volume name")
+	case isRelativeHostPath(m.Source):
+		return fmt.Errorf("%q is a relative host path that was not resolved against a working directory", m.Source)
 	}
 	m.Type = "volume"
 	return ids.CheckVolumeName(m.Source)
+}
+
+// isRelativeHostPath tells a relative host path from a volume name the way
+// docker (23.0 and later) does for ./x and ../x, and also for dir/sub,
+// which can never be a volume name: a source starting with '.' or holding
+// a '/'. "~" is left to the shell, as docker does.
+func isRelativeHostPath(src string) bool {
+	return !path.IsAbs(src) && (strings.HasPrefix(src, ".") || strings.Contains(src, "/"))
+}
+
+// AbsVolumePaths returns -v values with relative host sources (./x, ../x,
+// dir/sub) made absolute against dir, the caller's working directory, and
+// cleaned; other values are returned as given. It only computes: the
+// caller reads its working directory, and ParseVolume checks the result.
+func AbsVolumePaths(vols []string, dir string) ([]string, error) {
+	if !path.IsAbs(dir) {
+		return nil, fmt.Errorf("%w: working directory %q is not absolute", ErrInvalidOption, dir)
+	}
+	out := make([]string, len(vols))
+	for i, v := range vols {
+		src, rest, ok := strings.Cut(v, ":")
+		if !ok || !isRelativeHostPath(src) {
+			out[i] = v
+			continue
+		}
+		out[i] = path.Join(dir, src) + ":" + rest
+	}
+	return out, nil
 }
 
 func (m *MountSpec) bindOption(opt string) error {

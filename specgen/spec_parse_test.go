@@ -22,10 +22,10 @@ func TestParseVolume(t *testing.T) {
 		{"/srv/:/data/", MountSpec{Type: "bind", Source: "/srv", Destination: "/data"}, ""},
 		{"myvol:/data", MountSpec{Type: "volume", Source: "myvol", Destination: "/data"}, ""},
 		{"my.vol_1-x:/data/:ro,nocopy", MountSpec{Type: "volume", Source: "my.vol_1-x", Destination: "/data", ReadOnly: true, NoCopy: true}, ""},
-		{"./rel:/data", MountSpec{}, "relative host path"},
-		{"rel/dir:/data", MountSpec{}, "relative host path"},
-		{"../up:/data", MountSpec{}, "relative host path"},
-		{":/data", MountSpec{}, "relative host path"},
+		{"./rel:/data", MountSpec{}, "not resolved"},
+		{"rel/dir:/data", MountSpec{}, "not resolved"},
+		{"../up:/data", MountSpec{}, "not resolved"},
+		{":/data", MountSpec{}, "source is empty"},
 		{"a:/data", MountSpec{}, "at least two letters"},
 		{"-vol:/data", MountSpec{}, "starting with a letter or digit"},
 		{"v@l:/data", MountSpec{}, "volume name"},
@@ -51,6 +51,41 @@ func TestParseVolume(t *testing.T) {
 				t.Fatalf("ParseVolume(%q) = %+v, want %+v", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestAbsVolumePaths(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"./rel:/data", "/home/pi/proj/rel:/data"},
+		{".:/data:ro", "/home/pi/proj:/data:ro"},
+		{"../up:/data", "/home/pi/up:/data"},
+		{"dir/sub/:/data:ro,rslave", "/home/pi/proj/dir/sub:/data:ro,rslave"},
+		{"./a/../../..:/data", "/home:/data"},
+		{".hidden:/data", "/home/pi/proj/.hidden:/data"},
+		{"myvol:/data", "myvol:/data"},
+		{"/srv:/data", "/srv:/data"},
+		{":/data", ":/data"},
+		{"~:/data", "~:/data"},
+		{"norel", "norel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := AbsVolumePaths([]string{tt.in}, "/home/pi/proj")
+			if err != nil || got[0] != tt.want {
+				t.Fatalf("AbsVolumePaths(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+			if tt.want[0] == '/' {
+				m, err := ParseVolume(got[0])
+				if err != nil || m.Type != "bind" {
+					t.Fatalf("ParseVolume(%q) = %+v, %v; want a bind mount", got[0], m, err)
+				}
+			}
+		})
+	}
+	if _, err := AbsVolumePaths([]string{"./x:/d"}, "rel"); err == nil {
+		t.Fatal("a relative working directory was accepted")
 	}
 }
 

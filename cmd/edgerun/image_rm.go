@@ -54,6 +54,7 @@ func newImageCommand(g *globalOptions) *cobra.Command {
 	ls.Use, ls.Aliases = "ls", []string{"list"}
 	load := newLoadCommand(g)
 	cmd.AddCommand(ls, rm, load, newTagCommand(g), newImagePruneCommand(g))
+	cmd.AddCommand(newImageInspectCommand(g), newHistoryCommand(g), newSaveCommand(g))
 	return cmd
 }
 

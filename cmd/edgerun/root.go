@@ -107,5 +107,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newApplyCommand(g),
 		newOCICommand("oci", stdin, stdout, stderr, getenv),
 	)
+	// docker's cp, save and history (image inspect is under image)
+	cmd.AddCommand(newCpCommand(g), newSaveCommand(g), newHistoryCommand(g))
 	return cmd
 }

@@ -51,6 +51,9 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 			}
 			opts.Spec.Env = append(env, opts.Spec.Env...)
 			opts.Spec.HostEnv = os.LookupEnv
+			if opts.Spec.Volumes, err = absVolumes(opts.Spec.Volumes); err != nil {
+				return &exitError{code: container.ExitRuntimeFailed, err: err}
+			}
 			opts.Stdin, opts.Stdout, opts.Stderr = g.Stdin, g.Stdout, g.Stderr
 			opts.Notice = func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) }
 			if err := rf.apply(&opts.PullWith); err != nil {
@@ -94,7 +97,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&opts.Spec.GroupAdd, "group-add", nil, "additional group to join")
 	f.StringVar(&entrypoint, "entrypoint", "", "override the image's entrypoint (empty clears it)")
 	f.StringVarP(&opts.Spec.Hostname, "hostname", "h", "", "container host name")
-	f.StringArrayVarP(&opts.Spec.Volumes, "volume", "v", nil, "bind mount a host path or mount a named volume: /HOST-PATH|VOLUME:DST[:ro|rw]")
+	f.StringArrayVarP(&opts.Spec.Volumes, "volume", "v", nil, "bind mount a host path (absolute, or ./relative to here) or mount a named volume: HOST-PATH|VOLUME:DST[:ro|rw]")
 	f.StringArrayVar(&opts.Spec.Mounts, "mount", nil, "attach a mount: type=bind|volume|tmpfs,source=...,target=...[,readonly]")
 	f.StringArrayVar(&opts.Spec.Tmpfs, "tmpfs", nil, "mount a tmpfs: DST[:OPTIONS]")
 	f.BoolVar(&opts.Spec.ReadOnly, "read-only", false, "mount the container's root file system read-only")
@@ -163,4 +166,18 @@ func parseLabels(flags []string) (map[string]string, error) {
 		m[k] = v
 	}
 	return m, nil
+}
+
+// absVolumes resolves -v's relative host paths (./x, ../x, dir/sub)
+// against the working directory, as docker does, before anything is
+// recorded: a restart from another directory mounts the same path.
+func absVolumes(vols []string) ([]string, error) {
+	if len(vols) == 0 {
+		return vols, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("resolve relative -v paths: %w", err)
+	}
+	return specgen.AbsVolumePaths(vols, wd)
 }
