@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +193,7 @@ func (e *env) powerCut(r lifeRecord) {
 	e.t.Helper()
 	_ = unix.Kill(r.MonitorPid, unix.SIGKILL)
 	_ = unix.Kill(r.Pid, unix.SIGKILL)
+	killProbes(r.ID) // a health probe the monitor had running dies too
 	for alive(r.MonitorPid) || alive(r.Pid) {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -199,9 +202,43 @@ func (e *env) powerCut(r lifeRecord) {
 		e.t.Fatalf("simulated reboot: %v", err)
 	}
 	for _, cg := range cgs {
-		if err := unix.Rmdir(cg); err != nil {
-			e.t.Fatalf("simulated reboot: remove cgroup %s: %v", cg, err)
+		// Every process in it (an exec'd health check, say) dies with the power.
+		deadline := time.Now().Add(cmdTimeout)
+		for {
+			b, _ := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					_ = unix.Kill(pid, unix.SIGKILL)
+				}
+			}
+			err := unix.Rmdir(cg)
+			if err == nil || errors.Is(err, unix.ENOENT) {
+				break
+			}
+			if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+				e.t.Fatalf("simulated reboot: remove cgroup %s: %v", cg, err)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 	unmountUnder(e.root)
+}
+
+// killProbes kills the health probe processes of container id
+// ("edgerun __health ROOT STATE ID").
+func killProbes(id string) {
+	ents, _ := os.ReadDir("/proc")
+	for _, ent := range ents {
+		pid, err := strconv.Atoi(ent.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", ent.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if args := strings.Split(string(b), "\x00"); len(args) > 4 && args[1] == "__health" && args[4] == id {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}
 }
