@@ -336,7 +336,7 @@ func inspectConfig(in inspectInput) InspectConfig {
 			}
 		}
 	}
-	if in.image == nil && in.req != nil && len(in.req.Spec.Args) == 0 && in.req.Spec.Entrypoint == nil {
+	if in.image == nil && (in.req == nil || len(in.req.Spec.Args) == 0 && in.req.Spec.Entrypoint == nil) {
 		c.Cmd = rec.Command // the image is gone: what ran is all there is
 	}
 	if s := in.spec; s != nil {

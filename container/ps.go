@@ -113,7 +113,7 @@ func (r *Runtime) Ps(opts PsOptions) ([]PsEntry, error) {
 		if opts.Last > 0 && len(out) == opts.Last {
 			break
 		}
-		e := psEntry(rec, h, now, opts.NoTrunc)
+		e := psEntry(rec, h, now, time.Local, opts.NoTrunc)
 		if opts.Size {
 			e.Size = r.sizeRw(rec)
 		}
@@ -166,8 +166,8 @@ func matchAncestor(rec *Record, v string) bool {
 	if v == rec.Image || familiar(v) == name {
 		return true
 	}
-	if repo, _, ok := strings.Cut(name, ":"); ok && !strings.Contains(v, ":") && familiar(v) == repo {
-		return true
+	if !hasTag(v) && repository(familiar(v)) == repository(name) {
+		return true // a name without a tag: any tag
 	}
 	hex := strings.TrimPrefix(v, "sha256:")
 	return len(hex) >= 4 && strings.HasPrefix(rec.ImageDigest.Encoded(), hex)
@@ -178,16 +178,27 @@ func familiar(n string) string {
 	for _, p := range []string{"index.docker.io/", "docker.io/", "library/"} {
 		n = strings.TrimPrefix(n, p)
 	}
-	if i := strings.LastIndex(n, "/"); !strings.Contains(n[i+1:], ":") && !strings.Contains(n, "@") {
+	if !hasTag(n) && !strings.Contains(n, "@") {
 		n += ":latest"
 	}
 	return n
 }
 
-func psEntry(rec *Record, h *health.State, now time.Time, noTrunc bool) PsEntry {
+// hasTag says whether an image name has a :tag (not a registry's :port).
+func hasTag(n string) bool { return strings.LastIndex(n, ":") > strings.LastIndex(n, "/") }
+
+// repository is an image name without its tag.
+func repository(n string) string {
+	if hasTag(n) {
+		return n[:strings.LastIndex(n, ":")]
+	}
+	return n
+}
+
+func psEntry(rec *Record, h *health.State, now time.Time, loc *time.Location, noTrunc bool) PsEntry {
 	e := PsEntry{
 		ID: rec.ID, Image: rec.Image, State: string(rec.State), Names: rec.Name,
-		CreatedAt: rec.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"), RunningFor: ago(rec.Created, now),
+		CreatedAt: rec.Created.In(loc).Format("2006-01-02 15:04:05 -0700 MST"), RunningFor: ago(rec.Created, now),
 		Status: Status(rec, h, now), LabelMap: rec.Labels, Networks: rec.Network.Mode,
 		LocalVolumes: strconv.Itoa(len(rec.Volumes)), Mounts: strings.Join(rec.Volumes, ","),
 	}
