@@ -101,11 +101,11 @@ func runPs(g *globalOptions, o psOptions) error {
 func labelMethod(labels map[string]string) gotmpl.Method {
 	return func(args []any) (any, error) {
 		if len(args) != 1 {
-			return nil, fmt.Errorf("Label takes one label name, got %d arguments", len(args))
+			return nil, fmt.Errorf("want one label name, got %d arguments", len(args))
 		}
 		k, ok := args[0].(string)
 		if !ok {
-			return nil, fmt.Errorf("Label takes a label name, got %v", args[0])
+			return nil, fmt.Errorf("want a label name, got %v", args[0])
 		}
 		return labels[k], nil
 	}

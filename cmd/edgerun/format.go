@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -28,10 +27,10 @@ type listFormat struct {
 // parseListFormat parses --format; def is the command's default table
 // ("table {{.ID}}\t...").
 func parseListFormat(format, def string) (*listFormat, error) {
-	switch {
-	case format == "" || format == "table":
+	switch format {
+	case "", "table":
 		format = def
-	case format == "json":
+	case "json":
 		format = "{{json .}}"
 	}
 	f := &listFormat{}
@@ -97,16 +96,4 @@ func headerData(cols map[string]string) map[string]any {
 		h[k] = v
 	}
 	return h
-}
-
-// writeJSONLines prints each value as one line of JSON.
-func writeJSONLines[T any](w io.Writer, vs []T) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	for _, v := range vs {
-		if err := enc.Encode(v); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -152,12 +152,13 @@ func (p *parser) parseList(top bool) ([]node, string, error) {
 			}
 			after := cstart + cend + 2
 			rest2 := strings.TrimLeft(p.text[after:], " \t\r\n")
-			if strings.HasPrefix(rest2, "-}}") {
+			switch {
+			case strings.HasPrefix(rest2, "-}}"):
 				p.trimNext = true
 				p.pos = len(p.text) - len(rest2) + 3
-			} else if strings.HasPrefix(p.text[after:], "}}") {
+			case strings.HasPrefix(p.text[after:], "}}"):
 				p.pos = after + 2
-			} else {
+			default:
 				return nil, "", p.errorf(actionPos, "comment ends before closing delimiter")
 			}
 			continue
