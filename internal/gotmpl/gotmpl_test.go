@@ -205,7 +205,18 @@ func FuzzExecute(f *testing.F) {
 		if err != nil {
 			return
 		}
-		var b strings.Builder
-		_ = tmpl.Execute(&b, d)
+		_ = tmpl.Execute(&limitWriter{n: 1 << 20}, d)
 	})
+}
+
+// limitWriter fails once n bytes are written: a template may ask for
+// any amount of output, and the fuzzer should not spend its memory on it.
+type limitWriter struct{ n int }
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		return 0, errors.New("output limit")
+	}
+	w.n -= len(p)
+	return len(p), nil
 }
