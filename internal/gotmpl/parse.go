@@ -143,23 +143,9 @@ func (p *parser) parseList(top bool) ([]node, string, error) {
 		if trimLeft {
 			inner += 2
 		}
-		// Comments.
-		if rest := strings.TrimLeft(p.text[inner:], " \t\r\n"); strings.HasPrefix(rest, "/*") {
-			cstart := len(p.text) - len(rest)
-			cend := strings.Index(p.text[cstart:], "*/")
-			if cend < 0 {
-				return nil, "", p.errorf(actionPos, "unclosed comment")
-			}
-			after := cstart + cend + 2
-			rest2 := strings.TrimLeft(p.text[after:], " \t\r\n")
-			switch {
-			case strings.HasPrefix(rest2, "-}}"):
-				p.trimNext = true
-				p.pos = len(p.text) - len(rest2) + 3
-			case strings.HasPrefix(p.text[after:], "}}"):
-				p.pos = after + 2
-			default:
-				return nil, "", p.errorf(actionPos, "comment ends before closing delimiter")
+		if isComment, err := p.skipComment(actionPos, inner); isComment || err != nil {
+			if err != nil {
+				return nil, "", err
 			}
 			continue
 		}
@@ -187,6 +173,32 @@ func (p *parser) parseList(top bool) ([]node, string, error) {
 			list = append(list, n)
 		}
 	}
+}
+
+// skipComment skips the comment action {{/* ... */}} whose inside starts
+// at inner, and says whether there was one.
+func (p *parser) skipComment(actionPos, inner int) (bool, error) {
+	rest := strings.TrimLeft(p.text[inner:], " \t\r\n")
+	if !strings.HasPrefix(rest, "/*") {
+		return false, nil
+	}
+	cstart := len(p.text) - len(rest)
+	cend := strings.Index(p.text[cstart:], "*/")
+	if cend < 0 {
+		return true, p.errorf(actionPos, "unclosed comment")
+	}
+	after := cstart + cend + 2
+	rest2 := strings.TrimLeft(p.text[after:], " \t\r\n")
+	switch {
+	case strings.HasPrefix(rest2, "-}}"):
+		p.trimNext = true
+		p.pos = len(p.text) - len(rest2) + 3
+	case strings.HasPrefix(p.text[after:], "}}"):
+		p.pos = after + 2
+	default:
+		return true, p.errorf(actionPos, "comment ends before closing delimiter")
+	}
+	return true, nil
 }
 
 // parseAction parses the tokens of one action. It returns the node, or the
