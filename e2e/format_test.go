@@ -33,6 +33,7 @@ func TestListingCommandsRefuseBadTemplatesAndPrintJSON(t *testing.T) {
 		c["Status"] == nil || c["ID"] == nil || c["id"] != nil {
 		t.Errorf("ps -a --format json printed %q (%v), want docker's fields of one container", out, err)
 	}
+	e.must("rm", "one")
 }
 
 func TestPsFormatTemplateAndTable(t *testing.T) {
@@ -62,6 +63,7 @@ func TestPsFormatTemplateAndTable(t *testing.T) {
 	if got := e.must("ps", "-l", "--no-trunc", "--format", "{{.ID}}"); len(strings.TrimSpace(got)) != 64 {
 		t.Errorf("ps -l --no-trunc = %q, want the newest container's full ID", got)
 	}
+	e.must("rm", "a1", "b2")
 }
 
 func TestPsFilter(t *testing.T) {
@@ -107,7 +109,7 @@ func TestPsFilter(t *testing.T) {
 			t.Errorf("ps -f %s: %s, want exit 1, invalid filter", bad, r)
 		}
 	}
-	e.must("rm", "-f", "up")
+	e.must("rm", "-f", "up", "ok", "bad")
 }
 
 func TestInspectFormat(t *testing.T) {
@@ -138,6 +140,7 @@ func TestInspectFormat(t *testing.T) {
 	if got := e.must("inspect", "--format", "{{.State.ExitCode}}", "quit", "quit"); got != "7\n7\n" {
 		t.Errorf("inspect --format of two containers = %q, want a line each", got)
 	}
+	e.must("rm", "quit")
 }
 
 func TestImagesFormat(t *testing.T) {
