@@ -109,7 +109,19 @@ func TestPsFilter(t *testing.T) {
 			t.Errorf("ps -f %s: %s, want exit 1, invalid filter", bad, r)
 		}
 	}
+	if got := e.must("stats", "--no-stream", "--format", `table {{.Name}}\t{{.CPUPerc}}`, "up"); !strings.HasPrefix(got, "NAME") ||
+		!strings.Contains(got, "CPU %") || !strings.Contains(got, "\nup ") || !strings.HasSuffix(got, "%\n") {
+		t.Errorf("stats --no-stream --format 'table {{.Name}}\\t{{.CPUPerc}}' =\n%s", got)
+	}
 	e.must("rm", "-f", "up", "ok", "bad")
+}
+
+func TestVersionFormat(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if got := e.must("version", "--format", "{{.Client.Version}}|{{.Server.Os}}"); !strings.HasSuffix(got, "|linux\n") || len(got) < 8 {
+		t.Errorf("version --format = %q, want VERSION|linux", got)
+	}
 }
 
 func TestInspectFormat(t *testing.T) {
