@@ -62,6 +62,9 @@ func runPs(g *globalOptions, o psOptions) error {
 	if _, err := container.ParsePsFilters(o.Filters); err != nil {
 		return err
 	}
+	if strings.Contains(o.format, ".Size") {
+		o.Size = true // as docker: a template that shows the size measures it
+	}
 	if o.latest {
 		o.Last = 1
 	}
