@@ -41,7 +41,9 @@ func TestPsFormatTemplateAndTable(t *testing.T) {
 	e := newEnv(t)
 	e.loadBusybox()
 	e.must("run", "--name", "a1", "-l", "tier=db", "--network", "none", "busybox", "true")
-	e.must("run", "--name", "b2", "-l", "tier=web", "--network", "none", "busybox", "sh", "-c", "exit 2")
+	if r := e.run("run", "--name", "b2", "-l", "tier=web", "--network", "none", "busybox", "sh", "-c", "exit 2"); r.code != 2 {
+		t.Fatalf("run exit 2: %s", r)
+	}
 	if got := e.must("ps", "-a", "--format", "{{.Names}}"); got != "b2\na1\n" {
 		t.Errorf("ps -a --format {{.Names}} = %q, want the names, newest first", got)
 	}
@@ -71,7 +73,9 @@ func TestPsFilter(t *testing.T) {
 	e := newEnv(t)
 	e.loadBusybox()
 	e.must("run", "--name", "ok", "-l", "tier=db", "--network", "none", "busybox", "true")
-	e.must("run", "--name", "bad", "-l", "tier=web", "-l", "x", "--network", "none", "busybox", "sh", "-c", "exit 3")
+	if r := e.run("run", "--name", "bad", "-l", "tier=web", "-l", "x", "--network", "none", "busybox", "sh", "-c", "exit 3"); r.code != 3 {
+		t.Fatalf("run exit 3: %s", r)
+	}
 	e.runD("--name", "up", "-l", "tier=web", "--network", "none", "busybox", "sleep", "60")
 	names := func(args ...string) string {
 		out := e.must(append([]string{"ps", "--format", "{{.Names}}"}, args...)...)
