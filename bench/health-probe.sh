@@ -144,8 +144,8 @@ tr '{' '\n' <"$STATE/health/$id.json" | sed -n 's/.*"start":"[^T]*T\([^Z]*\)Z","
 	}'
 	awk '{v[NR] = $1} END {printf "monitor check duration (health log, last %d): median %.1f ms\n", NR, v[int((NR + 1) / 2)]}' "$T/check-ms"
 } | tee "$OUT/health-probe.txt"
-init=$($ER inspect probed | sed -n 's/^ *"pid": \([0-9]*\),*$/\1/p' | head -1)
-[ -n "$init" ] || die "no pid in inspect probed"
+init=$($ER inspect -f '{{.State.Pid}}' probed)
+[ -n "$init" ] && [ "$init" != 0 ] || die "no pid in inspect probed"
 set -- $(watch_probes "$mon" "$init")
 [ "${5:-0}" -gt 0 ] || die "no probe seen in 60 s"
 printf 'monitor probe memory, max of %s samples over %s probes: Anonymous %s kB (the probe with its children, summed), %s kB (the probe process), Rss %s kB (the probe process)\n' \

@@ -21,6 +21,8 @@ var (
 	ErrNotRunning = errors.New("container is not running")
 	// ErrVolumeInUse: a container, running or stopped, uses the volume.
 	ErrVolumeInUse = errors.New("volume is in use")
+	// ErrInvalidFilter: a ps --filter is not KEY=VALUE with a known key.
+	ErrInvalidFilter = errors.New("invalid filter")
 )
 
 // errRecordDamaged: a container's record exists but is empty or corrupt;

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,25 +12,27 @@ import (
 // lifeRecord is the part of inspect the detached-container tests read.
 type lifeRecord struct {
 	record
-	RestartCount  int           `json:"restartCount"`
-	StoppedByUser bool          `json:"stoppedByUser"`
-	MonitorPid    int           `json:"monitorPid"`
-	MonitorLost   bool          `json:"monitorLost"`
-	HostRestarted bool          `json:"hostRestarted"`
-	Detached      bool          `json:"detached"`
-	Error         string        `json:"error"`
-	RestartDelay  time.Duration `json:"restartDelay"`
+	RestartCount  int
+	StoppedByUser bool
+	MonitorPid    int
+	MonitorLost   bool
+	HostRestarted bool
+	Detached      bool
+	Error         string
+	RestartDelay  time.Duration
+}
+
+func (d *inspectDoc) life() lifeRecord {
+	x := d.Edgerun
+	return lifeRecord{record: d.record(), RestartCount: d.RestartCount, StoppedByUser: x.StoppedByUser,
+		MonitorPid: x.MonitorPid, MonitorLost: x.MonitorLost, HostRestarted: x.HostRestarted, Detached: x.Detached,
+		Error: d.State.Error, RestartDelay: x.RestartDelay}
 }
 
 func (e *env) inspectLife(name string) lifeRecord {
 	e.t.Helper()
-	var recs []lifeRecord
-	out := e.must("inspect", name)
-	if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs) != 1 {
-		e.t.Fatalf("inspect %s: want one record, got %q (%v)", name, out, err)
-	}
-	e.noteID(recs[0].ID)
-	return recs[0]
+	d := e.inspectDoc(name)
+	return d.life()
 }
 
 var fullID = regexp.MustCompile(`^[0-9a-f]{64}$`)

@@ -80,9 +80,9 @@ func TestKilledCLIDuringRunDetachedLeavesNoHalfContainer(t *testing.T) {
 	deadline := time.Now().Add(cmdTimeout)
 	for {
 		ps := e.must("ps", "-a", "--format", "json")
-		if !strings.Contains(ps, `"state": "created"`) || time.Now().After(deadline) {
+		if !strings.Contains(ps, `"State":"created"`) || time.Now().After(deadline) {
 			for _, line := range strings.Split(ps, "\n") {
-				if strings.Contains(line, `"state"`) && !strings.Contains(line, `"running"`) {
+				if strings.Contains(line, `"State"`) && !strings.Contains(line, `"State":"running"`) {
 					t.Errorf("after killed run -d: a container in state %s", line)
 				}
 			}

@@ -162,27 +162,86 @@ func (e *env) loadBusybox() {
 	e.must("load", "-i", imagePath(e.t, "busybox"))
 }
 
-// record is the part of `inspect` and `ps --format json` the tests read.
+// record is the part of inspect's document the tests read most.
 type record struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Image     string `json:"image"`
-	State     string `json:"state"`
-	Pid       int    `json:"pid"`
-	ExitCode  int    `json:"exitCode"`
-	OOMKilled bool   `json:"oomKilled"`
+	ID        string
+	Name      string
+	Image     string // the name it was run with
+	State     string
+	Pid       int
+	ExitCode  int
+	OOMKilled bool
+}
+
+// inspectDoc is the part of inspect's document (docs/cli.md) the tests
+// read, in docker's shape.
+type inspectDoc struct {
+	ID     string `json:"Id"`
+	Name   string
+	Config struct {
+		Image       string
+		Healthcheck *struct{ Test []string }
+	}
+	State struct {
+		Status    string
+		Pid       int
+		ExitCode  int
+		OOMKilled bool
+		Error     string
+		StartedAt time.Time
+		Health    *healthState
+	}
+	RestartCount int
+	Edgerun      struct {
+		InspectVersion  int
+		MonitorPid      int
+		StoppedByUser   bool
+		MonitorLost     bool
+		HostRestarted   bool
+		Detached        bool
+		HealthRestart   bool
+		HealthOnFailure string
+		RestartDelay    time.Duration
+	}
+}
+
+// healthState is inspect's State.Health.
+type healthState struct {
+	Status        string
+	FailingStreak int
+	Log           []struct {
+		Start    time.Time
+		End      time.Time
+		ExitCode int
+		Output   string
+	}
+}
+
+func (d *inspectDoc) record() record {
+	return record{ID: d.ID, Name: strings.TrimPrefix(d.Name, "/"), Image: d.Config.Image, State: d.State.Status,
+		Pid: d.State.Pid, ExitCode: d.State.ExitCode, OOMKilled: d.State.OOMKilled}
+}
+
+// inspectDoc returns inspect's document of one container.
+func (e *env) inspectDoc(name string) inspectDoc {
+	e.t.Helper()
+	var docs []inspectDoc
+	out := e.must("inspect", name)
+	if err := json.Unmarshal([]byte(out), &docs); err != nil || len(docs) != 1 {
+		e.t.Fatalf("inspect %s: want one document, got %q (%v)", name, out, err)
+	}
+	if docs[0].Edgerun.InspectVersion != 1 {
+		e.t.Fatalf("inspect %s: InspectVersion %d, want 1", name, docs[0].Edgerun.InspectVersion)
+	}
+	e.noteID(docs[0].ID)
+	return docs[0]
 }
 
 // inspect returns the record of one container.
 func (e *env) inspect(name string) record {
 	e.t.Helper()
-	var recs []record
-	out := e.must("inspect", name)
-	if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs) != 1 {
-		e.t.Fatalf("inspect %s: want one record, got %q (%v)", name, out, err)
-	}
-	e.noteID(recs[0].ID)
-	return recs[0]
+	d := e.inspectDoc(name)
+	return d.record()
 }
 
 func (e *env) noteID(id string) {

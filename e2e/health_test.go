@@ -11,31 +11,26 @@ import (
 type healthRecord struct {
 	lifeRecord
 	HealthCheck *struct {
-		Test      []string `json:"test"`
-		OnFailure string   `json:"onFailure"`
-	} `json:"healthcheck"`
-	HealthRestart bool      `json:"healthRestart"`
-	StartedAt     time.Time `json:"startedAt"`
-	Health        *struct {
-		Status        string `json:"status"`
-		FailingStreak int    `json:"failingStreak"`
-		Log           []struct {
-			Start    time.Time `json:"start"`
-			End      time.Time `json:"end"`
-			ExitCode int       `json:"exitCode"`
-			Output   string    `json:"output"`
-		} `json:"log"`
-	} `json:"health"`
+		Test      []string
+		OnFailure string
+	}
+	HealthRestart bool
+	StartedAt     time.Time
+	Health        *healthState
 }
 
 func (e *env) inspectHealth(name string) healthRecord {
 	e.t.Helper()
-	var recs []healthRecord
-	out := e.must("inspect", name)
-	if err := json.Unmarshal([]byte(out), &recs); err != nil || len(recs) != 1 {
-		e.t.Fatalf("inspect %s: want one record, got %q (%v)", name, out, err)
+	d := e.inspectDoc(name)
+	h := healthRecord{lifeRecord: d.life(), HealthRestart: d.Edgerun.HealthRestart, StartedAt: d.State.StartedAt,
+		Health: d.State.Health}
+	if c := d.Config.Healthcheck; c != nil {
+		h.HealthCheck = &struct {
+			Test      []string
+			OnFailure string
+		}{c.Test, d.Edgerun.HealthOnFailure}
 	}
-	return recs[0]
+	return h
 }
 
 func (e *env) waitHealth(name, what string, ok func(healthRecord) bool) healthRecord {

@@ -156,7 +156,7 @@ func TestKilledEdgerunAndContainerLeaveNoNetworkAfterTheNextCommand(t *testing.T
 		"busybox", "sh", "-c", "echo ready; exec sleep 100")
 	b.waitLine(t, "ready")
 	var recs []struct {
-		Pid int `json:"pid"`
+		State struct{ Pid int }
 	}
 	if err := json.Unmarshal([]byte(n.must("inspect", "victim")), &recs); err != nil || len(recs) != 1 {
 		t.Fatalf("inspect: %v", err)
@@ -166,11 +166,11 @@ func TestKilledEdgerunAndContainerLeaveNoNetworkAfterTheNextCommand(t *testing.T
 		t.Fatal(err)
 	}
 	<-b.done
-	if err := syscall.Kill(recs[0].Pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(recs[0].State.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	for range 50 {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", recs[0].Pid)); err != nil {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", recs[0].State.Pid)); err != nil {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)

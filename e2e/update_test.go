@@ -107,11 +107,13 @@ func TestUpdateToABrokenImageRollsBackAndTheServiceKeepsAnswering(t *testing.T) 
 			t.Errorf("after the rollback: %+v, want the old container %s running and answering", after.lifeRecord, before.ID)
 		}
 		var rec struct {
-			Update struct{ Image, Outcome, Reason string } `json:"update"`
+			Edgerun struct {
+				Update struct{ Image, Outcome, Reason string }
+			}
 		}
 		s.n.inspectInto("svc", &rec)
-		if rec.Update.Outcome != "rolled back" || rec.Update.Image != tt.image || !strings.Contains(rec.Update.Reason, tt.why) {
-			t.Errorf("inspect's update after the rollback: %+v", rec.Update)
+		if u := rec.Edgerun.Update; u.Outcome != "rolled back" || u.Image != tt.image || !strings.Contains(u.Reason, tt.why) {
+			t.Errorf("inspect's update after the rollback: %+v", u)
 		}
 	}
 	if left := entries(filepath.Join(s.n.root, "updates")); len(left) != 0 {

@@ -1,105 +1,117 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/edgerun/edgerun/container"
-	"github.com/edgerun/edgerun/health"
+	"github.com/edgerun/edgerun/internal/gotmpl"
 )
 
+// psTable is ps's default table, docker's.
+const psTable = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+
+// psColumns are the column names of ps's template fields, as docker's.
+var psColumns = map[string]string{
+	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT", "RunningFor": "CREATED",
+	"Ports": "PORTS", "State": "STATE", "Status": "STATUS", "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS",
+	"Mounts": "MOUNTS", "Networks": "NETWORKS", "LocalVolumes": "LOCAL VOLUMES",
+}
+
+type psOptions struct {
+	container.PsOptions
+	quiet, latest bool
+	format        string
+}
+
 func newPsCommand(g *globalOptions) *cobra.Command {
-	var all, quiet bool
-	var format string
+	var o psOptions
 	cmd := &cobra.Command{
-		Use:   "ps [-a]",
+		Use:   "ps [-a] [--filter KEY=VALUE] [--format TEMPLATE]",
 		Short: "List containers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rt, err := openListing(g, format)
-			if err != nil {
-				return err
-			}
-			recs, err := rt.Containers(all)
-			if err != nil {
-				return err
-			}
-			reportQuarantine(g, rt)
-			switch {
-			case format == "json":
-				if recs == nil {
-					recs = []*container.Record{}
-				}
-				return writeJSON(g, recs)
-			case quiet:
-				for _, r := range recs {
-					fmt.Fprintln(g.Stdout, r.ID[:12])
-				}
-				return nil
-			}
-			w := tabwriter.NewWriter(g.Stdout, 0, 8, 3, ' ', 0)
-			fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
-			for _, r := range recs {
-				ports := "" // like docker: a stopped container's ports are not shown
-				if r.State == container.StateRunning {
-					ports = r.Ports()
-				}
-				st := status(r)
-				if h := rt.Health(r); h != nil && r.State == container.StateRunning {
-					st += " " + h.Summary()
-				}
-				fmt.Fprintf(w, "%s\t%s\t%q\t%s\t%s\t%s\t%s\n", r.ID[:12], r.Image, truncate(strings.Join(r.Command, " "), 30),
-					ago(r.Created), st, ports, r.Name)
-			}
-			return w.Flush()
+			return runPs(g, o)
 		},
 	}
-	cmd.Flags().BoolVarP(&all, "all", "a", false, "show stopped containers too")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only container IDs")
-	cmd.Flags().StringVar(&format, "format", "", "output format: table (default) or json")
+	f := cmd.Flags()
+	f.BoolVarP(&o.All, "all", "a", false, "show stopped containers too")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only container IDs")
+	f.StringVar(&o.format, "format", "", "output format: table (default), json (one object per line), or a Go template (see docs/cli.md)")
+	f.StringArrayVarP(&o.Filters, "filter", "f", nil, "show only containers that match KEY=VALUE: name, id, status, label, ancestor, exited, health (repeatable)")
+	f.IntVarP(&o.Last, "last", "n", 0, "show the N newest containers, in any state")
+	f.BoolVarP(&o.latest, "latest", "l", false, "show the newest container, in any state")
+	f.BoolVar(&o.NoTrunc, "no-trunc", false, "do not shorten IDs and commands")
+	f.BoolVarP(&o.Size, "size", "s", false, "show the size of each container's writable layer")
 	return cmd
 }
 
-func status(r *container.Record) string {
-	switch r.State {
-	case container.StateRunning:
-		return "Up " + ago(r.StartedAt)[:len(ago(r.StartedAt))-len(" ago")]
-	case container.StateExited:
-		s := fmt.Sprintf("Exited (%d) %s", r.ExitCode, ago(r.FinishedAt))
-		if r.OOMKilled {
-			s += " (OOM killed)"
-		}
-		switch {
-		case r.MonitorLost:
-			s += " (monitor lost: edgerun start " + r.Name + ")"
-		case r.HostRestarted:
-			s += " (host restarted)"
-		}
-		return s
-	case container.StateRestarting:
-		s := fmt.Sprintf("Restarting (%d) %s", r.ExitCode, ago(r.FinishedAt))
-		if r.Error != "" {
-			// The cause, without libcontainer's "unable to start ..." prefix.
-			cause := r.Error
-			if i := strings.LastIndex(cause, "container init: "); i >= 0 {
-				cause = cause[i+len("container init: "):]
-			}
-			s += " (start failed: " + truncate(cause, 60) + ")"
-		}
-		return s
+func runPs(g *globalOptions, o psOptions) error {
+	def := psTable
+	if o.Size {
+		def += "\t{{.Size}}"
 	}
-	return string(r.State)
+	lf, err := parseListFormat(o.format, def)
+	if err != nil {
+		return err
+	}
+	if _, err := container.ParsePsFilters(o.Filters); err != nil {
+		return err
+	}
+	if strings.Contains(o.format, ".Size") {
+		o.Size = true // as docker: a template that shows the size measures it
+	}
+	if o.latest {
+		o.Last = 1
+	}
+	if o.Last < 0 {
+		o.Last = 0
+	}
+	rt, err := container.Open(g.config())
+	if err != nil {
+		return err
+	}
+	entries, err := rt.Ps(o.PsOptions)
+	if err != nil {
+		return err
+	}
+	reportQuarantine(g, rt)
+	if o.quiet {
+		for _, e := range entries {
+			fmt.Fprintln(g.Stdout, e.ID)
+		}
+		return nil
+	}
+	rows := make([]any, len(entries))
+	for i, e := range entries {
+		m, err := templateData(e)
+		if err != nil {
+			return err
+		}
+		m["Label"] = labelMethod(e.LabelMap)
+		rows[i] = m
+	}
+	h := headerData(psColumns)
+	h["Label"] = gotmpl.Method(func([]any) (any, error) { return "LABEL", nil })
+	return lf.write(g.Stdout, h, rows)
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// labelMethod is ps's {{.Label "KEY"}}: the label's value, "" without it.
+func labelMethod(labels map[string]string) gotmpl.Method {
+	return func(args []any) (any, error) {
+		if len(args) != 1 {
+			return nil, fmt.Errorf("want one label name, got %d arguments", len(args))
+		}
+		k, ok := args[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("want a label name, got %v", args[0])
+		}
+		return labels[k], nil
 	}
-	return s[:n-1] + "…"
 }
 
 func newRmCommand(g *globalOptions) *cobra.Command {
@@ -120,38 +132,63 @@ func newRmCommand(g *globalOptions) *cobra.Command {
 }
 
 func newInspectCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect CONTAINER [CONTAINER...]",
-		Short: "Show the record and state of containers as JSON",
+	var format string
+	cmd := &cobra.Command{
+		Use:   "inspect [-f TEMPLATE] CONTAINER [CONTAINER...]",
+		Short: "Show containers as docker's inspect document (JSON), or through a Go template",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rt, err := container.Open(g.config())
-			if err != nil {
-				return err
-			}
-			recs := []inspected{}
-			var errs []error
-			for _, ref := range args {
-				rec, err := rt.Inspect(ref)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				recs = append(recs, inspected{Record: rec, Health: rt.Health(rec)})
-			}
-			if err := writeJSON(g, recs); err != nil {
-				return err
-			}
-			return errors.Join(errs...)
+			return runInspect(g, format, args)
 		},
 	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "print each container through a Go template, e.g. '{{.State.ExitCode}}' (see docs/cli.md)")
+	return cmd
 }
 
-// inspected is what inspect prints of a container: its record, and its
-// health state when it has a health check.
-type inspected struct {
-	*container.Record
-	Health *health.State `json:"health,omitempty"`
+func runInspect(g *globalOptions, format string, args []string) error {
+	var tmpl *gotmpl.Template
+	if format != "" && format != "json" {
+		t, err := gotmpl.Parse(format)
+		if err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		tmpl = t
+	}
+	rt, err := container.Open(g.config())
+	if err != nil {
+		return err
+	}
+	docs := []*container.InspectDoc{}
+	var errs []error
+	for _, ref := range args {
+		d, err := rt.InspectDocument(ref)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		docs = append(docs, d)
+	}
+	if tmpl == nil {
+		enc := json.NewEncoder(g.Stdout)
+		enc.SetIndent("", "    ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(docs); err != nil {
+			return err
+		}
+		return errors.Join(errs...)
+	}
+	for _, d := range docs {
+		data, err := templateData(d)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		if err := tmpl.Execute(&b, data); err != nil {
+			return err
+		}
+		fmt.Fprintln(g.Stdout, b.String())
+	}
+	return errors.Join(errs...)
 }
 
 // reportQuarantine tells the user about container directories moved aside

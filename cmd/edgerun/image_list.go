@@ -9,6 +9,7 @@ import (
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
+	"github.com/edgerun/edgerun/container"
 	"github.com/edgerun/edgerun/images"
 )
 
@@ -21,7 +22,15 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 		Short:   "List images",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rt, err := openListing(g, format)
+			var lf *listFormat
+			if format != "" && format != "table" && format != "json" {
+				f, err := parseListFormat(format, "")
+				if err != nil {
+					return err
+				}
+				lf = f
+			}
+			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}
@@ -34,6 +43,8 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			switch {
+			case lf != nil:
+				return writeImageRows(g, lf, imgs)
 			case format == "json":
 				if imgs == nil {
 					imgs = []images.Summary{}
@@ -54,9 +65,63 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 			return w.Flush()
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "output format: table (default) or json")
+	cmd.Flags().StringVar(&format, "format", "", "output format: table (default), json (a list), or a Go template (see docs/cli.md)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only short digests")
 	return cmd
+}
+
+// imageColumns are the column names of images' template fields, as docker's.
+var imageColumns = map[string]string{
+	"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "Digest": "DIGEST", "CreatedSince": "CREATED",
+	"CreatedAt": "CREATED AT", "Size": "SIZE", "VirtualSize": "VIRTUAL SIZE", "SharedSize": "SHARED SIZE",
+	"UniqueSize": "UNIQUE SIZE", "Containers": "CONTAINERS", "Platform": "PLATFORM",
+}
+
+// imageRow is one image as docker's images --format templates see it.
+type imageRow struct {
+	Repository   string
+	Tag          string
+	ID           string
+	Digest       string
+	CreatedSince string
+	CreatedAt    string
+	Size         string
+	VirtualSize  string
+	SharedSize   string
+	UniqueSize   string
+	Containers   string
+	Platform     string // edgerun's: os/arch[/variant]
+}
+
+func writeImageRows(g *globalOptions, lf *listFormat, imgs []images.Summary) error {
+	rows := make([]any, 0, len(imgs))
+	for _, i := range imgs {
+		r := imageRow{
+			Repository: "<none>", Tag: "<none>", ID: shortDigest(i.Digest.Encoded()), Digest: i.Digest.String(),
+			CreatedSince: ago(i.Created), Size: humanBytes(i.Size), VirtualSize: humanBytes(i.Size),
+			SharedSize: "N/A", UniqueSize: "N/A", Containers: "N/A", Platform: i.Platform,
+		}
+		if !i.Created.IsZero() {
+			r.CreatedAt = i.Created.Local().Format("2006-01-02 15:04:05 -0700 MST")
+		}
+		if i.Name != "" {
+			r.Repository, r.Tag = splitTag(familiarName(i.Name))
+		}
+		m, err := templateData(r)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, m)
+	}
+	return lf.write(g.Stdout, headerData(imageColumns), rows)
+}
+
+// splitTag splits a name into repository and tag (<none> without one).
+func splitTag(n string) (string, string) {
+	if i := strings.LastIndex(n, ":"); i > strings.LastIndex(n, "/") {
+		return n[:i], n[i+1:]
+	}
+	return n, "<none>"
 }
 
 // familiarName shortens docker.io names the way docker prints them.

@@ -7,7 +7,7 @@ import (
 	"github.com/edgerun/edgerun/container"
 )
 
-// openListing is the opening of the listing commands (ps, images): it
+// openListing is the opening of volume ls: it
 // refuses an unknown --format before touching anything, then opens the
 // runtime.
 func openListing(g *globalOptions, format string) (*container.Runtime, error) {

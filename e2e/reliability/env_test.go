@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -310,24 +311,33 @@ func (e *env) forget(ref string) {
 // came before its trap was set (then stop waits its 10 s for SIGKILL).
 var sleeper = []string{"--init", "busybox", "sleep", "1000"}
 
-// ctr is the part of a container record (inspect, ps --format json) the
-// suite reads.
+// ctr is the part of a container (inspect, ps --format json) the
+// reliability tests read.
 type ctr struct {
-	ID         string `json:"id"`
-	Name       string `json:"name"`
-	State      string `json:"state"`
-	Pid        int    `json:"pid"`
-	MonitorPid int    `json:"monitorPid"`
+	ID         string
+	Name       string
+	State      string
+	Pid        int
+	MonitorPid int
 }
 
-// containers lists the containers (ps -a --format json).
+// containers lists the containers (ps -a --no-trunc --format json: one
+// object per line, docker's fields).
 func (e *env) containers() ([]ctr, result) {
 	e.t.Helper()
-	r := e.run("ps", "-a", "--format", "json")
+	r := e.run("ps", "-a", "--no-trunc", "--format", "json")
 	var cs []ctr
 	if r.code == 0 {
-		if err := json.Unmarshal([]byte(r.stdout), &cs); err != nil {
-			e.t.Errorf("ps -a --format json printed %q: %v", r.stdout, err)
+		dec := json.NewDecoder(strings.NewReader(r.stdout))
+		for {
+			var p struct{ ID, Names, State string }
+			if err := dec.Decode(&p); err == io.EOF {
+				break
+			} else if err != nil {
+				e.t.Errorf("ps -a --format json printed %q: %v", r.stdout, err)
+				break
+			}
+			cs = append(cs, ctr{ID: p.ID, Name: p.Names, State: p.State})
 		}
 	}
 	for _, c := range cs {
@@ -342,11 +352,21 @@ func (e *env) containers() ([]ctr, result) {
 func (e *env) inspect(name string) (ctr, bool) {
 	e.t.Helper()
 	r := e.run("inspect", name)
-	var cs []ctr
-	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &cs) != nil || len(cs) != 1 {
+	var ds []struct {
+		ID    string `json:"Id"`
+		Name  string
+		State struct {
+			Status string
+			Pid    int
+		}
+		Edgerun struct{ MonitorPid int }
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &ds) != nil || len(ds) != 1 {
 		return ctr{}, false
 	}
-	return cs[0], true
+	d := ds[0]
+	return ctr{ID: d.ID, Name: strings.TrimPrefix(d.Name, "/"), State: d.State.Status, Pid: d.State.Pid,
+		MonitorPid: d.Edgerun.MonitorPid}, true
 }
 
 // waitState polls until the container is in state (bounded by cmdTimeout).

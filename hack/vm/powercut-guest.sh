@@ -104,16 +104,15 @@ list() {
 		violation "quarantined: $(oneline </tmp/ps.err)"
 	fi
 	for id in $(er ps -aq 2>/dev/null); do
-		if ! er inspect "$id" >/tmp/inspect.json 2>/tmp/inspect.err; then
+		if ! er inspect -f '{{.Name}} {{.State.Status}} {{or .Edgerun.RestartPolicy "no"}} {{.Edgerun.StoppedByUser}}' \
+			"$id" >/tmp/inspect.txt 2>/tmp/inspect.err; then
 			violation "half-visible container $id: listed but inspect fails: $(oneline </tmp/inspect.err)"
 			continue
 		fi
-		field() { sed -n "s/^    \"$1\": \"*\([^\",]*\)\"*,*\$/\1/p" /tmp/inspect.json | head -n 1; }
-		n=$(field name)
-		[ -n "$n" ] || { violation "half-visible container $id: inspect has no name: $(oneline </tmp/inspect.json)"; continue; }
-		pol=$(field restartPolicy)
-		sbu=$(field stoppedByUser)
-		echo "C $n $(field state) ${pol:-no} ${sbu:-false} $id" >>/tmp/actual
+		read -r n st pol sbu </tmp/inspect.txt
+		n=${n#/}
+		[ -n "$n" ] || { violation "half-visible container $id: inspect has no name: $(oneline </tmp/inspect.txt)"; continue; }
+		echo "C $n $st $pol $sbu $id" >>/tmp/actual
 	done
 	er images --format json >/tmp/images.json 2>/tmp/images.err || violation "images-failed: $(oneline </tmp/images.err)"
 	sed -n 's/^    "name": "\(.*\)",$/I \1/p' /tmp/images.json >>/tmp/actual

@@ -59,6 +59,7 @@ var layers = map[string][]string{
 	"internal/testenv":       {},
 	"internal/fault":         {},
 	"internal/layering":      {},
+	"internal/gotmpl":        {},
 
 	// Tools, benchmarks and tests of the whole: anything below cmd/edgerun.
 	"e2e":                  {"*"},
