@@ -67,7 +67,13 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 func status(r *container.Record) string {
 	switch r.State {
 	case container.StateRunning:
-		return "Up " + ago(r.StartedAt)[:len(ago(r.StartedAt))-len(" ago")]
+		s := "Up " + ago(r.StartedAt)[:len(ago(r.StartedAt))-len(" ago")]
+		if r.Paused {
+			s += " (Paused)"
+		}
+		return s
+	case container.StateCreated:
+		return "Created"
 	case container.StateExited:
 		s := fmt.Sprintf("Exited (%d) %s", r.ExitCode, ago(r.FinishedAt))
 		if r.OOMKilled {
@@ -116,6 +122,9 @@ func newRmCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill and remove a running container")
+	// docker's -v removes anonymous volumes; edgerun has none, and named
+	// volumes stay, as in docker.
+	cmd.Flags().BoolP("volumes", "v", false, "accepted for docker's scripts: edgerun has no anonymous volumes; named volumes are kept")
 	return cmd
 }
 

@@ -1,0 +1,184 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/specgen"
+)
+
+// The conditions of `edgerun wait --condition`, docker's.
+const (
+	// WaitNotRunning returns at once for a container that does not run,
+	// else at its next exit (the default).
+	WaitNotRunning = "not-running"
+	// WaitNextExit returns at the container's next exit, whatever its
+	// state now.
+	WaitNextExit = "next-exit"
+	// WaitRemoved returns once the container is removed.
+	WaitRemoved = "removed"
+)
+
+// Wait blocks until the container meets cond and returns its exit code.
+// An exit is a run of the container ending: a container whose restart
+// policy restarts it counts as exited at its first exit, as in docker
+// (wait again for the next one). A restarting container (waiting out its
+// backoff) counts as running.
+//
+// It does not poll: it watches the container's directory with inotify
+// (every record write is a rename into it) and blocks on the owner lock
+// (held by the monitor or the foreground edgerun for as long as the
+// container is owned), so an owner that dies without recording the exit
+// wakes it too. Like every command that only reads, it never reaps a
+// container whose owner died: the next command that acts does, and its
+// record write wakes wait. A --rm container's exit is recorded just before its files
+// go, so wait sees it unless the record is removed before wait reads it
+// (then the code is -1).
+func (r *Runtime) Wait(ctx context.Context, ref, cond string) (int, error) {
+	switch cond {
+	case "":
+		cond = WaitNotRunning
+	case WaitNotRunning, WaitNextExit, WaitRemoved:
+	default:
+		return 0, fmt.Errorf("%w: --condition %q: use not-running, next-exit or removed", specgen.ErrInvalidOption, cond)
+	}
+	rec, err := r.lookup(ref)
+	if err != nil {
+		return 0, err
+	}
+	w, err := r.watch(rec.ID)
+	if err != nil {
+		return 0, err
+	}
+	defer w.close()
+	// Read again now that the watch is in place: nothing is missed.
+	base, err := r.loadRecord(rec.ID)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s was removed meanwhile", ErrNoSuchContainer, ref)
+	}
+	r.refresh(base)
+	if cond == WaitNotRunning && !runs(base) {
+		return base.ExitCode, nil
+	}
+	last := base
+	for {
+		cur, err := r.loadRecord(rec.ID)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if cond == WaitRemoved || exitedSince(base, last) {
+				return last.ExitCode, nil
+			}
+			return -1, nil // removed before its exit could be read
+		case err != nil:
+			return 0, err
+		}
+		r.refresh(cur)
+		last = cur
+		if cond != WaitRemoved && exitedSince(base, cur) {
+			return cur.ExitCode, nil
+		}
+		if r.ownerAlive(rec.ID) {
+			w.armOwner(r.ownerLockPath(rec.ID))
+		}
+		select {
+		case <-w.changed:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// runs says whether the container runs, or will run again by itself
+// (restarting).
+func runs(rec *Record) bool { return rec.State == StateRunning || rec.State == StateRestarting }
+
+// exitedSince says whether cur records an exit later than base's.
+func exitedSince(base, cur *Record) bool {
+	if cur.FinishedAt.After(base.FinishedAt) && cur.State != StateRunning {
+		return true // exited, restarting, or a created container that failed to start
+	}
+	// An owner that died without recording it (refresh's answer).
+	return cur.State == StateExited && runs(base)
+}
+
+// watcher wakes Wait when the container's record changes or its owner
+// lock is released.
+type watcher struct {
+	ino     *os.File
+	changed chan struct{}
+	owner   bool // an owner-lock waiter is armed
+	ownerCh chan struct{}
+}
+
+// watch starts an inotify watch on the container's directory.
+func (r *Runtime) watch(id string) (*watcher, error) {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return nil, fmt.Errorf("watch container %s: %w", id, err)
+	}
+	ino := os.NewFile(uintptr(fd), "inotify")
+	mask := uint32(unix.IN_MOVED_TO | unix.IN_CLOSE_WRITE | unix.IN_DELETE | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF)
+	if _, err := unix.InotifyAddWatch(fd, r.containerDir(id), mask); err != nil {
+		ino.Close()
+		if errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("%w: %s", ErrNoSuchContainer, id)
+		}
+		return nil, fmt.Errorf("watch container %s: %w", id, err)
+	}
+	w := &watcher{ino: ino, changed: make(chan struct{}, 1), ownerCh: make(chan struct{}, 1)}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			if _, err := ino.Read(buf); err != nil {
+				return // closed
+			}
+			w.wake()
+		}
+	}()
+	return w, nil
+}
+
+func (w *watcher) wake() {
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+}
+
+// armOwner wakes the watcher once the owner lock at path is free (at once
+// when nobody holds it), unless a waiter is armed already. The lock is
+// taken shared and dropped at once: it never keeps an owner from
+// starting for more than that instant.
+func (w *watcher) armOwner(path string) {
+	select {
+	case <-w.ownerCh:
+		w.owner = false
+	default:
+	}
+	if w.owner {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return // no owner file: nobody owns it, the record says the rest
+	}
+	w.owner = true
+	go func() {
+		defer f.Close()
+		for {
+			if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != unix.EINTR {
+				break
+			}
+		}
+		_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		w.ownerCh <- struct{}{}
+		w.wake()
+	}()
+}
+
+func (w *watcher) close() { w.ino.Close() }
