@@ -55,7 +55,7 @@ func (r *Runtime) cleanup() error {
 			errs = append(errs, r.unmountStopped(id))
 		}
 	}
-	errs = append(errs, r.removeStaleNames(), r.removeStaleLocks(), r.removeStaleHealth())
+	errs = append(errs, r.removeStaleNames(), r.removeStaleLocks(), r.removeStaleHealth(), r.removeStaleWaitFiles())
 	lcs, _ := os.ReadDir(r.libcontainerRoot())
 	for _, e := range lcs {
 		if !known[e.Name()] && !r.lockHeld(e.Name()) {

@@ -257,8 +257,8 @@ func (m *monitor) exited(rec *Record, code int, backoff time.Duration) bool {
 func (m *monitor) finish(rec *Record) {
 	rec.State, rec.Pid, rec.MonitorPid = StateExited, 0, 0
 	if rec.AutoRemove {
-		// The exit, recorded for an instant: edgerun wait reads it.
-		_ = m.r.saveRecord(rec)
+		// The exit, recorded for edgerun wait (see saveLastExit).
+		m.r.saveLastExit(rec)
 		_ = m.r.removeFiles(rec)
 		return
 	}

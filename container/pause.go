@@ -49,7 +49,7 @@ func (r *Runtime) setPaused(ctx context.Context, ref string, pause bool) (*Recor
 // and the OCI runtime's pause).
 func freeze(c *libcontainer.Container, name string) error {
 	if st, err := c.Status(); err == nil && st == libcontainer.Paused {
-		return fmt.Errorf("%w: container %s is paused already", ErrPaused, name)
+		return fmt.Errorf("%w: %s, already", ErrPaused, name)
 	}
 	if err := c.Pause(); err != nil {
 		return fmt.Errorf("pause container %s: %w", name, notRunning(name, err))

@@ -353,8 +353,7 @@ func (r *Runtime) finish(ctx context.Context, c *created, code int, started, rem
 		c.rec.ExitCode = ExitRuntimeFailed
 	}
 	if remove {
-		// The exit, recorded for an instant (not durably): wait reads it.
-		_ = r.saveRecord(c.rec)
+		r.saveLastExit(c.rec) // for edgerun wait
 		errs = append(errs, r.removeFiles(c.rec))
 		return errors.Join(errs...)
 	}

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/edgerun/edgerun/internal/atomicfile"
 	"github.com/edgerun/edgerun/specgen"
 )
 
@@ -36,9 +40,8 @@ const (
 // container is owned), so an owner that dies without recording the exit
 // wakes it too. Like every command that only reads, it never reaps a
 // container whose owner died: the next command that acts does, and its
-// record write wakes wait. A --rm container's exit is recorded just before its files
-// go, so wait sees it unless the record is removed before wait reads it
-// (then the code is -1).
+// record write wakes wait. A --rm container's exit code is left in a
+// volatile file for a minute (saveLastExit): its record goes with it.
 func (r *Runtime) Wait(ctx context.Context, ref, cond string) (int, error) {
 	switch cond {
 	case "":
@@ -70,10 +73,13 @@ func (r *Runtime) Wait(ctx context.Context, ref, cond string) (int, error) {
 		cur, err := r.loadRecord(rec.ID)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
+			if code, ok := r.lastExit(rec.ID); ok {
+				return code, nil // a --rm container's
+			}
 			if cond == WaitRemoved || exitedSince(base, last) {
 				return last.ExitCode, nil
 			}
-			return -1, nil // removed before its exit could be read
+			return -1, nil // removed (rm -f) before it exited
 		case err != nil:
 			return 0, err
 		}
@@ -182,3 +188,54 @@ func (w *watcher) armOwner(path string) {
 }
 
 func (w *watcher) close() { w.ino.Close() }
+
+// waitDir keeps the exit codes of --rm containers for wait, briefly.
+func (r *Runtime) waitDir() string { return filepath.Join(r.cfg.State, "exits") }
+
+// lastExitKeep is how long a --rm container's exit code is kept for wait
+// (removeStaleWaitFiles).
+const lastExitKeep = time.Minute
+
+// saveLastExit records the exit code of a --rm container that is about
+// to be removed, so a wait that wakes after its record is gone still
+// prints it (best effort, volatile).
+func (r *Runtime) saveLastExit(rec *Record) {
+	if os.MkdirAll(r.waitDir(), 0o700) == nil {
+		_ = atomicfile.WriteFileVolatile(filepath.Join(r.waitDir(), rec.ID), []byte(strconv.Itoa(rec.ExitCode)), 0o600)
+	}
+}
+
+// lastExit reads what saveLastExit recorded.
+func (r *Runtime) lastExit(id string) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(r.waitDir(), id))
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(b))
+	return n, err == nil
+}
+
+// removeStaleWaitFiles removes the kept exit codes of removed containers
+// older than lastExitKeep, and the stdin FIFOs of containers that are
+// gone (a monitor killed before it removed its container's).
+func (r *Runtime) removeStaleWaitFiles() error {
+	var errs []error
+	ents, _ := os.ReadDir(r.waitDir())
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > lastExitKeep {
+			errs = append(errs, os.Remove(filepath.Join(r.waitDir(), e.Name())))
+		}
+	}
+	ents, _ = os.ReadDir(filepath.Dir(r.stdinPath("x")))
+	for _, e := range ents {
+		if _, err := os.Lstat(r.containerDir(e.Name())); errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, os.Remove(r.stdinPath(e.Name())))
+		}
+	}
+	for i, err := range errs {
+		if errors.Is(err, fs.ErrNotExist) {
+			errs[i] = nil
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -49,7 +49,8 @@ func newPsCommand(g *globalOptions) *cobra.Command {
 					ports = r.Ports()
 				}
 				st := status(r)
-				if h := rt.Health(r); h != nil && r.State == container.StateRunning {
+				// As docker: a paused container's status says Paused, not its health.
+				if h := rt.Health(r); h != nil && r.State == container.StateRunning && !r.Paused {
 					st += " " + h.Summary()
 				}
 				fmt.Fprintf(w, "%s\t%s\t%q\t%s\t%s\t%s\t%s\n", r.ID[:12], r.Image, truncate(strings.Join(r.Command, " "), 30),
