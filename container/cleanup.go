@@ -25,7 +25,7 @@ import (
 // asked for, so errors are returned only for reporting.
 func (r *Runtime) cleanup() error {
 	var errs []error
-	errs = append(errs, statedir.NewBoot(r.cfg.State, r.bootID(), "libcontainer", "locks", "health"))
+	errs = append(errs, statedir.NewBoot(r.cfg.State, r.bootID(), "libcontainer", "locks", "health", "exits", "stdin"))
 	ents, err := os.ReadDir(r.containersDir())
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
