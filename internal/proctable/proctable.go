@@ -107,7 +107,7 @@ func (src Source) Rows(pids []int) [][]string {
 		if err != nil {
 			continue
 		}
-		cmd := s.comm
+		var cmd string
 		if cl, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil && len(bytes.Trim(cl, "\x00")) > 0 {
 			cmd = strings.Join(strings.Split(string(bytes.TrimRight(cl, "\x00")), "\x00"), " ")
 		} else {
