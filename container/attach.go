@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"github.com/edgerun/edgerun/logfile"
 )
@@ -20,6 +21,9 @@ type AttachOptions struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// Since (start -a) attaches to the run that started at or after it:
+	// its output from then on, and its exit even if it came already.
+	Since time.Time
 }
 
 // stdinPath is the FIFO a detached -i container reads its stdin from
@@ -38,14 +42,14 @@ func (r *Runtime) Attach(ctx context.Context, ref string, opts AttachOptions) (i
 	if err != nil {
 		return 0, err
 	}
-	if rec.State != StateRunning {
+	if rec.State != StateRunning && opts.Since.IsZero() {
 		return 0, fmt.Errorf("%w: container %s is %s: start it first (edgerun start %s)", ErrNotRunning, rec.Name, rec.State, rec.Name)
 	}
 	if !rec.Detached {
 		return 0, fmt.Errorf("%w: %s runs in the foreground: its output goes to the terminal of its run", ErrNoLogs, rec.Name)
 	}
 	var in *os.File
-	if opts.Stdin != nil {
+	if opts.Stdin != nil && rec.State == StateRunning {
 		if in, err = r.openStdin(rec); err != nil {
 			return 0, err
 		}
@@ -62,17 +66,27 @@ func (r *Runtime) Attach(ctx context.Context, ref string, opts AttachOptions) (i
 	exited := make(chan waited, 1)
 	var done atomic.Bool
 	go func() {
-		code, err := r.Wait(wctx, rec.ID, WaitNextExit)
+		var code int
+		var err error
+		if opts.Since.IsZero() {
+			code, err = r.Wait(wctx, rec.ID, WaitNextExit)
+		} else {
+			code, err = r.waitAfter(wctx, rec.ID, opts.Since)
+		}
 		done.Store(true)
 		exited <- waited{code, err}
 	}()
 	if in != nil {
 		go func() { _, _ = io.Copy(in, opts.Stdin) }()
 	}
-	err = logfile.Print(ctx, r.logPath(rec.ID), rec.LogMaxFile, logfile.PrintOptions{
+	po := logfile.PrintOptions{
 		Follow: true, Tail: 0, Stdout: opts.Stdout, Stderr: opts.Stderr,
 		Writing: func() bool { return !done.Load() },
-	})
+	}
+	if !opts.Since.IsZero() {
+		po.Tail, po.Since = -1, opts.Since
+	}
+	err = logfile.Print(ctx, r.logPath(rec.ID), rec.LogMaxFile, po)
 	if err != nil {
 		return 0, err
 	}

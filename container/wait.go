@@ -68,12 +68,28 @@ func (r *Runtime) Wait(ctx context.Context, ref, cond string) (int, error) {
 	if cond == WaitNotRunning && !runs(base) {
 		return base.ExitCode, nil
 	}
+	return r.waitExit(ctx, w, rec.ID, base, cond)
+}
+
+// waitAfter waits for the first exit of container id that ends after
+// since (start -a: a run that already ended counts).
+func (r *Runtime) waitAfter(ctx context.Context, id string, since time.Time) (int, error) {
+	w, err := r.watch(id)
+	if err != nil {
+		return 0, err
+	}
+	defer w.close()
+	return r.waitExit(ctx, w, id, &Record{State: StateRunning, FinishedAt: since}, WaitNextExit)
+}
+
+// waitExit waits, with the watch in place, until cond holds against base.
+func (r *Runtime) waitExit(ctx context.Context, w *watcher, id string, base *Record, cond string) (int, error) {
 	last := base
 	for {
-		cur, err := r.loadRecord(rec.ID)
+		cur, err := r.loadRecord(id)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			if code, ok := r.lastExit(rec.ID); ok {
+			if code, ok := r.lastExit(id); ok {
 				return code, nil // a --rm container's
 			}
 			if cond == WaitRemoved || exitedSince(base, last) {
@@ -88,8 +104,8 @@ func (r *Runtime) Wait(ctx context.Context, ref, cond string) (int, error) {
 		if cond != WaitRemoved && exitedSince(base, cur) {
 			return cur.ExitCode, nil
 		}
-		if r.ownerAlive(rec.ID) {
-			w.armOwner(r.ownerLockPath(rec.ID))
+		if r.ownerAlive(id) {
+			w.armOwner(r.ownerLockPath(id))
 		}
 		select {
 		case <-w.changed:

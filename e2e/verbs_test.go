@@ -226,6 +226,18 @@ func TestCreateThenStartRunsDetachedAndCidfileIsWritten(t *testing.T) {
 	e.must("rm", "-f", id)
 	e.noteID(strings.TrimSpace(e.must("create", "--name", "never", "busybox", "true")))
 	e.must("rm", "never")
+
+	// start -a: the run's whole output (none lost before attach follows
+	// it), and its exit code; -i passes the input.
+	e.noteID(strings.TrimSpace(e.must("create", "--name", "sa", "busybox", "sh", "-c", "echo one; exit 9")))
+	if r := e.run("start", "-a", "sa"); r.code != 9 || r.stdout != "one\n" {
+		t.Fatalf("start -a: %s, want exit 9 after one", r)
+	}
+	e.noteID(strings.TrimSpace(e.must("create", "-i", "--name", "si", "busybox", "sh", "-c", "read l; echo got $l")))
+	if r := e.runIn([]byte("hello\n"), "start", "-a", "-i", "si"); r.code != 0 || r.stdout != "got hello\n" {
+		t.Fatalf("start -a -i: %s", r)
+	}
+	e.must("rm", "sa", "si")
 }
 
 func TestAttachFollowsOutputTakesInputAndExitsWithTheContainer(t *testing.T) {
