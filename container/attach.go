@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/edgerun/edgerun/logfile"
 )
 
@@ -107,7 +109,12 @@ func (r *Runtime) openStdin(rec *Record) (*os.File, error) {
 	if err == nil && spec.Process != nil && spec.Process.Terminal {
 		return nil, fmt.Errorf("%w: container %s runs with a terminal (-t), whose input edgerun does not relay: attach with --no-stdin", ErrNoStdin, rec.Name)
 	}
-	f, err := os.OpenFile(r.stdinPath(rec.ID), os.O_WRONLY, 0)
+	// Non-blocking: with no reader (between runs) open fails at once
+	// instead of hanging; writes still block, through Go's poller.
+	f, err := os.OpenFile(r.stdinPath(rec.ID), os.O_WRONLY|unix.O_NONBLOCK, 0)
+	if errors.Is(err, unix.ENXIO) {
+		return nil, fmt.Errorf("%w: container %s is between runs: attach again once it runs", ErrNoStdin, rec.Name)
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: container %s was started by an older edgerun, without an input to attach to: restart it, or attach with --no-stdin", ErrNoStdin, rec.Name)
 	}
