@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -392,20 +391,4 @@ func writeJSON(path string, v any, durable bool) error {
 		return atomicfile.WriteFileVolatile(path, b, 0o600)
 	}
 	return atomicfile.WriteFile(path, b, 0o600)
-}
-
-// createCIDFile creates --cidfile's file, refusing one that exists (as
-// docker: it may name a container that still runs); nil without one.
-func createCIDFile(path string) (*os.File, error) {
-	if path == "" {
-		return nil, nil
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("%w: --cidfile %s exists: remove it, or give another file (it may name a container that still runs)", specgen.ErrInvalidOption, path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("--cidfile: %w", err)
-	}
-	return f, nil
 }
