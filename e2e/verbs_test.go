@@ -100,10 +100,11 @@ func TestPauseFreezesStopsProbesAndStopStillEnds(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.loadBusybox()
-	e.runD("--name", "p", "--health-cmd", "true", "--health-interval", "200ms", "--health-timeout", "300ms",
-		"--health-retries", "1", "busybox", "sh", "-c", ticker)
+	e.runD("--name", "p", "--health-cmd", "true", "--health-interval", "200ms", "--health-retries", "1",
+		"busybox", "sh", "-c", ticker)
 	e.waitHealth("p", "healthy", status("healthy"))
 	e.must("pause", "p")
+	pausedAt := time.Now()
 	if ps := e.must("ps"); !strings.Contains(ps, "(Paused)") {
 		t.Fatalf("ps does not say (Paused):\n%s", ps)
 	}
@@ -118,9 +119,16 @@ func TestPauseFreezesStopsProbesAndStopStillEnds(t *testing.T) {
 	if after := e.must("logs", "p"); after != before {
 		t.Fatalf("a paused container went on writing output")
 	}
-	// Probes of a frozen container would time out: they must not count.
-	if h := e.inspectHealth("p"); h.Health == nil || h.Health.Status != "healthy" || h.Health.FailingStreak != 0 {
+	// A frozen container is not probed: no result of the paused second is
+	// recorded (one would be a timeout, a failure).
+	h := e.inspectHealth("p")
+	if h.Health == nil || h.Health.Status != "healthy" || h.Health.FailingStreak != 0 {
 		t.Fatalf("health after a paused second: %+v, want healthy with no failures", h.Health)
+	}
+	for _, l := range h.Health.Log {
+		if l.Start.After(pausedAt) {
+			t.Fatalf("a probe of the paused container was recorded: %+v", l)
+		}
 	}
 	e.must("unpause", "p")
 	if r := e.run("unpause", "p"); r.code != 1 || !strings.Contains(r.stderr, "not paused") {
