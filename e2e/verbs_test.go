@@ -76,11 +76,22 @@ func TestWaitReturnsWhenTheMonitorIsKilled(t *testing.T) {
 	e.loadBusybox()
 	e.runD("--name", "orphan", "busybox", "sleep", "300")
 	mon := e.inspectLife("orphan").MonitorPid
-	b := e.start("wait", "orphan")
+	// Not e.start: its Wait closes the stdout pipe as soon as wait exits,
+	// racing the read of the code wait printed.
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := e.command(ctx, "wait", "orphan")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
 	time.Sleep(300 * time.Millisecond) // let wait block; it must not return before the kill
 	select {
-	case <-b.done:
-		t.Fatalf("wait returned while the container ran: %s", b.stderr.String())
+	case err := <-done:
+		t.Fatalf("wait returned while the container ran: %v, %s", err, stderr.String())
 	default:
 	}
 	if err := syscallKill(mon); err != nil {
@@ -89,9 +100,9 @@ func TestWaitReturnsWhenTheMonitorIsKilled(t *testing.T) {
 	// Its processes live on in the cgroup until the next command reaps the
 	// orphan (wait only reads): that command's record write wakes wait.
 	e.must("ps")
-	code, out := b.wait(t)
+	code, out := exitCode(t, <-done), stdout.String()
 	if code != 0 || (out != "-1\n" && out != "137\n") {
-		t.Fatalf("wait after the monitor was killed: exit %d, %q", code, out)
+		t.Fatalf("wait after the monitor was killed: exit %d, %q, stderr %q", code, out, stderr.String())
 	}
 	e.must("rm", "-f", "orphan")
 }
