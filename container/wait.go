@@ -38,9 +38,9 @@ const (
 // (every record write is a rename into it) and blocks on the owner lock
 // (held by the monitor or the foreground edgerun for as long as the
 // container is owned), so an owner that dies without recording the exit
-// wakes it too. Like every command that only reads, it never reaps a
-// container whose owner died: the next command that acts does, and its
-// record write wakes wait. A --rm container's exit code is left in a
+// wakes it too. A detached container whose monitor died is reaped by
+// wait itself, as every command's cleanup would (killed, recorded with
+// monitorLost, restarted by its policy). A --rm container's exit code is left in a
 // volatile file for a minute (saveLastExit): its record goes with it.
 func (r *Runtime) Wait(ctx context.Context, ref, cond string) (int, error) {
 	switch cond {
@@ -104,8 +104,14 @@ func (r *Runtime) waitExit(ctx context.Context, w *watcher, id string, base *Rec
 		if cond != WaitRemoved && exitedSince(base, cur) {
 			return cur.ExitCode, nil
 		}
-		if r.ownerAlive(id) {
+		switch {
+		case r.ownerAlive(id):
 			w.armOwner(r.ownerLockPath(id))
+		case runs(cur) && !r.Busy(cur):
+			// Its owner died (kill -9) and left it running: reap it, as the
+			// cleanup of every command does. The record it writes wakes
+			// the loop; a foreground container whose edgerun died lives on.
+			_ = r.reapLost(cur)
 		}
 		select {
 		case <-w.changed:
