@@ -25,7 +25,7 @@ import (
 // asked for, so errors are returned only for reporting.
 func (r *Runtime) cleanup() error {
 	var errs []error
-	errs = append(errs, statedir.NewBoot(r.cfg.State, r.bootID(), "libcontainer", "locks", "health"))
+	errs = append(errs, statedir.NewBoot(r.cfg.State, r.bootID(), "libcontainer", "locks", "health", "exits", "stdin"))
 	ents, err := os.ReadDir(r.containersDir())
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -55,7 +55,7 @@ func (r *Runtime) cleanup() error {
 			errs = append(errs, r.unmountStopped(id))
 		}
 	}
-	errs = append(errs, r.removeStaleNames(), r.removeStaleLocks(), r.removeStaleHealth())
+	errs = append(errs, r.removeStaleNames(), r.removeStaleLocks(), r.removeStaleHealth(), r.removeStaleWaitFiles())
 	lcs, _ := os.ReadDir(r.libcontainerRoot())
 	for _, e := range lcs {
 		if !known[e.Name()] && !r.lockHeld(e.Name()) {

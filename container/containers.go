@@ -62,8 +62,9 @@ func (r *Runtime) refresh(rec *Record) { r.refreshLocked(rec, false) }
 func (r *Runtime) refreshLocked(rec *Record, locked bool) {
 	switch rec.State {
 	case StateCreated:
-		// Being created, or owned by a live process that is starting it.
-		if (!locked && r.lockHeld(rec.ID)) || r.owned(rec) {
+		// Being created, or owned by a live process that is starting it;
+		// one of edgerun create waits for start.
+		if rec.Prepared || (!locked && r.lockHeld(rec.ID)) || r.owned(rec) {
 			return
 		}
 	case StateRestarting:
@@ -91,7 +92,7 @@ func (r *Runtime) refreshLocked(rec *Record, locked bool) {
 		return
 	}
 	rec.State = StateExited
-	rec.Pid = 0
+	rec.Pid, rec.Paused = 0, false
 	if rec.ExitCode == 0 {
 		rec.ExitCode = -1 // unknown: nobody saw it end
 	}

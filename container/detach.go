@@ -56,6 +56,30 @@ func (r *Runtime) RunDetached(ctx context.Context, opts RunOptions) (string, err
 	return c.rec.ID, nil
 }
 
+// Create makes a container as `run -d` would and leaves it created, not
+// started (`edgerun create`): its root file system is unmounted, its
+// network kept, and `start` hands it to a monitor. It returns the ID.
+func (r *Runtime) Create(ctx context.Context, opts RunOptions) (string, error) {
+	c, err := r.create(ctx, &opts, true)
+	if err != nil {
+		return "", err
+	}
+	id := c.rec.ID
+	// The monitor creates the libcontainer state anew at start.
+	err = errors.Join(r.destroyLibcontainer(id), c.snap.Unmount())
+	c.rec.Prepared = true
+	if err == nil {
+		err = r.saveRecord(c.rec)
+	}
+	if err != nil {
+		r.abandon(c.rec, c.lock, c.owner)
+		return "", &ExitError{ExitRuntimeFailed, err}
+	}
+	c.owner.Unlock()
+	r.unlock(c.lock, id)
+	return id, nil
+}
+
 // abandon removes a container that never started, with its locks held.
 func (r *Runtime) abandon(rec *Record, lock, owner *lockfile.Lock) {
 	_ = r.destroyLibcontainer(rec.ID)
@@ -148,7 +172,7 @@ func (r *Runtime) handOver(ctx context.Context, rec *Record, lock, owner *lockfi
 }
 
 func (r *Runtime) handOverFailed(rec *Record, lock, owner *lockfile.Lock, err error) error {
-	if rec.State == StateCreated {
+	if rec.State == StateCreated && !rec.Prepared {
 		r.abandon(rec, lock, owner)
 	} else {
 		owner.Unlock()

@@ -21,9 +21,15 @@ type ExecOptions struct {
 	Workdir     string   // -w; default the container's working directory
 	TTY         bool     // -t
 	Interactive bool     // -i
-	Stdin       io.Reader
-	Stdout      io.Writer
-	Stderr      io.Writer
+	// Detach (-d) starts the command and returns: its output is dropped,
+	// and the container's init reaps it.
+	Detach bool
+	// Privileged (--privileged) gives the command every capability the
+	// host allows, whatever the container's.
+	Privileged bool
+	Stdin      io.Reader
+	Stdout     io.Writer
+	Stderr     io.Writer
 }
 
 // Exec runs a command in a running container: it joins the container's
@@ -50,10 +56,22 @@ func (r *Runtime) Exec(ctx context.Context, ref string, opts ExecOptions) (int, 
 	if err != nil {
 		return 0, err
 	}
+	if r.paused(rec.ID) {
+		return 0, fmt.Errorf("%w: container %s is paused: unpause it first (edgerun unpause %s)", ErrPaused, rec.Name, rec.Name)
+	}
+	if opts.Detach && (opts.TTY || opts.Interactive) {
+		return 0, fmt.Errorf("%w: exec -d runs the command without a terminal or input: leave out -i and -t", specgen.ErrInvalidOption)
+	}
 	rootfs := filepath.Join(r.containerDir(rec.ID), "rootfs")
-	sp, err := specgen.ExecProcess(spec.Process, rootfs, specgen.ExecOptions{
-		Args: opts.Args, Env: opts.Env, User: opts.User, Workdir: opts.Workdir, TTY: opts.TTY,
-	})
+	eo := specgen.ExecOptions{
+		Args: opts.Args, Env: opts.Env, User: opts.User, Workdir: opts.Workdir, TTY: opts.TTY, Privileged: opts.Privileged,
+	}
+	if opts.Privileged {
+		if eo.HostCaps, err = specgen.HostCapabilities(); err != nil {
+			return 0, err
+		}
+	}
+	sp, err := specgen.ExecProcess(spec.Process, rootfs, eo)
 	if err != nil {
 		return 0, err
 	}
@@ -66,6 +84,13 @@ func (r *Runtime) Exec(ctx context.Context, ref string, opts ExecOptions) (int, 
 		return 0, &ExitError{ExitRuntimeFailed, err}
 	}
 	proc.Init = false
+	if opts.Detach {
+		if err := lc.Run(proc); err != nil {
+			err = startError(err)
+			return exitCodeOf(err), err
+		}
+		return 0, nil
+	}
 	ro := &RunOptions{Interactive: opts.Interactive, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr}
 	stdio, err := attachIO(proc, ro, opts.TTY)
 	if err != nil {

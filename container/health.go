@@ -117,7 +117,15 @@ func (r *Runtime) probe(ctx context.Context, rec *Record) (*health.State, error)
 	if rec.State != StateRunning {
 		return nil, fmt.Errorf("%w: container %s is %s", ErrNotRunning, rec.Name, rec.State)
 	}
+	// A paused container is not probed, and a probe it was paused during
+	// does not count, as in docker.
+	if r.paused(rec.ID) {
+		return nil, fmt.Errorf("%w: container %s: not probed", ErrPaused, rec.Name)
+	}
 	res := r.runProbe(ctx, rec, cfg)
+	if r.paused(rec.ID) {
+		return nil, fmt.Errorf("%w: container %s: the probe does not count", ErrPaused, rec.Name)
+	}
 	lock, err := r.lockContainer(ctx, rec.ID)
 	if err != nil {
 		return nil, err

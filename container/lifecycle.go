@@ -23,7 +23,11 @@ type DetachOptions struct {
 // in Record (its fields are top-level in record.json).
 type Lifecycle struct {
 	// Detached: the container is owned by a monitor (run -d, start).
-	Detached      bool   `json:"detached,omitempty"`
+	Detached bool `json:"detached,omitempty"`
+	// Prepared: made by edgerun create. Until start runs it, it stays
+	// created (no command reaps it), and a start that fails leaves it
+	// created with the reason in Error rather than removing it.
+	Prepared      bool   `json:"prepared,omitempty"`
 	RestartPolicy string `json:"restartPolicy,omitempty"`
 	RestartCount  int    `json:"restartCount"`
 	// RestartDelay is the backoff the monitor waits before the next

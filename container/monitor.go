@@ -168,7 +168,11 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
 	fault.Point("monitor/after-libcontainer")
-	run, err := startProcess(lc, spec.Process, rec.OpenStdin)
+	stdin := ""
+	if rec.OpenStdin {
+		stdin = m.r.stdinPath(m.id)
+	}
+	run, err := startProcess(lc, spec.Process, stdin)
 	if err != nil {
 		_ = m.r.destroyLibcontainer(m.id)
 		return nil, err
@@ -177,7 +181,7 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 	rec.State, rec.Pid, rec.StartedAt, rec.FinishedAt = StateRunning, pid, time.Now().UTC(), time.Time{}
 	rec.RestartDelay = 0
 	rec.MonitorPid, rec.MonitorLost, rec.HostRestarted, rec.Error, rec.BootID = os.Getpid(), false, false, "", m.r.bootID()
-	rec.HealthRestart = false
+	rec.HealthRestart, rec.Paused = false, false
 	if err := m.r.saveRecord(rec); err != nil {
 		_ = m.r.destroyLibcontainer(m.id)
 		return nil, &ExitError{ExitRuntimeFailed, err}
@@ -190,12 +194,15 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 // startFailed records why the container could not start. A container of
 // `run -d` that never ran is removed: the CLI reports the reason.
 func (m *monitor) startFailed(rec *Record, err error) error {
-	if rec.State == StateCreated {
+	if rec.State == StateCreated && !rec.Prepared {
 		_ = m.r.removeFiles(rec)
 		return err
 	}
 	_ = rootfs.Unmount(m.r.containerDir(m.id))
-	rec.State, rec.Pid, rec.MonitorPid = StateExited, 0, 0
+	if rec.State != StateCreated { // a created one stays created, as in docker
+		rec.State = StateExited
+	}
+	rec.Pid, rec.MonitorPid = 0, 0
 	rec.ExitCode, rec.Error, rec.FinishedAt = exitCodeOf(err), err.Error(), time.Now().UTC()
 	_ = m.r.saveRecord(rec)
 	return err
@@ -231,6 +238,7 @@ func (m *monitor) exited(rec *Record, code int, backoff time.Duration) bool {
 	}
 	_ = m.r.destroyLibcontainer(m.id)
 	rec.Pid, rec.ExitCode, rec.OOMKilled, rec.FinishedAt = 0, code, oom, time.Now().UTC()
+	rec.Paused = false
 	// --health-on-failure restart: started again whatever the policy.
 	healthRestart := rec.HealthRestart && !rec.StoppedByUser
 	rec.HealthRestart = false
@@ -247,12 +255,14 @@ func (m *monitor) exited(rec *Record, code int, backoff time.Duration) bool {
 
 // finish leaves the container stopped (or removes it with --rm).
 func (m *monitor) finish(rec *Record) {
+	rec.State, rec.Pid, rec.MonitorPid = StateExited, 0, 0
 	if rec.AutoRemove {
+		// The exit, recorded for edgerun wait (see saveLastExit).
+		m.r.saveLastExit(rec)
 		_ = m.r.removeFiles(rec)
 		return
 	}
 	_ = rootfs.Unmount(m.r.containerDir(m.id))
-	rec.State, rec.Pid, rec.MonitorPid = StateExited, 0, 0
 	_ = m.r.saveRecord(rec)
 }
 

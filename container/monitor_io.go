@@ -1,8 +1,11 @@
 package container
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -14,9 +17,10 @@ import (
 
 // startProcess starts the container's init with its output going to the
 // log: two pipes, or a pty with -t (one stream, logged as stdout). With -i
-// the monitor keeps stdin's write end open, so a shell waits for input
-// instead of reading EOF.
-func startProcess(lc *libcontainer.Container, sp *specs.Process, openStdin bool) (*monitorRun, error) {
+// (stdinFifo not empty) its stdin is a FIFO at stdinFifo that the monitor
+// keeps open for writing, so a shell waits for input instead of reading
+// EOF, and edgerun attach writes into it (see Runtime.Attach).
+func startProcess(lc *libcontainer.Container, sp *specs.Process, stdinFifo string) (*monitorRun, error) {
 	proc, err := newProcess(sp)
 	if err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}
@@ -58,8 +62,8 @@ func startProcess(lc *libcontainer.Container, sp *specs.Process, openStdin bool)
 			run.streams, run.names, child = append(run.streams, r), append(run.names, name), append(child, w)
 		}
 		proc.Stdout, proc.Stderr = child[0], child[1]
-		if openStdin {
-			r, w, err := os.Pipe()
+		if stdinFifo != "" {
+			r, w, err := openStdinFifo(stdinFifo)
 			if err != nil {
 				return fail(&ExitError{ExitRuntimeFailed, fmt.Errorf("create stdin pipe: %w", err)})
 			}
@@ -96,4 +100,31 @@ func (m *monitor) copyOutput(run *monitorRun) {
 		}()
 	}
 	go func() { wg.Wait(); close(run.copied) }()
+}
+
+// openStdinFifo makes the FIFO a detached -i container reads its stdin
+// from and opens both ends: the write end (read-write, so opening never
+// blocks and the container never reads EOF) stays with the monitor. Both
+// are opened blocking (not through os.OpenFile, which would make the
+// container's stdin non-blocking).
+func openStdinFifo(path string) (r, w *os.File, err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, nil, err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, err
+	}
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		return nil, nil, fmt.Errorf("make %s: %w", path, err)
+	}
+	wfd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	rfd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(wfd)
+		return nil, nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return os.NewFile(uintptr(rfd), "stdin"), os.NewFile(uintptr(wfd), "stdin-keep"), nil
 }

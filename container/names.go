@@ -55,7 +55,7 @@ func (r *Runtime) reserveName(name, id string, durable bool) error {
 		if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			return fmt.Errorf("read claim of name %s: %w", name, rerr)
 		}
-		if r.containerExists(string(owner)) {
+		if r.containerExists(string(owner)) && !r.renamedFrom(string(owner), name) {
 			return fmt.Errorf("%w: the name %q is already in use by container %.12s: remove it (edgerun rm %s) or choose another --name",
 				ErrNameInUse, name, owner, name)
 		}
@@ -114,4 +114,15 @@ func claimTempOwner(name string, content []byte) string {
 		return id
 	}
 	return string(content)
+}
+
+// renamedFrom says whether container id's record names another name than
+// name and no rename holds its lock: the claim is what a rename
+// interrupted by a crash left behind.
+func (r *Runtime) renamedFrom(id, name string) bool {
+	if r.lockHeld(id) {
+		return false
+	}
+	rec, err := r.loadRecord(id)
+	return err == nil && rec.Name != name
 }

@@ -121,10 +121,7 @@ func (o *OCIRuntime) Pause(id string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Pause(); err != nil {
-		return fmt.Errorf("pause container %s: %w", id, notRunning(id, err))
-	}
-	return nil
+	return freeze(c, id)
 }
 
 // Resume thaws a paused container.
@@ -133,13 +130,7 @@ func (o *OCIRuntime) Resume(id string) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Resume(); err != nil {
-		if errors.Is(err, libcontainer.ErrNotPaused) {
-			return fmt.Errorf("container %s is not paused", id)
-		}
-		return fmt.Errorf("resume container %s: %w", id, err)
-	}
-	return nil
+	return thaw(c, id)
 }
 
 // Processes are the PIDs (in the runtime's PID namespace) of the

@@ -229,10 +229,15 @@ func Status(rec *Record, h *health.State, now time.Time) string {
 	switch rec.State {
 	case StateRunning:
 		s := "Up " + duration(rec.StartedAt, now)
-		if h != nil {
+		switch {
+		case rec.Paused: // as docker: a paused container's status says Paused, not its health
+			s += " (Paused)"
+		case h != nil:
 			s += " " + h.Summary()
 		}
 		return s
+	case StateCreated:
+		return "Created"
 	case StateExited:
 		s := fmt.Sprintf("Exited (%d) %s", rec.ExitCode, ago(rec.FinishedAt, now))
 		if rec.OOMKilled {

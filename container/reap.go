@@ -35,6 +35,9 @@ func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
 	}
 	switch cur.State {
 	case StateCreated:
+		if cur.Prepared { // edgerun create's: it waits for start
+			return errors.Join(r.destroyLibcontainer(cur.ID), rootfs.Unmount(r.containerDir(cur.ID)))
+		}
 		return errors.Join(r.destroyLibcontainer(cur.ID), r.removeFiles(cur))
 	case StateRunning, StateRestarting:
 	default:
@@ -51,7 +54,7 @@ func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
 	}
 	errs := []error{r.destroyLibcontainer(cur.ID)}
 	fault.Point("reap/after-kill")
-	cur.Pid, cur.MonitorPid, cur.FinishedAt = 0, 0, time.Now().UTC()
+	cur.Pid, cur.MonitorPid, cur.FinishedAt, cur.Paused = 0, 0, time.Now().UTC(), false
 	if cur.AutoRemove {
 		return errors.Join(append(errs, r.removeFiles(cur))...)
 	}

@@ -37,6 +37,9 @@ type Record struct {
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	ExitCode   int       `json:"exitCode"`
 	OOMKilled  bool      `json:"oomKilled,omitempty"`
+	// Paused: edgerun pause froze it (its freezer cgroup); cleared by
+	// unpause and when the container ends.
+	Paused bool `json:"paused,omitempty"`
 
 	Network NetworkRecord `json:"network"`
 	// Volumes are the named volumes the container mounts: `volume rm`

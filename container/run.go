@@ -51,10 +51,13 @@ type RunOptions struct {
 	// StopTimeout is --stop-timeout: how long stop waits for the stop
 	// signal before SIGKILL when not told (0: DefaultStopTimeout).
 	StopTimeout time.Duration
-	Spec        specgen.SpecOptions
-	Limits      cgroups.Flags
-	Resolv      ResolvFlags
-	Net         NetOptions // --network, -p, -P, --ip
+	// CIDFile is --cidfile: a file, which must not exist, that gets the
+	// container's ID once it is created (run, create).
+	CIDFile string
+	Spec    specgen.SpecOptions
+	Limits  cgroups.Flags
+	Resolv  ResolvFlags
+	Net     NetOptions // --network, -p, -P, --ip
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -135,6 +138,13 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 			}
 		}
 	}()
+	cid, err := createCIDFile(opts.CIDFile)
+	if err != nil {
+		return nil, fail(err)
+	}
+	if cid != nil {
+		undo = append(undo, func() { cid.Close(); os.Remove(opts.CIDFile) })
+	}
 	lock, err := r.lockContainer(ctx, id)
 	if err != nil {
 		return nil, fail(err)
@@ -204,6 +214,12 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 		return nil, fail(err)
 	}
 	vols.release() // the record names the volumes now
+	if cid != nil {
+		_, werr := cid.WriteString(id)
+		if err := errors.Join(werr, cid.Close()); err != nil {
+			return nil, fail(fmt.Errorf("--cidfile %s: %w", opts.CIDFile, err))
+		}
+	}
 	fault.Point("run/after-record")
 	if net.rec.Bridge != nil {
 		_ = r.refreshPeerHosts(net.rec.Bridge.Bridge, "") // best effort: names, not addresses
@@ -330,16 +346,17 @@ func (r *Runtime) finish(ctx context.Context, c *created, code int, started, rem
 		oom = cgroups.OOMKilled(st.CgroupPaths)
 	}
 	errs := []error{r.destroyLibcontainer(c.rec.ID)}
+	c.rec.State, c.rec.Pid, c.rec.FinishedAt = StateExited, 0, time.Now().UTC()
+	c.rec.ExitCode, c.rec.OOMKilled, c.rec.Paused = code, oom, false
+	if !started {
+		c.rec.ExitCode = ExitRuntimeFailed
+	}
 	if remove {
+		r.saveLastExit(c.rec) // for edgerun wait
 		errs = append(errs, r.removeFiles(c.rec))
 		return errors.Join(errs...)
 	}
 	errs = append(errs, c.snap.Unmount())
-	c.rec.State, c.rec.Pid, c.rec.FinishedAt = StateExited, 0, time.Now().UTC()
-	c.rec.ExitCode, c.rec.OOMKilled = code, oom
-	if !started {
-		c.rec.ExitCode = ExitRuntimeFailed
-	}
 	errs = append(errs, r.saveRecord(c.rec))
 	return errors.Join(errs...)
 }
@@ -353,7 +370,8 @@ func (r *Runtime) removeFiles(rec *Record) error {
 	fault.Point("remove/after-network")
 	errs = append(errs, os.Remove(filepath.Join(dir, recordFile)))
 	fault.Point("remove/after-record")
-	errs = append(errs, rootfs.Remove(dir), os.RemoveAll(dir), r.releaseName(rec.Name, rec.ID, !rec.AutoRemove), r.removeHealth(rec.ID))
+	errs = append(errs, rootfs.Remove(dir), os.RemoveAll(dir), r.releaseName(rec.Name, rec.ID, !rec.AutoRemove), r.removeHealth(rec.ID),
+		os.Remove(r.stdinPath(rec.ID)))
 	for i, e := range errs {
 		if errors.Is(e, os.ErrNotExist) {
 			errs[i] = nil

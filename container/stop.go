@@ -48,10 +48,12 @@ func (r *Runtime) stop(ctx context.Context, ref string, timeout time.Duration, s
 	sig := r.stopSignal(rec.ID)
 	if rec.State == StateRunning {
 		_ = r.signalInit(rec, sig)
+		r.thawToEnd(rec) // a paused container: its processes get the signal now
 	}
 	fault.Point("stop/after-signal")
 	if !r.waitStopped(ctx, rec, timeout) {
 		_ = r.signalInit(rec, unix.SIGKILL)
+		r.thawToEnd(rec)
 		r.waitStopped(ctx, rec, killWait)
 	}
 	return r.settle(ctx, rec.ID)
@@ -145,17 +147,22 @@ func (r *Runtime) Kill(ctx context.Context, ref string, sig unix.Signal) (*Recor
 	if rec.State != StateRunning {
 		return nil, fmt.Errorf("%w: container %s is not running", ErrNotRunning, rec.Name)
 	}
+	ends := false
 	switch sig {
 	case unix.SIGKILL, unix.SIGTERM, unix.SIGINT, unix.SIGQUIT, r.stopSignal(rec.ID):
 		if _, err := r.markStopped(ctx, rec.ID, false); err != nil {
 			return nil, err
 		}
+		ends = true
 	}
 	if err := r.signalInit(rec, sig); err != nil {
 		if errors.Is(err, ErrNotRunning) {
 			return nil, fmt.Errorf("%w: container %s is not running", ErrNotRunning, rec.Name)
 		}
 		return nil, fmt.Errorf("send %v to container %s: %w", sig, rec.Name, err)
+	}
+	if ends {
+		r.thawToEnd(rec) // a paused container ends too, as in docker
 	}
 	return rec, nil
 }

@@ -19,6 +19,10 @@ type ExecOptions struct {
 	User    string                      // -u NAME|UID[:GROUP|GID]; "" keeps the container's
 	Workdir string                      // -w; "" keeps the container's
 	TTY     bool                        // -t
+	// Privileged (--privileged) gives the command every capability in
+	// HostCaps (see HostCapabilities), whatever the container's.
+	Privileged bool
+	HostCaps   []string
 }
 
 // ExecProcess derives the process of an exec from the container's own
@@ -51,6 +55,11 @@ func ExecProcess(base *specs.Process, rootfs string, opts ExecOptions) (*specs.P
 			return nil, fmt.Errorf("%w: -w %s: the working directory must be an absolute path", ErrInvalidOption, opts.Workdir)
 		}
 		p.Cwd = opts.Workdir
+	}
+	if opts.Privileged {
+		p.Capabilities = &specs.LinuxCapabilities{
+			Bounding: slices.Clone(opts.HostCaps), Effective: slices.Clone(opts.HostCaps), Permitted: slices.Clone(opts.HostCaps),
+		}
 	}
 	if opts.User != "" {
 		u, err := resolveUser(rootfs, opts.User, nil)

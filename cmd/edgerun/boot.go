@@ -51,8 +51,8 @@ func newBootCommand(g *globalOptions) *cobra.Command {
 }
 
 func newPruneCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "prune",
+	cmd := &cobra.Command{
+		Use:   "prune [-f]",
 		Short: "Remove all stopped containers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -67,4 +67,7 @@ func newPruneCommand(g *globalOptions) *cobra.Command {
 			return err
 		},
 	}
+	// docker's prompt-skipping flag: edgerun never prompts (firmware runs it).
+	cmd.Flags().BoolP("force", "f", false, "do not prompt for confirmation (edgerun never prompts)")
+	return cmd
 }

@@ -109,17 +109,52 @@ func newKillCommand(g *globalOptions) *cobra.Command {
 }
 
 func newStartCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "start CONTAINER [CONTAINER...]",
-		Short: "Start stopped containers again, detached (same record, files and name)",
+	var attach, interactive bool
+	cmd := &cobra.Command{
+		Use:   "start [-a [-i]] CONTAINER [CONTAINER...]",
+		Short: "Start created or stopped containers, detached (same record, files and name)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return eachContainer(g, args, func(rt *container.Runtime, ref string) error {
-				_, err := rt.Start(cmd.Context(), ref)
-				return err
-			})
+			if !attach {
+				if interactive {
+					return errors.New("start -i attaches the input: give -a too")
+				}
+				return eachContainer(g, args, func(rt *container.Runtime, ref string) error {
+					_, err := rt.Start(cmd.Context(), ref)
+					return err
+				})
+			}
+			if len(args) > 1 {
+				return errors.New("start -a attaches to one container: give one")
+			}
+			return startAttached(cmd.Context(), g, args[0], interactive)
 		},
 	}
+	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "attach to the container's output until it exits, and exit with its code")
+	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "with -a: attach the input too (a container run with -i)")
+	return cmd
+}
+
+// startAttached is start -a: the output of the run it starts (none lost:
+// attach reads the log from the start's time), the exit code its own.
+func startAttached(ctx context.Context, g *globalOptions, ref string, interactive bool) error {
+	rt, err := container.Open(g.config())
+	if err != nil {
+		return err
+	}
+	since := time.Now()
+	if _, err := rt.Start(ctx, ref); err != nil {
+		return err
+	}
+	opts := container.AttachOptions{Stdout: g.Stdout, Stderr: g.Stderr, Since: since}
+	if interactive {
+		opts.Stdin = g.Stdin
+	}
+	code, err := rt.Attach(ctx, ref, opts)
+	if err != nil || code != 0 {
+		return &exitError{code: max(code, 1), err: err}
+	}
+	return nil
 }
 
 func newLogsCommand(g *globalOptions) *cobra.Command {

@@ -11,7 +11,7 @@ import (
 func newExecCommand(g *globalOptions) *cobra.Command {
 	var opts container.ExecOptions
 	cmd := &cobra.Command{
-		Use:   "exec [-i] [-t] [-e KEY=VALUE] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]",
+		Use:   "exec [-d] [-i] [-t] [--privileged] [-e KEY=VALUE] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]",
 		Short: "Run a command in a running container",
 		Long: "Run a command in a running container's namespaces and cgroup, with its capabilities\n" +
 			"and seccomp profile. edgerun exits with the command's exit code (126 when it cannot be\n" +
@@ -42,5 +42,7 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 	f.StringArrayVarP(&opts.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to pass the host's)")
 	f.StringVarP(&opts.User, "user", "u", "", "user to run as: name or uid[:gid] (looked up in the container)")
 	f.StringVarP(&opts.Workdir, "workdir", "w", "", "working directory inside the container")
+	f.BoolVarP(&opts.Detach, "detach", "d", false, "start the command in the background and return (its output is dropped)")
+	f.BoolVar(&opts.Privileged, "privileged", false, "give the command every capability, whatever the container's")
 	return cmd
 }

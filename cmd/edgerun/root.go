@@ -77,6 +77,14 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 
 	cmd.AddCommand(
 		newRunCommand(g),
+		newCreateCommand(g),
+		newWaitCommand(g),
+		newAttachCommand(g),
+		newPortCommand(g),
+		newRenameCommand(g),
+		newPauseCommand(g),
+		newUnpauseCommand(g),
+		newTopCommand(g),
 		newNetworkCommand(g),
 		newPsCommand(g),
 		newRmCommand(g),

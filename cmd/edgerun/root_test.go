@@ -27,7 +27,7 @@ func TestEveryCommandNamesTheLockItWaitsFor(t *testing.T) {
 	defer held.Unlock()
 	var stderr bytes.Buffer
 	root := newRootCommand(strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
-	root.AddCommand(&cobra.Command{Use: "wait", RunE: func(cmd *cobra.Command, _ []string) error {
+	root.AddCommand(&cobra.Command{Use: "lockwait-test", RunE: func(cmd *cobra.Command, _ []string) error {
 		time.AfterFunc(lockfile.DefaultNoticeAfter+200*time.Millisecond, func() { held.Unlock() })
 		l, err := lockfile.Exclusive(cmd.Context(), p)
 		if err != nil {
@@ -35,7 +35,7 @@ func TestEveryCommandNamesTheLockItWaitsFor(t *testing.T) {
 		}
 		return l.Unlock()
 	}})
-	root.SetArgs([]string{"wait"})
+	root.SetArgs([]string{"lockwait-test"})
 	if err := root.ExecuteContext(t.Context()); err != nil {
 		t.Fatal(err)
 	}

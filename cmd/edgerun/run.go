@@ -7,22 +7,28 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/edgerun/edgerun/container"
 	"github.com/edgerun/edgerun/images"
 	"github.com/edgerun/edgerun/specgen"
 )
 
+// runFlags are run's flags, which create shares: read into RunOptions.
+type runFlags struct {
+	opts       container.RunOptions
+	detach     bool
+	envFiles   []string
+	entrypoint string
+	tty        bool
+	rf         registryFlags
+	lf         layerLimitFlags
+	labels     []string
+	stopSecs   int
+}
+
 func newRunCommand(g *globalOptions) *cobra.Command {
-	var opts container.RunOptions
-	var detach bool
-	var envFiles []string
-	var entrypoint string
-	var tty bool
-	var rf registryFlags
-	var lf layerLimitFlags
-	var labels []string
-	var stopSecs int
+	var rf runFlags
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Run a command in a new container",
@@ -31,43 +37,17 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 			"(125 when edgerun fails, 126 when the command cannot be invoked, 127 when it\n" +
 			"is not found).",
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) (err error) {
-			opts.Image, opts.Spec.Args = args[0], args[1:]
-			if cmd.Flags().Changed("entrypoint") {
-				opts.Spec.Entrypoint = &entrypoint
-			}
-			opts.Spec.TTY = tty
-			if opts.Labels, err = parseLabels(labels); err != nil {
-				return &exitError{code: container.ExitRuntimeFailed, err: err}
-			}
-			if stopSecs < 0 {
-				return &exitError{code: container.ExitRuntimeFailed, err: fmt.Errorf("--stop-timeout %d: give the seconds, 0 or more", stopSecs)}
-			}
-			opts.StopTimeout = time.Duration(stopSecs) * time.Second
-			var env []string
-			env, err = readEnvFiles(envFiles)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := rf.options(cmd, g, args)
 			if err != nil {
-				return &exitError{code: container.ExitRuntimeFailed, err: err}
-			}
-			opts.Spec.Env = append(env, opts.Spec.Env...)
-			opts.Spec.HostEnv = os.LookupEnv
-			if opts.Spec.Volumes, err = absVolumes(opts.Spec.Volumes); err != nil {
-				return &exitError{code: container.ExitRuntimeFailed, err: err}
-			}
-			opts.Stdin, opts.Stdout, opts.Stderr = g.Stdin, g.Stdout, g.Stderr
-			opts.Notice = func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) }
-			if err := rf.apply(&opts.PullWith); err != nil {
-				return &exitError{code: container.ExitRuntimeFailed, err: err}
-			}
-			if opts.PullWith.MaxLayerRatio, opts.PullWith.MinFree, err = lf.values(); err != nil {
-				return &exitError{code: container.ExitRuntimeFailed, err: err}
+				return err
 			}
 			rt, err := container.Open(g.config())
 			if err != nil {
 				return &exitError{code: container.ExitRuntimeFailed, err: err}
 			}
 			pr := runPullEvents(g, &opts)
-			if detach {
+			if rf.detach {
 				err := runDetached(cmd, g, rt, opts)
 				pr.finish(nil)
 				return err
@@ -81,27 +61,75 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.SetInterspersed(false)              // flags after IMAGE belong to the command
 	f.Bool("help", false, "help for run") // -h is --hostname, as in docker
+	addDetachFlags(f, &rf.opts, &rf.detach)
+	rf.add(f)
+	return cmd
+}
+
+// options reads the flags and arguments into run options; its errors
+// exit 125.
+func (rf *runFlags) options(cmd *cobra.Command, g *globalOptions, args []string) (container.RunOptions, error) {
+	var err error
+	opts := rf.opts
+	fail := func(err error) (container.RunOptions, error) {
+		return opts, &exitError{code: container.ExitRuntimeFailed, err: err}
+	}
+	opts.Image, opts.Spec.Args = args[0], args[1:]
+	if cmd.Flags().Changed("entrypoint") {
+		opts.Spec.Entrypoint = &rf.entrypoint
+	}
+	opts.Spec.TTY = rf.tty
+	if opts.Labels, err = parseLabels(rf.labels); err != nil {
+		return fail(err)
+	}
+	if rf.stopSecs < 0 {
+		return fail(fmt.Errorf("--stop-timeout %d: give the seconds, 0 or more", rf.stopSecs))
+	}
+	opts.StopTimeout = time.Duration(rf.stopSecs) * time.Second
+	env, err := readEnvFiles(rf.envFiles)
+	if err != nil {
+		return fail(err)
+	}
+	opts.Spec.Env = append(env, opts.Spec.Env...)
+	opts.Spec.HostEnv = os.LookupEnv
+	if opts.Spec.Volumes, err = absVolumes(opts.Spec.Volumes); err != nil {
+		return fail(err)
+	}
+	opts.Stdin, opts.Stdout, opts.Stderr = g.Stdin, g.Stdout, g.Stderr
+	opts.Notice = func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) }
+	if err := rf.rf.apply(&opts.PullWith); err != nil {
+		return fail(err)
+	}
+	if opts.PullWith.MaxLayerRatio, opts.PullWith.MinFree, err = rf.lf.values(); err != nil {
+		return fail(err)
+	}
+	return opts, nil
+}
+
+// add adds the flags run and create share.
+func (rf *runFlags) add(f *pflag.FlagSet) {
+	opts := &rf.opts
+	f.SetInterspersed(false) // flags after IMAGE belong to the command
 	f.StringVar(&opts.Name, "name", "", "name of the container")
 	f.BoolVar(&opts.Remove, "rm", false, "remove the container when it exits")
-	addDetachFlags(f, &opts, &detach)
+	f.StringVar(&opts.CIDFile, "cidfile", "", "write the container ID to a file (which must not exist)")
 	addHealthFlags(f, &opts.Health)
-	f.StringArrayVarP(&labels, "label", "l", nil, "set a label on the container: KEY=VALUE")
+	f.StringArrayVarP(&rf.labels, "label", "l", nil, "set a label on the container: KEY=VALUE")
 	f.StringVar(&opts.Spec.StopSignal, "stop-signal", "", "signal that stops the container (default: the image's, else TERM)")
-	f.IntVar(&stopSecs, "stop-timeout", 0, "seconds stop waits for the stop signal before SIGKILL (default 10)")
+	f.IntVar(&rf.stopSecs, "stop-timeout", 0, "seconds stop waits for the stop signal before SIGKILL (default 10)")
 	f.StringArrayVarP(&opts.Spec.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to pass the host's)")
-	f.StringArrayVar(&envFiles, "env-file", nil, "read environment variables from a file")
+	f.StringArrayVar(&rf.envFiles, "env-file", nil, "read environment variables from a file")
 	f.StringVarP(&opts.Spec.Workdir, "workdir", "w", "", "working directory inside the container")
 	f.StringVarP(&opts.Spec.User, "user", "u", "", "user to run as: name or uid[:gid] (looked up in the image)")
 	f.StringArrayVar(&opts.Spec.GroupAdd, "group-add", nil, "additional group to join")
-	f.StringVar(&entrypoint, "entrypoint", "", "override the image's entrypoint (empty clears it)")
+	f.StringVar(&rf.entrypoint, "entrypoint", "", "override the image's entrypoint (empty clears it)")
 	f.StringVarP(&opts.Spec.Hostname, "hostname", "h", "", "container host name")
 	f.StringArrayVarP(&opts.Spec.Volumes, "volume", "v", nil, "bind mount a host path (absolute, or ./relative to here) or mount a named volume: HOST-PATH|VOLUME:DST[:ro|rw]")
 	f.StringArrayVar(&opts.Spec.Mounts, "mount", nil, "attach a mount: type=bind|volume|tmpfs,source=...,target=...[,readonly]")
 	f.StringArrayVar(&opts.Spec.Tmpfs, "tmpfs", nil, "mount a tmpfs: DST[:OPTIONS]")
 	f.BoolVar(&opts.Spec.ReadOnly, "read-only", false, "mount the container's root file system read-only")
-	f.BoolVarP(&tty, "tty", "t", false, "allocate a pseudo-terminal")
+	f.BoolVarP(&rf.tty, "tty", "t", false, "allocate a pseudo-terminal")
 	f.BoolVarP(&opts.Interactive, "interactive", "i", false, "keep standard input open")
 	f.BoolVar(&opts.Init, "init", false, "run a small init as PID 1 that forwards signals and reaps orphans")
 	f.StringArrayVar(&opts.Spec.Devices, "device", nil, "add a host device: HOST[:CONTAINER][:rwm]")
@@ -113,8 +141,8 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&opts.Spec.Ulimits, "ulimit", nil, "set a resource limit: NAME=SOFT[:HARD]")
 	f.StringVar(&opts.Platform, "platform", "", "require the image to be for this platform (os/arch[/variant])")
 	f.StringVar(&opts.Pull, "pull", images.PullMissing, "pull the image before running: missing, always or never")
-	addRegistryFlags(f, &opts.PullWith, &rf)
-	addLayerLimitFlags(f, &lf)
+	addRegistryFlags(f, &opts.PullWith, &rf.rf)
+	addLayerLimitFlags(f, &rf.lf)
 	f.StringVar(&opts.Net.Mode, "network", envOr(os.Getenv, "EDGERUN_NETWORK", container.NetworkBridge), "network mode: bridge, host, none or container:NAME [$EDGERUN_NETWORK]")
 	f.StringArrayVarP(&opts.Net.Publish, "publish", "p", nil, "publish a container port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]")
 	f.BoolVarP(&opts.Net.PublishAll, "publish-all", "P", false, "publish the image's exposed ports on free host ports")
@@ -130,7 +158,6 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringVar(&opts.Limits.CPUSetCPUs, "cpuset-cpus", "", "CPUs the container may use, e.g. 0-1")
 	f.StringVar(&opts.Limits.PidsLimit, "pids-limit", "", "maximum number of processes (-1: unlimited)")
 	f.StringVar(&opts.Limits.OOMScoreAdj, "oom-score-adj", "", "OOM score adjustment, -1000..1000")
-	return cmd
 }
 
 // readEnvFiles reads --env-file files in order.
@@ -169,8 +196,8 @@ func parseLabels(flags []string) (map[string]string, error) {
 }
 
 // absVolumes resolves -v's relative host paths (./x, ../x, dir/sub)
-// against the working directory, as docker does, before anything is
-// recorded: a restart from another directory mounts the same path.
+// against the working directory, before anything records them: a later
+// start from another directory mounts the same path.
 func absVolumes(vols []string) ([]string, error) {
 	if len(vols) == 0 {
 		return vols, nil

@@ -13,6 +13,11 @@ import (
 // addDetachFlags adds the flags of detached containers to run.
 func addDetachFlags(f *pflag.FlagSet, opts *container.RunOptions, detach *bool) {
 	f.BoolVarP(detach, "detach", "d", false, "run in the background under a monitor and print the container ID")
+	addMonitorFlags(f, opts)
+}
+
+// addMonitorFlags adds the flags of a container's monitor (run -d, create).
+func addMonitorFlags(f *pflag.FlagSet, opts *container.RunOptions) {
 	f.StringVar(&opts.DetachOpts.Restart, "restart", "no", "restart policy with -d: no, on-failure[:max], always, unless-stopped")
 	f.StringArrayVar(&opts.DetachOpts.LogOpts, "log-opt", nil, "log option with -d: max-size=5m, max-file=3")
 }

@@ -30,7 +30,7 @@ var layers = map[string][]string{
 	"cmd/edgerun": {"*"}, // the CLI calls every library
 	"container": {"specgen", "images", "image", "rootfs", "netns", "cgroups", "logfile", "restart", "terminal",
 		"internal/atomicfile", "internal/lockfile", "internal/containerinit", "internal/statedir", "internal/ids",
-		"internal/fault", "rootless", "oci", "volumes", "health"},
+		"internal/fault", "rootless", "oci", "volumes", "health", "internal/proctable"},
 	"specgen":  {"cgroups", "internal/containerinit", "internal/ids"},
 	"services": {"container", "restart", "compose", "health", "images", "internal/fault"},
 	"images":   {"image", "rootfs", "internal/atomicfile", "internal/lockfile", "internal/fault"},
@@ -60,6 +60,7 @@ var layers = map[string][]string{
 	"internal/fault":         {},
 	"internal/layering":      {},
 	"internal/gotmpl":        {},
+	"internal/proctable":     {},
 
 	// Tools, benchmarks and tests of the whole: anything below cmd/edgerun.
 	"e2e":                  {"*"},
