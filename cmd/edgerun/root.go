@@ -107,5 +107,6 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newApplyCommand(g),
 		newOCICommand("oci", stdin, stdout, stderr, getenv),
 	)
+	finishTree(cmd)
 	return cmd
 }
