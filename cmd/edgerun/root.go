@@ -108,5 +108,6 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newOCICommand("oci", stdin, stdout, stderr, getenv),
 	)
 	finishTree(cmd)
+	addCompletions(cmd, g)
 	return cmd
 }
