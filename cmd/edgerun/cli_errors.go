@@ -63,16 +63,24 @@ func flagError(cmd *cobra.Command, err error) error {
 	if errors.Is(err, pflag.ErrHelp) {
 		return err
 	}
-	return &exitError{code: container.ExitRuntimeFailed,
-		err: fmt.Errorf("%w\nSee '%s --help'.", err, cmd.CommandPath())}
+	return &exitError{code: container.ExitRuntimeFailed, err: &usageError{err: err, path: cmd.CommandPath()}}
 }
+
+// usageError is a command-line error with docker's hint on a line of its
+// own: "See 'edgerun run --help'."
+type usageError struct {
+	err  error
+	path string
+}
+
+func (e *usageError) Error() string { return e.err.Error() + "\nSee '" + e.path + " --help'." }
+func (e *usageError) Unwrap() error { return e.err }
 
 // runtimeFailedArgs makes an argument error of check exit 125.
 func runtimeFailedArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := check(cmd, args); err != nil {
-			return &exitError{code: container.ExitRuntimeFailed,
-				err: fmt.Errorf("%w\nSee '%s --help'.", err, cmd.CommandPath())}
+			return &exitError{code: container.ExitRuntimeFailed, err: &usageError{err: err, path: cmd.CommandPath()}}
 		}
 		return nil
 	}
