@@ -31,6 +31,7 @@ check_tree() {
 	[ -s "$r/usr/share/zsh/vendor-completions/_edgerun" ] || fail "no zsh completion"
 	[ -s "$r/usr/share/fish/vendor_completions.d/edgerun.fish" ] || fail "no fish completion"
 	grep -q '^ExecStart=/usr/bin/edgerun boot$' "$r/lib/systemd/system/edgerun.service" || fail "edgerun.service does not run /usr/bin/edgerun"
+	# shellcheck disable=SC2016 # the literal line of the script
 	grep -q '^EDGERUN=${EDGERUN:-/usr/bin/edgerun}$' "$r/etc/init.d/edgerun" || fail "the init script does not run /usr/bin/edgerun"
 }
 
