@@ -43,6 +43,11 @@ func TestExitCodesOfCommandLineErrors(t *testing.T) {
 		{[]string{"network", "bogus"}, 1, []string{`unknown command "bogus" for "edgerun network"`}},
 		{[]string{"logout"}, 0, nil},
 		{[]string{"image"}, 0, nil}, // help, as docker image prints it
+		{[]string{"volume"}, 0, nil},
+		{[]string{"network"}, 0, nil},
+		{[]string{"healthcheck"}, 125, []string{"needs a subcommand"}},
+		{[]string{"--bogus"}, 125, []string{"See 'edgerun --help'."}},
+		{[]string{"stop", "-t", "soon", "web"}, 125, []string{"invalid argument"}}, // a bad flag value
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
