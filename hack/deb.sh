@@ -30,7 +30,7 @@ esac
 # Debian versions start with a digit: v1.2.3 -> 1.2.3; a bare commit -> 0~gitDATE.HASH.
 v=${VERSION:-dev}
 case $v in
-v[0-9]* | [0-9]*) v=$(echo "${v#v}" | tr - .) ;;
+v[0-9]*.* | [0-9]*.*) v=$(echo "${v#v}" | tr - .) ;; # a tag; a bare hash has no dot
 *) v="0~git$(date -u -d "@${COMMIT_TIME:-0}" +%Y%m%d%H%M%S).$(echo "$v" | tr - .)" ;;
 esac
 epoch=${COMMIT_TIME:-$(date +%s)}
@@ -55,9 +55,10 @@ install -D -m 0644 "$src/contrib/deb/lintian-overrides" "$stage/usr/share/lintia
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 desc=""
 case $arch in
-armhf | armel) desc=" The ARM packages carry the ARMv6 binary (GOARM=6, VFPv2): it runs on the
- Raspberry Pi 1 and Zero (Raspberry Pi OS armhf is ARMv6 with VFP) and every later ARM core,
- not on ARMv5 (plain armel) boards.
+armhf | armel) desc=" .
+ This package carries the ARMv6 binary (GOARM=6, VFPv2): it runs on the
+ Raspberry Pi 1 and Zero (Raspberry Pi OS armhf is ARMv6 with VFP) and on
+ every later ARM core, not on ARMv5 (plain armel) boards.
 " ;;
 esac
 cat >"$stage/DEBIAN/control" <<CONTROL
