@@ -38,6 +38,10 @@ SENSOR_PLATFORMS := linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6
 export EDGERUN_TEST_IMAGES := $(IMAGES)
 export EDGERUN_BIN := $(CURDIR)/$(BIN)
 
+SYSTEMDUNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
+INITDIR            ?= /etc/init.d
+
 .PHONY: all deps cross-deps bench-deps lint-deps vm-deps oci-deps build images test test-vm demo bench cross lint clean
 
 all: build
@@ -64,12 +68,49 @@ build: deps
 	@echo "$(BIN): $$(stat -c %s $(BIN)) bytes ($$(du -h $(BIN) | cut -f1)), dependencies in $(BIN).deps"
 
 ## install: edgerun into $(DESTDIR)$(PREFIX)/bin, with edgerun-oci (the OCI runtime's name for
-## containerd, k3s and podman; docs/oci.md) as a symlink to it
+## containerd, k3s and podman; docs/oci.md) as a symlink to it; the man pages (make man) into
+## share/man/man1; bash, zsh and fish completion; contrib's systemd units (SYSTEMDUNITDIR,
+## SYSTEMDUSERUNITDIR) and init script (INITDIR, default /etc/init.d) naming this PREFIX; the
+## docs into share/doc/edgerun (hack/install.sh). DESTDIR stages the whole tree.
 PREFIX ?= /usr/local
-.PHONY: install
-install: build
-	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/edgerun
-	ln -sfn edgerun $(DESTDIR)$(PREFIX)/bin/edgerun-oci
+.PHONY: install man
+install: build man
+	BIN=$(BIN) MANDIR=$(MAN) DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) SYSTEMDUNITDIR=$(SYSTEMDUNITDIR) \
+		SYSTEMDUSERUNITDIR=$(SYSTEMDUSERUNITDIR) INITDIR=$(INITDIR) hack/install.sh
+
+## man: a man page per command (section 1), generated from the command tree into out/man by
+## cmd/edgerun's TestManPages with cobra/doc, which is linked into that test binary only, never
+## into bin/edgerun (a main package under hack/ cannot import the tree: it is package main)
+MAN := $(CURDIR)/out/man
+man:
+	rm -rf $(MAN)
+	$(GO) test -tags '$(TAGS)' -count=1 -run '^TestManPages$$' ./cmd/edgerun -args -man $(MAN)
+	@echo "man: $$(ls $(MAN) | wc -l) pages in $(MAN)"
+
+## deb: Debian packages of the static binaries under out/deb (hack/deb.sh, docs/platforms.md,
+## "Packages"): amd64 (bin/edgerun), arm64 (bin/edgerun-linux-arm64), and armhf and armel, both
+## with the ARMv6 binary (bin/edgerun-linux-arm-v6), since Raspberry Pi OS's armhf is ARMv6 with
+## VFP; then lintian on each (debian/lintian-overrides explains what it is told to ignore).
+## DEB_ARCHES=amd64 builds only that one (no cross compilers needed).
+DEB      := $(CURDIR)/out/deb
+DEB_ARCHES ?= amd64 arm64 armhf armel
+.PHONY: deb deb-deps deb-test
+deb-deps:
+	@hack/deps.sh deb
+deb: deb-deps build man
+	@set -e; for a in $(DEB_ARCHES); do \
+		case $$a in amd64) b=$(BIN);; arm64) b=bin/edgerun-linux-arm64;; armhf|armel) b=bin/edgerun-linux-arm-v6;; \
+		*) echo "deb: unknown architecture $$a: use amd64, arm64, armhf or armel" >&2; exit 2;; esac; \
+		if [ $$b != $(BIN) ]; then $(MAKE) --no-print-directory cross-deps $$b; fi; \
+		HOSTBIN=$(BIN) MANDIR=$(MAN) OUT=$(DEB) VERSION=$(VERSION) COMMIT_TIME=$(COMMIT_TIME) hack/deb.sh $$a $$b; \
+	done
+
+## deb-test: the amd64 package: its contents (dpkg -x, then the extracted edgerun's version and
+## doctor), then a real dpkg -i, edgerun version and doctor from /usr/bin, and dpkg -P, checking
+## that nothing of it is left (hack/deb-test.sh). Run by make test.
+deb-test: deb-deps build man
+	@$(MAKE) --no-print-directory deb DEB_ARCHES=amd64
+	hack/deb-test.sh $(DEB)/edgerun_*_amd64.deb
 
 $(MKIMAGE): FORCE
 	$(GO) build -o $@ ./hack/mkimage
@@ -90,11 +131,13 @@ images: $(MKIMAGE)
 	@echo "images: $(IMAGES)/sensor $(IMAGES)/sensor-unhealthy $(IMAGES)/sensor-v2 $(IMAGES)/busybox"
 
 ## test: unit, integration (root) and end-to-end tests; go test -v output is what CI reads;
-## then the rootless tier (test-rootless), the OCI conformance comparison (test-oci), the proof
+## then the amd64 .deb (deb-test: seconds; the arm packages are built by make deb only, since
+## the cross builds are not part of make test), the rootless tier (test-rootless), the OCI conformance comparison (test-oci), the proof
 ## suite (test-reliability), the fuzzers for a bounded time (fuzz), the pure-Go unit tests for
 ## arm64/armv7 under qemu-user and the VM matrix (test-vm)
 test: deps build images
 	$(GO) test -tags '$(TAGS)' -v -count=1 ./... ./testdata/sensor
+	@$(MAKE) --no-print-directory deb-test
 	@$(MAKE) --no-print-directory test-rootless
 	@$(MAKE) --no-print-directory test-oci
 	@$(MAKE) --no-print-directory test-reliability
@@ -291,6 +334,6 @@ lint: lint-deps
 	out/tools/golangci-lint run --allow-serial-runners ./...
 
 clean:
-	rm -rf bin out/build out/images out/demo out/bench out/oci
+	rm -rf bin out/build out/images out/demo out/bench out/oci out/man out/deb
 
 FORCE:

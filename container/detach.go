@@ -155,6 +155,7 @@ func (r *Runtime) handOver(ctx context.Context, rec *Record, lock, owner *lockfi
 	}
 	defer pr.Close()
 	cmd := exec.Command(exe, MonitorCommand, r.cfg.Root, r.cfg.State, rec.ID)
+	cmd.Args[0] = monitorArgv0(rec)
 	cmd.Env = append(os.Environ(), monitorEnv...)
 	cmd.ExtraFiles = []*os.File{owner.File(), lock.File(), pw}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -223,7 +224,8 @@ func isMonitorOf(pid int, id string) bool {
 	if err != nil {
 		return false
 	}
-	// exe __monitor ROOT STATE ID [resume|relay ...]; empty for an instant while
+	// edgerun-mon NAME __monitor ROOT STATE ID [resume|relay ...] (argv[0] is
+	// the monitor's name, see monitor_name.go); empty for an instant while
 	// the monitor re-executes itself (see shed).
 	if args := bytes.Split(b, []byte{0}); len(b) > 0 && (len(args) < 5 || string(args[1]) != MonitorCommand || string(args[4]) != id) {
 		return false

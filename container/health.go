@@ -25,7 +25,7 @@ import (
 // HealthCommand is the hidden first argument a monitor runs the binary
 // with for one probe of a container's health check:
 //
-//	exe __health ROOT STATE ID
+//	edgerun-probe __health ROOT STATE ID
 //
 // The probe's exit code tells the monitor the status it left: 0 healthy,
 // 1 unhealthy, 3 starting, 2 the probe itself failed.
@@ -326,6 +326,7 @@ func (r *Runtime) probeProcess(ctx context.Context, id string, cfg *health.Confi
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout+probeSlack)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/proc/self/exe", HealthCommand, r.cfg.Root, r.cfg.State, id)
+	cmd.Args[0] = probeArgv0
 	cmd.Env = append(os.Environ(), monitorEnv...)
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()

@@ -28,10 +28,10 @@ import (
 // The arguments are the protocol between the two, documented in
 // relay/relay.c:
 //
-//	exe __monitor ROOT STATE ID relay PID STARTED BACKOFF log=PATH
+//	edgerun-mon NAME __monitor ROOT STATE ID relay PID STARTED BACKOFF log=PATH
 //	    max-size=N max-file=N [health=MS,MS,MS,MS] owner=FD stdout=FD
 //	    [stderr=FD] [keep=FD]
-//	exe __monitor ROOT STATE ID resume PID STARTED BACKOFF [exit=CODE]
+//	edgerun-mon NAME __monitor ROOT STATE ID resume PID STARTED BACKOFF [exit=CODE]
 //	    [wake=1] owner=FD [stdout=FD stderr=FD keep=FD]
 
 // resumed is what a re-executed monitor continues with.
@@ -55,7 +55,7 @@ const (
 // only if that failed; the monitor then goes on as it is.
 func (m *monitor) shed(rec *Record, run *monitorRun, started time.Time, backoff time.Duration) {
 	exe := "/proc/self/exe"
-	args := []string{exe, MonitorCommand, m.r.cfg.Root, m.r.cfg.State, m.id, relayArg,
+	args := []string{monitorArgv0(rec), MonitorCommand, m.r.cfg.Root, m.r.cfg.State, m.id, relayArg,
 		strconv.Itoa(run.pid), strconv.FormatInt(started.UnixNano(), 10), strconv.FormatInt(int64(backoff), 10)}
 	args = append(args, "log="+m.log.Path(), "max-size="+strconv.FormatInt(m.log.MaxSize(), 10),
 		"max-file="+strconv.Itoa(m.log.MaxFile()))

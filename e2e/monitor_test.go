@@ -36,6 +36,11 @@ printf '\nerr end\nno newline' >&2; echo ready; exec sleep 100000`
 	}
 	if args := strings.Split(string(cmdline), "\x00"); len(args) < 6 || args[5] != "relay" {
 		t.Fatalf("monitor %d runs %q, want the C monitor (__monitor ROOT STATE ID relay ...)", rec.MonitorPid, args)
+	} else if args[0] != "edgerun-mon relay" {
+		t.Errorf("monitor %d shows as %q in ps, want edgerun-mon relay (its container's name)", rec.MonitorPid, args[0])
+	}
+	if comm, err := os.ReadFile("/proc/" + strconv.Itoa(rec.MonitorPid) + "/comm"); err != nil || string(comm) != "edgerun-mon\n" {
+		t.Errorf("monitor %d shows as %q in top and pgrep (%v), want edgerun-mon", rec.MonitorPid, comm, err)
 	}
 	status, err := os.ReadFile("/proc/" + strconv.Itoa(rec.MonitorPid) + "/status")
 	if err != nil {

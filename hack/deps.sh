@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install what a make target needs, only when something is missing (idempotent, fast when
-# everything is there). Usage: hack/deps.sh GROUP...   GROUP: test cross vm bench lint oci
+# everything is there). Usage: hack/deps.sh GROUP...   GROUP: test cross vm bench deb lint oci
 #   test   build + `make test`: C toolchain, static libseccomp, busybox-static (busybox test
 #          image), skopeo and umoci (cross-check the test images' OCI layouts), docker-registry
 #          (pull tests against a registry on loopback; skopeo pushes to it), uidmap and
@@ -16,6 +16,7 @@
 #          kmod (depmod/modprobe on the extracted kernels), cpio, e2fsprogs (mkfs.ext4 and e2fsck
 #          for the power-cut leg's disks); the kernels themselves are fetched by
 #          hack/vm/kernel.sh with apt-get download (needs the cross group's arm64 lists)
+#   deb    make deb and deb-test: lintian (dpkg-deb and dpkg are Debian's own)
 #   lint   golangci-lint $GOLANGCI_LINT_VERSION built with the local Go into $TOOLS
 #   oci    the OCI runtime validation suite of opencontainers/runtime-tools, at the version
 #          hack/oci-conformance/go.mod pins, built static with the local Go into $OCI_BIN
@@ -35,6 +36,7 @@ pkgs_test="$pkgs_test containerd podman runc"
 pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libseccomp-dev:arm64
 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libseccomp-dev:armhf
 gcc-arm-linux-gnueabi libc6-dev-armel-cross libseccomp-dev:armel binutils file"
+pkgs_deb="lintian binutils"
 pkgs_vm="qemu-system-x86 qemu-system-arm qemu-user-static kmod cpio e2fsprogs"
 pkgs_bench="hyperfine debootstrap umoci tar gzip"
 pkgs_bench="$pkgs_bench runc podman skopeo jq time"
@@ -103,6 +105,7 @@ for group in "$@"; do
 	cross) check_go; apt_install $pkgs_cross ;;
 	bench) apt_install $pkgs_bench ;;
 	vm) apt_install $pkgs_vm ;;
+	deb) apt_install $pkgs_deb ;;
 	lint)
 		check_go
 		if [ "$("$TOOLS/golangci-lint" version --short 2>/dev/null || true)" != "${GOLANGCI_LINT_VERSION#v}" ]; then
@@ -120,6 +123,6 @@ for group in "$@"; do
 			(cd "$mod" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags '-s -w' -o "$OCI_BIN/" tool)
 			echo "$stamp" >"$OCI_BIN/.built"
 		fi ;;
-	*) echo "deps: unknown group $group: use test, cross, vm, bench, lint or oci" >&2; exit 2 ;;
+	*) echo "deps: unknown group $group: use test, cross, vm, bench, deb, lint or oci" >&2; exit 2 ;;
 	esac
 done

@@ -174,18 +174,19 @@ func ociEntries(layout, index []byte, want ocispec.Platform) ([]entry, error) {
 			groups[n] = append(groups[n], d)
 			continue
 		}
-		out = append(out, entry{desc: d, names: nonEmpty(n)})
+		out = append(out, entry{desc: d, names: nonEmpty(n), tag: layoutTag(d.Annotations)})
 	}
 	for _, n := range order {
 		if len(groups[n]) == 1 {
-			out = append(out, entry{desc: groups[n][0], names: nonEmpty(n)})
+			d := groups[n][0]
+			out = append(out, entry{desc: d, names: nonEmpty(n), tag: layoutTag(d.Annotations)})
 			continue
 		}
 		d, err := selectPlatform(groups[n], want)
 		if err != nil {
 			return nil, fmt.Errorf("index.json: %w", err)
 		}
-		out = append(out, entry{desc: d, names: nonEmpty(n)})
+		out = append(out, entry{desc: d, names: nonEmpty(n), tag: layoutTag(d.Annotations)})
 	}
 	return out, nil
 }

@@ -73,6 +73,9 @@ type blobSource interface {
 type entry struct {
 	desc  ocispec.Descriptor
 	names []string
+	// tag is an OCI layout's ref.name that is only a tag ("latest"): the
+	// image needs a name from --name.
+	tag string
 }
 
 // Load imports the images in src: an OCI image layout directory, an OCI
@@ -107,6 +110,9 @@ func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts Load
 		return nil, fmt.Errorf("load %s: %w", inputName(src), err)
 	}
 	defer bs.close()
+	if err := needNames(entries, name); err != nil {
+		return nil, fmt.Errorf("load %s: %w", inputName(src), err)
+	}
 	if n := countNames(entries, name); n > MaxLoadNames {
 		return nil, fmt.Errorf("load %s: %w", inputName(src),
 			invalidf("the input gives %d image names, a load takes at most %d names: load it in parts", n, MaxLoadNames))
@@ -129,6 +135,21 @@ func (s *Store) Load(ctx context.Context, src string, stdin io.Reader, opts Load
 	}
 	fault.Point("load/after-index")
 	return res, nil
+}
+
+// needNames refuses to load an image an OCI layout names only by a tag
+// unless --name gives its name.
+func needNames(entries []entry, name string) error {
+	if name != "" {
+		return nil
+	}
+	for _, e := range entries {
+		if e.tag != "" && len(e.names) == 0 {
+			return fmt.Errorf("the layout names its image only by the tag %q (org.opencontainers.image.ref.name), "+
+				"which is no image name: load it with --name NAME:%s", e.tag, e.tag)
+		}
+	}
+	return nil
 }
 
 // countNames counts the distinct names the entries (and extra, when set)

@@ -100,6 +100,12 @@ func TestLoadNames(t *testing.T) {
 		{"containerd name wins over ref.name", []layoutItem{{img: a, ann: map[string]string{
 			annotationContainerdName: "docker.io/library/busybox:1.36", annotationRefName: "1.36"}}}, LoadOptions{},
 			map[string]bool{"docker.io/library/busybox:1.36": true}, ""},
+		{"ref.name latest is a tag, not a name", []layoutItem{{img: a, ann: refName("latest")}}, LoadOptions{},
+			nil, `names its image only by the tag "latest" (org.opencontainers.image.ref.name), which is no image name: load it with --name NAME:latest`},
+		{"ref.name 1.36 is a tag, not a name", []layoutItem{{img: a, ann: refName("1.36")}}, LoadOptions{},
+			nil, "load it with --name NAME:1.36"},
+		{"--name names a tag-only image", []layoutItem{{img: a, ann: refName("latest")}}, LoadOptions{Name: "sensor:latest"},
+			map[string]bool{"docker.io/library/sensor:latest": true}, ""},
 		{"unnamed image is listed as none", []layoutItem{{img: a}}, LoadOptions{}, map[string]bool{"<none>": true}, ""},
 		{"--name tags an unnamed image", []layoutItem{{img: a}}, LoadOptions{Name: "sensor:2"},
 			map[string]bool{"docker.io/library/sensor:2": true}, ""},

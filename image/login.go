@@ -77,9 +77,10 @@ func (c *RegistryConfig) checkLogin(ctx context.Context, reg name.Registry, auth
 	if err != nil {
 		return err
 	}
+	host := reg.RegistryStr()
 	rt, err := transport.NewWithContext(ctx, reg, auth, base, []string{reg.Scope(transport.PullScope)})
 	if err != nil {
-		return c.explainNetError(reg.RegistryStr(), err)
+		return loginError(c.explainNetError(host, err), host, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://%s/v2/", reg.RegistryStr()), nil)
 	if err != nil {
@@ -87,13 +88,25 @@ func (c *RegistryConfig) checkLogin(ctx context.Context, reg name.Registry, auth
 	}
 	resp, err := (&http.Client{Transport: rt}).Do(req)
 	if err != nil {
-		return c.explainNetError(reg.RegistryStr(), err)
+		return loginError(c.explainNetError(host, err), host, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return statusError("credentials", resp.StatusCode, transport.CheckError(resp, http.StatusOK))
+		err := transport.CheckError(resp, http.StatusOK)
+		return loginError(statusError(host, "registry "+host, resp.StatusCode, err), host, err)
 	}
 	return nil
+}
+
+// loginError is explained, unless the registry refused the credentials
+// being checked: then it says so (a failed login is not told to log in).
+func loginError(explained error, host string, err error) error {
+	var terr *transport.Error
+	if !errors.As(err, &terr) || terr.StatusCode != http.StatusUnauthorized {
+		return explained
+	}
+	return fmt.Errorf("%w: %s refused the user name or password: check them (some registries want an access token "+
+		"in place of the password): %w", ErrUnauthorized, host, registrySaid(err))
 }
 
 // ErrNotLoggedIn is returned by Logout when there are no credentials.

@@ -44,8 +44,8 @@ func isTransient(err error) bool {
 }
 
 // httpError reads a non-success answer into a clear, classified error.
-func httpError(what string, resp *http.Response) error {
-	err := statusError(what, resp.StatusCode, transport.CheckError(resp, http.StatusOK))
+func httpError(host, what string, resp *http.Response) error {
+	err := statusError(host, what, resp.StatusCode, transport.CheckError(resp, http.StatusOK))
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
 		return &transientError{err}
 	}
@@ -68,7 +68,7 @@ func (cl *client) manifest(ctx context.Context, ref string, want digest.Digest, 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return document{}, httpError(what, resp)
+		return document{}, httpError(cl.ep.reg.RegistryStr(), what, resp)
 	}
 	if resp.ContentLength > limit {
 		return document{}, fmt.Errorf("%s is %d bytes: %w (limit %d)", what, resp.ContentLength, ErrTooLarge, limit)
@@ -201,7 +201,7 @@ func (p *puller) download(ctx context.Context, w *ingest, desc ocispec.Descripto
 		}
 		return &transientError{fmt.Errorf("%s: the registry refused to resume: starting over", what)}
 	default:
-		return httpError(what, resp)
+		return httpError(p.cl.ep.reg.RegistryStr(), what, resp)
 	}
 	if resp.ContentLength >= 0 && w.n+resp.ContentLength > desc.Size {
 		return fmt.Errorf("%s: %w: the registry sends %d bytes, the manifest says %d", what, ErrDigestMismatch, w.n+resp.ContentLength, desc.Size)

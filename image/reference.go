@@ -78,6 +78,9 @@ func annotatedName(ann map[string]string) (string, error) {
 	n := strings.TrimSpace(ann[annotationContainerdName])
 	if n == "" {
 		n = strings.TrimSpace(ann[annotationRefName])
+		if tagOnly(n) {
+			return "", nil
+		}
 	}
 	if n == "" {
 		return "", nil
@@ -87,4 +90,31 @@ func annotatedName(ann map[string]string) (string, error) {
 		return "", fmt.Errorf("%w: image name annotation: %w", ErrInvalidImage, err)
 	}
 	return ref, nil
+}
+
+// tagOnly reports whether an OCI layout's ref.name is a tag and no image
+// name: the image layout spec's ref.name is often only the tag (skopeo's
+// oci:DIR:TAG, docker save's ref.name beside io.containerd.image.name), so
+// a bare "latest", a version ("1.36", "v2") or a word with capitals (which
+// names never have) names no image. Another bare word ("busybox") is taken
+// as a name, tagged latest, as before.
+func tagOnly(ref string) bool {
+	if ref == "" || strings.ContainsAny(ref, "/:@") {
+		return false
+	}
+	c := ref[0]
+	return ref == "latest" || (c >= '0' && c <= '9') ||
+		(c == 'v' && len(ref) > 1 && ref[1] >= '0' && ref[1] <= '9') || strings.ToLower(ref) != ref
+}
+
+// layoutTag is the tag an OCI layout's descriptor gives without a name
+// (see tagOnly), or "".
+func layoutTag(ann map[string]string) string {
+	if strings.TrimSpace(ann[annotationContainerdName]) != "" {
+		return ""
+	}
+	if n := strings.TrimSpace(ann[annotationRefName]); tagOnly(n) {
+		return n
+	}
+	return ""
 }

@@ -244,22 +244,58 @@ func (c *RegistryConfig) explainNetError(host string, err error) error {
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
 		return fmt.Errorf("%w: registry host %s not found: check the image name and the network's DNS: %w", ErrRegistry, host, err)
 	case errors.As(err, &terr):
-		return statusError(host, terr.StatusCode, err)
+		return statusError(host, "registry "+host, terr.StatusCode, err)
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return fmt.Errorf("%w: registry %s speaks plain HTTP: if it is a trusted registry on your network, pass --insecure-registry %s: %w", ErrRegistry, host, host, err)
 	}
-	return fmt.Errorf("%w: registry %s: %w", ErrRegistry, host, err)
+	return fmt.Errorf("%w: registry %s: %w", ErrRegistry, host, registrySaid(err))
 }
 
-// statusError explains an HTTP status from a registry.
-func statusError(what string, code int, err error) error {
+// statusError explains an HTTP status from a registry about what (a
+// manifest, a blob, the registry host) on the registry host.
+func statusError(host, what string, code int, err error) error {
+	said := registrySaid(err)
 	switch code {
 	case http.StatusUnauthorized:
-		return fmt.Errorf("%w: %s: authentication required or credentials refused: run edgerun login: %w", ErrUnauthorized, what, err)
+		return fmt.Errorf("%w: %s: no credentials for %s, or the stored ones were refused: log in with edgerun login %s, "+
+			"and check the image name (registries answer so for images that do not exist, too): %w", ErrUnauthorized, what, host, host, said)
 	case http.StatusForbidden:
-		return fmt.Errorf("%w: %s: access denied: check the credentials' permissions (edgerun login): %w", ErrUnauthorized, what, err)
+		return fmt.Errorf("%w: %s: access denied: the credentials stored for %s may not pull this image: check the name, or log in as a user who may (edgerun login %s): %w",
+			ErrUnauthorized, what, host, host, said)
 	case http.StatusNotFound:
-		return fmt.Errorf("%w: %s: not in the registry: check the name and tag: %w", ErrNotFound, what, err)
+		return fmt.Errorf("%w: %s: not in the registry: check the name and tag: %w", ErrNotFound, what, said)
 	}
-	return fmt.Errorf("%w: %s: %w", ErrRegistry, what, err)
+	return fmt.Errorf("%w: %s: %w", ErrRegistry, what, said)
+}
+
+// saidError is a registry's answer rendered as text a person reads (codes
+// and messages, without the diagnostics' detail values, which are JSON of
+// any shape and print as Go maps); it still unwraps to the original error.
+type saidError struct {
+	msg string
+	err error
+}
+
+func (e *saidError) Error() string { return e.msg }
+func (e *saidError) Unwrap() error { return e.err }
+
+// registrySaid renders what the registry said in err: its error codes and
+// messages, else its HTTP status.
+func registrySaid(err error) error {
+	var terr *transport.Error
+	if err == nil || !errors.As(err, &terr) {
+		return err
+	}
+	var parts []string
+	for _, d := range terr.Errors {
+		s := string(d.Code)
+		if d.Message != "" {
+			s += ": " + d.Message
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
+		parts = append(parts, fmt.Sprintf("the registry answered %d %s", terr.StatusCode, http.StatusText(terr.StatusCode)))
+	}
+	return &saidError{msg: strings.Join(parts, "; "), err: err}
 }

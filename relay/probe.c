@@ -64,7 +64,7 @@ static void close_from(int lowfd)
 		close(fd);
 }
 
-// probe_start runs one probe as a child: "exe __health ROOT STATE ID",
+// probe_start runs one probe as a child: "edgerun-probe __health ROOT STATE ID",
 // with none of the monitor's descriptors (the owner lock above all) and
 // the signal dispositions of an ordinary process.
 void probe_start(struct relay_health *h)
@@ -76,7 +76,7 @@ void probe_start(struct relay_health *h)
 		signal(SIGPIPE, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &h->mask, NULL);
 		close_from(3);
-		char *args[] = {h->argv[0], "__health", h->argv[2], h->argv[3], h->argv[4], NULL};
+		char *args[] = {"edgerun-probe", "__health", h->argv[2], h->argv[3], h->argv[4], NULL};
 		execve("/proc/self/exe", args, environ);
 		_exit(2);
 	}

@@ -2,7 +2,7 @@
 // container/monitor_shed.go and docs/architecture.md, "The monitor"). The
 // Go monitor starts the container, then re-executes this binary as
 //
-//	exe __monitor ROOT STATE ID relay PID STARTED BACKOFF log=PATH
+//	edgerun-mon NAME __monitor ROOT STATE ID relay PID STARTED BACKOFF log=PATH
 //	    max-size=N max-file=N [health=MS,MS,MS,MS] owner=FD stdout=FD
 //	    [stderr=FD] [keep=FD]
 //
@@ -17,7 +17,7 @@
 //
 // With health=INTERVAL,START_INTERVAL,START_PERIOD,TIMEOUT (milliseconds)
 // it also probes the container's health check: at each due time it runs
-// "exe __health ROOT STATE ID" (container/health.go) as its child, one at
+// "edgerun-probe __health ROOT STATE ID" (container/health.go) as its child, one at
 // a time, and reads the status the probe left from its exit code (0
 // healthy, 1 unhealthy, 3 starting) to time the next one: the start
 // interval while starting within the start period, the interval otherwise.
@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -387,7 +388,8 @@ static int relay_loop(struct relay *r, int sfd)
 }
 
 // relay_back executes the Go monitor to record the exit. argv is rewritten
-// in place: "resume" replaces "relay" and the descriptors follow.
+// in place: "resume" replaces "relay" and the descriptors follow; argv[0]
+// (the monitor's name, "edgerun-mon NAME") is kept.
 static void relay_back(struct relay *r, int code, const sigset_t *mask)
 {
 	static char exit_arg[32], owner_arg[32];
@@ -411,6 +413,23 @@ static void relay_back(struct relay *r, int code, const sigset_t *mask)
 	// Nothing records the exit: the next edgerun command finds the monitor
 	// gone (owner lock free) and reclaims the container (container/cleanup.go).
 	_exit(1);
+}
+
+// edgerun_name names a monitor "edgerun-mon" and a probe "edgerun-probe"
+// in the kernel's comm (what top, pgrep and ps -o comm show; 15 bytes at
+// most), which execve set to "exe" from /proc/self/exe. Set here, on the
+// main thread before the Go runtime starts, every thread inherits it; the
+// Go monitor and the C one alike. Their argv[0] ("edgerun-mon NAME") is
+// chosen by whoever executes them (container/monitor_name.go).
+__attribute__((constructor)) static void edgerun_name(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	if (argc < 2 || argv == NULL || argv[1] == NULL)
+		return;
+	if (strcmp(argv[1], "__monitor") == 0)
+		prctl(PR_SET_NAME, "edgerun-mon", 0, 0, 0);
+	else if (strcmp(argv[1], "__health") == 0)
+		prctl(PR_SET_NAME, "edgerun-probe", 0, 0, 0);
 }
 
 __attribute__((constructor)) static void edgerun_relay(int argc, char **argv, char **envp)

@@ -23,6 +23,12 @@ import (
 // TestMain answers the C monitor executing the Go one back (this test
 // binary stands in for edgerun): it prints the arguments it got.
 func TestMain(m *testing.M) {
+	// TestMonitorAndProbeNameThemselves: what ps and top show.
+	if len(os.Args) > 1 && os.Getenv("RELAY_TEST_NAMES") == "1" {
+		comm, _ := os.ReadFile("/proc/self/comm")
+		fmt.Printf("%s|%s", strings.TrimSpace(string(comm)), os.Args[0])
+		os.Exit(0)
+	}
 	if len(os.Args) > 6 && os.Args[1] == "__monitor" && os.Args[5] == "resume" {
 		fmt.Println(strings.Join(os.Args[1:], " "))
 		os.Exit(0)
@@ -211,6 +217,42 @@ func TestCMonitorRotatesAsTheGoWriter(t *testing.T) {
 			if l != "line "+strconv.Itoa(first+i) {
 				t.Fatalf("%s: line %d after rotation is %q, want line %d: lines lost or reordered", writer, i, l, first+i)
 			}
+		}
+	}
+}
+
+// TestMonitorAndProbeNameThemselves: a monitor and a probe, executed
+// through /proc/self/exe as edgerun executes them, show as edgerun-mon and
+// edgerun-probe in the kernel's comm (top, pgrep, ps -o comm), whatever
+// argv[0] their executor chose; any other process keeps its comm.
+func TestMonitorAndProbeNameThemselves(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exeComm := filepath.Base(self)
+	if len(exeComm) > 15 {
+		exeComm = exeComm[:15]
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"edgerun-mon web", "__monitor", "root", "state", "id"}, "edgerun-mon|edgerun-mon web"},
+		{[]string{"edgerun-mon web", "__monitor", "root", "state", "id", "resume", "1", "0", "0", "exit=0"}, "edgerun-mon|edgerun-mon web"},
+		{[]string{"edgerun-probe", "__health", "root", "state", "id"}, "edgerun-probe|edgerun-probe"},
+		{[]string{"edgerun", "ps"}, exeComm + "|edgerun"},
+	}
+	for _, tt := range tests {
+		cmd := exec.Command(self)
+		cmd.Args = tt.args
+		cmd.Env = append(os.Environ(), "RELAY_TEST_NAMES=1")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%q: %v", tt.args, err)
+		}
+		if string(out) != tt.want {
+			t.Errorf("%q shows as comm|argv[0] %q, want %q", tt.args, out, tt.want)
 		}
 	}
 }

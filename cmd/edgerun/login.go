@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -66,6 +67,11 @@ func newLogoutCommand(g *globalOptions) *cobra.Command {
 				server = args[0]
 			}
 			key, err := image.Logout(image.DefaultConfigDir(), server)
+			if errors.Is(err, image.ErrNotLoggedIn) {
+				// As docker: nothing to remove is not a failure.
+				fmt.Fprintf(g.Stdout, "Not logged in to %s\n", key)
+				return nil
+			}
 			if err != nil {
 				return err
 			}

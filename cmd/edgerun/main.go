@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -110,19 +109,7 @@ func runCLI() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cmd := newRootCommand(os.Stdin, os.Stdout, os.Stderr, os.Getenv)
-	err := cmd.ExecuteContext(ctx)
-	if err == nil {
-		return 0
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintf(os.Stderr, "edgerun: %v\n", ee.err)
-		}
-		return ee.code
-	}
-	fmt.Fprintf(os.Stderr, "edgerun: %v\n", err)
-	return 1
+	return exitCode(cmd.ExecuteContext(ctx), os.Stderr)
 }
 
 // exitError carries a process exit code through cobra.

@@ -117,5 +117,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 	)
 	// docker's cp, save and history (image inspect is under image)
 	cmd.AddCommand(newCpCommand(g), newSaveCommand(g), newHistoryCommand(g))
+	finishTree(cmd)
+	addCompletions(cmd, g)
 	return cmd
 }

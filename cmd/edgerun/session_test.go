@@ -17,6 +17,10 @@ func TestNeedsSessionSkipsCommandsThatNeedNoNamespaces(t *testing.T) {
 		{[]string{"help", "run"}, false},
 		{[]string{"--help"}, false},
 		{[]string{"-h", "run"}, false},
+		// Completion reads the user's root without entering the session.
+		{[]string{"__complete", "logs", ""}, false},
+		{[]string{"--root", "/r", "__completeNoDesc", "rmi", ""}, false},
+		{[]string{"completion", "bash"}, false},
 		{nil, false},
 	}
 	for _, tt := range tests {
