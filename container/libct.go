@@ -90,6 +90,14 @@ func killAndDestroy(c *libcontainer.Container, cgroupless bool) error {
 		}
 	}
 	err := c.Destroy()
+	// A process joining the container as it dies (an exec, a health
+	// probe's check: libcontainer's setns init) can keep it "running" a
+	// moment longer: kill again and retry, for a few seconds.
+	for i := 0; i < 50 && errors.Is(err, libcontainer.ErrRunning); i++ {
+		_ = c.Signal(killSignal)
+		time.Sleep(100 * time.Millisecond)
+		err = c.Destroy()
+	}
 	if err != nil && errors.Is(err, os.ErrNotExist) {
 		err = nil
 	}

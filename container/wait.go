@@ -104,17 +104,24 @@ func (r *Runtime) waitExit(ctx context.Context, w *watcher, id string, base *Rec
 		if cond != WaitRemoved && exitedSince(base, cur) {
 			return cur.ExitCode, nil
 		}
+		var recheck <-chan time.Time
 		switch {
 		case r.ownerAlive(id):
 			w.armOwner(r.ownerLockPath(id))
-		case runs(cur) && !r.Busy(cur):
+		case runs(cur):
 			// Its owner died (kill -9) and left it running: reap it, as the
-			// cleanup of every command does. The record it writes wakes
-			// the loop; a foreground container whose edgerun died lives on.
-			_ = r.reapLost(cur)
+			// cleanup of every command does; the record it writes wakes
+			// the loop (a foreground container whose edgerun died lives
+			// on). Another command may hold the lock, or the reap fail:
+			// nothing may then write the record, so look again shortly.
+			if !r.Busy(cur) {
+				_ = r.reapLost(cur)
+			}
+			recheck = time.After(200 * time.Millisecond)
 		}
 		select {
 		case <-w.changed:
+		case <-recheck:
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		}

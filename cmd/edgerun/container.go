@@ -128,6 +128,9 @@ func newRmCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "kill and remove a running container")
+	// docker's -v removes anonymous volumes; edgerun has none, and named
+	// volumes stay, as in docker.
+	cmd.Flags().BoolP("volumes", "v", false, "accepted for docker's scripts: edgerun has no anonymous volumes; named volumes are kept")
 	return cmd
 }
 

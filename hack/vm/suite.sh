@@ -2,7 +2,8 @@
 # suite.sh NAME: run the test suite hack/vm/suites/NAME inside a test VM (called by /init).
 # A suite file has one step per line:
 #   doctor RC          run `edgerun doctor`; the host runner checks its exit code is RC
-#   test PKG REGEXP    run the test binary of package PKG (-test.run REGEXP; . for all of it);
+#   test PKG REGEXP [SKIP]  run the test binary of package PKG (-test.run REGEXP; . for all of
+#                      it), but not the tests matching SKIP (-test.skip);
 #                      PKG all runs every test binary the VM carries (/tests/PKG.test, PKG a
 #                      folder like netns or internal/testenv), PKG others those that no other
 #                      test line of the suite names
@@ -125,6 +126,10 @@ while read -r kind a b; do
 		echo "@@VM oci-tsv-end"
 		[ "$r" = 0 ] || rc=1 ;;
 	test)
+		# test PKG RUN [SKIP]: the tests matching RUN, but not SKIP (a regexp).
+		run=${b%% *} skip=
+		[ "$run" = "$b" ] || skip=${b#* }
+		[ -n "$skip" ] || skip='^$'
 		pkgs=$a
 		case $a in
 		all) pkgs=$(staged) ;;
@@ -142,7 +147,7 @@ while read -r kind a b; do
 				continue
 			fi
 			echo "@@VM test-begin $p $(cut -d' ' -f1 /proc/uptime)"
-			(cd "/src/$p" && run_as "/tests/$p.test" -test.v -test.count=1 -test.timeout 30m -test.run "$b" </dev/null 2>&1)
+			(cd "/src/$p" && run_as "/tests/$p.test" -test.v -test.count=1 -test.timeout 30m -test.run "$run" -test.skip "$skip" </dev/null 2>&1)
 			r=$?
 			echo "@@VM test-end $p $r $(cut -d' ' -f1 /proc/uptime)"
 			[ "$r" = 0 ] || rc=1
