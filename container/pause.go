@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/opencontainers/runc/libcontainer"
+
+	"github.com/edgerun/edgerun/specgen"
 )
 
 // ErrPaused: the operation cannot act on a paused container.
@@ -32,6 +34,9 @@ func (r *Runtime) setPaused(ctx context.Context, ref string, pause bool) (*Recor
 	c := r.loadLibcontainer(rec.ID)
 	if rec.State != StateRunning || c == nil {
 		return nil, fmt.Errorf("%w: container %s is %s", ErrNotRunning, rec.Name, rec.State)
+	}
+	if why := r.cgroupless(); why != nil {
+		return nil, fmt.Errorf("%w: pause freezes the container's cgroup, and rootless containers get none here: %w", specgen.ErrInvalidOption, why)
 	}
 	if pause {
 		err = freeze(c, rec.Name)

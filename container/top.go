@@ -22,8 +22,14 @@ func (r *Runtime) Top(ctx context.Context, ref string, psArgs []string) ([]strin
 	if rec.State != StateRunning || c == nil {
 		return nil, nil, fmt.Errorf("%w: container %s is %s", ErrNotRunning, rec.Name, rec.State)
 	}
-	pids, err := c.Processes()
-	if err != nil {
+	var pids []int
+	if r.cgroupless() != nil {
+		// No cgroup of its own (rootless without delegation): its
+		// processes are those of its PID namespace.
+		if st, serr := c.State(); serr == nil && st.InitProcessPid > 0 {
+			pids = pidNamespaceMembers(st.InitProcessPid)
+		}
+	} else if pids, err = c.Processes(); err != nil {
 		return nil, nil, fmt.Errorf("list the processes of container %s: %w", rec.Name, err)
 	}
 	if len(psArgs) == 0 {

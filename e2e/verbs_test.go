@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 // Tests of the docker verbs of issue 16: wait, port, rename, pause and
@@ -112,6 +114,14 @@ func TestPauseFreezesStopsProbesAndStopStillEnds(t *testing.T) {
 	e.runD("--name", "p", "--health-cmd", "true", "--health-interval", "200ms", "--health-retries", "1",
 		"busybox", "sh", "-c", ticker)
 	e.waitHealth("p", "healthy", status("healthy"))
+	if testenv.Rootless() && testenv.Delegation() == "" {
+		// No cgroup, no freezer: refused, saying why.
+		if r := e.run("pause", "p"); r.code != 1 || !strings.Contains(r.stderr, "rootless containers get none") {
+			t.Errorf("pause of a rootless container without a cgroup: %s", r)
+		}
+		e.must("rm", "-f", "p")
+		return
+	}
 	e.must("pause", "p")
 	pausedAt := time.Now()
 	if ps := e.must("ps"); !strings.Contains(ps, "(Paused)") {
