@@ -96,7 +96,13 @@ func (e *env) account() accounting {
 		}
 		return nil
 	})
-	_ = filepath.WalkDir(e.state, func(path string, _ fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(e.state, func(path string, d fs.DirEntry, err error) error {
+		// <state>/exits keeps the exit code of each --rm container for
+		// `wait` for a minute (container/wait.go); the cleanup of every
+		// command removes older ones: bounded by time, not by count.
+		if err == nil && d.IsDir() && path == filepath.Join(e.state, "exits") {
+			return fs.SkipDir
+		}
 		if err == nil && path != e.state {
 			a.StateDirs++
 		}
