@@ -167,7 +167,7 @@ func (r *Runtime) onUnhealthy(ctx context.Context, rec *Record, action string) {
 		_ = r.signalInit(rec, unix.SIGKILL)
 	case health.ActionRestart:
 		_ = r.signalInit(rec, r.stopSignal(rec.ID))
-		if !r.waitStopped(ctx, rec, r.stopTimeout(rec.ID)) {
+		if !r.waitStopped(ctx, rec, rec.stopWait()) {
 			_ = r.signalInit(rec, unix.SIGKILL)
 		}
 	case health.ActionStop:

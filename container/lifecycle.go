@@ -108,3 +108,12 @@ const BootIDFileEnv = "EDGERUN_BOOT_ID_FILE"
 
 // bootID returns the ID of the running boot, "" when the kernel has none.
 func (r *Runtime) bootID() string { return statedir.BootID(r.cfg.BootIDFile) }
+
+// stopWait is how long stop waits for the stop signal before SIGKILL:
+// the container's --stop-timeout, else DefaultStopTimeout.
+func (l *Lifecycle) stopWait() time.Duration {
+	if l.StopTimeout > 0 {
+		return l.StopTimeout
+	}
+	return DefaultStopTimeout
+}

@@ -42,7 +42,7 @@ func (r *Runtime) stop(ctx context.Context, ref string, timeout time.Duration, s
 		return rec, err
 	}
 	if timeout < 0 {
-		timeout = r.stopTimeout(rec.ID)
+		timeout = rec.stopWait()
 	}
 	fault.Point("stop/after-mark")
 	sig := r.stopSignal(rec.ID)

@@ -206,7 +206,7 @@ func (u *updater) run(ctx context.Context) (*UpdateResult, error) {
 	if u.j.StopFirst {
 		// Stopped, and its address and ports let go for the replacement;
 		// a rollback's start sets them up again (ensureNetwork).
-		_, err := u.r.Stop(ctx, u.j.Old, u.r.stopTimeout(u.j.Old))
+		_, err := u.r.Stop(ctx, u.j.Old, -1)
 		if err == nil {
 			var rec *Record
 			if rec, err = u.r.loadRecord(u.j.Old); err == nil {
@@ -322,13 +322,4 @@ func lastOutput(st *health.State) string {
 		out = out[:200] + "…"
 	}
 	return fmt.Sprintf("the check exited %d: %s", l.ExitCode, out)
-}
-
-// stopTimeout is how long stop waits for a container before SIGKILL: its
-// --stop-timeout, else DefaultStopTimeout.
-func (r *Runtime) stopTimeout(id string) time.Duration {
-	if rec, err := r.loadRecord(id); err == nil && rec.StopTimeout > 0 {
-		return rec.StopTimeout
-	}
-	return DefaultStopTimeout
 }

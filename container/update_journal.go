@@ -202,7 +202,7 @@ func (r *Runtime) finishUpdate(ctx context.Context, j *journal) error {
 			return err
 		}
 		fault.Point("update/after-switch")
-		if _, err := r.Stop(ctx, old.ID, r.stopTimeout(old.ID)); err != nil {
+		if _, err := r.Stop(ctx, old.ID, -1); err != nil {
 			return fmt.Errorf("stop the old %s: %w", j.Name, err)
 		}
 		if _, err := r.RemoveContainer(ctx, old.ID, true); err != nil {
