@@ -92,27 +92,39 @@ func (r *Runtime) AppliedSets() ([]*Applied, error) {
 // exits or becomes unhealthy.
 func (r *Runtime) WaitReady(ctx context.Context, ref string, healthy bool, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	load := func() (*Record, error) { return r.lookup(ref) }
+	return r.pollRecord(ctx, load, func(rec *Record, st *health.State) (bool, error) {
+		switch {
+		case rec.State == StateExited:
+			return false, fmt.Errorf("%s exited with code %d", rec.Name, rec.ExitCode)
+		case healthy && rec.HealthCheck == nil:
+			return false, fmt.Errorf("%s has no health check to be healthy by: give it a healthcheck, or use condition: service_started", rec.Name)
+		case rec.State == StateRunning && !healthy:
+			return true, nil
+		case rec.State == StateRunning && isHealthy(st):
+			return true, nil
+		case rec.State == StateRunning && isUnhealthy(st):
+			return false, fmt.Errorf("%s is unhealthy: %s", rec.Name, lastOutput(st))
+		}
+		if time.Now().After(deadline) {
+			return false, fmt.Errorf("%s was not %s within %v", rec.Name, map[bool]string{true: "healthy", false: "running"}[healthy], timeout)
+		}
+		return false, nil
+	})
+}
+
+// pollRecord calls judge every 100 ms with the container's record (load's,
+// its state refreshed) and health state until judge says done or fails,
+// load fails or ctx ends (ctx's error).
+func (r *Runtime) pollRecord(ctx context.Context, load func() (*Record, error), judge func(*Record, *health.State) (bool, error)) error {
 	for {
-		rec, err := r.lookup(ref)
+		rec, err := load()
 		if err != nil {
 			return err
 		}
 		r.refresh(rec)
-		st := r.Health(rec)
-		switch {
-		case rec.State == StateExited:
-			return fmt.Errorf("%s exited with code %d", rec.Name, rec.ExitCode)
-		case healthy && rec.HealthCheck == nil:
-			return fmt.Errorf("%s has no health check to be healthy by: give it a healthcheck, or use condition: service_started", rec.Name)
-		case rec.State == StateRunning && !healthy:
-			return nil
-		case rec.State == StateRunning && st != nil && st.Status == health.Healthy:
-			return nil
-		case rec.State == StateRunning && st != nil && st.Status == health.Unhealthy:
-			return fmt.Errorf("%s is unhealthy: %s", rec.Name, lastOutput(st))
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s was not %s within %v", rec.Name, map[bool]string{true: "healthy", false: "running"}[healthy], timeout)
+		if done, err := judge(rec, r.Health(rec)); done || err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -121,3 +133,6 @@ func (r *Runtime) WaitReady(ctx context.Context, ref string, healthy bool, timeo
 		}
 	}
 }
+
+func isHealthy(st *health.State) bool   { return st != nil && st.Status == health.Healthy }
+func isUnhealthy(st *health.State) bool { return st != nil && st.Status == health.Unhealthy }

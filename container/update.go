@@ -281,35 +281,34 @@ func (r *Runtime) waitGood(ctx context.Context, id string, opts UpdateOptions) e
 		timeout = DefaultUpdateTimeout
 	}
 	start := time.Now()
-	for {
+	load := func() (*Record, error) {
 		rec, err := r.loadRecord(id)
 		if err != nil {
-			return fmt.Errorf("the replacement was removed meanwhile: %w", err)
+			return nil, fmt.Errorf("the replacement was removed meanwhile: %w", err)
 		}
-		r.refresh(rec)
+		return rec, nil
+	}
+	err := r.pollRecord(ctx, load, func(rec *Record, st *health.State) (bool, error) {
 		switch {
 		case rec.State != StateRunning || rec.RestartCount > 0:
-			return fmt.Errorf("the replacement exited with code %d", rec.ExitCode)
-		case rec.HealthCheck == nil && time.Since(start) >= wait:
-			return nil
-		case rec.HealthCheck != nil:
-			st := r.loadHealth(id)
-			if st != nil && st.Status == health.Healthy {
-				return nil
-			}
-			if st != nil && st.Status == health.Unhealthy {
-				return fmt.Errorf("the replacement is unhealthy: %s", lastOutput(st))
-			}
-			if time.Since(start) >= timeout {
-				return fmt.Errorf("the replacement was not healthy within %v", timeout)
-			}
+			return false, fmt.Errorf("the replacement exited with code %d", rec.ExitCode)
+		case rec.HealthCheck == nil:
+			return time.Since(start) >= wait, nil
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("the update was interrupted: %w", ctx.Err())
-		case <-time.After(100 * time.Millisecond):
+		switch {
+		case isHealthy(st):
+			return true, nil
+		case isUnhealthy(st):
+			return false, fmt.Errorf("the replacement is unhealthy: %s", lastOutput(st))
+		case time.Since(start) >= timeout:
+			return false, fmt.Errorf("the replacement was not healthy within %v", timeout)
 		}
+		return false, nil
+	})
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("the update was interrupted: %w", err)
 	}
+	return err
 }
 
 func lastOutput(st *health.State) string {
