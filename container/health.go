@@ -89,12 +89,14 @@ func (r *Runtime) resetHealth(rec *Record) {
 	}
 }
 
+// removeHealth deletes a container's health state and the temp file of a
+// probe killed while it wrote it (the container exited under it).
 func (r *Runtime) removeHealth(id string) error {
 	err := os.Remove(r.healthPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		err = nil
 	}
-	return err
+	return errors.Join(err, atomicfile.RemoveStale(filepath.Dir(r.healthPath(id)), id+".json"))
 }
 
 // Probe runs the container's health check once (`edgerun healthcheck

@@ -145,7 +145,11 @@ func (r *Runtime) removeStaleHealth() error {
 	}
 	var errs []error
 	for _, e := range ents {
+		// ID.json, or .ID.json.tmp-N of a probe killed while writing it.
 		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if tmp, _, found := strings.Cut(strings.TrimPrefix(e.Name(), "."), ".json.tmp-"); found && e.Name()[0] == '.' {
+			id, ok = tmp, true
+		}
 		if !ok || len(id) != 64 {
 			continue
 		}

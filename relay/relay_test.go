@@ -188,7 +188,9 @@ func TestCMonitorWritesTheLogFormatOfTheGoWriter(t *testing.T) {
 
 func TestCMonitorRotatesAsTheGoWriter(t *testing.T) {
 	const maxSize, maxFile, n = 100_000, 3, 20000
-	script := fmt.Sprintf(`i=0; while [ $i -lt %d ]; do echo "line $i"; i=$((i+1)); done; echo done >&2`, n)
+	// Only stdout: the two streams are read independently, so a line on
+	// stderr has no fixed place among stdout's and may rotate out.
+	script := fmt.Sprintf(`i=0; while [ $i -lt %d ]; do echo "line $i"; i=$((i+1)); done`, n)
 	for _, writer := range []string{"C monitor", "Go writer"} {
 		dir := t.TempDir()
 		log := filepath.Join(dir, "container.log")
@@ -209,7 +211,7 @@ func TestCMonitorRotatesAsTheGoWriter(t *testing.T) {
 		}
 		lines := parseLog(t, log+".2", log+".1", log)
 		out := lines["stdout"]
-		if len(out) == 0 || out[len(out)-1] != "line "+strconv.Itoa(n-1) || len(lines["stderr"]) != 1 {
+		if len(out) == 0 || out[len(out)-1] != "line "+strconv.Itoa(n-1) || len(lines["stderr"]) != 0 {
 			t.Fatalf("%s: the newest lines are missing: stdout ends %q, stderr %q", writer, out[max(0, len(out)-2):], lines["stderr"])
 		}
 		first, _ := strconv.Atoi(strings.TrimPrefix(out[0], "line "))
