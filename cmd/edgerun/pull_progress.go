@@ -6,12 +6,9 @@ import (
 	"io"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/container"
@@ -24,15 +21,13 @@ type pullProgress struct {
 	mu   sync.Mutex
 	w    io.Writer
 	mode string // "bars", "lines", "json", "quiet"
-	bars *mpb.Progress
-	bar  map[string]*mpb.Bar
-	what map[string]*atomic.Value // bars mode: what a layer is doing
+	bars *bars  // bars mode, from the first event on
 	last map[string]time.Time
 	tick map[string]int64 // lines mode: the last quarter reported
 }
 
 func newPullProgress(w io.Writer, format string, quiet bool) (*pullProgress, error) {
-	p := &pullProgress{w: w, bar: map[string]*mpb.Bar{}, last: map[string]time.Time{}, tick: map[string]int64{}, what: map[string]*atomic.Value{}}
+	p := &pullProgress{w: w, last: map[string]time.Time{}, tick: map[string]int64{}}
 	switch {
 	case format != "" && format != "json":
 		return nil, fmt.Errorf("invalid --format %q: only json is supported", format)
@@ -112,43 +107,28 @@ func (p *pullProgress) barEvent(e image.PullEvent) {
 	if p.bars == nil && e.Kind != image.PullResolved {
 		return
 	}
-	k := e.Digest.String()
 	switch e.Kind {
 	case image.PullResolved:
-		p.bars = mpb.New(mpb.WithOutput(p.w), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond))
-		fmt.Fprintf(p.bars, "Pulling %s (%s)\n", familiarName(e.Ref), short(e.Digest))
+		p.bars = &bars{w: p.w}
+		p.bars.print(fmt.Sprintf("Pulling %s (%s)", familiarName(e.Ref), short(e.Digest)))
 	case image.PullDone:
 		p.stopBars()
 	case image.PullLayer:
-		if p.bar[k] == nil {
-			what := &atomic.Value{}
-			p.what[k] = what
-			p.bar[k] = p.bars.AddBar(e.Size,
-				mpb.PrependDecorators(decor.Name(short(e.Digest)+" ", decor.WC{C: decor.DindentRight}),
-					decor.Any(func(decor.Statistics) string { return what.Load().(string) }, decor.WC{W: 12, C: decor.DindentRight})),
-				mpb.AppendDecorators(decor.CountersKiloByte("% .1f / % .1f")))
-		}
-		p.what[k].Store("downloading")
-		p.bar[k].SetCurrent(e.Current)
+		p.bars.set(short(e.Digest), "downloading", e.Current, e.Size)
 	case image.PullProgress:
-		if b := p.bar[k]; b != nil && e.Current < e.Size {
-			b.SetCurrent(e.Current)
+		if e.Current < e.Size {
+			p.bars.set(short(e.Digest), "", e.Current, e.Size)
 		}
 	case image.PullRetry:
-		fmt.Fprintf(p.bars, "%sretry %d: %s\n", prefix(e.Digest), e.Attempt, e.Error)
+		p.bars.print(fmt.Sprintf("%sretry %d: %s", prefix(e.Digest), e.Attempt, e.Error))
 	case image.PullDownloaded:
-		if w := p.what[k]; w != nil {
-			w.Store("unpacking")
-		}
+		p.bars.set(short(e.Digest), "unpacking", -1, e.Size)
 	case image.PullUnpacked: // a bar completes once its layer is unpacked
-		if b := p.bar[k]; b != nil {
-			p.what[k].Store("done")
-			b.SetCurrent(e.Size)
-		}
+		p.bars.set(short(e.Digest), "done", e.Size, e.Size)
 	}
 }
 
-// finish stops the display; bars of layers not done are aborted.
+// finish stops the display.
 func (p *pullProgress) finish(err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -160,16 +140,10 @@ func (p *pullProgress) finish(err error) {
 }
 
 func (p *pullProgress) stopBars() {
-	if p.bars == nil {
-		return
+	if p.bars != nil {
+		p.bars.draw()
+		p.bars = nil
 	}
-	for _, b := range p.bar {
-		if !b.Completed() {
-			b.Abort(false)
-		}
-	}
-	p.bars.Wait()
-	p.bars = nil
 }
 
 // prefix labels a line with a short digest, if there is one.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgerun/edgerun/image"
 )
@@ -91,5 +92,33 @@ func TestPullProgressQuietAndBadFormat(t *testing.T) {
 	}
 	if _, err := newPullProgress(&buf, "yaml", false); err == nil || !strings.Contains(err.Error(), "only json") {
 		t.Fatalf("--format yaml: err = %v", err)
+	}
+}
+
+// TestPullProgressBarsRedrawInPlace: on a terminal, each layer is one line
+// redrawn in place (cursor up, clear to the end), messages go above the
+// bars, and the last frame shows the layer done and full.
+func TestPullProgressBarsRedrawInPlace(t *testing.T) {
+	var buf bytes.Buffer
+	p := &pullProgress{w: &buf, mode: "bars", last: map[string]time.Time{}, tick: map[string]int64{}}
+	for _, e := range pullEvents() {
+		p.event(e)
+	}
+	p.finish(nil)
+	out := buf.String()
+	if !strings.HasPrefix(out, "\x1b[JPulling localhost:5000/sensor:1 (2f268622ad80)\n") {
+		t.Fatalf("output does not start with the header: %q", out)
+	}
+	retry := strings.Index(out, "2f268622ad80: retry 1: connection lost\n")
+	if retry < 0 || !strings.HasSuffix(out[:retry], "\x1b[1A\x1b[J") {
+		t.Fatalf("the retry is not printed above the bar, in place of it: %q", out)
+	}
+	frames := strings.Split(out, "\x1b[1A\x1b[J")
+	last := frames[len(frames)-1]
+	if want := "2f268622ad80 done        [" + strings.Repeat("=", barWidth) + "] 4.0 / 4.0 MB\n"; last != want {
+		t.Fatalf("last frame %q, want %q", last, want)
+	}
+	if !strings.Contains(out, "2f268622ad80 unpacking   [") {
+		t.Fatalf("no frame shows the layer unpacking: %q", out)
 	}
 }
