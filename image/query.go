@@ -21,6 +21,9 @@ type Image struct {
 	Platform     ocispec.Platform
 	Size         int64 // config + layers, as stored
 	Created      time.Time
+	// Loaded is when this store got the image (load, pull; after the
+	// index was rebuilt from the blobs, when its manifest blob was written).
+	Loaded time.Time
 	// Healthcheck is the config's HEALTHCHECK (docker's extension of the
 	// OCI config), nil when it has none.
 	Healthcheck *Healthcheck
@@ -126,6 +129,7 @@ func (s *Store) image(d digest.Digest, r *record) (*Image, error) {
 		Platform:     r.Platform,
 		Size:         m.Config.Size,
 		Healthcheck:  parseHealthcheck(cb),
+		Loaded:       r.Loaded,
 	}
 	for _, l := range m.Layers {
 		img.Size += l.Size
