@@ -41,10 +41,18 @@ func TestExitCodesOfCommandLineErrors(t *testing.T) {
 		{[]string{"volume", "lss"}, 1, []string{"Did you mean this?\n\tls"}},
 		{[]string{"healthcheck", "bogus"}, 1, []string{`unknown command "bogus" for "edgerun healthcheck"`}},
 		{[]string{"network", "bogus"}, 1, []string{`unknown command "bogus" for "edgerun network"`}},
+		{[]string{"system", "bogus"}, 1, []string{`unknown command "bogus" for "edgerun system"`}},
+		{[]string{"container", "bogus"}, 1, []string{`unknown command "bogus" for "edgerun container"`}},
+		{[]string{"container", "run"}, 125, []string{"See 'edgerun container run --help'."}},
+		{[]string{"system", "prune", "--filter", "nope=1"}, 1, []string{"invalid filter"}},
+		{[]string{"system", "prune", "-f", "--volumes", "--filter", "until=1h"}, 1, []string{"until filter is not supported with --volumes"}},
+		{[]string{"system", "df", "--format", "{{"}, 1, []string{"--format"}},
 		{[]string{"logout"}, 0, nil},
 		{[]string{"image"}, 0, nil}, // help, as docker image prints it
 		{[]string{"volume"}, 0, nil},
 		{[]string{"network"}, 0, nil},
+		{[]string{"system"}, 0, nil},
+		{[]string{"container"}, 0, nil},
 		{[]string{"healthcheck"}, 125, []string{"needs a subcommand"}},
 		{[]string{"--bogus"}, 125, []string{"See 'edgerun --help'."}},
 		{[]string{"stop", "-t", "soon", "web"}, 125, []string{"invalid argument"}}, // a bad flag value
