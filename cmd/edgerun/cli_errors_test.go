@@ -44,6 +44,8 @@ func TestExitCodesOfCommandLineErrors(t *testing.T) {
 		{[]string{"system", "bogus"}, 1, []string{`unknown command "bogus" for "edgerun system"`}},
 		{[]string{"container", "bogus"}, 1, []string{`unknown command "bogus" for "edgerun container"`}},
 		{[]string{"container", "run"}, 125, []string{"See 'edgerun container run --help'."}},
+		{[]string{"container", "run", "--shm-size", "-1", "--pull", "never", "busybox"}, 125, []string{"--shm-size"}},
+		{[]string{"run", "--expose", "80/sctp", "--pull", "never", "busybox"}, 125, []string{"--expose"}},
 		{[]string{"system", "prune", "--filter", "nope=1"}, 1, []string{"invalid filter"}},
 		{[]string{"system", "prune", "-f", "--volumes", "--filter", "until=1h"}, 1, []string{"until filter is not supported with --volumes"}},
 		{[]string{"system", "df", "--format", "{{"}, 1, []string{"--format"}},
