@@ -161,7 +161,7 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 	opts := logfile.PrintOptions{Tail: -1}
 	var since, tail string
 	cmd := &cobra.Command{
-		Use:   "logs [-f] [--tail N] [--since T] [-t] CONTAINER",
+		Use:   "logs [-f] [--tail N] [--since T] [-t] [--details] CONTAINER",
 		Short: "Show the output of a detached container",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -187,6 +187,7 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 	f.StringVarP(&tail, "tail", "n", "all", "show only the last N lines")
 	f.StringVar(&since, "since", "", "show lines since a time (RFC 3339, like 2026-11-30T16:00:00Z) or a duration ago (10m)")
 	f.BoolVarP(&opts.Timestamps, "timestamps", "t", false, "prefix each line with its time")
+	f.BoolVar(&opts.Details, "details", false, "prefix each line with its log attributes, as docker (edgerun's have none: a space)")
 	return cmd
 }
 
