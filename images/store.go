@@ -222,8 +222,9 @@ type PruneReport struct {
 // image needs.
 type PruneOptions struct {
 	// Images removes images: those without a name (docker's dangling
-	// images), or with All every one; never one a container uses. Without
-	// it only what no image needs is freed.
+	// images; not those whose names a rebuild of the index lost), or with
+	// All every one; never one a container uses. Without it only what no
+	// image needs is freed.
 	Images bool
 	All    bool
 	// Match says whether an image passes the prune's filters (nil: all).
@@ -278,8 +279,8 @@ func (s *Store) removeUnused(opts PruneOptions) ([]string, error) {
 	}
 	var lines []string
 	for _, img := range imgs {
-		if len(img.Names) > 0 && !opts.All || opts.Match != nil && !opts.Match(img) {
-			continue
+		if (len(img.Names) > 0 || img.NamesLost) && !opts.All || opts.Match != nil && !opts.Match(img) {
+			continue // named, or nameless only because a rebuild lost its names
 		}
 		if opts.InUse != nil {
 			if _, used := opts.InUse(img.Digest); used {
