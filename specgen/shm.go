@@ -42,7 +42,8 @@ func setShmSize(mounts []specs.Mount, s string) error {
 	for i, m := range mounts {
 		if m.Destination == "/dev/shm" && m.Type == "tmpfs" {
 			opts := slices.DeleteFunc(slices.Clone(m.Options), func(o string) bool { return strings.HasPrefix(o, "size=") })
-			mounts[i].Options = append(opts, size)
+			opts = append(opts, size)
+			mounts[i].Options = opts
 		}
 	}
 	return nil
