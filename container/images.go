@@ -5,6 +5,7 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 
+	"github.com/edgerun/edgerun/image"
 	"github.com/edgerun/edgerun/images"
 )
 
@@ -34,19 +35,44 @@ func (r *Runtime) imageUser(d digest.Digest) (string, bool) {
 	return "", false
 }
 
-// PruneImages removes blobs no name references and unpacked layers that
-// neither a named image nor an existing container needs.
-func (r *Runtime) PruneImages(ctx context.Context) (images.PruneReport, error) {
+// ImagePruneOptions say which images `image prune` removes: those
+// without a name (docker's dangling images), or with All every image no
+// container uses, as far as Filter lets them (until: when this host got
+// the image; label: its config's labels).
+type ImagePruneOptions struct {
+	All    bool
+	Filter PruneFilter
+	// KeepImages removes no image, only what no image needs (blobs and
+	// unpacked layers).
+	KeepImages bool
+}
+
+// PruneImages removes the images opts selects that no container uses,
+// then the blobs no image references and the unpacked layers that neither
+// an image nor a container needs.
+func (r *Runtime) PruneImages(ctx context.Context, opts ImagePruneOptions) (images.PruneReport, error) {
 	store, err := r.Images()
 	if err != nil {
 		return images.PruneReport{}, err
 	}
-	return store.Prune(ctx, func() ([]digest.Digest, error) {
-		recs, err := r.listRecords()
-		var layers []digest.Digest
-		for _, rec := range recs {
-			layers = append(layers, rec.Layers...)
-		}
-		return layers, err
+	return store.Prune(ctx, images.PruneOptions{
+		Images: !opts.KeepImages,
+		All:    opts.All,
+		Match: func(img *image.Image) bool {
+			t := img.Loaded
+			if t.IsZero() {
+				t = img.Created
+			}
+			return opts.Filter.Match(t, img.Config.Config.Labels)
+		},
+		InUse: r.imageUser,
+		ContainerLayers: func() ([]digest.Digest, error) {
+			recs, err := r.listRecords()
+			var layers []digest.Digest
+			for _, rec := range recs {
+				layers = append(layers, rec.Layers...)
+			}
+			return layers, err
+		},
 	})
 }

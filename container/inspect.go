@@ -173,6 +173,13 @@ func requestConfig(c *InspectConfig, q *request) {
 	if q.Spec.StopSignal != "" {
 		c.StopSignal = q.Spec.StopSignal
 	}
+	exposed, _ := q.Net.exposed()
+	for _, k := range exposed {
+		if c.ExposedPorts == nil {
+			c.ExposedPorts = map[string]struct{}{}
+		}
+		c.ExposedPorts[k] = struct{}{}
+	}
 	for _, p := range q.Net.Publish {
 		if m, err := netns.ParsePublish(p); err == nil {
 			if c.ExposedPorts == nil {
@@ -191,6 +198,7 @@ func hostConfig(in inspectInput) HostConfig {
 		PortBindings: map[string][]PortBinding{}, CapAdd: []string{}, CapDrop: []string{},
 		RestartPolicy: RestartPolicy{Name: p.Name, MaximumRetryCount: p.Max},
 		LogConfig:     LogConfig{Type: "edgerun", Config: map[string]string{}},
+		ShmSize:       specgen.DefaultShmSize,
 	}
 	if h.NetworkMode == "" {
 		h.NetworkMode = NetworkNone
@@ -204,6 +212,9 @@ func hostConfig(in inspectInput) HostConfig {
 	q := in.req
 	if q == nil {
 		return h
+	}
+	if n, err := specgen.ParseShmSize(q.Spec.ShmSize); err == nil {
+		h.ShmSize = n
 	}
 	h.Binds = append(h.Binds, q.Spec.Volumes...)
 	h.CapAdd = append(h.CapAdd, q.Spec.CapAdd...)

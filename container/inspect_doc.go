@@ -83,6 +83,7 @@ type HostConfig struct {
 	CpusetCpus     string                   `json:"CpusetCpus"`
 	PidsLimit      int64                    `json:"PidsLimit"`
 	OomScoreAdj    int                      `json:"OomScoreAdj"`
+	ShmSize        int64                    `json:"ShmSize"` // bytes of /dev/shm
 }
 
 // PortBinding is a host side of a published port.

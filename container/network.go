@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,8 +31,12 @@ type NetOptions struct {
 	// Mode is --network: bridge, host, none or container:NAME; "" is none.
 	Mode       string
 	Publish    []string // -p [HOSTIP:][HOSTPORT:]CONTAINERPORT[/PROTO]
-	PublishAll bool     // -P: publish the image's ExposedPorts on free host ports
+	PublishAll bool     // -P: publish the image's ExposedPorts (and Expose) on free host ports
 	IP         string   // --ip
+	// Expose is --expose PORT[/PROTO] or START-END[/PROTO]: ports the
+	// container says it serves, beside the image's EXPOSE (inspect's
+	// Config.ExposedPorts, and -P publishes them); nothing is published.
+	Expose []string `json:"expose,omitempty"`
 	// Bridge and Subnet choose the bridge network of a bridge-mode
 	// container; "" is the runtime's (--bridge, --subnet). A container's
 	// saved request names the one it got, so its replacement (update)
@@ -99,7 +104,10 @@ func (r *Runtime) planNetwork(no *NetOptions, img *image.Image) (*netPlan, error
 		return nil, err
 	}
 	p.net = n
-	exposed := make([]string, 0, len(img.Config.Config.ExposedPorts))
+	exposed, err := no.exposed()
+	if err != nil {
+		return nil, err
+	}
 	for k := range img.Config.Config.ExposedPorts {
 		exposed = append(exposed, k)
 	}
@@ -121,6 +129,24 @@ func (r *Runtime) planNetwork(no *NetOptions, img *image.Image) (*netPlan, error
 		}
 	}
 	return p, nil
+}
+
+// exposed is --expose as ExposedPorts keys ("8080/tcp"), in order, each
+// once; a bad value fails as a bad -p does (exit 125).
+func (no *NetOptions) exposed() ([]string, error) {
+	var out []string
+	for _, e := range no.Expose {
+		keys, err := netns.ParseExpose(e)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range keys {
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out, nil
 }
 
 // joinPath is the network namespace of another container (--network

@@ -61,6 +61,12 @@ func (r *Runtime) plan(ctx context.Context, opts *RunOptions, detach bool) (*run
 	if err := checkStopOptions(opts); err != nil {
 		return nil, err
 	}
+	if _, err := specgen.ParseShmSize(opts.Spec.ShmSize); err != nil {
+		return nil, err
+	}
+	if _, err := opts.Net.exposed(); err != nil {
+		return nil, err
+	}
 	if !detach && opts.Health.OnFailure == health.ActionRestart {
 		return nil, fmt.Errorf("%w: --health-on-failure restart needs -d (the container's monitor restarts it)", specgen.ErrInvalidOption)
 	}

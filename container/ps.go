@@ -2,14 +2,11 @@ package container
 
 import (
 	"fmt"
-	"io/fs"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	units "github.com/docker/go-units"
@@ -292,11 +289,7 @@ func ellipsis(s string, n int) string {
 // (the overlay upper dir, or the copied root file system) and, as
 // virtual, with its image's.
 func (r *Runtime) sizeRw(rec *Record) string {
-	dir := filepath.Join(r.containerDir(rec.ID), "upper")
-	if rec.Snapshot != "overlay" {
-		dir = filepath.Join(r.containerDir(rec.ID), "rootfs")
-	}
-	size := dirSize(dir)
+	size := r.WritableSize(rec)
 	s := units.HumanSizeWithPrecision(float64(size), 3)
 	if store, err := r.Images(); err == nil {
 		if img, err := store.Get(rec.ImageDigest.String()); err == nil {
@@ -304,38 +297,4 @@ func (r *Runtime) sizeRw(rec *Record) string {
 		}
 	}
 	return s
-}
-
-// dirSize adds up the sizes of the files below dir (hard links once);
-// what cannot be read counts as nothing.
-func dirSize(dir string) int64 {
-	var total int64
-	seen := map[uint64]bool{}
-	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil //nolint:nilerr // an unreadable part counts as nothing
-		}
-		info, err := d.Info()
-		if err != nil {
-			return nil //nolint:nilerr // removed while we walk
-		}
-		if ino, links := inode(info); links > 1 {
-			if seen[ino] {
-				return nil
-			}
-			seen[ino] = true
-		}
-		total += info.Size()
-		return nil
-	})
-	return total
-}
-
-// inode returns a file's inode number and link count.
-func inode(info fs.FileInfo) (uint64, uint64) {
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, 1
-	}
-	return st.Ino, uint64(st.Nlink) //nolint:unconvert // Nlink is uint32 on some architectures
 }

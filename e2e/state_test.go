@@ -189,6 +189,12 @@ func TestCorruptImageIndexWithoutPreviousCopyIsRebuilt(t *testing.T) {
 	if aside, _ := filepath.Glob(filepath.Join(e.root, "quarantine", "images.json-*[0-9]")); len(aside) != 1 {
 		t.Errorf("the damaged index was not kept in the quarantine: %v", aside)
 	}
+	// Nameless after a rebuild is not dangling: image prune keeps them
+	// for edgerun tag (-a would remove them).
+	e.must("image", "prune")
+	if got := e.imageRefs(); len(got) != 2 {
+		t.Fatalf("image prune after the rebuild left %v, want the two images", got)
+	}
 	if r := e.run("run", "--rm", "--pull", "never", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, "not in the store") {
 		t.Fatalf("run by a lost name: %s", r)
 	}

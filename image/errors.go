@@ -9,6 +9,9 @@ var (
 	ErrAmbiguous = errors.New("image ID prefix is ambiguous")
 	// ErrInUse is returned by Remove when a container still uses the image.
 	ErrInUse = errors.New("image is in use")
+	// ErrNamed is returned by Remove with Unnamed when the image has a
+	// name (it got one after the caller looked).
+	ErrNamed = errors.New("image has a name")
 	// ErrInvalidImage is returned for input that is not a valid image:
 	// bad JSON, wrong media types, missing blobs, inconsistent configs.
 	ErrInvalidImage = errors.New("invalid image")

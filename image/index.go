@@ -32,6 +32,11 @@ type record struct {
 	Names    []string         `json:"names,omitempty"`
 	Platform ocispec.Platform `json:"platform"`
 	Loaded   time.Time        `json:"loaded"`
+	// NamesLost marks an image the index was rebuilt with and whose names
+	// could not be recovered: <none>, but not docker's dangling image
+	// (no name moved away from it), so image prune keeps it until it is
+	// named again (edgerun tag) or pruned with -a.
+	NamesLost bool `json:"namesLost,omitempty"`
 }
 
 // readIndex reads images.json. A damaged one (disk damage: it is only ever
@@ -151,6 +156,7 @@ func (ix *indexFile) setName(name string, d digest.Digest) {
 		}
 	}
 	r := ix.Images[d]
+	r.NamesLost = false
 	for _, n := range r.Names {
 		if n == name {
 			return

@@ -67,6 +67,9 @@ func (s *Store) rebuildIndex(cause error) (*indexFile, error) {
 			}
 		}
 	}
+	for _, r := range ix.Images {
+		r.NamesLost = len(r.Names) == 0
+	}
 	why := fmt.Sprintf("damaged image index: %v; rebuilt from the blobs", cause)
 	aside, err := s.keepAside(s.indexPath(), why)
 	if err != nil {

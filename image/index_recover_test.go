@@ -143,6 +143,11 @@ func TestDamagedIndexWithoutPreviousCopyIsRebuiltFromTheBlobs(t *testing.T) {
 		if strings.Join(g.Names, ",") != strings.Join(wantNames, ",") || FormatPlatform(g.Platform) != "linux/arm/v7" {
 			t.Errorf("image %s rebuilt with names %v, platform %s; want %v, linux/arm/v7", w.Digest, g.Names, FormatPlatform(g.Platform), wantNames)
 		}
+		// A nameless image of the rebuild is not a dangling one: image
+		// prune (without -a) must keep it.
+		if g.NamesLost != (len(wantNames) == 0) {
+			t.Errorf("image %s: NamesLost %v with names %v", w.Digest, g.NamesLost, g.Names)
+		}
 	}
 	if len(notes) != 1 {
 		t.Fatalf("notices %q, want one", notes)
@@ -164,7 +169,7 @@ func TestDamagedIndexWithoutPreviousCopyIsRebuiltFromTheBlobs(t *testing.T) {
 	if err := s.Tag("second:1", second); err != nil {
 		t.Fatal(err)
 	}
-	if img, err := s.Get("second:1"); err != nil || img.Digest != second || len(notes) != 1 {
+	if img, err := s.Get("second:1"); err != nil || img.Digest != second || len(notes) != 1 || img.NamesLost {
 		t.Fatalf("Get after re-tagging: %v, %v (notices %d)", img, err, len(notes))
 	}
 }

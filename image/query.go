@@ -21,6 +21,12 @@ type Image struct {
 	Platform     ocispec.Platform
 	Size         int64 // config + layers, as stored
 	Created      time.Time
+	// Loaded is when this store got the image (load, pull; after the
+	// index was rebuilt from the blobs, when its manifest blob was written).
+	Loaded time.Time
+	// NamesLost: a <none> image whose names a rebuild of the index could
+	// not recover (not a dangling image; see record.NamesLost).
+	NamesLost bool
 	// Healthcheck is the config's HEALTHCHECK (docker's extension of the
 	// OCI config), nil when it has none.
 	Healthcheck *Healthcheck
@@ -126,6 +132,8 @@ func (s *Store) image(d digest.Digest, r *record) (*Image, error) {
 		Platform:     r.Platform,
 		Size:         m.Config.Size,
 		Healthcheck:  parseHealthcheck(cb),
+		Loaded:       r.Loaded,
+		NamesLost:    r.NamesLost,
 	}
 	for _, l := range m.Layers {
 		img.Size += l.Size

@@ -21,6 +21,9 @@ type RemoveOptions struct {
 	// InUse tells Remove which images containers use (by manifest
 	// digest); nil means none.
 	InUse func(manifest digest.Digest) (container string, used bool)
+	// Unnamed removes the image only while it has no name (a dangling
+	// image that prune picked), else fails with ErrNamed.
+	Unnamed bool
 }
 
 // Remove untags ref. Removing by digest or ID removes all of the image's
@@ -42,6 +45,9 @@ func (s *Store) Remove(ref string, opts RemoveOptions) (removed []string, err er
 			return err
 		}
 		r := ix.Images[d]
+		if opts.Unnamed && len(r.Names) > 0 {
+			return fmt.Errorf("remove %s: %w", ref, ErrNamed)
+		}
 		untag := r.Names
 		if name != "" {
 			untag = []string{name}

@@ -10,6 +10,7 @@ package images
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -209,16 +210,43 @@ func (s *Store) Remove(ref string, force bool, inUse func(digest.Digest) (contai
 
 // PruneReport says what `edgerun image prune` removed.
 type PruneReport struct {
+	// Images are the images removed, as rmi says it: "Untagged: NAME" and
+	// "Deleted: DIGEST" lines.
+	Images []string        `json:"images"`
 	Blobs  []digest.Digest `json:"blobs"`
 	Layers []digest.Digest `json:"layers"`
 	Freed  int64           `json:"freed"`
 }
 
-// Prune removes blobs no name references and unpacked layers that neither
-// a named image nor containerLayers (the layers of existing containers)
-// needs.
-func (s *Store) Prune(ctx context.Context, containerLayers func() ([]digest.Digest, error)) (PruneReport, error) {
+// PruneOptions says which images Prune removes before it frees what no
+// image needs.
+type PruneOptions struct {
+	// Images removes images: those without a name (docker's dangling
+	// images; not those whose names a rebuild of the index lost), or with
+	// All every one; never one a container uses. Without it only what no
+	// image needs is freed.
+	Images bool
+	All    bool
+	// Match says whether an image passes the prune's filters (nil: all).
+	Match func(*image.Image) bool
+	// InUse reports a container using the image with this manifest digest.
+	InUse func(digest.Digest) (container string, used bool)
+	// ContainerLayers lists the layers existing containers need.
+	ContainerLayers func() ([]digest.Digest, error)
+}
+
+// Prune removes the images opts selects, then the blobs no image
+// references and the unpacked layers that neither an image nor a
+// container (opts.ContainerLayers) needs.
+func (s *Store) Prune(ctx context.Context, opts PruneOptions) (PruneReport, error) {
 	var rep PruneReport
+	if opts.Images {
+		lines, err := s.removeUnused(opts)
+		rep.Images = lines
+		if err != nil {
+			return rep, err
+		}
+	}
 	blobs, freed, err := s.content.Prune(ctx)
 	rep.Blobs, rep.Freed = blobs, freed
 	if err != nil {
@@ -229,7 +257,7 @@ func (s *Store) Prune(ctx context.Context, containerLayers func() ([]digest.Dige
 	if err != nil {
 		return rep, err
 	}
-	used, err := containerLayers()
+	used, err := opts.ContainerLayers()
 	if err != nil {
 		return rep, fmt.Errorf("list containers before pruning layers: %w", err)
 	}
@@ -240,6 +268,35 @@ func (s *Store) Prune(ctx context.Context, containerLayers func() ([]digest.Dige
 	rep.Layers = layers
 	rep.Freed += lfreed
 	return rep, err
+}
+
+// removeUnused removes the images no container uses that opts selects,
+// each as rmi of its digest would (every name, then the image).
+func (s *Store) removeUnused(opts PruneOptions) ([]string, error) {
+	imgs, err := s.content.List()
+	if err != nil {
+		return nil, err
+	}
+	var lines []string
+	for _, img := range imgs {
+		if (len(img.Names) > 0 || img.NamesLost) && !opts.All || opts.Match != nil && !opts.Match(img) {
+			continue // named, or nameless only because a rebuild lost its names
+		}
+		if opts.InUse != nil {
+			if _, used := opts.InUse(img.Digest); used {
+				continue
+			}
+		}
+		removed, err := s.content.Remove(img.Digest.String(), image.RemoveOptions{InUse: opts.InUse, Unnamed: !opts.All})
+		if errors.Is(err, image.ErrNamed) || errors.Is(err, image.ErrInUse) || errors.Is(err, image.ErrNotFound) {
+			continue // named, used or removed since the listing
+		}
+		if err != nil {
+			return lines, err
+		}
+		lines = append(lines, removed...)
+	}
+	return lines, nil
 }
 
 // Save writes the images refs name to w as one archive in format

@@ -88,3 +88,36 @@ func TestParseLogLine(t *testing.T) {
 		}
 	}
 }
+
+// --details prefixes each line with its attributes and a space, as docker
+// does; edgerun's lines have no attributes, so only the space is added,
+// after -t's time.
+func TestPrintDetailsAddsDockersSpace(t *testing.T) {
+	const log = "2026-11-30T16:20:07.000000001Z stdout F hello\n2026-11-30T16:20:08.000000002Z stderr F oops\n"
+	tests := []struct {
+		name             string
+		opts             PrintOptions
+		wantOut, wantErr string
+	}{
+		{"plain", PrintOptions{}, "hello\n", "oops\n"},
+		{"details", PrintOptions{Details: true}, " hello\n", " oops\n"},
+		{"details and timestamps", PrintOptions{Details: true, Timestamps: true},
+			"2026-11-30T16:20:07.000000001Z  hello\n", "2026-11-30T16:20:08.000000002Z  oops\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "container.log")
+			if err := os.WriteFile(path, []byte(log), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut bytes.Buffer
+			tt.opts.Tail, tt.opts.Stdout, tt.opts.Stderr = -1, &out, &errOut
+			if err := Print(t.Context(), path, 1, tt.opts); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != tt.wantOut || errOut.String() != tt.wantErr {
+				t.Errorf("stdout %q, stderr %q; want %q and %q", out.String(), errOut.String(), tt.wantOut, tt.wantErr)
+			}
+		})
+	}
+}

@@ -19,8 +19,12 @@ type PrintOptions struct {
 	Tail       int       // --tail N: only the last N lines; < 0 means all
 	Since      time.Time // --since: only lines at or after this time
 	Timestamps bool      // -t: prefix each line with its time
-	Stdout     io.Writer
-	Stderr     io.Writer
+	// Details is --details: docker prefixes each line with its log
+	// attributes and a space; edgerun's lines have none, so the prefix
+	// is the space alone (after -t's time, as docker puts it).
+	Details bool
+	Stdout  io.Writer
+	Stderr  io.Writer
 	// Writing says whether a writer may still add lines (with Follow);
 	// nil means no.
 	Writing func() bool
@@ -188,6 +192,9 @@ func (p *logPrinter) line(b []byte) error {
 	var out []byte
 	if p.opts.Timestamps {
 		out = append(append(out, l.Time...), ' ')
+	}
+	if p.opts.Details {
+		out = append(out, ' ')
 	}
 	out = append(append(append(out, p.partial[si]...), l.Content...), '\n')
 	p.partial[si] = p.partial[si][:0]

@@ -100,3 +100,41 @@ func (p PortMapping) conflicts(q PortMapping) bool {
 	return p.Proto == q.Proto && p.HostPort == q.HostPort &&
 		(!p.HostIP.IsValid() || !q.HostIP.IsValid() || p.HostIP == q.HostIP)
 }
+
+// maxExposeRange bounds the ports one --expose range may name.
+const maxExposeRange = 1024
+
+// ParseExpose parses docker's --expose PORT[/PROTO] or START-END[/PROTO]
+// into ExposedPorts keys ("8080/tcp"), one per port of a range. Only tcp
+// and udp exist here; a range may name at most 1024 ports.
+func ParseExpose(s string) ([]string, error) {
+	bad := func(why string) ([]string, error) {
+		return nil, fmt.Errorf("%w: --expose %q: %s (use PORT[/tcp|udp] or START-END[/tcp|udp], e.g. 8080 or 5000-5010/udp)", ErrInvalid, s, why)
+	}
+	ports, proto, hasProto := strings.Cut(s, "/")
+	if !hasProto {
+		proto = "tcp"
+	}
+	if proto = strings.ToLower(proto); proto != "tcp" && proto != "udp" {
+		return bad("protocol " + strconv.Quote(proto) + " is not tcp or udp")
+	}
+	first, last, isRange := strings.Cut(ports, "-")
+	if !isRange {
+		last = first
+	}
+	lo, err1 := strconv.ParseUint(first, 10, 16)
+	hi, err2 := strconv.ParseUint(last, 10, 16)
+	switch {
+	case err1 != nil || err2 != nil || lo == 0 || hi == 0:
+		return bad("a port is a number in 1-65535")
+	case hi < lo:
+		return bad("the range ends before it starts")
+	case hi-lo >= maxExposeRange:
+		return bad(fmt.Sprintf("a range names at most %d ports", maxExposeRange))
+	}
+	out := make([]string, 0, hi-lo+1)
+	for p := lo; p <= hi; p++ {
+		out = append(out, fmt.Sprintf("%d/%s", p, proto))
+	}
+	return out, nil
+}

@@ -3,6 +3,8 @@ package netns
 import (
 	"errors"
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -80,5 +82,37 @@ func TestPortConflicts(t *testing.T) {
 		if got := tc.a.conflicts(tc.b); got != tc.want {
 			t.Errorf("%s vs %s: %v, want %v", tc.a, tc.b, got, tc.want)
 		}
+	}
+}
+
+func TestParseExpose(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []string
+		wantErr string
+	}{
+		{in: "80", want: []string{"80/tcp"}},
+		{in: "53/udp", want: []string{"53/udp"}},
+		{in: "8000-8002/TCP", want: []string{"8000/tcp", "8001/tcp", "8002/tcp"}},
+		{in: "9/sctp", wantErr: "not tcp or udp"},
+		{in: "0", wantErr: "1-65535"},
+		{in: "70000", wantErr: "1-65535"},
+		{in: "http", wantErr: "1-65535"},
+		{in: "10-5", wantErr: "ends before"},
+		{in: "1-65535", wantErr: "at most 1024"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseExpose(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParseExpose(%q) = %v, %v; want an error saying %q", tt.in, got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Fatalf("ParseExpose(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+			}
+		})
 	}
 }

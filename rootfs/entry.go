@@ -27,9 +27,11 @@ type unpacker struct {
 	cfg  *unpackConfig
 	st   *Stats
 	buf  []byte
-	news newNodes  // what a node we create starts as, to skip no-op chown/chmod
-	size int64     // sum of file sizes, which sparse entries can inflate beyond the stream
-	dirs []dirAttr // applied after all entries, deepest first
+	news newNodes // what a node we create starts as, to skip no-op chown/chmod
+	size int64    // sum of file sizes, which sparse entries can inflate beyond the stream
+	// linkBytes sums the symlinks' target lengths (Stats.FileBytes).
+	linkBytes int64
+	dirs      []dirAttr // applied after all entries, deepest first
 	// space counts the entries against the inode reserve (nil: none)
 	space *diskspace.Guard
 }
@@ -76,6 +78,7 @@ func (u *unpacker) entry(hdr *tar.Header, r io.Reader) error {
 		return nil
 	case tar.TypeSymlink:
 		u.st.Symlinks++
+		u.linkBytes += int64(len(hdr.Linkname))
 		return u.symlink(pfd, base, hdr)
 	case tar.TypeLink:
 		u.st.Links++

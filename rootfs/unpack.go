@@ -35,8 +35,13 @@ const (
 
 // Stats describes one unpacked layer.
 type Stats struct {
-	DiffID    digest.Digest // digest of the uncompressed tar stream
-	Bytes     int64         // size of the uncompressed tar stream
+	DiffID digest.Digest // digest of the uncompressed tar stream
+	Bytes  int64         // size of the uncompressed tar stream
+	// FileBytes is what the layer's files hold: the sizes of its regular
+	// files (a hard link adds nothing) and the lengths of its symlinks'
+	// targets, the apparent size docker's disk usage counts. A marker
+	// written before it was recorded has 0 here with Files above 0.
+	FileBytes int64
 	Entries   int
 	Files     int
 	Dirs      int
@@ -200,6 +205,7 @@ func Unpack(ctx context.Context, r io.Reader, dst string, opts UnpackOptions) (S
 		return st, streamErr(err)
 	}
 	st.Bytes, st.DiffID = stream.Sum()
+	st.FileBytes = u.size + u.linkBytes
 	if cfg.diffID != "" && st.DiffID != cfg.diffID {
 		return st, fmt.Errorf("%w: config says %s, content is %s: the image is corrupt, pull it again",
 			ErrDiffIDMismatch, cfg.diffID, st.DiffID)

@@ -1,10 +1,12 @@
 // Package services runs what edgerun does for a device's whole set of
 // containers rather than for one: Boot at start-up (start what the
 // restart policies ask for), Shutdown before a power-down (stop every
-// container without counting as the user's stop), and Prune (remove every
-// stopped container), and Apply (reconcile the containers of a service
-// file, package compose, with it). It drives containers only through
-// package container's API (using the option types of images and health);
+// container without counting as the user's stop), Prune (remove every
+// stopped container; SystemPrune adds images and volumes), Info (edgerun
+// info: the runtime's counts with doctor's host facts), and Apply
+// (reconcile the containers of a service file, package compose, with it).
+// It drives containers only through package container's API (using the
+// option types of images and health) and reads the host through doctor;
 // it may not import runc, cmd/edgerun, or the other packages below
 // container.
 package services
@@ -137,32 +139,4 @@ func Shutdown(ctx context.Context, r *container.Runtime, timeout time.Duration) 
 		}
 	}
 	return stopped, errors.Join(errs...)
-}
-
-// Prune removes every stopped container and returns their records.
-func Prune(ctx context.Context, r *container.Runtime) ([]*container.Record, error) {
-	recs, err := r.Containers(true)
-	if err != nil {
-		return nil, err
-	}
-	var removed []*container.Record
-	var errs []error
-	for _, rec := range recs {
-		if rec.State != container.StateExited && rec.State != container.StateCreated {
-			continue
-		}
-		if rec.State == container.StateCreated && r.Busy(rec) {
-			continue // being started right now
-		}
-		got, err := r.RemoveContainer(ctx, rec.ID, false)
-		if err != nil {
-			if !errors.Is(err, container.ErrContainerRunning) && !errors.Is(err, container.ErrNoSuchContainer) {
-				errs = append(errs, err)
-			}
-			continue
-		}
-		removed = append(removed, got)
-		fault.Point("prune/after-remove")
-	}
-	return removed, errors.Join(errs...)
 }

@@ -44,6 +44,8 @@ type SpecOptions struct {
 	Volumes []string // -v
 	Mounts  []string // --mount
 	Tmpfs   []string // --tmpfs
+	// ShmSize is --shm-size, the size of the /dev/shm tmpfs ("": 64m).
+	ShmSize string `json:",omitempty"`
 	// VolumePaths maps each named volume of Volumes and Mounts
 	// (NamedVolumes) to its host directory, resolved by the caller; a
 	// named volume without an entry is an error.

@@ -152,6 +152,9 @@ func buildMounts(img ocispec.ImageConfig, opts *SpecOptions) ([]specs.Mount, err
 	})
 	sortMounts(user)
 	mounts := defaultMounts(opts.Privileged, useCgroupNS(opts))
+	if err := setShmSize(mounts, opts.ShmSize); err != nil {
+		return nil, err
+	}
 	binds, err := deviceBinds(opts)
 	if err != nil {
 		return nil, err

@@ -49,25 +49,3 @@ func newBootCommand(g *globalOptions) *cobra.Command {
 	addStopTimeout(cmd.Flags(), &secs, "with --shutdown: seconds to wait for the stop signal before SIGKILL")
 	return cmd
 }
-
-func newPruneCommand(g *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "prune [-f]",
-		Short: "Remove all stopped containers",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			rt, err := container.Open(g.config())
-			if err != nil {
-				return err
-			}
-			recs, err := services.Prune(cmd.Context(), rt)
-			for _, r := range recs {
-				fmt.Fprintln(g.Stdout, r.ID)
-			}
-			return err
-		},
-	}
-	// docker's prompt-skipping flag: edgerun never prompts (firmware runs it).
-	cmd.Flags().BoolP("force", "f", false, "do not prompt for confirmation (edgerun never prompts)")
-	return cmd
-}

@@ -161,7 +161,7 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 	opts := logfile.PrintOptions{Tail: -1}
 	var since, tail string
 	cmd := &cobra.Command{
-		Use:   "logs [-f] [--tail N] [--since T] [-t] CONTAINER",
+		Use:   "logs [-f] [--tail N] [--since T] [-t] [--details] CONTAINER",
 		Short: "Show the output of a detached container",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -187,26 +187,19 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 	f.StringVarP(&tail, "tail", "n", "all", "show only the last N lines")
 	f.StringVar(&since, "since", "", "show lines since a time (RFC 3339, like 2026-11-30T16:00:00Z) or a duration ago (10m)")
 	f.BoolVarP(&opts.Timestamps, "timestamps", "t", false, "prefix each line with its time")
+	f.BoolVar(&opts.Details, "details", false, "prefix each line with its log attributes, as docker (edgerun's have none: a space)")
 	return cmd
 }
 
 // parseSince reads --since: an RFC 3339 time, a duration before now, or
-// Unix seconds.
+// Unix seconds (container.ParseTime, which prune's until takes too).
 func parseSince(s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if d, err := time.ParseDuration(s); err == nil {
-		return now.Add(-d), nil
+	t, err := container.ParseTime(s, now)
+	if err != nil {
+		return t, fmt.Errorf("--since %q: give a time (2026-11-30T16:00:00Z), a duration (10m) or Unix seconds", s)
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	// The whole argument: Sscan would read 2026 out of 2026-11-30T16:00.
-	if secs, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(secs, 0), nil
-	}
-	return time.Time{}, fmt.Errorf("--since %q: give a time (2026-11-30T16:00:00Z), a duration (10m) or Unix seconds", s)
+	return t, nil
 }

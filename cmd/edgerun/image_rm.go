@@ -80,26 +80,3 @@ func newTagCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 }
-
-func newImagePruneCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "prune",
-		Short: "Remove blobs and unpacked layers that no image or container needs",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			rt, err := container.Open(g.config())
-			if err != nil {
-				return err
-			}
-			rep, err := rt.PruneImages(cmd.Context())
-			for _, d := range rep.Blobs {
-				fmt.Fprintf(g.Stdout, "Deleted blob: %s\n", d)
-			}
-			for _, d := range rep.Layers {
-				fmt.Fprintf(g.Stdout, "Deleted layer: %s\n", d)
-			}
-			fmt.Fprintf(g.Stdout, "Total reclaimed space: %s\n", humanBytes(rep.Freed))
-			return err
-		},
-	}
-}

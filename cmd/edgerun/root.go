@@ -113,6 +113,9 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newHealthcheckCommand(g),
 		newUpdateCommand(g),
 		newApplyCommand(g),
+		newSystemCommand(g),
+		newInfoCommand(g),
+		newContainerCommand(g),
 		newOCICommand("oci", stdin, stdout, stderr, getenv),
 	)
 	// docker's cp, save and history (image inspect is under image)

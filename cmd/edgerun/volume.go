@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/container"
 )
@@ -153,7 +148,7 @@ func newVolumePruneCommand(g *globalOptions) *cobra.Command {
 			"it never asks and goes ahead, like edgerun's other prune commands.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !force && isTerminalInput(g.Stdin) && !confirm(g, "This removes every volume no container uses, with its data. Continue? [y/N] ") {
+			if !force && isTerminalInput(g.Stdin) && !confirm(cmd.Context(), g, "This removes every volume no container uses, with its data. Continue? [y/N] ") {
 				return nil
 			}
 			rt, err := container.Open(g.config())
@@ -170,22 +165,4 @@ func newVolumePruneCommand(g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not ask on a terminal")
 	return cmd
-}
-
-// isTerminalInput says whether r is a terminal, where a person can answer.
-func isTerminalInput(r io.Reader) bool {
-	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
-
-// confirm asks a yes/no question on stderr and reads the answer.
-func confirm(g *globalOptions, question string) bool {
-	fmt.Fprint(g.Stderr, question)
-	line, _ := bufio.NewReader(g.Stdin).ReadString('\n')
-	answer := strings.ToLower(strings.TrimSpace(line))
-	return answer == "y" || answer == "yes"
 }

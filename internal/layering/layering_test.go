@@ -32,7 +32,7 @@ var layers = map[string][]string{
 		"internal/atomicfile", "internal/lockfile", "internal/containerinit", "internal/statedir", "internal/ids",
 		"internal/fault", "rootless", "oci", "volumes", "health", "internal/proctable"},
 	"specgen":  {"cgroups", "internal/containerinit", "internal/ids"},
-	"services": {"container", "restart", "compose", "health", "images", "internal/fault"},
+	"services": {"container", "restart", "compose", "health", "images", "internal/fault", "doctor"},
 	"images":   {"image", "rootfs", "internal/atomicfile", "internal/lockfile", "internal/fault"},
 	"image":    {"internal/armcpu", "internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
 	"rootfs":   {"internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
