@@ -30,7 +30,7 @@ import (
 //
 // Every other repository is public. busybox is pushed as private/busybox:1,
 // corrupt/busybox:1 and public/busybox:1, the multi-platform sensor as
-// public/sensor:1.
+// public/sensor:1 and corrupt/sensor:1.
 type fakeRegistry struct {
 	host string
 }
@@ -64,7 +64,9 @@ func startFakeRegistry(t *testing.T) *fakeRegistry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	push(t, back, "public/sensor:1", func(ref name.Reference) error { return remote.WriteIndex(ref, multi) })
+	for _, repo := range []string{"public/sensor:1", "corrupt/sensor:1"} {
+		push(t, back, repo, func(ref name.Reference) error { return remote.WriteIndex(ref, multi) })
+	}
 	return &fakeRegistry{host: strings.TrimPrefix(front.URL, "http://")}
 }
 
