@@ -142,7 +142,7 @@ func ambiguousPrefix(e *env) (string, int) {
 // nestedIndexLayout writes a layout of busybox inside depth image indexes.
 func nestedIndexLayout(t *testing.T, depth int) string {
 	t.Helper()
-	var idx v1.ImageIndex = mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: busyboxImage(t)})
+	idx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: busyboxImage(t)})
 	for range depth - 1 {
 		idx = mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: idx,
 			Descriptor: v1.Descriptor{MediaType: types.OCIImageIndex}})

@@ -101,7 +101,7 @@ func TestEveryCommandRefusesABadFlagWith125(t *testing.T) {
 	}
 	for _, path := range paths {
 		t.Run(path, func(t *testing.T) {
-			args := append(strings.Fields(path)[1:], "--bogus")
+			args := strings.Fields(path + " --bogus")[1:]
 			code, _, stderr := execute(t, args...)
 			if want := "edgerun: unknown flag: --bogus\nSee '" + path + " --help'.\n"; code != 125 || stderr != want {
 				t.Errorf("%s --bogus: exit %d, stderr %q; want 125, %q", path, code, stderr, want)

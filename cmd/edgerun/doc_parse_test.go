@@ -172,8 +172,11 @@ func (s testSources) source(ref string) (string, error) {
 // testFuncs returns the source of each func TestX of dir's test files.
 func testFuncs(dir string) (map[string]string, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*_test.go"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no test files in %s (%v)", dir, err)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no test files in %s", dir)
 	}
 	funcs := map[string]string{}
 	for _, f := range files {
