@@ -245,7 +245,7 @@ func TestArm64ImageOnAmd64HostSaysSo(t *testing.T) {
 	}
 	e.must("load", "-i", imagePath(t, "sensor"), "--platform", "linux/arm64", "--name", "sensor-arm:1")
 	r := e.run("run", "--rm", "sensor-arm:1")
-	if r.code == 0 || !strings.Contains(r.stderr, "image is linux/arm64 but this host is linux/amd64") {
+	if r.code == 0 || !strings.Contains(r.stderr, ": image is linux/arm64 but this host is linux/amd64: load the image for this host's platform (edgerun load --platform linux/amd64), or register a qemu-user binfmt handler for it\n") {
 		t.Errorf("want the platform message, got %s", r)
 	}
 }

@@ -173,6 +173,15 @@ func TestSystemPruneRemovesStoppedContainersAndDanglingImages(t *testing.T) {
 	if got := e.volumeNames(); len(got) != 0 {
 		t.Errorf("volumes after system prune --volumes: %v, want none", got)
 	}
+	// -a: every image no container uses, here only those the filter takes.
+	e.must("system", "prune", "-a", "-f", "--filter", "label=nosuch")
+	if got := e.imageRefs(); len(got) != 2 {
+		t.Errorf("images after system prune -a --filter label=nosuch: %v, want both kept", got)
+	}
+	e.must("system", "prune", "-a", "-f")
+	if got := e.imageRefs(); len(got) != 0 {
+		t.Errorf("images after system prune -a: %v, want none", got)
+	}
 }
 
 func TestContainerPruneKeepsRunningOnes(t *testing.T) {
@@ -184,7 +193,12 @@ func TestContainerPruneKeepsRunningOnes(t *testing.T) {
 	e.must("run", "--name", "kept", "-l", "keep=yes", "busybox", "true")
 	e.must("create", "--name", "made", "busybox", "true")
 
-	r := e.run("container", "prune", "-f", "--filter", "label!=keep")
+	// Without -f docker's question, and an input that ends is a no.
+	r := e.runIn([]byte{}, "container", "prune")
+	if want := "WARNING! This will remove all stopped containers. Are you sure you want to continue? [y/N]"; r.code != 0 || !strings.Contains(strings.Join(strings.Fields(r.stderr), " "), want) {
+		t.Fatalf("container prune without -f: %s, want the question %q", r, want)
+	}
+	r = e.run("container", "prune", "-f", "--filter", "label!=keep")
 	if r.code != 0 || !strings.Contains(r.stdout, "Deleted Containers:") || !strings.Contains(r.stdout, "Total reclaimed space: ") {
 		t.Fatalf("container prune: %s", r)
 	}

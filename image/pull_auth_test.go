@@ -93,7 +93,8 @@ func TestExplainNetError(t *testing.T) {
 		is   error
 		says string
 	}{
-		{"unknown host", &net.DNSError{Err: "no such host", Name: "reg.example", IsNotFound: true}, ErrRegistry, "not found: check the image name"},
+		{"unknown host", &net.DNSError{Err: "no such host", Name: "reg.example", IsNotFound: true}, ErrRegistry,
+			"registry error: registry host reg.example:5000 not found: check the image name and the network's DNS: lookup reg.example: no such host"},
 		{"clock before certificate", x509.CertificateInvalidError{Cert: future, Reason: x509.Expired}, ErrClock, "system clock is wrong"},
 		{"expired certificate", x509.CertificateInvalidError{Cert: past, Reason: x509.Expired}, nil, "has expired"},
 		{"unknown CA", x509.UnknownAuthorityError{}, nil, "--tls-ca"},

@@ -3,6 +3,7 @@ package image
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -180,21 +181,28 @@ func TestPullNotFoundAndUnauthorized(t *testing.T) {
 func TestPullRefusesNoSpaceWithNumbers(t *testing.T) {
 	reg := startRegistry(t, nil)
 	ref := reg.push(t, "test/app:v1", bigImage(t, 2_000_000, 1_000_000))
-	s := newStore(t)
-	_, err := s.Pull(bg, ref, pullOpts(PullOptions{
-		DiskSpace: func(string) (diskspace.Usage, error) { return diskspace.Usage{Avail: 1_000_000, Total: 1 << 40}, nil },
-		MinFree:   -1,
-		Unpack:    func(context.Context, Layer) error { return nil },
-	}))
-	if !errors.Is(err, ErrNoSpace) {
-		t.Fatalf("err = %v, want ErrNoSpace", err)
-	}
-	for _, want := range []string{"needs about 12 MB", "3 MB to download", "9 MB unpacked", "1 MB free on " + s.Root()} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not say %q", err, want)
+	// docs/cli.md's messages, without a reserve (--min-free 0) and with one
+	for _, tc := range []struct {
+		minFree int64
+		want    string
+	}{
+		{-1, "pull %s: not enough disk space: the image needs about 12 MB (3 MB to download, 9 MB unpacked), 1 MB free on %s: free space (edgerun image prune) or use another --root"},
+		{500_000, "pull %s: not enough disk space: the image needs about 12 MB (3 MB to download, 9 MB unpacked), 1 MB free on %s, which must keep 1 MB free: free space (edgerun image prune), lower the reserve (--min-free) or use another --root"},
+	} {
+		s := newStore(t)
+		_, err := s.Pull(bg, ref, pullOpts(PullOptions{
+			DiskSpace: func(string) (diskspace.Usage, error) { return diskspace.Usage{Avail: 1_000_000, Total: 1 << 40}, nil },
+			MinFree:   tc.minFree,
+			Unpack:    func(context.Context, Layer) error { return nil },
+		}))
+		if !errors.Is(err, ErrNoSpace) {
+			t.Fatalf("err = %v, want ErrNoSpace", err)
 		}
-	}
-	if _, err := s.Get(ref); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("image named after a refused pull: %v", err)
+		if want := fmt.Sprintf(tc.want, ref, s.Root()); err.Error() != want {
+			t.Errorf("error %q, want %q", err, want)
+		}
+		if _, err := s.Get(ref); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("image named after a refused pull: %v", err)
+		}
 	}
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // execute runs the command line against a throwaway root and returns the
@@ -82,5 +85,37 @@ func TestSecondLogoutExitsZero(t *testing.T) {
 		if code != 0 || stdout != "Not logged in to registry.example:5000\n" {
 			t.Fatalf("logout: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 		}
+	}
+}
+
+// TestEveryCommandRefusesABadFlagWith125: docs/cli.md's exit code 125 for
+// a flag error of any command, with docker's hint, command by command
+// (the OCI runtime face keeps runc's codes).
+func TestEveryCommandRefusesABadFlagWith125(t *testing.T) {
+	root := newRootCommand(strings.NewReader(""), io.Discard, io.Discard, func(string) string { return "" })
+	root.InitDefaultCompletionCmd()
+	var paths []string
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "help" || (c.Parent() == root && c.Name() == "oci") {
+			return
+		}
+		paths = append(paths, c.CommandPath())
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	if len(paths) < 50 {
+		t.Fatalf("only %d commands found: %v", len(paths), paths)
+	}
+	for _, path := range paths {
+		t.Run(path, func(t *testing.T) {
+			args := strings.Fields(path + " --bogus")[1:]
+			code, _, stderr := execute(t, args...)
+			if want := "edgerun: unknown flag: --bogus\nSee '" + path + " --help'.\n"; code != 125 || stderr != want {
+				t.Errorf("%s --bogus: exit %d, stderr %q; want 125, %q", path, code, stderr, want)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,10 +26,18 @@ func TestEveryCommandNamesTheLockItWaitsFor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer held.Unlock()
-	var stderr bytes.Buffer
-	root := newRootCommand(strings.NewReader(""), io.Discard, &stderr, func(string) string { return "" })
+	// The lock is let go once the notice is written, not after a time: a
+	// loaded machine may print it late, and it must name a live holder.
+	stderr := &noticeWriter{written: make(chan struct{})}
+	root := newRootCommand(strings.NewReader(""), io.Discard, stderr, func(string) string { return "" })
 	root.AddCommand(&cobra.Command{Use: "lockwait-test", RunE: func(cmd *cobra.Command, _ []string) error {
-		time.AfterFunc(lockfile.DefaultNoticeAfter+200*time.Millisecond, func() { held.Unlock() })
+		go func() {
+			select {
+			case <-stderr.written:
+			case <-time.After(time.Minute):
+			}
+			held.Unlock()
+		}()
 		l, err := lockfile.Exclusive(cmd.Context(), p)
 		if err != nil {
 			return err
@@ -43,4 +52,26 @@ func TestEveryCommandNamesTheLockItWaitsFor(t *testing.T) {
 	if !strings.HasPrefix(stderr.String(), want) {
 		t.Fatalf("stderr %q, want it to start with %q", stderr.String(), want)
 	}
+}
+
+// noticeWriter is a stderr that says when something was first written.
+type noticeWriter struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{}
+}
+
+func (w *noticeWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf.Len() == 0 && len(p) > 0 {
+		defer close(w.written)
+	}
+	return w.buf.Write(p)
+}
+
+func (w *noticeWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
