@@ -2,7 +2,7 @@ package container
 
 import (
 	"fmt"
-	"github.com/edgerun/edgerun/rootless"
+	"net/netip"
 	"os"
 	"path/filepath"
 
@@ -10,6 +10,7 @@ import (
 
 	"github.com/edgerun/edgerun/internal/atomicfile"
 	"github.com/edgerun/edgerun/netns"
+	"github.com/edgerun/edgerun/rootless"
 	"github.com/edgerun/edgerun/specgen"
 )
 
@@ -24,6 +25,7 @@ func (r *Runtime) writeEtcFiles(dir string, spec *specs.Spec, opts *RunOptions, 
 	}
 	files, notes, err := netns.EtcFiles(netns.EtcOptions{
 		Hostname: hostname, Addrs: net.addrs, HostNetwork: net.host, AddHosts: opts.Resolv.AddHosts,
+		HostGateway: r.hostGateway(net),
 		Resolv: netns.ResolvOptions{DNS: opts.Resolv.DNS, Search: opts.Resolv.Search, Options: opts.Resolv.Options,
 			LoopbackVia: r.loopbackDNS(net)},
 	})
@@ -50,6 +52,22 @@ func (r *Runtime) writeEtcFiles(dir string, spec *specs.Spec, opts *RunOptions, 
 		})
 	}
 	return nil
+}
+
+// hostGateway is the address at which the container reaches the host
+// (--add-host NAME:host-gateway, docker's): the bridge's gateway, the
+// host's loopback as slirp4netns shows it to a rootless bridge container,
+// the loopback itself on the host's network; none without a network.
+func (r *Runtime) hostGateway(net attached) netip.Addr {
+	switch {
+	case net.host:
+		return netip.MustParseAddr("127.0.0.1")
+	case net.rec.Mode == NetworkBridge && r.cfg.Rootless:
+		return netip.MustParseAddr(rootless.HostAlias)
+	case net.rec.Bridge != nil:
+		return net.rec.Bridge.Gateway
+	}
+	return netip.Addr{}
 }
 
 // loopbackDNS is the nameserver that stands in for the host's loopback

@@ -56,7 +56,7 @@ func (r *Runtime) reserveName(name, id string, durable bool) error {
 			return fmt.Errorf("read claim of name %s: %w", name, rerr)
 		}
 		if r.containerExists(string(owner)) && !r.renamedFrom(string(owner), name) {
-			return fmt.Errorf("%w: the name %q is already in use by container %.12s: remove it (edgerun rm %s) or choose another --name",
+			return fmt.Errorf("%w: the name %q is already in use by container %.12s: remove it (edgerun rm %s) or choose another name",
 				ErrNameInUse, name, owner, name)
 		}
 		// Stale claim: remove it and try again.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/edgerun/edgerun/internal/ids"
-	"github.com/edgerun/edgerun/specgen"
 )
 
 // Rename gives a container, running or not, a new name: the name claim
@@ -19,7 +18,7 @@ import (
 // another name, see reserveName).
 func (r *Runtime) Rename(ctx context.Context, ref, name string) (*Record, error) {
 	if err := ids.CheckName(name); err != nil {
-		return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
+		return nil, fmt.Errorf("rename to %q: %w", name, err)
 	}
 	rec, lock, err := r.lockedRecord(ctx, ref)
 	if err != nil {
@@ -27,7 +26,7 @@ func (r *Runtime) Rename(ctx context.Context, ref, name string) (*Record, error)
 	}
 	defer r.unlock(lock, rec.ID)
 	if rec.Name == name {
-		return nil, fmt.Errorf("%w: container %s is named %s already", specgen.ErrInvalidOption, rec.Name, name)
+		return nil, fmt.Errorf("container %.12s is named %s already: give another name", rec.ID, name)
 	}
 	durable := !rec.AutoRemove
 	if err := r.reserveName(name, rec.ID, durable); err != nil {

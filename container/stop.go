@@ -26,17 +26,23 @@ const killWait = 10 * time.Second
 // DefaultStopTimeout). The restart policy does not restart it (until
 // start, or boot for `always`). Stopping a stopped container does nothing.
 func (r *Runtime) Stop(ctx context.Context, ref string, timeout time.Duration) (*Record, error) {
-	return r.stop(ctx, ref, timeout, false)
+	return r.stop(ctx, ref, timeout, 0, false)
+}
+
+// StopSignal is Stop with sig in place of the container's stop signal
+// (docker's stop -s); 0 is the container's.
+func (r *Runtime) StopSignal(ctx context.Context, ref string, timeout time.Duration, sig unix.Signal) (*Record, error) {
+	return r.stop(ctx, ref, timeout, sig, false)
 }
 
 // StopForShutdown is Stop for a power-down (boot --shutdown): the stop
 // does not count as the user's, so the next boot starts the container
 // again by its restart policy.
 func (r *Runtime) StopForShutdown(ctx context.Context, ref string, timeout time.Duration) (*Record, error) {
-	return r.stop(ctx, ref, timeout, true)
+	return r.stop(ctx, ref, timeout, 0, true)
 }
 
-func (r *Runtime) stop(ctx context.Context, ref string, timeout time.Duration, shutdown bool) (*Record, error) {
+func (r *Runtime) stop(ctx context.Context, ref string, timeout time.Duration, sig unix.Signal, shutdown bool) (*Record, error) {
 	rec, err := r.markStopped(ctx, ref, shutdown)
 	if err != nil || rec == nil {
 		return rec, err
@@ -45,7 +51,9 @@ func (r *Runtime) stop(ctx context.Context, ref string, timeout time.Duration, s
 		timeout = rec.stopWait()
 	}
 	fault.Point("stop/after-mark")
-	sig := r.stopSignal(rec.ID)
+	if sig == 0 {
+		sig = r.stopSignal(rec.ID)
+	}
 	if rec.State == StateRunning {
 		_ = r.signalInit(rec, sig)
 		r.thawToEnd(rec) // a paused container: its processes get the signal now
@@ -187,8 +195,8 @@ func (r *Runtime) Start(ctx context.Context, ref string) (*Record, error) {
 }
 
 // Restart stops a container (if it runs) and starts it again.
-func (r *Runtime) Restart(ctx context.Context, ref string, timeout time.Duration) (*Record, error) {
-	if _, err := r.Stop(ctx, ref, timeout); err != nil {
+func (r *Runtime) Restart(ctx context.Context, ref string, timeout time.Duration, sig unix.Signal) (*Record, error) {
+	if _, err := r.StopSignal(ctx, ref, timeout, sig); err != nil {
 		return nil, err
 	}
 	return r.Start(ctx, ref)

@@ -66,7 +66,7 @@ func TestDocumentedErrorMessages(t *testing.T) {
 		{"top of a stopped container", e, []string{"top", "fg"}, 1, "container is not running: container fg is exited"},
 		{"port of a stopped container", e, []string{"port", "fg", "80"}, 1, "no public port published: container fg does not publish 80"},
 		{"rename to a name in use", e, []string{"rename", "up", "fg"}, 1,
-			fmt.Sprintf(`container name in use: the name "fg" is already in use by container %s: remove it (edgerun rm fg) or choose another --name`, fg[:12])},
+			fmt.Sprintf(`container name in use: the name "fg" is already in use by container %s: remove it (edgerun rm fg) or choose another name`, fg[:12])},
 		{"state directory of another root", otherRoot, []string{"ps"}, 1,
 			fmt.Sprintf("state directory in use: state directory %s belongs to root %s, not %s: give each root its own --state (for example --state %s)",
 				e.state, e.root, otherRoot.root, filepath.Join(e.base, "edgerun-root2"))},

@@ -107,6 +107,11 @@ func TestRunPullMissingFromLoopbackRegistry(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "Pulling") {
 		t.Fatalf("run --pull=always: %s", r)
 	}
+	// -q: the pull happens, and says nothing.
+	r = e.run("run", "--rm", "-q", "--pull=always", ref, "read")
+	if r.code != 0 || strings.Contains(r.stderr, "Pulling") || !strings.Contains(r.stdout, "celsius") {
+		t.Fatalf("run -q --pull=always: %s, want the reading and no pull progress", r)
+	}
 	r = e.run("run", "--rm", "--pull=sometimes", ref)
 	if r.code != 125 || !strings.Contains(r.stderr, "use missing, always or never") {
 		t.Fatalf("run --pull=sometimes: %s", r)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLogWriterRotatesWithinCapAndReaderReassemblesLines(t *testing.T) {
@@ -92,7 +93,9 @@ func TestParseLogLine(t *testing.T) {
 // --details prefixes each line with its attributes and a space, as docker
 // does; edgerun's lines have no attributes, so only the space is added,
 // after -t's time.
-func TestPrintDetailsAddsDockersSpace(t *testing.T) {
+// TestPrintOptionsSelectAndPrefixLines: --details adds docker's space,
+// --since and --until keep the lines of their window (ends included).
+func TestPrintOptionsSelectAndPrefixLines(t *testing.T) {
 	const log = "2026-11-30T16:20:07.000000001Z stdout F hello\n2026-11-30T16:20:08.000000002Z stderr F oops\n"
 	tests := []struct {
 		name             string
@@ -103,6 +106,11 @@ func TestPrintDetailsAddsDockersSpace(t *testing.T) {
 		{"details", PrintOptions{Details: true}, " hello\n", " oops\n"},
 		{"details and timestamps", PrintOptions{Details: true, Timestamps: true},
 			"2026-11-30T16:20:07.000000001Z  hello\n", "2026-11-30T16:20:08.000000002Z  oops\n"},
+		{"until", PrintOptions{Until: time.Date(2026, 11, 30, 16, 20, 7, 500, time.UTC)}, "hello\n", ""},
+		{"since", PrintOptions{Since: time.Date(2026, 11, 30, 16, 20, 8, 0, time.UTC)}, "", "oops\n"},
+		{"since and until, ends included", PrintOptions{Since: time.Date(2026, 11, 30, 16, 20, 7, 1, time.UTC),
+			Until: time.Date(2026, 11, 30, 16, 20, 8, 2, time.UTC)}, "hello\n", "oops\n"},
+		{"until before everything", PrintOptions{Until: time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC)}, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ type PrintOptions struct {
 	Follow     bool      // -f: wait for new lines while Writing says so
 	Tail       int       // --tail N: only the last N lines; < 0 means all
 	Since      time.Time // --since: only lines at or after this time
+	Until      time.Time // --until: only lines at or before this time; -f ends there
 	Timestamps bool      // -t: prefix each line with its time
 	// Details is --details: docker prefixes each line with its log
 	// attributes and a space; edgerun's lines have none, so the prefix
@@ -112,6 +113,9 @@ func follow(ctx context.Context, path string, f **os.File, br *bufio.Reader, p *
 		if p.opts.Writing == nil || !p.opts.Writing() {
 			return p.read(br) // the writer is gone: nothing more comes
 		}
+		if !p.opts.Until.IsZero() && time.Now().After(p.opts.Until) {
+			return p.read(br) // --until has passed: nothing more is wanted
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -175,9 +179,9 @@ func (p *logPrinter) line(b []byte) error {
 	if !ok {
 		return nil // a line torn by a crash: skip it
 	}
-	if !p.opts.Since.IsZero() {
+	if !p.opts.Since.IsZero() || !p.opts.Until.IsZero() {
 		ts, err := time.Parse(time.RFC3339Nano, string(l.Time))
-		if err != nil || ts.Before(p.opts.Since) {
+		if err != nil || ts.Before(p.opts.Since) || (!p.opts.Until.IsZero() && ts.After(p.opts.Until)) {
 			return nil
 		}
 	}

@@ -26,6 +26,7 @@ type EtcOptions struct {
 	Addrs       []netip.Addr // the container's own addresses
 	HostNetwork bool         // the host's network: its hosts file, loopback resolvers kept
 	AddHosts    []string     // --add-host NAME:IP
+	HostGateway netip.Addr   // what --add-host NAME:host-gateway names
 	Resolv      ResolvOptions
 }
 
@@ -42,7 +43,7 @@ type EtcFile struct {
 func EtcFiles(o EtcOptions) ([]EtcFile, []string, error) {
 	var extra []HostEntry
 	for _, h := range o.AddHosts {
-		e, err := ParseAddHost(h)
+		e, err := ParseAddHost(h, o.HostGateway)
 		if err != nil {
 			return nil, nil, err
 		}

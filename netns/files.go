@@ -18,8 +18,14 @@ type HostEntry struct {
 	IP   netip.Addr
 }
 
-// ParseAddHost parses docker's --add-host NAME:IP (IPv6 may be bracketed).
-func ParseAddHost(s string) (HostEntry, error) {
+// HostGatewayName is docker's --add-host NAME:host-gateway: the address
+// at which the container reaches the host.
+const HostGatewayName = "host-gateway"
+
+// ParseAddHost parses docker's --add-host NAME:IP (IPv6 may be bracketed),
+// or NAME:host-gateway, which is hostGateway (invalid: the container has no
+// address that reaches the host).
+func ParseAddHost(s string, hostGateway netip.Addr) (HostEntry, error) {
 	name, ip, ok := strings.Cut(s, ":")
 	if !ok || name == "" || ip == "" {
 		return HostEntry{}, fmt.Errorf("--add-host %q: use NAME:IP, e.g. db:192.168.1.20", s)
@@ -27,9 +33,15 @@ func ParseAddHost(s string) (HostEntry, error) {
 	if strings.ContainsAny(name, " \t#") {
 		return HostEntry{}, fmt.Errorf("--add-host %q: the host name may not contain spaces or '#'", s)
 	}
+	if ip == HostGatewayName {
+		if !hostGateway.IsValid() {
+			return HostEntry{}, fmt.Errorf("--add-host %q: this container has no address that reaches the host: use --network bridge or host", s)
+		}
+		return HostEntry{Name: name, IP: hostGateway}, nil
+	}
 	a, err := netip.ParseAddr(strings.Trim(ip, "[]"))
 	if err != nil {
-		return HostEntry{}, fmt.Errorf("--add-host %q: %q is not an IP address", s, ip)
+		return HostEntry{}, fmt.Errorf("--add-host %q: %q is not an IP address (or host-gateway)", s, ip)
 	}
 	return HostEntry{Name: name, IP: a}, nil
 }

@@ -77,8 +77,9 @@ func TestParseAddHost(t *testing.T) {
 		{":1.2.3.4", false, ""},
 		{"db:notip", false, ""},
 		{"a b:1.2.3.4", false, ""},
+		{"host.docker.internal:host-gateway", true, "10.90.0.1"},
 	} {
-		e, err := ParseAddHost(tc.in)
+		e, err := ParseAddHost(tc.in, netip.MustParseAddr("10.90.0.1"))
 		if (err == nil) != tc.ok {
 			t.Errorf("ParseAddHost(%q) err = %v, want ok=%v", tc.in, err, tc.ok)
 			continue
@@ -86,6 +87,9 @@ func TestParseAddHost(t *testing.T) {
 		if tc.ok && e.IP.String() != tc.want {
 			t.Errorf("ParseAddHost(%q) = %s, want %s", tc.in, e.IP, tc.want)
 		}
+	}
+	if _, err := ParseAddHost("h:host-gateway", netip.Addr{}); err == nil || !strings.Contains(err.Error(), "no address that reaches the host") {
+		t.Errorf("host-gateway without a gateway: err = %v, want a refusal", err)
 	}
 }
 

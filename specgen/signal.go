@@ -16,13 +16,13 @@ import (
 func ParseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
 		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("%w: signal %d is out of range 1-64", ErrInvalidOption, n)
+			return 0, fmt.Errorf("signal %d is out of range 1-64", n)
 		}
 		return unix.Signal(n), nil
 	}
 	sig := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(s), "SIG"))
 	if sig == 0 {
-		return 0, fmt.Errorf("%w: unknown signal %q: use a name like TERM, KILL, HUP or a number", ErrInvalidOption, s)
+		return 0, fmt.Errorf("unknown signal %q: use a name like TERM, KILL, HUP or a number", s)
 	}
 	return sig, nil
 }

@@ -100,7 +100,11 @@ func printPlan(g *globalOptions, p *services.Plan, format string, dry bool) {
 		}
 	}
 	if !p.Changes() {
-		fmt.Fprintf(g.Stdout, "nothing to do: the %d services of %s are as the file says\n", countServices(p), p.Project)
+		if n := countServices(p); n == 1 {
+			fmt.Fprintf(g.Stdout, "nothing to do: the service of %s is as the file says\n", p.Project)
+		} else {
+			fmt.Fprintf(g.Stdout, "nothing to do: the %d services of %s are as the file says\n", n, p.Project)
+		}
 	}
 }
 

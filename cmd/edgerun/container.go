@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -149,19 +148,15 @@ func newInspectCommand(g *globalOptions) *cobra.Command {
 }
 
 func runInspect(g *globalOptions, format string, args []string) error {
-	var tmpl *gotmpl.Template
-	if format != "" && format != "json" {
-		t, err := gotmpl.Parse(format)
-		if err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-		tmpl = t
+	out, err := parseInspectFormat(format)
+	if err != nil {
+		return err
 	}
 	rt, err := container.Open(g.config())
 	if err != nil {
 		return err
 	}
-	docs := []*container.InspectDoc{}
+	docs := []any{}
 	var errs []error
 	for _, ref := range args {
 		d, err := rt.InspectDocument(ref)
@@ -171,25 +166,8 @@ func runInspect(g *globalOptions, format string, args []string) error {
 		}
 		docs = append(docs, d)
 	}
-	if tmpl == nil {
-		enc := json.NewEncoder(g.Stdout)
-		enc.SetIndent("", "    ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(docs); err != nil {
-			return err
-		}
-		return errors.Join(errs...)
-	}
-	for _, d := range docs {
-		data, err := templateData(d)
-		if err != nil {
-			return err
-		}
-		var b strings.Builder
-		if err := tmpl.Execute(&b, data); err != nil {
-			return err
-		}
-		fmt.Fprintln(g.Stdout, b.String())
+	if err := out.write(g.Stdout, docs, "    "); err != nil {
+		return err
 	}
 	return errors.Join(errs...)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/container"
 	"github.com/edgerun/edgerun/logfile"
@@ -48,24 +49,26 @@ func stopTimeout(secs int) (time.Duration, error) {
 }
 
 func newStopCommand(g *globalOptions) *cobra.Command {
-	return newTimedCommand(g, "stop [-t SECONDS] CONTAINER [CONTAINER...]", "Stop running containers (stop signal, then SIGKILL); no restart follows",
-		func(ctx context.Context, rt *container.Runtime, ref string, d time.Duration) error {
-			_, err := rt.Stop(ctx, ref, d)
+	return newTimedCommand(g, "stop [-t SECONDS] [-s SIGNAL] CONTAINER [CONTAINER...]", "Stop running containers (stop signal, then SIGKILL); no restart follows",
+		func(ctx context.Context, rt *container.Runtime, ref string, d time.Duration, sig unix.Signal) error {
+			_, err := rt.StopSignal(ctx, ref, d, sig)
 			return err
 		})
 }
 
 func newRestartCommand(g *globalOptions) *cobra.Command {
-	return newTimedCommand(g, "restart [-t SECONDS] CONTAINER [CONTAINER...]", "Stop and start containers",
-		func(ctx context.Context, rt *container.Runtime, ref string, d time.Duration) error {
-			_, err := rt.Restart(ctx, ref, d)
+	return newTimedCommand(g, "restart [-t SECONDS] [-s SIGNAL] CONTAINER [CONTAINER...]", "Stop and start containers",
+		func(ctx context.Context, rt *container.Runtime, ref string, d time.Duration, sig unix.Signal) error {
+			_, err := rt.Restart(ctx, ref, d, sig)
 			return err
 		})
 }
 
-// newTimedCommand is stop or restart: act for each container, with -t.
-func newTimedCommand(g *globalOptions, use, short string, act func(context.Context, *container.Runtime, string, time.Duration) error) *cobra.Command {
+// newTimedCommand is stop or restart: act for each container, with -t and
+// -s.
+func newTimedCommand(g *globalOptions, use, short string, act func(context.Context, *container.Runtime, string, time.Duration, unix.Signal) error) *cobra.Command {
 	var secs int
+	var signal string
 	cmd := &cobra.Command{
 		Use:   use,
 		Short: short,
@@ -78,12 +81,19 @@ func newTimedCommand(g *globalOptions, use, short string, act func(context.Conte
 			if !cmd.Flags().Changed("time") {
 				d = -1 // each container's --stop-timeout, else the default
 			}
+			var sig unix.Signal // 0: each container's stop signal
+			if signal != "" {
+				if sig, err = specgen.ParseSignal(signal); err != nil {
+					return err
+				}
+			}
 			return eachContainer(g, args, func(rt *container.Runtime, ref string) error {
-				return act(cmd.Context(), rt, ref, d)
+				return act(cmd.Context(), rt, ref, d, sig)
 			})
 		},
 	}
 	addStopTimeout(cmd.Flags(), &secs, "seconds to wait for the stop signal before SIGKILL (default: the container's --stop-timeout, else 10)")
+	cmd.Flags().StringVarP(&signal, "signal", "s", "", "signal to stop with: name (TERM, SIGINT) or number (default: the container's --stop-signal, else the image's, else TERM)")
 	return cmd
 }
 
@@ -159,14 +169,17 @@ func startAttached(ctx context.Context, g *globalOptions, ref string, interactiv
 
 func newLogsCommand(g *globalOptions) *cobra.Command {
 	opts := logfile.PrintOptions{Tail: -1}
-	var since, tail string
+	var since, until, tail string
 	cmd := &cobra.Command{
-		Use:   "logs [-f] [--tail N] [--since T] [-t] [--details] CONTAINER",
+		Use:   "logs [-f] [--tail N] [--since T] [--until T] [-t] [--details] CONTAINER",
 		Short: "Show the output of a detached container",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
-			if opts.Since, err = parseSince(since, time.Now()); err != nil {
+			if opts.Since, err = parseTimeFlag("since", since, time.Now()); err != nil {
+				return err
+			}
+			if opts.Until, err = parseTimeFlag("until", until, time.Now()); err != nil {
 				return err
 			}
 			if tail != "all" {
@@ -186,20 +199,22 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&opts.Follow, "follow", "f", false, "follow new output until the container stops")
 	f.StringVarP(&tail, "tail", "n", "all", "show only the last N lines")
 	f.StringVar(&since, "since", "", "show lines since a time (RFC 3339, like 2026-11-30T16:00:00Z) or a duration ago (10m)")
+	f.StringVar(&until, "until", "", "show lines until a time (RFC 3339) or a duration ago (10m); -f stops there")
 	f.BoolVarP(&opts.Timestamps, "timestamps", "t", false, "prefix each line with its time")
 	f.BoolVar(&opts.Details, "details", false, "prefix each line with its log attributes, as docker (edgerun's have none: a space)")
 	return cmd
 }
 
-// parseSince reads --since: an RFC 3339 time, a duration before now, or
-// Unix seconds (container.ParseTime, which prune's until takes too).
-func parseSince(s string, now time.Time) (time.Time, error) {
+// parseTimeFlag reads --since or --until: an RFC 3339 time, a duration
+// before now, or Unix seconds (container.ParseTime, which prune's until
+// takes too).
+func parseTimeFlag(name, s string, now time.Time) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
 	t, err := container.ParseTime(s, now)
 	if err != nil {
-		return t, fmt.Errorf("--since %q: give a time (2026-11-30T16:00:00Z), a duration (10m) or Unix seconds", s)
+		return t, fmt.Errorf("--%s %q: give a time (2026-11-30T16:00:00Z), a duration (10m) or Unix seconds", name, s)
 	}
 	return t, nil
 }

@@ -23,15 +23,15 @@ func TestParseSinceReadsTimesDurationsAndUnixSeconds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := parseSince(tt.in, now)
+			got, err := parseTimeFlag("since", tt.in, now)
 			if tt.wantErr {
 				if err == nil {
-					t.Fatalf("parseSince(%q) = %v, want an error", tt.in, got)
+					t.Fatalf("parseTimeFlag(since, %q) = %v, want an error", tt.in, got)
 				}
 				return
 			}
 			if err != nil || !got.Equal(tt.want) {
-				t.Fatalf("parseSince(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+				t.Fatalf("parseTimeFlag(since, %q) = %v, %v; want %v", tt.in, got, err, tt.want)
 			}
 		})
 	}

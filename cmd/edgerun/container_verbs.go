@@ -197,7 +197,7 @@ func newCreateCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return &exitError{code: container.ExitRuntimeFailed, err: err}
 			}
-			pr := runPullEvents(g, &opts)
+			pr := runPullEvents(g, &opts, rf.quiet)
 			opts.Stdin = nil
 			id, err := rt.Create(cmd.Context(), opts)
 			pr.finish(nil)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -96,4 +97,44 @@ func headerData(cols map[string]string) map[string]any {
 		h[k] = v
 	}
 	return h
+}
+
+// inspectOutput prints inspect documents as docker does: a JSON array, or
+// each document through -f/--format's template, a line each ("json" is
+// the array). A bad template is refused before anything is printed.
+type inspectOutput struct {
+	tmpl *gotmpl.Template
+}
+
+func parseInspectFormat(format string) (*inspectOutput, error) {
+	if format == "" || format == "json" {
+		return &inspectOutput{}, nil
+	}
+	t, err := gotmpl.Parse(format)
+	if err != nil {
+		return nil, fmt.Errorf("--format: %w", err)
+	}
+	return &inspectOutput{tmpl: t}, nil
+}
+
+// write prints docs, indented by indent in JSON.
+func (o *inspectOutput) write(w io.Writer, docs []any, indent string) error {
+	if o.tmpl == nil {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", indent)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(docs)
+	}
+	for _, d := range docs {
+		data, err := templateData(d)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		if err := o.tmpl.Execute(&b, data); err != nil {
+			return err
+		}
+		fmt.Fprintln(w, b.String())
+	}
+	return nil
 }

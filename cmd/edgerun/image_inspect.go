@@ -25,16 +25,21 @@ func openImages(g *globalOptions) (*images.Store, error) {
 }
 
 func newImageInspectCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect IMAGE [IMAGE...]",
-		Short: "Show images' configuration as a JSON array (docker's image inspect document)",
+	var format string
+	cmd := &cobra.Command{
+		Use:   "inspect [-f TEMPLATE] IMAGE [IMAGE...]",
+		Short: "Show images' configuration as a JSON array (docker's image inspect document), or through a Go template",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
+			out, err := parseInspectFormat(format)
+			if err != nil {
+				return err
+			}
 			store, err := openImages(g)
 			if err != nil {
 				return err
 			}
-			docs := []image.Inspect{}
+			docs := []any{}
 			var errs []error
 			for _, ref := range args {
 				img, err := store.Get(ref)
@@ -44,12 +49,14 @@ func newImageInspectCommand(g *globalOptions) *cobra.Command {
 				}
 				docs = append(docs, image.InspectDocument(img))
 			}
-			if err := writeJSON(g, docs); err != nil {
+			if err := out.write(g.Stdout, docs, "  "); err != nil {
 				return err
 			}
 			return errors.Join(errs...)
 		},
 	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "print each image through a Go template, e.g. '{{.Id}}' (see docs/cli.md)")
+	return cmd
 }
 
 func newHistoryCommand(g *globalOptions) *cobra.Command {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,11 +18,11 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 	var format string
 	var quiet bool
 	cmd := &cobra.Command{
-		Use:     "images",
+		Use:     "images [REPOSITORY[:TAG]]",
 		Aliases: []string{"ls"},
-		Short:   "List images",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Short:   "List images, or those of a repository (and tag; * and ? match as in file names)",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
 			var lf *listFormat
 			if format != "" && format != "table" && format != "json" {
 				f, err := parseListFormat(format, "")
@@ -41,6 +42,9 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 			imgs, err := store.List()
 			if err != nil {
 				return err
+			}
+			if len(args) == 1 {
+				imgs = filterImages(imgs, args[0])
 			}
 			switch {
 			case lf != nil:
@@ -68,6 +72,37 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "", "output format: table (default), json (a list), or a Go template (see docs/cli.md)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only short digests")
 	return cmd
+}
+
+// filterImages keeps the images whose name matches docker's images
+// argument REPOSITORY[:TAG], familiar (busybox) or full
+// (docker.io/library/busybox), with path.Match's patterns.
+func filterImages(imgs []images.Summary, arg string) []images.Summary {
+	repo, tag := splitRepoTag(arg)
+	var out []images.Summary
+	for _, i := range imgs {
+		for _, name := range []string{familiarName(i.Name), i.Name} {
+			r, t := splitRepoTag(name)
+			if ok, _ := path.Match(repo, r); ok {
+				if ok, _ := path.Match(tag, t); ok || tag == "" {
+					out = append(out, i)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// splitRepoTag splits NAME:TAG at the tag's colon (not a registry port's).
+func splitRepoTag(name string) (repo, tag string) {
+	if i := strings.IndexByte(name, '@'); i >= 0 {
+		return name[:i], "" // NAME@DIGEST has no tag
+	}
+	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
+		return name[:i], name[i+1:]
+	}
+	return name, ""
 }
 
 // imageColumns are the column names of images' template fields, as docker's.

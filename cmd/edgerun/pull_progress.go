@@ -156,9 +156,9 @@ func prefix(d digest.Digest) string {
 
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
-// runPull sets run's pull progress to stderr.
-func runPullEvents(g *globalOptions, opts *container.RunOptions) *pullProgress {
-	pr, _ := newPullProgress(g.Stderr, "", false)
+// runPullEvents sets run's pull progress to stderr (none with -q).
+func runPullEvents(g *globalOptions, opts *container.RunOptions, quiet bool) *pullProgress {
+	pr, _ := newPullProgress(g.Stderr, "", quiet)
 	opts.PullWith.Events = pr.event
 	return pr
 }

@@ -25,6 +25,7 @@ type runFlags struct {
 	lf         layerLimitFlags
 	labels     []string
 	stopSecs   int
+	quiet      bool // -q: no pull progress
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
@@ -46,7 +47,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return &exitError{code: container.ExitRuntimeFailed, err: err}
 			}
-			pr := runPullEvents(g, &opts)
+			pr := runPullEvents(g, &opts, rf.quiet)
 			if rf.detach {
 				err := runDetached(cmd, g, rt, opts)
 				pr.finish(nil)
@@ -120,6 +121,7 @@ func (rf *runFlags) add(f *pflag.FlagSet) {
 	f.IntVar(&rf.stopSecs, "stop-timeout", 0, "seconds stop waits for the stop signal before SIGKILL (default 10)")
 	f.StringArrayVarP(&opts.Spec.Env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to pass the host's)")
 	f.StringArrayVar(&rf.envFiles, "env-file", nil, "read environment variables from a file")
+	f.BoolVarP(&rf.quiet, "quiet", "q", false, "print no pull progress")
 	f.StringVarP(&opts.Spec.Workdir, "workdir", "w", "", "working directory inside the container")
 	f.StringVarP(&opts.Spec.User, "user", "u", "", "user to run as: name or uid[:gid] (looked up in the image)")
 	f.StringArrayVar(&opts.Spec.GroupAdd, "group-add", nil, "additional group to join")

@@ -84,16 +84,21 @@ func newVolumeLsCommand(g *globalOptions) *cobra.Command {
 }
 
 func newVolumeInspectCommand(g *globalOptions) *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect NAME [NAME...]",
-		Short: "Show named volumes as JSON: name, directory, creation time and the containers using them",
+	var format string
+	cmd := &cobra.Command{
+		Use:   "inspect [-f TEMPLATE] NAME [NAME...]",
+		Short: "Show named volumes as JSON (name, directory, creation time, the containers using them), or through a Go template",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
+			out, err := parseInspectFormat(format)
+			if err != nil {
+				return err
+			}
 			rt, err := container.Open(g.config())
 			if err != nil {
 				return err
 			}
-			out := []container.VolumeInfo{}
+			docs := []any{}
 			var errs []error
 			for _, name := range args {
 				v, err := rt.InspectVolume(name)
@@ -101,14 +106,16 @@ func newVolumeInspectCommand(g *globalOptions) *cobra.Command {
 					errs = append(errs, err)
 					continue
 				}
-				out = append(out, v)
+				docs = append(docs, v)
 			}
-			if err := writeJSON(g, out); err != nil {
+			if err := out.write(g.Stdout, docs, "  "); err != nil {
 				return err
 			}
 			return errors.Join(errs...)
 		},
 	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "print each volume through a Go template, e.g. '{{.Mountpoint}}' (see docs/cli.md)")
+	return cmd
 }
 
 func newVolumeRmCommand(g *globalOptions) *cobra.Command {
