@@ -36,14 +36,16 @@ func (j *Journal) Read(ctx context.Context, q Query, fn func(Message) error) err
 		t.startAtOldest()
 		return t.drain()
 	}
-	// Watch before reading, so that nothing appended meanwhile is missed.
-	w := j.watch()
-	defer w.close()
+	// Where to start is fixed first, the watch set up next, and the first
+	// drain reads everything from that start: nothing appended meanwhile
+	// is missed.
 	if past {
 		t.startAtOldest()
 	} else {
 		t.startAtEnd()
 	}
+	w := j.watch()
+	defer w.close()
 	var until <-chan time.Time
 	if !q.Until.IsZero() {
 		timer := time.NewTimer(q.Until.Sub(now))
