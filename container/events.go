@@ -38,13 +38,16 @@ func (r *Runtime) event(rec *Record, action string, extra map[string]string) {
 
 // died appends how a run of the container ended: oom first when the
 // kernel killed it for memory, then die with the exit code and how many
-// seconds it ran, as docker's.
+// seconds it ran, as docker's. A container that never started has no die.
 func (r *Runtime) died(rec *Record) {
+	if rec.StartedAt.IsZero() {
+		return
+	}
 	if rec.OOMKilled {
 		r.event(rec, "oom", nil)
 	}
 	extra := map[string]string{"exitCode": strconv.Itoa(rec.ExitCode)}
-	if !rec.StartedAt.IsZero() && !rec.FinishedAt.Before(rec.StartedAt) {
+	if !rec.FinishedAt.Before(rec.StartedAt) {
 		extra["execDuration"] = strconv.Itoa(int(rec.FinishedAt.Sub(rec.StartedAt) / time.Second))
 	}
 	r.event(rec, "die", extra)

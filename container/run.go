@@ -356,20 +356,15 @@ func (r *Runtime) finish(ctx context.Context, c *created, code int, started, rem
 	if !started {
 		c.rec.ExitCode = ExitRuntimeFailed
 	}
-	ran := !c.rec.StartedAt.IsZero() // its start was recorded (and its event)
 	if remove {
 		r.saveLastExit(c.rec) // for edgerun wait
-		if ran {
-			r.died(c.rec)
-		}
+		r.died(c.rec)
 		errs = append(errs, r.removeFiles(c.rec))
 		return errors.Join(errs...)
 	}
 	errs = append(errs, c.snap.Unmount())
 	errs = append(errs, r.saveRecord(c.rec))
-	if ran {
-		r.died(c.rec)
-	}
+	r.died(c.rec)
 	return errors.Join(errs...)
 }
 
