@@ -21,7 +21,7 @@ const (
 
 	// DefaultMaxSize is the size past which the journal rotates: the
 	// journal is at most two such files (plus the last appends that
-	// crossed the bound), about 2,500 container events each.
+	// crossed the bound), about 3,000 container events each.
 	DefaultMaxSize = 1 << 20
 
 	// MaxLine bounds one event's line. An event with bigger attributes

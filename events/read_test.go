@@ -36,7 +36,7 @@ func TestReadSinceUntilAndFilter(t *testing.T) {
 	add(7*time.Second, Image, "tag", "sha256:0123", map[string]string{"name": "busybox:1"})
 	c.t = base.Add(time.Hour)
 
-	at := func(d time.Duration) time.Time { return base.Add(d) }
+	at := base.Add
 	for _, tt := range []struct {
 		name         string
 		since, until time.Time

@@ -166,7 +166,7 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
-			if opts.Since, err = parseSince(since, time.Now()); err != nil {
+			if opts.Since, err = parseTime("--since", since, time.Now()); err != nil {
 				return err
 			}
 			if tail != "all" {
@@ -188,25 +188,4 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 	f.StringVar(&since, "since", "", "show lines since a time (RFC 3339, like 2026-11-30T16:00:00Z) or a duration ago (10m)")
 	f.BoolVarP(&opts.Timestamps, "timestamps", "t", false, "prefix each line with its time")
 	return cmd
-}
-
-// parseSince reads --since: an RFC 3339 time, a duration before now, or
-// Unix seconds.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	// The whole argument: Sscan would read 2026 out of 2026-11-30T16:00.
-	if secs, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(secs, 0), nil
-	}
-	return time.Time{}, fmt.Errorf("--since %q: give a time (2026-11-30T16:00:00Z), a duration (10m) or Unix seconds", s)
 }
