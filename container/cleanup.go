@@ -123,9 +123,16 @@ func (r *Runtime) reapLost(rec *Record) error {
 		return nil // still running for real
 	}
 	errs := []error{r.destroyLibcontainer(cur.ID)}
+	ran := before == StateRunning // its die was not recorded
 	if cur.AutoRemove {
+		if ran {
+			r.died(cur)
+		}
 		return errors.Join(append(errs, r.removeFiles(cur))...)
 	}
 	errs = append(errs, rootfs.Unmount(r.containerDir(cur.ID)), r.saveRecord(cur))
+	if ran {
+		r.died(cur)
+	}
 	return errors.Join(errs...)
 }

@@ -84,11 +84,13 @@ func (r *Runtime) Exec(ctx context.Context, ref string, opts ExecOptions) (int, 
 		return 0, &ExitError{ExitRuntimeFailed, err}
 	}
 	proc.Init = false
+	ev := r.execEvents(rec, opts.Args)
 	if opts.Detach {
 		if err := lc.Run(proc); err != nil {
 			err = startError(err)
 			return exitCodeOf(err), err
 		}
+		ev.started()
 		return 0, nil
 	}
 	ro := &RunOptions{Interactive: opts.Interactive, Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr}
@@ -102,14 +104,17 @@ func (r *Runtime) Exec(ctx context.Context, ref string, opts ExecOptions) (int, 
 		err = startError(err)
 		return exitCodeOf(err), err
 	}
+	ev.started()
 	if err := stdio.started(); err != nil {
 		_ = proc.Signal(os.Kill)
 	}
 	ps, werr := proc.Wait()
 	stdio.wait()
 	if ps == nil {
+		ev.died(ExitRuntimeFailed)
 		return ExitRuntimeFailed, &ExitError{ExitRuntimeFailed, fmt.Errorf("wait for the exec'd command: %w", werr)}
 	}
+	ev.died(waitCode(ps))
 	return waitCode(ps), nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/edgerun/edgerun/events"
 	"github.com/edgerun/edgerun/health"
 	"github.com/edgerun/edgerun/internal/atomicfile"
 	"github.com/edgerun/edgerun/rootless"
@@ -142,8 +143,12 @@ func (r *Runtime) probe(ctx context.Context, rec *Record) (*health.State, error)
 	if st == nil {
 		st = health.New(nil)
 	}
+	was := st.Status
 	st.Record(res, cfg, cur.StartedAt)
 	err = r.saveHealth(rec.ID, st)
+	if err == nil && st.Status != was && st.Status != health.Starting {
+		r.event(cur, events.WithDetail(events.ActionHealthStatus, st.Status), nil)
+	}
 	restart := st.Status == health.Unhealthy && cfg.OnFailure == health.ActionRestart
 	if restart && err == nil {
 		cur.HealthRestart = true
@@ -166,11 +171,11 @@ func (r *Runtime) probe(ctx context.Context, rec *Record) (*health.State, error)
 func (r *Runtime) onUnhealthy(ctx context.Context, rec *Record, action string) {
 	switch action {
 	case health.ActionKill:
-		_ = r.signalInit(rec, unix.SIGKILL)
+		r.signalEvent(rec, unix.SIGKILL)
 	case health.ActionRestart:
-		_ = r.signalInit(rec, r.stopSignal(rec.ID))
+		r.signalEvent(rec, r.stopSignal(rec.ID))
 		if !r.waitStopped(ctx, rec, rec.stopWait()) {
-			_ = r.signalInit(rec, unix.SIGKILL)
+			r.signalEvent(rec, unix.SIGKILL)
 		}
 	case health.ActionStop:
 		_, _ = r.Stop(ctx, rec.ID, -1)
@@ -271,7 +276,8 @@ func ProbeMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "edgerun: probes are run by a container's monitor, not by hand: use edgerun healthcheck run")
 		return probeFailed
 	}
-	r := &Runtime{cfg: Config{Root: args[0], State: args[1], BootIDFile: os.Getenv(BootIDFileEnv), Rootless: rootless.Inside()}}
+	r := &Runtime{cfg: Config{Root: args[0], State: args[1], BootIDFile: os.Getenv(BootIDFileEnv), Rootless: rootless.Inside(),
+		Events: events.Open(args[0], events.Options{})}}
 	rec, err := r.loadRecord(args[2])
 	if err != nil {
 		return probeFailed

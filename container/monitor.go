@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/cgroups"
+	"github.com/edgerun/edgerun/events"
 	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/logfile"
@@ -46,7 +47,8 @@ func MonitorMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "edgerun: the monitor is started by edgerun run -d, not by hand")
 		return 2
 	}
-	cfg := Config{Root: args[0], State: args[1], BootIDFile: os.Getenv(BootIDFileEnv), Rootless: rootless.Inside()}
+	cfg := Config{Root: args[0], State: args[1], BootIDFile: os.Getenv(BootIDFileEnv), Rootless: rootless.Inside(),
+		Events: events.Open(args[0], events.Options{})}
 	r := &Runtime{cfg: cfg}
 	m := &monitor{r: r, id: args[2], wake: make(chan os.Signal, 1)}
 	if len(args) > 3 && (args[3] == resumeArg || args[3] == relayArg) {
@@ -186,6 +188,7 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 		_ = m.r.destroyLibcontainer(m.id)
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
+	m.r.event(rec, "start", nil)
 	m.r.resetHealth(rec)
 	fault.Point("monitor/after-start")
 	return run, nil
@@ -246,24 +249,32 @@ func (m *monitor) exited(rec *Record, code int, backoff time.Duration) bool {
 		rec.State, rec.RestartDelay = StateRestarting, backoff
 		rec.RestartCount++
 		if m.r.saveRecord(rec) == nil {
+			m.r.died(rec)
 			return true
 		}
 	}
-	m.finish(rec)
+	m.finish(rec, true)
 	return false
 }
 
-// finish leaves the container stopped (or removes it with --rm).
-func (m *monitor) finish(rec *Record) {
+// finish leaves the container stopped (or removes it with --rm); died
+// says a run just ended (its die event goes once the exit is recorded).
+func (m *monitor) finish(rec *Record, died bool) {
 	rec.State, rec.Pid, rec.MonitorPid = StateExited, 0, 0
 	if rec.AutoRemove {
 		// The exit, recorded for edgerun wait (see saveLastExit).
 		m.r.saveLastExit(rec)
+		if died {
+			m.r.died(rec)
+		}
 		_ = m.r.removeFiles(rec)
 		return
 	}
 	_ = rootfs.Unmount(m.r.containerDir(m.id))
 	_ = m.r.saveRecord(rec)
+	if died {
+		m.r.died(rec)
+	}
 }
 
 // sleep waits out the backoff (stop wakes it early with SIGUSR1) and
@@ -281,7 +292,7 @@ func (m *monitor) sleep(d time.Duration) (*Record, error) {
 		return nil, err
 	}
 	if rec.StoppedByUser {
-		m.finish(rec)
+		m.finish(rec, false)
 		m.unlock()
 		return nil, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/edgerun/edgerun/events"
 	"github.com/edgerun/edgerun/image"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/netns"
@@ -330,7 +331,11 @@ func (r *Runtime) PruneNetwork() error {
 	if err != nil {
 		return err
 	}
-	return n.RemoveBridge(r.containerExists)
+	if err := n.RemoveBridge(r.containerExists); err != nil {
+		return err
+	}
+	r.appendEvent(events.Network, "destroy", n.Bridge(), map[string]string{"name": n.Bridge(), "type": "bridge"})
+	return nil
 }
 
 // refreshPeerHosts rewrites the /etc/hosts of every container on bridge so

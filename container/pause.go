@@ -47,7 +47,15 @@ func (r *Runtime) setPaused(ctx context.Context, ref string, pause bool) (*Recor
 		return nil, err
 	}
 	rec.Paused = pause
-	return rec, r.saveRecord(rec)
+	if err := r.saveRecord(rec); err != nil {
+		return rec, err
+	}
+	if pause {
+		r.event(rec, "pause", nil)
+	} else {
+		r.event(rec, "unpause", nil)
+	}
+	return rec, nil
 }
 
 // freeze pauses a libcontainer container: the core of both faces (pause,

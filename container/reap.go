@@ -44,6 +44,7 @@ func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
 		return nil
 	}
 	sameBoot := cur.BootID != "" && cur.BootID == r.bootID()
+	ran := cur.State == StateRunning // a restarting one's die was recorded
 	if cur.State == StateRunning {
 		cur.ExitCode = -1 // unknown: nobody saw it end
 	}
@@ -56,6 +57,9 @@ func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
 	fault.Point("reap/after-kill")
 	cur.Pid, cur.MonitorPid, cur.FinishedAt, cur.Paused = 0, 0, time.Now().UTC(), false
 	if cur.AutoRemove {
+		if ran {
+			r.died(cur)
+		}
 		return errors.Join(append(errs, r.removeFiles(cur))...)
 	}
 	cur.MonitorLost, cur.HostRestarted = sameBoot, !sameBoot
@@ -66,7 +70,13 @@ func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
 	again := sameBoot && cur.Policy().ShouldRestart(cur.ExitCode, cur.RestartCount, cur.StoppedByUser)
 	if !again {
 		errs = append(errs, rootfs.Unmount(r.containerDir(cur.ID)), r.saveRecord(cur))
+		if ran {
+			r.died(cur)
+		}
 		return errors.Join(errs...)
+	}
+	if ran {
+		r.died(cur) // before the restart's start
 	}
 	cur.RestartCount++
 	fault.Point("reap/before-restart")

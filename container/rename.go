@@ -39,6 +39,7 @@ func (r *Runtime) Rename(ctx context.Context, ref, name string) (*Record, error)
 		_ = r.releaseName(name, rec.ID, durable)
 		return nil, err
 	}
+	r.event(rec, "rename", map[string]string{"oldName": old})
 	if qerr == nil && q.Name != "" {
 		q.Name = name
 		_ = r.saveRequest(rec.ID, *q, durable) // without it, update names the replacement as before

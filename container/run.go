@@ -213,6 +213,8 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 	if err := r.saveRecord(rec); err != nil {
 		return nil, fail(err)
 	}
+	r.event(rec, "create", nil)
+	undo = append(undo, func() { r.event(rec, "destroy", nil) })
 	vols.release() // the record names the volumes now
 	if cid != nil {
 		_, werr := cid.WriteString(id)
@@ -266,11 +268,14 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 	c.rec.State, c.rec.Pid, c.rec.StartedAt = StateRunning, pid, time.Now().UTC()
 	if err := r.saveRecord(c.rec); err != nil {
 		_ = proc.Signal(unix.SIGKILL)
-	} else if err := r.execStarted(c); err != nil {
-		_ = proc.Signal(unix.SIGKILL)
-		_, _ = proc.Wait()
-		io.wait()
-		return 0, startError(err)
+	} else {
+		r.event(c.rec, "start", nil)
+		if err := r.execStarted(c); err != nil {
+			_ = proc.Signal(unix.SIGKILL)
+			_, _ = proc.Wait()
+			io.wait()
+			return 0, startError(err)
+		}
 	}
 	// Other commands (ps, inspect, rm -f) may act on the container while
 	// it runs: hold the lock only around load → act → save.
@@ -353,11 +358,13 @@ func (r *Runtime) finish(ctx context.Context, c *created, code int, started, rem
 	}
 	if remove {
 		r.saveLastExit(c.rec) // for edgerun wait
+		r.died(c.rec)
 		errs = append(errs, r.removeFiles(c.rec))
 		return errors.Join(errs...)
 	}
 	errs = append(errs, c.snap.Unmount())
 	errs = append(errs, r.saveRecord(c.rec))
+	r.died(c.rec)
 	return errors.Join(errs...)
 }
 
@@ -368,7 +375,11 @@ func (r *Runtime) removeFiles(rec *Record) error {
 	dir := r.containerDir(rec.ID)
 	errs := []error{r.detachNetwork(rec)}
 	fault.Point("remove/after-network")
-	errs = append(errs, os.Remove(filepath.Join(dir, recordFile)))
+	rmErr := os.Remove(filepath.Join(dir, recordFile))
+	if rmErr == nil {
+		r.event(rec, "destroy", nil)
+	}
+	errs = append(errs, rmErr)
 	fault.Point("remove/after-record")
 	errs = append(errs, rootfs.Remove(dir), os.RemoveAll(dir), r.releaseName(rec.Name, rec.ID, !rec.AutoRemove), r.removeHealth(rec.ID),
 		os.Remove(r.stdinPath(rec.ID)))

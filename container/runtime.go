@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/edgerun/edgerun/events"
 	"github.com/edgerun/edgerun/images"
 	"github.com/edgerun/edgerun/internal/statedir"
 	"github.com/edgerun/edgerun/rootless"
@@ -36,6 +37,10 @@ type Config struct {
 	// Rootless says edgerun runs as an ordinary user, in the user's
 	// session namespaces (package rootless): root in a user namespace.
 	Rootless bool
+	// Events is the event journal every change of a container, image,
+	// volume or network is appended to (events.Open(Root, ...)); nil
+	// records none.
+	Events *events.Journal
 }
 
 // Runtime is an open edgerun state: containers and the image store under
@@ -101,6 +106,8 @@ func openRoots(cfg Config, create bool) (*Runtime, error) {
 
 // Images is the image store under the persistent root, opened on first use.
 func (r *Runtime) Images() (*images.Store, error) {
-	r.imagesOnce.Do(func() { r.images, r.imagesErr = images.Open(r.cfg.Root, r.cfg.Notice) })
+	r.imagesOnce.Do(func() {
+		r.images, r.imagesErr = images.Open(r.cfg.Root, images.Options{Notice: r.cfg.Notice, Events: r.cfg.Events})
+	})
 	return r.images, r.imagesErr
 }

@@ -55,16 +55,20 @@ func (r *Runtime) stop(ctx context.Context, ref string, timeout time.Duration, s
 		sig = r.stopSignal(rec.ID)
 	}
 	if rec.State == StateRunning {
-		_ = r.signalInit(rec, sig)
+		r.signalEvent(rec, sig)
 		r.thawToEnd(rec) // a paused container: its processes get the signal now
 	}
 	fault.Point("stop/after-signal")
 	if !r.waitStopped(ctx, rec, timeout) {
-		_ = r.signalInit(rec, unix.SIGKILL)
+		r.signalEvent(rec, unix.SIGKILL)
 		r.thawToEnd(rec)
 		r.waitStopped(ctx, rec, killWait)
 	}
-	return r.settle(ctx, rec.ID)
+	rec, err = r.settle(ctx, rec.ID)
+	if err == nil {
+		r.event(rec, "stop", nil) // after its die: the exit is recorded
+	}
+	return rec, err
 }
 
 // markStopped records that the user stopped the container, and wakes its
@@ -169,6 +173,7 @@ func (r *Runtime) Kill(ctx context.Context, ref string, sig unix.Signal) (*Recor
 		}
 		return nil, fmt.Errorf("send %v to container %s: %w", sig, rec.Name, err)
 	}
+	r.killed(rec, sig)
 	if ends {
 		r.thawToEnd(rec) // a paused container ends too, as in docker
 	}
@@ -199,7 +204,11 @@ func (r *Runtime) Restart(ctx context.Context, ref string, timeout time.Duration
 	if _, err := r.StopSignal(ctx, ref, timeout, sig); err != nil {
 		return nil, err
 	}
-	return r.Start(ctx, ref)
+	rec, err := r.Start(ctx, ref)
+	if err == nil {
+		r.event(rec, "restart", nil)
+	}
+	return rec, err
 }
 
 // lockedRecord looks a container up, takes its lock and returns its

@@ -254,11 +254,14 @@ func (r *Runtime) takeName(ctx context.Context, id string, j *journal) error {
 		if err := r.reserveName(j.Name, id, true); err != nil {
 			return err
 		}
+		old := rec.Name
 		rec.Name = j.Name
 		rec.Update = &UpdateStatus{Image: j.Image, From: j.OldImage, Outcome: UpdateDone, At: time.Now().UTC()}
 		if err := r.saveRecord(rec); err != nil {
 			return err
 		}
+		r.event(rec, "rename", map[string]string{"oldName": old})
+		r.event(rec, "update", nil) // the service runs its new image now
 	}
 	// Also after a crash between the two: the claim of the temporary name
 	// goes once the record has the service's.

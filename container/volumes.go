@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/edgerun/edgerun/events"
 	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/rootfs"
 	"github.com/edgerun/edgerun/specgen"
@@ -74,10 +76,13 @@ func (r *Runtime) resolveVolumes(ctx context.Context, mounts []specgen.MountSpec
 		if _, done := u.paths[m.Source]; done {
 			continue // the first mount of a volume decides its copy-up
 		}
-		v, _, err := store.Create(m.Source)
+		v, made, err := store.Create(m.Source)
 		if err != nil {
 			u.release()
 			return nil, err
+		}
+		if made {
+			r.volumeEvent(v.Name, "create")
 		}
 		if v.CopyUp {
 			if err := r.copyUp(ctx, store, v, m, rootfsDir); err != nil {
@@ -113,9 +118,12 @@ func (r *Runtime) CreateVolume(ctx context.Context, name string) (VolumeInfo, er
 		return VolumeInfo{}, err
 	}
 	defer lock.Unlock()
-	v, _, err := store.Create(name)
+	v, made, err := store.Create(name)
 	if err != nil {
 		return VolumeInfo{}, err
+	}
+	if made {
+		r.volumeEvent(v.Name, "create")
 	}
 	users, err := r.volumeUsers()
 	if err != nil {
@@ -179,8 +187,11 @@ func (r *Runtime) RemoveVolume(ctx context.Context, name string, force bool) err
 	if us := users[name]; len(us) > 0 {
 		return fmt.Errorf("%w: %s is used by %s: remove those containers first (edgerun rm)", ErrVolumeInUse, name, describeUsers(us))
 	}
-	_, err = store.Remove(name)
-	return err
+	if _, err = store.Remove(name); err != nil {
+		return err
+	}
+	r.volumeEvent(name, "destroy")
+	return nil
 }
 
 // PruneVolumes removes every named volume no container uses, and says
@@ -214,7 +225,9 @@ func (r *Runtime) PruneVolumes(ctx context.Context) (VolumePruneReport, error) {
 			continue
 		}
 		rep.Removed = append(rep.Removed, v.Name)
+		r.volumeEvent(v.Name, "destroy")
 	}
+	r.appendEvent(events.Volume, "prune", "", map[string]string{"reclaimed": strconv.FormatInt(rep.Freed, 10)})
 	return rep, errors.Join(errs...)
 }
 

@@ -81,7 +81,7 @@ func ownersLayout(t *testing.T) string {
 func TestLoadSaysOnceWhatOwnersRootTookOver(t *testing.T) {
 	testenv.RequireRoot(t, "chown unpacked files to their owners")
 	var notes []string
-	s, err := Open(t.TempDir(), func(m string) { notes = append(notes, m) })
+	s, err := Open(t.TempDir(), Options{Notice: func(m string) { notes = append(notes, m) }})
 	if err != nil {
 		t.Fatal(err)
 	}

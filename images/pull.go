@@ -47,12 +47,15 @@ func (s *Store) Pull(ctx context.Context, opts PullOptions) (*image.Pulled, erro
 		return s.unpackLayer(ctx, l, limits)
 	}
 	res, err := s.content.Pull(ctx, opts.Ref, popts)
-	if err == nil && fresh.Load() {
-		if img, gerr := s.content.Get(res.Digest.String()); gerr == nil {
-			s.noteOwners(imageName([]string{res.Name}, res.Digest), s.layerIDs(img))
-		}
+	if err != nil {
+		return nil, err
 	}
-	return res, err
+	img, gerr := s.content.Get(res.Digest.String())
+	if gerr == nil && fresh.Load() {
+		s.noteOwners(imageName([]string{res.Name}, res.Digest), s.layerIDs(img))
+	}
+	s.event("pull", image.FamiliarName(res.Name), familiarRepo(res.Name), img)
+	return res, nil
 }
 
 // unpackLayer unpacks one pulled layer into the layer cache.

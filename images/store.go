@@ -18,6 +18,7 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 
+	"github.com/edgerun/edgerun/events"
 	"github.com/edgerun/edgerun/image"
 	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/rootfs"
@@ -48,14 +49,24 @@ type Store struct {
 	content *image.Store
 	layers  *rootfs.Cache
 	notice  func(string)
+	journal *events.Journal
+}
+
+// Options configure Open; the zero value is no notices and no events.
+type Options struct {
+	// Notice receives messages for the user about state the store
+	// repaired, and once per image unpacked, the files whose owners this
+	// user namespace does not map.
+	Notice func(string)
+	// Events gets docker's image events: pull, load, tag, untag, delete,
+	// save.
+	Events *events.Journal
 }
 
 // Open opens (creating when missing) the image store and the layer cache
-// under the persistent root. notice (nil: none) receives messages for the
-// user about state the store repaired, and once per image unpacked, the
-// files whose owners this user namespace does not map.
-func Open(root string, notice func(string)) (*Store, error) {
-	content, err := image.Open(root, image.StoreOptions{Notice: notice})
+// under the persistent root.
+func Open(root string, opts Options) (*Store, error) {
+	content, err := image.Open(root, image.StoreOptions{Notice: opts.Notice})
 	if err != nil {
 		return nil, fmt.Errorf("open image store under %s: %w", root, err)
 	}
@@ -63,7 +74,7 @@ func Open(root string, notice func(string)) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open layer cache under %s: %w", root, err)
 	}
-	return &Store{content: content, layers: layers, notice: notice}, nil
+	return &Store{content: content, layers: layers, notice: opts.Notice, journal: opts.Events}, nil
 }
 
 // Get returns the stored image a reference names (name, digest or ID
@@ -112,6 +123,8 @@ func (s *Store) Load(ctx context.Context, opts LoadOptions) ([]image.Loaded, err
 		if ids, ok := unpacked[l.Digest]; ok {
 			s.noteOwners(imageName(l.Names, l.Digest), ids)
 		}
+		img, _ := s.content.Get(l.Digest.String())
+		s.event("load", l.Digest.String(), eventName(l.Names, l.Digest), img)
 	}
 	return loaded, err
 }
@@ -198,14 +211,23 @@ func (s *Store) Tag(src, target string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return name, s.content.Tag(name, img.Digest)
+	if err := s.content.Tag(name, img.Digest); err != nil {
+		return "", err
+	}
+	s.event("tag", img.Digest.String(), image.FamiliarName(name), img)
+	return name, nil
 }
 
 // Remove untags ref (or, for a digest or ID, removes every name of that
 // image). It refuses while inUse reports a container using the image
 // (by manifest digest), unless force.
 func (s *Store) Remove(ref string, force bool, inUse func(digest.Digest) (container string, used bool)) ([]string, error) {
-	return s.content.Remove(ref, image.RemoveOptions{Force: force, InUse: inUse})
+	img, _ := s.content.Get(ref) // for the events: the image the names were of
+	removed, err := s.content.Remove(ref, image.RemoveOptions{Force: force, InUse: inUse})
+	if err == nil {
+		s.removed(img, removed)
+	}
+	return removed, err
 }
 
 // PruneReport says what `edgerun image prune` removed.
@@ -267,6 +289,7 @@ func (s *Store) Prune(ctx context.Context, opts PruneOptions) (PruneReport, erro
 	layers, lfreed, err := s.layers.Prune(ctx, keep)
 	rep.Layers = layers
 	rep.Freed += lfreed
+	s.pruned(rep.Freed)
 	return rep, err
 }
 
@@ -311,7 +334,14 @@ func (s *Store) Save(w io.Writer, refs []string, format string) error {
 		}
 		items = append(items, it)
 	}
-	return s.content.Save(w, mergeSaveItems(items), format)
+	items = mergeSaveItems(items)
+	if err := s.content.Save(w, items, format); err != nil {
+		return err
+	}
+	for _, it := range items {
+		s.event("save", it.Image.Digest.String(), eventName(it.Names, it.Image.Digest), it.Image)
+	}
+	return nil
 }
 
 // mergeSaveItems joins the names of an image given more than once

@@ -176,10 +176,10 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
-			if opts.Since, err = parseTimeFlag("since", since, time.Now()); err != nil {
+			if opts.Since, err = parseTime("--since", since, time.Now()); err != nil {
 				return err
 			}
-			if opts.Until, err = parseTimeFlag("until", until, time.Now()); err != nil {
+			if opts.Until, err = parseTime("--until", until, time.Now()); err != nil {
 				return err
 			}
 			if tail != "all" {
@@ -203,18 +203,4 @@ func newLogsCommand(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&opts.Timestamps, "timestamps", "t", false, "prefix each line with its time")
 	f.BoolVar(&opts.Details, "details", false, "prefix each line with its log attributes, as docker (edgerun's have none: a space)")
 	return cmd
-}
-
-// parseTimeFlag reads --since or --until: an RFC 3339 time, a duration
-// before now, or Unix seconds (container.ParseTime, which prune's until
-// takes too).
-func parseTimeFlag(name, s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := container.ParseTime(s, now)
-	if err != nil {
-		return t, fmt.Errorf("--%s %q: give a time (2026-11-30T16:00:00Z), a duration (10m) or Unix seconds", name, s)
-	}
-	return t, nil
 }

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
 
-func TestParseSinceReadsTimesDurationsAndUnixSeconds(t *testing.T) {
+func TestParseTimeReadsTimesDurationsAndUnixSeconds(t *testing.T) {
 	now := time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC)
 	tests := []struct {
 		in      string
@@ -15,23 +16,33 @@ func TestParseSinceReadsTimesDurationsAndUnixSeconds(t *testing.T) {
 		{in: "", want: time.Time{}},
 		{in: "10m", want: now.Add(-10 * time.Minute)},
 		{in: "2026-11-30T15:00:00Z", want: time.Date(2026, 11, 30, 15, 0, 0, 0, time.UTC)},
+		{in: "2026-11-30T15:00:00.25+01:00", want: time.Date(2026, 11, 30, 14, 0, 0, 250e6, time.UTC)},
 		{in: "1796050800", want: time.Unix(1796050800, 0)},
-		{in: "2026-11-30T16:00", wantErr: true}, // no seconds: not Unix second 2026
+		{in: "1796050800.000000001", want: time.Unix(1796050800, 1)},
+		{in: "1.5", want: time.Unix(1, 5e8)},
+		{in: "0", want: time.Unix(0, 0)}, // docker's: Unix 0, not now
+		{in: "-10s", want: now.Add(10 * time.Second)},
+		{in: "2026-11-30T16:00", want: time.Date(2026, 11, 30, 16, 0, 0, 0, time.Local)}, // not Unix second 2026
+		{in: "2026-11-30T16:00Z", want: time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC)},
+		{in: "2026-11-30", want: time.Date(2026, 11, 30, 0, 0, 0, 0, time.Local)},
 		{in: "12abc", wantErr: true},
-		{in: "1.5", wantErr: true},
+		{in: "1.5.2", wantErr: true},
+		{in: "1.1234567890", wantErr: true},
+		{in: "1.-5", wantErr: true},
+		{in: "+1", wantErr: true},
 		{in: "yesterday", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := parseTimeFlag("since", tt.in, now)
+			got, err := parseTime("--since", tt.in, now)
 			if tt.wantErr {
-				if err == nil {
-					t.Fatalf("parseTimeFlag(since, %q) = %v, want an error", tt.in, got)
+				if err == nil || !strings.Contains(err.Error(), "--since") {
+					t.Fatalf("parseTime(%q) = %v, %v; want an error naming the flag", tt.in, got, err)
 				}
 				return
 			}
 			if err != nil || !got.Equal(tt.want) {
-				t.Fatalf("parseTimeFlag(since, %q) = %v, %v; want %v", tt.in, got, err, tt.want)
+				t.Fatalf("parseTime(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 			}
 		})
 	}

@@ -58,14 +58,14 @@ func (b *bars) print(line string) {
 	b.clear(&sb)
 	sb.WriteString(line + "\n")
 	b.render(&sb)
-	io.WriteString(b.w, sb.String())
+	_, _ = io.WriteString(b.w, sb.String()) // a terminal gone: nothing to tell
 }
 
 func (b *bars) draw() {
 	var sb strings.Builder
 	b.clear(&sb)
 	b.render(&sb)
-	io.WriteString(b.w, sb.String())
+	_, _ = io.WriteString(b.w, sb.String()) // a terminal gone: nothing to tell
 }
 
 // clear moves the cursor to the first line of the bars, clearing them.

@@ -40,7 +40,7 @@ type globalOptions struct {
 func (g *globalOptions) config() container.Config {
 	return container.Config{Root: g.Root, State: g.State, Bridge: g.Bridge, Subnet: g.Subnet, BootIDFile: g.BootIDFile,
 		Notice:   func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) },
-		Rootless: rootless.Inside()}
+		Rootless: rootless.Inside(), Events: g.journal()}
 }
 
 // lockWaitNotices makes a lock wait under ctx that lasts more than a
@@ -79,6 +79,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 		newRunCommand(g),
 		newCreateCommand(g),
 		newWaitCommand(g),
+		newEventsCommand(g),
 		newAttachCommand(g),
 		newPortCommand(g),
 		newRenameCommand(g),

@@ -15,6 +15,16 @@ import (
 // printing leave methods out.
 type Method func(args []any) (any, error)
 
+// Object is data whose fields have other names than its JSON's, as a Go
+// struct with json tags has in text/template: docker's events.Message is
+// read as .Status and .TimeNano, while {{json .}} writes "status" and
+// "timeNano". A field reads Fields; json and printing use Value (a Go
+// value, printed as text/template prints it).
+type Object struct {
+	Fields map[string]any
+	Value  any
+}
+
 // Data turns v into the generic form templates run over: v's JSON decoded
 // with numbers kept as json.Number (docker's inspect does the same).
 func Data(v any) (any, error) {
@@ -302,8 +312,14 @@ func (s *state) evalArg(dot any, a arg) (any, error) {
 		switch r := recv.(type) {
 		case map[string]any:
 			v, ok := r[name]
-			if !ok {
+			if !ok && !s.t.missingNil {
 				return nil, s.errorf(a.pos, a.src, "map has no entry for key %q", name)
+			}
+			recv = v
+		case Object:
+			v, ok := r.Fields[name]
+			if !ok {
+				return nil, s.errorf(a.pos, a.src, "can't evaluate field %s in type %s", name, typeName(r))
 			}
 			recv = v
 		case nil:
@@ -316,7 +332,7 @@ func (s *state) evalArg(dot any, a arg) (any, error) {
 }
 
 func typeName(v any) string {
-	switch v.(type) {
+	switch o := v.(type) {
 	case string:
 		return "string"
 	case json.Number:
@@ -329,6 +345,8 @@ func typeName(v any) string {
 		return "map[string]interface {}"
 	case Method:
 		return "method"
+	case Object:
+		return fmt.Sprintf("%T", o.Value)
 	}
 	return fmt.Sprintf("%T", v)
 }
@@ -390,6 +408,8 @@ func stripMethods(v any) any {
 		return out
 	case Method:
 		return nil
+	case Object:
+		return v.Value
 	}
 	return v
 }

@@ -1,6 +1,7 @@
 package gotmpl
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -219,4 +220,57 @@ func (w *limitWriter) Write(p []byte) (int, error) {
 	}
 	w.n -= len(p)
 	return len(p), nil
+}
+
+// message is a Go value whose JSON names differ from its field names, as
+// docker's events.Message.
+type message struct {
+	Status string `json:"status"`
+	Time   int64  `json:"time"`
+}
+
+func TestObjectReadsFieldsAndPrintsItsValue(t *testing.T) {
+	obj := Object{
+		Fields: map[string]any{"Status": "start", "Time": json.Number("17")},
+		Value:  message{Status: "start", Time: 17},
+	}
+	for _, tt := range []struct{ text, want, err string }{
+		{"{{.Status}} {{.Time}}", "start 17", ""},
+		{"{{json .}}", `{"status":"start","time":17}`, ""},
+		{"{{.}}", "{start 17}", ""},
+		{"{{with .}}{{.Status}}{{end}}", "start", ""},
+		{"{{.status}}", "", "can't evaluate field status in type gotmpl.message"},
+		{"{{index . \"Status\"}}", "", "can't index item of type gotmpl.message"},
+	} {
+		tmpl, err := Parse(tt.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		err = tmpl.Execute(&b, obj)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: %v, want an error with %q", tt.text, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || b.String() != tt.want {
+			t.Errorf("%s = %q, %v; want %q", tt.text, b.String(), err, tt.want)
+		}
+	}
+}
+
+func TestMissingKeysAreNil(t *testing.T) {
+	tmpl, err := Parse("{{.Config.Labels.nope}}|{{if .Config.Labels.nope}}x{{else}}none{{end}}|{{.Config.Labels.tier}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := tmpl.Execute(&b, doc(t)); err == nil {
+		t.Fatalf("a missing key without MissingKeysAreNil: %q, want an error", b.String())
+	}
+	b.Reset()
+	if err := tmpl.MissingKeysAreNil().Execute(&b, doc(t)); err != nil || b.String() != "<no value>|none|back" {
+		t.Errorf("with MissingKeysAreNil: %q, %v; want <no value>|none|back", b.String(), err)
+	}
 }

@@ -26,6 +26,18 @@ import (
 type Template struct {
 	text string
 	root []node
+	// missingNil: a map's missing key reads as nil (see MissingKeysAreNil).
+	missingNil bool
+}
+
+// MissingKeysAreNil makes a key a map lacks read as nil (printed
+// "<no value>"), as text/template does on a Go map by default, instead of
+// the error "map has no entry for key" (text/template's missingkey=error,
+// which docker's inspect uses on JSON documents). docker's events
+// template reads a Go map: {{.Actor.Attributes.exitCode}} of a start.
+func (t *Template) MissingKeysAreNil() *Template {
+	t.missingNil = true
+	return t
 }
 
 type node interface{}

@@ -30,10 +30,10 @@ var layers = map[string][]string{
 	"cmd/edgerun": {"*"}, // the CLI calls every library
 	"container": {"specgen", "images", "image", "rootfs", "netns", "cgroups", "logfile", "restart", "terminal",
 		"internal/atomicfile", "internal/lockfile", "internal/containerinit", "internal/statedir", "internal/ids",
-		"internal/fault", "rootless", "oci", "volumes", "health", "internal/proctable"},
+		"internal/fault", "rootless", "oci", "volumes", "health", "internal/proctable", "events"},
 	"specgen":  {"cgroups", "internal/containerinit", "internal/ids"},
 	"services": {"container", "restart", "compose", "health", "images", "internal/fault", "doctor"},
-	"images":   {"image", "rootfs", "internal/atomicfile", "internal/lockfile", "internal/fault"},
+	"images":   {"image", "rootfs", "events", "internal/atomicfile", "internal/lockfile", "internal/fault"},
 	"image":    {"internal/armcpu", "internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
 	"rootfs":   {"internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
 	"netns":    {"internal/atomicfile", "internal/lockfile", "internal/fault"},
@@ -48,6 +48,7 @@ var layers = map[string][]string{
 	"rootless": {"internal/atomicfile", "internal/lockfile"},
 	"volumes":  {"internal/atomicfile", "internal/lockfile", "internal/ids"},
 	"doctor":   {"cgroups", "internal/armcpu", "rootless"},
+	"events":   {},
 
 	"internal/armcpu":        {},
 	"internal/atomicfile":    {},
