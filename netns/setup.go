@@ -299,15 +299,11 @@ func Restore(ctx context.Context, cfg Config, id string, a *Attachment, alive fu
 }
 
 // PublishedPorts is the published ports as ps shows them, docker's way:
-// 0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp; "" for none (or no
-// attachment).
+// 0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp, ranges as
+// 0.0.0.0:8000-8010->8000-8010/tcp; "" for none (or no attachment).
 func (a *Attachment) PublishedPorts() string {
 	if a == nil {
 		return ""
 	}
-	s := make([]string, len(a.Ports))
-	for i, p := range a.Ports {
-		s[i] = p.String()
-	}
-	return strings.Join(s, ", ")
+	return FormatPorts(a.Ports)
 }
