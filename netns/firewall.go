@@ -64,6 +64,15 @@ func (n *Network) ForwardBlocks() (blocks []ForwardBlock, err error) {
 	return blocks, err
 }
 
+// noteForwardBlocks tells notice about the forward chains that drop the
+// bridge's traffic; a ruleset it cannot read is not worth a note.
+func (n *Network) noteForwardBlocks(notice func(string)) {
+	blocks, _ := n.forwardBlocks()
+	for _, b := range blocks {
+		notice(fmt.Sprintf("%s; to allow it, run: %s (edgerun doctor checks this again)", b.Problem(), strings.Join(b.Commands, "; ")))
+	}
+}
+
 func (n *Network) forwardBlocks() ([]ForwardBlock, error) {
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {

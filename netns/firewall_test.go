@@ -274,3 +274,31 @@ func TestAnAcceptOfAnotherTableDoesNotUndoAForwardDrop(t *testing.T) {
 		t.Fatal("the container does not reach the internet after the host's chain accepts its bridge")
 	}
 }
+
+func TestSetupNotesAForwardDropOnceWhenItMakesTheBridge(t *testing.T) {
+	n, host := privateHost(t)
+	tbl := &nftables.Table{Family: nftables.TableFamilyINet, Name: "filter"}
+	drop := nftables.ChainPolicyDrop
+	nftIn(t, host, func(c *nftables.Conn) {
+		c.AddTable(tbl)
+		c.AddChain(&nftables.Chain{Name: "forward", Table: tbl, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookForward,
+			Priority: nftables.ChainPriorityFilter, Policy: &drop})
+	})
+	var notes []string
+	for range 2 {
+		id := newID(t)
+		a, err := n.Setup(context.Background(), SetupOptions{ID: id, Notice: func(s string) { notes = append(notes, s) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = n.Teardown(id, a.Bridge) })
+	}
+	want := `table inet filter, chain forward (policy drop) drops what bridge edgerun0 forwards: containers' connections to other networks, ` +
+		`the replies to them, connections from other hosts to published ports; to allow it, run: ` +
+		`nft insert rule inet filter forward oifname "edgerun0" ct status dnat accept; ` +
+		`nft insert rule inet filter forward oifname "edgerun0" ct state established,related accept; ` +
+		`nft insert rule inet filter forward iifname "edgerun0" accept (edgerun doctor checks this again)`
+	if len(notes) != 1 || notes[0] != want {
+		t.Errorf("notes of two setups:\n%s\nwant one:\n%s", strings.Join(notes, "\n"), want)
+	}
+}
