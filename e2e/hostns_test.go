@@ -27,7 +27,8 @@ type fakeHost struct {
 }
 
 // newFakeHost makes the two namespaces; the host side of the uplink has
-// MTU mtu, the internet's side farMTU.
+// MTU mtu, the internet's side farMTU (a larger one stands for a path
+// that silently drops what does not fit).
 func newFakeHost(t *testing.T, mtu, farMTU int) *fakeHost {
 	t.Helper()
 	testenv.SkipRootless(t, "the test makes network namespaces and firewall tables of its own")
@@ -65,6 +66,11 @@ func newFakeHost(t *testing.T, mtu, farMTU int) *fakeHost {
 		must(side.h.LinkSetUp(l))
 		if side.link == "uplink0" {
 			must(side.h.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Gw: side.peer.AsSlice()}))
+		} else {
+			// The internet sends packets as a wire carries them: a veth
+			// passes GSO packets of any size to its peer, whatever the
+			// peer's MTU, which would hide an MTU too large.
+			must(side.h.LinkSetGSOMaxSegs(l, 1))
 		}
 	}
 	return h
