@@ -181,7 +181,8 @@ func requestConfig(c *InspectConfig, q *request) {
 		c.ExposedPorts[k] = struct{}{}
 	}
 	for _, p := range q.Net.Publish {
-		if m, err := netns.ParsePublish(p); err == nil {
+		ms, _ := netns.ParsePublish(p)
+		for _, m := range ms {
 			if c.ExposedPorts == nil {
 				c.ExposedPorts = map[string]struct{}{}
 			}
@@ -230,19 +231,18 @@ func hostConfig(in inspectInput) HostConfig {
 		h.OomScoreAdj = *l.OOMScoreAdj
 	}
 	for _, s := range q.Net.Publish {
-		m, err := netns.ParsePublish(s)
-		if err != nil {
-			continue
+		ms, _ := netns.ParsePublish(s)
+		for _, m := range ms {
+			b := PortBinding{}
+			if m.HostIP.IsValid() {
+				b.HostIP = m.HostIP.String()
+			}
+			if m.HostPort != 0 {
+				b.HostPort = m.HostPorts() // docker's "8000-8010" for -p 8000-8010:80
+			}
+			k := portKey(m.ContainerPort, m.Proto)
+			h.PortBindings[k] = append(h.PortBindings[k], b)
 		}
-		b := PortBinding{}
-		if m.HostIP.IsValid() {
-			b.HostIP = m.HostIP.String()
-		}
-		if m.HostPort != 0 {
-			b.HostPort = strconv.Itoa(int(m.HostPort))
-		}
-		k := portKey(m.ContainerPort, m.Proto)
-		h.PortBindings[k] = append(h.PortBindings[k], b)
 	}
 	return h
 }

@@ -266,7 +266,8 @@ func (r *Runtime) attachNetwork(ctx context.Context, id string, p *netPlan, vola
 	}
 	// A lease is live while its container has a record or is being made
 	// by a live process (containerExists).
-	a, err := p.net.Setup(ctx, netns.SetupOptions{ID: id, IP: p.ip, Ports: p.ports, Alive: r.containerExists, Volatile: volatile})
+	a, err := p.net.Setup(ctx, netns.SetupOptions{ID: id, IP: p.ip, Ports: p.ports, Alive: r.containerExists, Volatile: volatile,
+		Notice: r.cfg.Notice})
 	if err != nil {
 		return at, nil, err
 	}

@@ -1,7 +1,8 @@
 // Package doctor reports what a host can and cannot do for edgerun: the
 // cgroup layout and controllers, user namespaces, subordinate ID ranges,
-// overlayfs on the storage file system, the network modules, seccomp, the
-// clock, free space and the real CPU architecture; run as an ordinary user,
+// overlayfs on the storage file system, the network modules, forward
+// chains of the host's firewall that drop the bridge's traffic, seccomp,
+// the clock, free space and the real CPU architecture; run as an ordinary user,
 // also what rootless edgerun needs (newuidmap/newgidmap, cgroup delegation,
 // slirp4netns and /dev/net/tun, unprivileged ports, lingering). Each check
 // says what it found and, when something is missing, how to fix it.
@@ -40,6 +41,9 @@ type Check struct {
 	Status Status `json:"status"`
 	Detail string `json:"detail"`
 	Fix    string `json:"fix,omitempty"`
+	// Commands are the fix's shell commands, one per entry, when it is
+	// a list of commands to run.
+	Commands []string `json:"commands,omitempty"`
 }
 
 // Report is the result of Run. OK is true when no check failed, that is
@@ -72,6 +76,11 @@ type Options struct {
 	// ProbeNetwork tries the network modules for real and returns an error
 	// per module name that failed (nil: only the files are read).
 	ProbeNetwork func() map[string]error
+	// Bridge is edgerun's bridge (--bridge); ForwardBlocks returns the
+	// forward chains of the host's firewall that drop its traffic (nil:
+	// not checked).
+	Bridge        string
+	ForwardBlocks func() ([]ForwardBlock, error)
 	// Statfs returns free bytes and free inodes of the file system holding
 	// path (nil: no space check).
 	Statfs func(path string) (bytes, inodes uint64, fstype string, err error)
@@ -108,6 +117,7 @@ func Run(o Options) Report {
 	checks = append(checks, checkSubIDs(o)...)
 	checks = append(checks, checkStorage(o)...)
 	checks = append(checks, checkNetwork(o)...)
+	checks = append(checks, checkFirewall(o)...)
 	checks = append(checks, checkRootless(o)...)
 	checks = append(checks, checkClock(o))
 	checks = append(checks, checkArch(o)...)
@@ -128,6 +138,9 @@ func (r Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "%-4s  %-14s %s\n", c.Status, c.Name, c.Detail)
 		if c.Fix != "" {
 			fmt.Fprintf(&b, "%-4s  %-14s fix: %s\n", "", "", c.Fix)
+		}
+		for _, cmd := range c.Commands {
+			fmt.Fprintf(&b, "%-4s  %-14s   %s\n", "", "", cmd)
 		}
 	}
 	if r.OK {

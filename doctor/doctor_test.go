@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -232,6 +233,7 @@ func TestWriteTextOneLinePerCheckWithFixBelow(t *testing.T) {
 		{Name: "cgroups", Status: OK, Detail: "cgroup v2"},
 		{Name: "memory", Status: Warn, Detail: "memory off", Fix: "add cgroup_enable=memory"},
 		{Name: "seccomp", Status: Fail, Detail: "no seccomp", Fix: "new kernel"},
+		{Name: "firewall", Status: Warn, Detail: "forward drop", Fix: "run these", Commands: []string{"nft a", "nft b"}},
 	}}
 	var b bytes.Buffer
 	if err := r.WriteText(&b); err != nil {
@@ -242,6 +244,10 @@ func TestWriteTextOneLinePerCheckWithFixBelow(t *testing.T) {
 		"                     fix: add cgroup_enable=memory\n" +
 		"fail  seccomp        no seccomp\n" +
 		"                     fix: new kernel\n" +
+		"warn  firewall       forward drop\n" +
+		"                     fix: run these\n" +
+		"                       nft a\n" +
+		"                       nft b\n" +
 		"edgerun cannot run containers on this host: fix the checks marked fail\n"
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
@@ -258,7 +264,7 @@ func TestWriteJSONRoundTrips(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.OK != r.OK || len(back.Checks) != len(r.Checks) || back.Checks[1] != r.Checks[1] {
+	if back.OK != r.OK || !reflect.DeepEqual(back.Checks, r.Checks) {
 		t.Errorf("JSON round trip changed the report: %+v vs %+v", back, r)
 	}
 }

@@ -36,6 +36,10 @@ type env struct {
 	ids map[string]bool // every container ID seen, for the cgroup check
 
 	extraEnv []string // added to every edgerun's environment
+
+	// netns, when set, is the network namespace every edgerun of this env
+	// runs in (a fake host of the test's, see hostns_test.go).
+	netns *fakeHost
 }
 
 // newEnv makes a private edgerun state and registers the leftover check.
@@ -72,6 +76,14 @@ func (e *env) command(ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startCmd starts cmd, in the env's network namespace when it has one.
+func (e *env) startCmd(cmd *exec.Cmd) error {
+	if e.netns == nil {
+		return cmd.Start()
+	}
+	return e.netns.host(cmd.Start)
+}
+
 // run runs edgerun to completion and returns its output and exit code.
 func (e *env) run(args ...string) result {
 	return e.runIn(nil, args...)
@@ -89,7 +101,10 @@ func (e *env) runIn(stdin []byte, args ...string) result {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
 	stop := e.watchIDs()
-	err := cmd.Run()
+	err := e.startCmd(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	stop()
 	if ctx.Err() != nil {
 		e.t.Fatalf("edgerun %s: timed out after %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), cmdTimeout, out.String(), errb.String())
@@ -275,7 +290,7 @@ func (e *env) start(args ...string) *background {
 	// A container that outlives edgerun holds the pipes: do not wait for it.
 	b.cmd.WaitDelay = 2 * time.Second
 	b.stop = e.watchIDs()
-	if err := b.cmd.Start(); err != nil {
+	if err := e.startCmd(b.cmd); err != nil {
 		b.stop()
 		e.t.Fatal(err)
 	}

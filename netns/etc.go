@@ -135,7 +135,7 @@ func PlanPorts(publish []string, publishAll bool, exposed []string) ([]PortMappi
 		if err != nil {
 			return nil, err
 		}
-		ports = append(ports, m)
+		ports = append(ports, m...)
 	}
 	if !publishAll {
 		return ports, nil

@@ -104,8 +104,10 @@ func broadcast(p netip.Prefix) netip.Addr {
 }
 
 // leasePorts gives every mapping a host port: the requested one when no
-// live container holds it and nothing on the host listens on it, else a
-// free one the kernel picks. The caller holds the network lock.
+// live container holds it and nothing on the host listens on it, the
+// first such port of a requested range, else a free one the kernel
+// picks. Nothing is written unless every mapping gets its port. The
+// caller holds the network lock.
 func (n *Network) leasePorts(id string, ports []PortMapping, alive func(string) bool, volatile bool) ([]PortMapping, error) {
 	if err := os.MkdirAll(n.portDir(), 0o700); err != nil {
 		return nil, fmt.Errorf("create port lease directory: %w", err)
@@ -116,17 +118,18 @@ func (n *Network) leasePorts(id string, ports []PortMapping, alive func(string) 
 	}
 	out := make([]PortMapping, 0, len(ports))
 	for _, p := range ports {
-		if p.HostPort == 0 {
-			if p.HostPort, err = pickPort(p); err != nil {
-				return nil, err
+		var err error
+		switch {
+		case p.HostPortEnd > p.HostPort:
+			p, err = pickFromRange(p, append(held, out...))
+		case p.HostPort == 0:
+			if p.HostPort, err = pickPort(p); err == nil {
+				err = checkFree(p, append(held, out...))
 			}
+		default:
+			err = checkFree(p, append(held, out...))
 		}
-		for _, h := range append(held, out...) {
-			if p.conflicts(h) {
-				return nil, fmt.Errorf("%w: -p %s: host port %d/%s is already published by another container: choose another host port", ErrPortInUse, p, p.HostPort, p.Proto)
-			}
-		}
-		if err := probePort(p); err != nil {
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, p)
@@ -137,6 +140,32 @@ func (n *Network) leasePorts(id string, ports []PortMapping, alive func(string) 
 		}
 	}
 	return out, nil
+}
+
+// checkFree refuses a host port that conflicts with one of taken (a live
+// container's lease, an earlier mapping of the same request), or that
+// another program listens on.
+func checkFree(p PortMapping, taken []PortMapping) error {
+	for _, h := range taken {
+		if p.conflicts(h) {
+			return fmt.Errorf("%w: -p %s: host port %d/%s is already published by another container: choose another host port", ErrPortInUse, p, p.HostPort, p.Proto)
+		}
+	}
+	return probePort(p)
+}
+
+// pickFromRange gives p the first port of its host range that is free
+// (docker's -p 8000-8010:80).
+func pickFromRange(p PortMapping, taken []PortMapping) (PortMapping, error) {
+	want := p
+	for port := int(p.HostPort); port <= int(p.HostPortEnd); port++ {
+		q := p
+		q.HostPort, q.HostPortEnd = uint16(port), 0
+		if checkFree(q, taken) == nil {
+			return q, nil
+		}
+	}
+	return PortMapping{}, fmt.Errorf("%w: -p %s: every host port of %s/%s is published by a container or used by another program: choose another range", ErrPortInUse, want, want.HostPorts(), want.Proto)
 }
 
 // writeFile writes a lease atomically, durably unless volatile.

@@ -2,9 +2,14 @@ package netns
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -123,5 +128,74 @@ func TestReclaimRemovesTempFilesOfInterruptedLeaseWrites(t *testing.T) {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("Reclaim removed %s of a live container: %v", p, err)
 		}
+	}
+}
+
+// freeRange is n consecutive TCP ports nothing listens on (best effort:
+// the kernel's ephemeral range is above the one tried).
+func freeRange(t testing.TB, n int) uint16 {
+	t.Helper()
+	for base := 20000; base < 30000; base += n {
+		ok := true
+		for p := base; p < base+n && ok; p++ {
+			_, err := bindOnce("tcp", net.JoinHostPort("0.0.0.0", strconv.Itoa(p)))
+			ok = err == nil
+		}
+		if ok {
+			return uint16(base)
+		}
+	}
+	t.Skip("no free range of TCP ports")
+	return 0
+}
+
+func TestLeasePortsRefusesARangeOverlappingALeaseAndWritesNothing(t *testing.T) {
+	n := leaseNetwork(t, "10.1.5.0/24")
+	alive := func(string) bool { return true }
+	base := freeRange(t, 10)
+	if _, err := n.leasePorts("a000000000000", []PortMapping{{Proto: "tcp", HostPort: base + 5, ContainerPort: 80}}, alive, true); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := ParsePublish(fmt.Sprintf("%d-%d:%d-%d", base, base+9, base, base+9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.leasePorts("b000000000000", ms, alive, true); !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), strconv.Itoa(int(base+5))) {
+		t.Fatalf("a range over a leased port: %v, want ErrPortInUse naming port %d", err, base+5)
+	}
+	if left, _ := filepath.Glob(filepath.Join(n.portDir(), "*")); len(left) != 1 {
+		t.Errorf("the refused range left leases: %v", left)
+	}
+	// The same range for udp is free.
+	for i := range ms {
+		ms[i].Proto = "udp"
+	}
+	if got, err := n.leasePorts("b000000000000", ms, alive, true); err != nil || len(got) != 10 {
+		t.Fatalf("udp range: %v, %v", got, err)
+	}
+}
+
+func TestLeasePortsPicksTheFirstFreePortOfAHostRange(t *testing.T) {
+	n := leaseNetwork(t, "10.1.6.0/24")
+	alive := func(string) bool { return true }
+	base := freeRange(t, 4)
+	// base is leased, base+1 has another program listening.
+	if _, err := n.leasePorts("a000000000000", []PortMapping{{Proto: "tcp", HostPort: base, ContainerPort: 80}}, alive, true); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp4", net.JoinHostPort("0.0.0.0", strconv.Itoa(int(base+1))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	want := []PortMapping{{Proto: "tcp", HostPort: base + 2, ContainerPort: 80}, {Proto: "tcp", HostPort: base + 3, ContainerPort: 81}}
+	req := []PortMapping{{Proto: "tcp", HostPort: base, HostPortEnd: base + 3, ContainerPort: 80}, {Proto: "tcp", HostPort: base, HostPortEnd: base + 3, ContainerPort: 81}}
+	got, err := n.leasePorts("b000000000000", req, alive, true)
+	if err != nil || !slices.Equal(got, want) {
+		t.Fatalf("got %+v, %v; want %+v", got, err, want)
+	}
+	// The range is used up now.
+	if _, err := n.leasePorts("c000000000000", req[:1], alive, true); !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), fmt.Sprintf("%d-%d", base, base+3)) {
+		t.Fatalf("a used-up range: %v, want ErrPortInUse naming the range", err)
 	}
 }

@@ -7,26 +7,46 @@ import (
 	"strings"
 )
 
+// MaxPortRange is the most ports one -p may publish (8000-9023): every
+// port is a lease file and a DNAT rule of its own. apply's compose
+// parser has the same limit.
+const MaxPortRange = 1024
+
 // PortMapping is one published port: HostIP:HostPort on the host forwards
 // to the container's ContainerPort. An invalid HostIP means every address
 // of the host (including 127.0.0.1); HostPort 0 means "pick a free one".
+// HostPortEnd, set only in a request, makes HostPort-HostPortEnd the host
+// ports to pick one free port from (docker's -p 8000-8010:80); a leased
+// mapping has a single HostPort.
 type PortMapping struct {
 	HostIP        netip.Addr `json:"hostIP,omitzero"`
 	HostPort      uint16     `json:"hostPort"`
+	HostPortEnd   uint16     `json:"hostPortEnd,omitempty"`
 	ContainerPort uint16     `json:"containerPort"`
 	Proto         string     `json:"proto"` // tcp or udp
 }
 
 func (p PortMapping) String() string {
-	return fmt.Sprintf("%s:%d->%d/%s", hostOrAny(p.HostIP), p.HostPort, p.ContainerPort, p.Proto)
+	return fmt.Sprintf("%s:%s->%d/%s", hostOrAny(p.HostIP), p.HostPorts(), p.ContainerPort, p.Proto)
 }
 
-// ParsePublish parses docker's -p/--publish:
-// [[HOSTIP:]HOSTPORT:]CONTAINERPORT[/tcp|/udp]. Without HOSTPORT a free
-// host port is picked at setup.
-func ParsePublish(s string) (PortMapping, error) {
-	bad := func(why string) (PortMapping, error) {
-		return PortMapping{}, fmt.Errorf("%w: -p %q: %s (use [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp], e.g. 8080:80 or 127.0.0.1:5353:53/udp)", ErrInvalid, s, why)
+// HostPorts is the host port, or the range to pick it from ("8000-8010").
+func (p PortMapping) HostPorts() string {
+	if p.HostPortEnd > p.HostPort {
+		return fmt.Sprintf("%d-%d", p.HostPort, p.HostPortEnd)
+	}
+	return strconv.Itoa(int(p.HostPort))
+}
+
+// ParsePublish parses docker's -p/--publish,
+// [[HOSTIP:]HOSTPORT:]CONTAINERPORT[/tcp|/udp], where each port may be a
+// range: one mapping per container port. Without HOSTPORT free host ports
+// are picked at setup; a host range of the container range's length maps
+// port by port; a host range for one container port picks one free port
+// from it.
+func ParsePublish(s string) ([]PortMapping, error) {
+	bad := func(why string) ([]PortMapping, error) {
+		return nil, fmt.Errorf("%w: -p %q: %s (use [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp], each port a number or a range, e.g. 8080:80, 127.0.0.1:5353:53/udp or 8000-8010:8000-8010)", ErrInvalid, s, why)
 	}
 	spec, proto, hasProto := strings.Cut(s, "/")
 	if !hasProto {
@@ -35,8 +55,6 @@ func ParsePublish(s string) (PortMapping, error) {
 	if proto != "tcp" && proto != "udp" {
 		return bad("protocol " + strconv.Quote(proto) + " is not tcp or udp")
 	}
-	var m PortMapping
-	m.Proto = proto
 	parts := strings.Split(spec, ":")
 	var hostIP, hostPort, ctrPort string
 	switch len(parts) {
@@ -52,31 +70,62 @@ func ParsePublish(s string) (PortMapping, error) {
 		}
 		return bad("too many ':'")
 	}
+	var ip netip.Addr
 	if hostIP != "" {
 		a, err := netip.ParseAddr(hostIP)
 		if err != nil || !a.Is4() {
 			return bad(strconv.Quote(hostIP) + " is not an IPv4 address")
 		}
 		if !a.IsUnspecified() {
-			m.HostIP = a
+			ip = a
 		}
 	}
-	var err error
-	if m.ContainerPort, err = parsePort(ctrPort); err != nil || m.ContainerPort == 0 {
-		return bad("container port " + strconv.Quote(ctrPort) + " is not a number in 1-65535")
+	clo, chi, ok := parsePortRange(ctrPort)
+	if !ok {
+		return bad("container port " + strconv.Quote(ctrPort) + " is not a port 1-65535 or a range like 8000-8010")
 	}
+	var hlo, hhi uint16
 	if hostPort != "" {
-		if m.HostPort, err = parsePort(hostPort); err != nil || m.HostPort == 0 {
-			return bad("host port " + strconv.Quote(hostPort) + " is not a number in 1-65535")
+		if hlo, hhi, ok = parsePortRange(hostPort); !ok {
+			return bad("host port " + strconv.Quote(hostPort) + " is not a port 1-65535 or a range like 8000-8010")
 		}
 	}
-	return m, nil
+	if int(chi-clo) >= MaxPortRange || int(hhi-hlo) >= MaxPortRange {
+		return bad("a range of more than " + strconv.Itoa(MaxPortRange) + " ports")
+	}
+	if hostPort != "" && clo == chi && hhi > hlo {
+		// One container port, any free host port of the range.
+		return []PortMapping{{HostIP: ip, HostPort: hlo, HostPortEnd: hhi, ContainerPort: clo, Proto: proto}}, nil
+	}
+	if hostPort != "" && hhi-hlo != chi-clo {
+		return bad(fmt.Sprintf("the host range has %d ports and the container range %d: give ranges of the same length, or one container port", int(hhi-hlo)+1, int(chi-clo)+1))
+	}
+	out := make([]PortMapping, 0, int(chi-clo)+1)
+	for i := 0; i <= int(chi-clo); i++ {
+		m := PortMapping{HostIP: ip, ContainerPort: clo + uint16(i), Proto: proto}
+		if hlo != 0 {
+			m.HostPort = hlo + uint16(i)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// parsePortRange reads "80" or "8000-8010" (ports 1-65535, low to high).
+func parsePortRange(s string) (lo, hi uint16, ok bool) {
+	a, b, isRange := strings.Cut(s, "-")
+	l, err := parsePort(a)
+	h := l
+	if err == nil && isRange {
+		h, err = parsePort(b)
+	}
+	if err != nil || l == 0 || h < l {
+		return 0, 0, false
+	}
+	return l, h, true
 }
 
 func parsePort(s string) (uint16, error) {
-	if strings.Contains(s, "-") {
-		return 0, fmt.Errorf("port ranges are not supported")
-	}
 	n, err := strconv.ParseUint(s, 10, 16)
 	return uint16(n), err
 }
@@ -137,4 +186,26 @@ func ParseExpose(s string) ([]string, error) {
 		out = append(out, fmt.Sprintf("%d/%s", p, proto))
 	}
 	return out, nil
+}
+
+// FormatPorts lists published ports as docker's ps does: a run of
+// mappings whose host and container ports both count up by one (same
+// address and protocol) is one range, 0.0.0.0:8000-8010->8000-8010/tcp.
+func FormatPorts(ports []PortMapping) string {
+	var out []string
+	for i := 0; i < len(ports); {
+		p, j := ports[i], i+1
+		for j < len(ports) && ports[j].HostIP == p.HostIP && ports[j].Proto == p.Proto &&
+			int(ports[j].HostPort) == int(p.HostPort)+(j-i) && int(ports[j].ContainerPort) == int(p.ContainerPort)+(j-i) {
+			j++
+		}
+		if j-i == 1 {
+			out = append(out, p.String())
+		} else {
+			last := ports[j-1]
+			out = append(out, fmt.Sprintf("%s:%d-%d->%d-%d/%s", hostOrAny(p.HostIP), p.HostPort, last.HostPort, p.ContainerPort, last.ContainerPort, p.Proto))
+		}
+		i = j
+	}
+	return strings.Join(out, ", ")
 }

@@ -31,6 +31,10 @@ type SetupOptions struct {
 	// cannot outlive a reboot anyway (run --rm): after a power cut its
 	// leases are at worst empty files, which count as free.
 	Volatile bool
+	// Notice receives a note for the user when this setup made the bridge
+	// and a forward chain of the host's firewall drops its traffic (once
+	// per bridge, not on every run: only then is the ruleset read).
+	Notice func(string)
 }
 
 // Attachment is what a container got from Setup. It is stored in the
@@ -86,6 +90,8 @@ func (n *Network) setup(ctx context.Context, o SetupOptions) (_ *Attachment, ret
 			_ = n.teardown(c, h, n.bridge, o.ID)
 		}
 	}()
+	_, err = h.LinkByName(n.bridge)
+	newBridge := isNotFound(err)
 	a, br, err := n.prepare(ctx, h, c, o)
 	if err != nil {
 		return nil, err
@@ -108,6 +114,9 @@ func (n *Network) setup(ctx context.Context, o SetupOptions) (_ *Attachment, ret
 	}
 	if err := n.addPortRules(c, o.ID, a.IP, a.Ports); err != nil {
 		return nil, err
+	}
+	if newBridge && o.Notice != nil {
+		n.noteForwardBlocks(o.Notice)
 	}
 	return a, nil
 }
@@ -299,15 +308,11 @@ func Restore(ctx context.Context, cfg Config, id string, a *Attachment, alive fu
 }
 
 // PublishedPorts is the published ports as ps shows them, docker's way:
-// 0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp; "" for none (or no
-// attachment).
+// 0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp, ranges as
+// 0.0.0.0:8000-8010->8000-8010/tcp; "" for none (or no attachment).
 func (a *Attachment) PublishedPorts() string {
 	if a == nil {
 		return ""
 	}
-	s := make([]string, len(a.Ports))
-	for i, p := range a.Ports {
-		s[i] = p.String()
-	}
-	return strings.Join(s, ", ")
+	return FormatPorts(a.Ports)
 }

@@ -106,7 +106,7 @@ func setup(t *testing.T, n *Network, o SetupOptions) *Attachment {
 
 // inNS runs f on a thread that entered the namespace at path; the thread
 // is never unlocked, so Go ends it afterwards instead of reusing it.
-func inNS(t *testing.T, path string, f func() error) error {
+func inNS(t testing.TB, path string, f func() error) error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() {

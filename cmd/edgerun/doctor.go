@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgerun/edgerun/doctor"
 	"github.com/edgerun/edgerun/internal/armcpu"
+	"github.com/edgerun/edgerun/netns"
 )
 
 // commitTime is the Unix time of the commit this binary was built from,
@@ -30,8 +31,8 @@ func newDoctorCommand(g *globalOptions) *cobra.Command {
 		Use:   "doctor",
 		Short: "Check what this host can do for edgerun, and how to fix what it cannot",
 		Long: "doctor checks the cgroup layout and controllers, user namespaces, subordinate IDs,\n" +
-			"overlayfs under --root, the network modules, seccomp, the clock, free space and the\n" +
-			"CPU architecture. Run as an ordinary user, it also checks rootless mode: newuidmap and\n" +
+			"overlayfs under --root, the network modules, forward chains of the host's firewall that\n" +
+			"drop the bridge's traffic, seccomp, the clock, free space and the CPU architecture. Run as an ordinary user, it also checks rootless mode: newuidmap and\n" +
 			"newgidmap, cgroup delegation, slirp4netns and /dev/net/tun, unprivileged ports and lingering.\n" +
 			"Each line says what was found and, when something is missing, the fix.\n" +
 			"Exit status 0: edgerun can run containers here; 1: a check failed.",
@@ -68,6 +69,17 @@ func doctorRunOptions(g *globalOptions) doctor.Options {
 		ProbeOverlay: doctor.ProbeOverlay, ProbeNetwork: doctor.ProbeNetwork, Statfs: doctor.Statfs,
 		Path: os.Getenv("PATH"), HelperPrivilege: doctor.HelperPrivilege, Writable: doctor.Writable,
 		ProbeTun: doctor.ProbeTun, ProbeUserns: doctor.ProbeUserns,
+	}
+	if n, err := netns.Open(netns.Config{Root: g.Root, State: g.State, Bridge: g.Bridge, Subnet: g.Subnet}); err == nil {
+		o.Bridge = n.Bridge()
+		o.ForwardBlocks = func() ([]doctor.ForwardBlock, error) {
+			blocks, err := n.ForwardBlocks()
+			out := make([]doctor.ForwardBlock, len(blocks))
+			for i, b := range blocks {
+				out[i] = doctor.ForwardBlock{Problem: b.Problem(), Commands: b.Commands}
+			}
+			return out, err
+		}
 	}
 	if sec, err := strconv.ParseInt(commitTime, 10, 64); err == nil {
 		o.Built = time.Unix(sec, 0)

@@ -147,7 +147,7 @@ func (rf *runFlags) add(f *pflag.FlagSet) {
 	addRegistryFlags(f, &opts.PullWith, &rf.rf)
 	addLayerLimitFlags(f, &rf.lf)
 	f.StringVar(&opts.Net.Mode, "network", envOr(os.Getenv, "EDGERUN_NETWORK", container.NetworkBridge), "network mode: bridge, host, none or container:NAME [$EDGERUN_NETWORK]")
-	f.StringArrayVarP(&opts.Net.Publish, "publish", "p", nil, "publish a container port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]")
+	f.StringArrayVarP(&opts.Net.Publish, "publish", "p", nil, "publish a container port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]; ports may be ranges (8000-8010:8000-8010)")
 	f.BoolVarP(&opts.Net.PublishAll, "publish-all", "P", false, "publish the image's exposed ports on free host ports")
 	f.StringArrayVar(&opts.Net.Expose, "expose", nil, "record a port the container serves, without publishing it: PORT[/tcp|udp] or START-END[/tcp|udp]")
 	f.StringVar(&opts.Net.IP, "ip", "", "the container's address on the bridge")

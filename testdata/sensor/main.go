@@ -10,6 +10,8 @@
 //	                       GET /reading (JSON), GET /healthz ("ok"; 503 when $SENSOR_HEALTHZ is "fail")
 //	sensor health [ADDR]   ask the server on ADDR (default $SENSOR_LISTEN) for /healthz, through
 //	                       the loopback: exit 0 when it answers ok (the image's HEALTHCHECK)
+//	sensor udp-echo [ADDR] send every UDP datagram on ADDR (default :8081) back to its sender
+//	                       (busybox's nc has no UDP: the tests of UDP publishing use this)
 //
 // Readings come from /sys/class/thermal/thermal_zone*/temp when the source is "thermal" or "auto"
 // and such a zone is readable; otherwise ("sim", or "auto" without a zone) from a deterministic
@@ -143,8 +145,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			addr = fs.Arg(0)
 		}
 		return checkHealth(ctx, addr, stdout)
+	case "udp-echo":
+		addr := ":8081"
+		if fs.NArg() > 0 {
+			addr = fs.Arg(0)
+		}
+		return udpEcho(ctx, addr)
 	default:
-		return fmt.Errorf("unknown command %q: use read, watch, serve or health", cmd)
+		return fmt.Errorf("unknown command %q: use read, watch, serve, health or udp-echo", cmd)
 	}
 }
 
@@ -240,4 +248,28 @@ func checkHealth(ctx context.Context, addr string, stdout io.Writer) error {
 	}
 	_, err = stdout.Write(body)
 	return err
+}
+
+// udpEcho sends every datagram received on addr back to its sender until
+// ctx ends.
+func udpEcho(ctx context.Context, addr string) error {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return fmt.Errorf("udp-echo: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "sensor: echoing UDP on %s\n", pc.LocalAddr())
+	go func() { <-ctx.Done(); pc.Close() }()
+	buf := make([]byte, 64<<10)
+	for {
+		n, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("udp-echo: %w", err)
+		}
+		if _, err := pc.WriteTo(buf[:n], from); err != nil {
+			fmt.Fprintf(os.Stderr, "sensor: udp-echo: answer %s: %v\n", from, err)
+		}
+	}
 }

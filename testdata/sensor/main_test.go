@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSimulatedReadingsAreDeterministic(t *testing.T) {
@@ -133,5 +136,41 @@ func TestHealthAsksTheServerAndFailsWhenItFails(t *testing.T) {
 	t.Setenv("SENSOR_HEALTHZ", "fail")
 	if err := run(context.Background(), []string{"health", addr}, &out); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("health of a failing server: %v, want a 503 error", err)
+	}
+}
+
+func TestUDPEchoSendsDatagramsBack(t *testing.T) {
+	l, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.LocalAddr().String()
+	l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"udp-echo", addr}, io.Discard) }()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 64)
+	var got string
+	for range 50 { // the server may not listen yet: refused, or no answer
+		_ = c.SetDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := c.Write([]byte("ping 1")); err == nil {
+			if n, err := c.Read(buf); err == nil {
+				got = string(buf[:n])
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got != "ping 1" {
+		t.Errorf("echo %q, want %q", got, "ping 1")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("udp-echo after cancel: %v", err)
 	}
 }
