@@ -162,7 +162,7 @@ func (n *Network) checkKernel(alive func(string) bool) []*finding {
 	}
 	own := map[int]string{} // bridge index -> name
 	for _, l := range links {
-		if a := l.Attrs(); l.Type() == "bridge" && a.Alias == n.ownerAlias() {
+		if a := l.Attrs(); l.Type() == "bridge" && n.ownsBridge(a.Alias) {
 			own[a.Index] = a.Name
 		}
 	}
@@ -171,7 +171,7 @@ func (n *Network) checkKernel(alive func(string) bool) []*finding {
 		a := l.Attrs()
 		br, ok := own[a.MasterIndex]
 		id, tagged := strings.CutPrefix(a.Alias, vethAliasPrefix)
-		if !ok || !tagged || !isID(id) || vethName(id) != a.Name || alive(id) {
+		if !ok || !tagged || !isID(id) || !isVethOf(a.Name, id) || alive(id) {
 			continue
 		}
 		found = append(found, gone(findVethOrphan, "veth "+a.Name+" on bridge "+br, "the veth of container "+id[:12]+", which is gone", id, br))
@@ -182,6 +182,16 @@ func (n *Network) checkKernel(alive func(string) bool) []*finding {
 	}
 	sort.Strings(bridges)
 	return append(found, n.checkRules(bridges, alive)...)
+}
+
+// isVethOf says whether name is one of container id's host veths.
+func isVethOf(name, id string) bool {
+	for i := range MaxInterfaces {
+		if vethName(id, i) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // checkRules finds the DNAT rules of gone containers in the bridges'

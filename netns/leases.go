@@ -295,8 +295,11 @@ type Lease struct {
 }
 
 // Leases lists the address leases of this network's bridge.
-func (n *Network) Leases() ([]Lease, error) {
-	dir := n.leaseDir(n.bridge)
+func (n *Network) Leases() ([]Lease, error) { return n.LeasesOn(n.bridge) }
+
+// LeasesOn lists the address leases of any bridge of this root.
+func (n *Network) LeasesOn(bridge string) ([]Lease, error) {
+	dir := n.leaseDir(bridge)
 	ents, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read leases: %w", err)
