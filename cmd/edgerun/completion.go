@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgerun/edgerun/container"
 	"github.com/edgerun/edgerun/image"
+	"github.com/edgerun/edgerun/netns"
 )
 
 // Dynamic shell completion (edgerun completion bash|zsh|fish): container
@@ -125,14 +126,20 @@ func (g *globalOptions) imageNames(toComplete string) []cobra.Completion {
 	return slices.Compact(out)
 }
 
-// completeNetworkModes completes --network: bridge, host, none and
-// container:NAME.
+// completeNetworkModes completes --network: bridge, host, none,
+// container:NAME and the user-defined networks.
 func (g *globalOptions) completeNetworkModes(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if rest, ok := strings.CutPrefix(toComplete, "container:"); ok {
 		return g.containerNames(rest, "container:"), cobra.ShellCompDirectiveNoFileComp
 	}
 	var out []cobra.Completion
-	for _, m := range []string{container.NetworkBridge, "host", "none", "container:"} {
+	modes := []string{container.NetworkBridge, "host", "none", "container:"}
+	if defs, err := netns.OpenStore(netns.Config{Root: g.Root}).List(); err == nil { // reads only
+		for _, d := range defs {
+			modes = append(modes, d.Name)
+		}
+	}
+	for _, m := range modes {
 		if strings.HasPrefix(m, toComplete) {
 			out = append(out, m)
 		}
