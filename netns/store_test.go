@@ -229,3 +229,33 @@ func TestSetupChecksTheDefinitionAndRemakesAMissingBridge(t *testing.T) {
 		t.Error("the removed network's bridge was made again")
 	}
 }
+
+func TestCheckFindsDamagedDefinitionsAndOrphanBridges(t *testing.T) {
+	s, sub := testStore(t)
+	ctx := context.Background()
+	d, err := s.Create(ctx, CreateOptions{Name: "lost", Subnet: sub(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, s.path("torn"), `{"name": "torn", "id": `)
+	// The definition of "lost" removed by hand: its bridge is left.
+	if err := os.Remove(s.path("lost")); err != nil {
+		t.Fatal(err)
+	}
+	n := s.base()
+	q := filepath.Join(t.TempDir(), "quarantine")
+	found := n.Check(CheckOptions{})
+	if kinds := strings.Join(findingKinds(found), " "); kinds != findBridgeOrphan+" "+findDefDamaged {
+		t.Fatalf("found %q", kinds)
+	}
+	n.Check(CheckOptions{Repair: true, Quarantine: q})
+	if link(d.Bridge) != nil {
+		t.Error("the orphan bridge is left")
+	}
+	if _, err := os.Stat(filepath.Join(q, "torn.json")); err != nil {
+		t.Errorf("the damaged definition is not in quarantine: %v", err)
+	}
+	if found := n.Check(CheckOptions{}); len(found) > 0 {
+		t.Errorf("after repair: %+v", found)
+	}
+}
