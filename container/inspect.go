@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -275,7 +275,7 @@ func inspectMounts(o *specgen.SpecOptions) []InspectMount {
 	for dst, src := range o.ImageVolumes {
 		out = append(out, InspectMount{Type: "volume", Source: src, Destination: dst, RW: true})
 	}
-	slices.SortFunc(out, func(a, b InspectMount) int { return strings.Compare(a.Destination, b.Destination) })
+	sort.Slice(out, func(i, j int) bool { return out[i].Destination < out[j].Destination })
 	return out
 }
 
