@@ -1,8 +1,10 @@
 package netns
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -173,4 +175,48 @@ func nextSlash24(p netip.Prefix) netip.Prefix {
 		return netip.Prefix{}
 	}
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), 0}), 24)
+}
+
+// InUseError is the refusal to remove a network containers are on.
+type InUseError struct {
+	Network string
+	IDs     []string // the containers, running or stopped
+}
+
+func (e *InUseError) Error() string {
+	return fmt.Sprintf("network %s is in use by %d container(s) (%.12s): disconnect or remove them first", e.Network, len(e.IDs), e.IDs[0])
+}
+
+func (e *InUseError) Unwrap() error { return ErrNetworkInUse }
+
+// Users lists the containers (alive) with an address on the network, by
+// ID.
+func (n *Network) Users(alive func(string) bool) ([]string, error) {
+	ls, err := n.Leases()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, l := range ls {
+		if alive(l.ID) && !slices.Contains(out, l.ID) {
+			out = append(out, l.ID)
+		}
+	}
+	return out, nil
+}
+
+// checkDefined refuses to set up a user-defined network whose definition
+// is not the one it was opened from (removed, or removed and made again,
+// meanwhile); the network lock is held. So no bridge is made again for a
+// network that is gone.
+func (n *Network) checkDefined() error {
+	if n.defPath == "" {
+		return nil
+	}
+	b, err := os.ReadFile(n.defPath)
+	var d Definition
+	if err != nil || json.Unmarshal(b, &d) != nil || d.ID != n.defID {
+		return fmt.Errorf("%w: network %s was removed meanwhile", ErrNoSuchNetwork, n.name)
+	}
+	return nil
 }
