@@ -58,14 +58,14 @@ func (b *bars) print(line string) {
 	b.clear(&sb)
 	sb.WriteString(line + "\n")
 	b.render(&sb)
-	io.WriteString(b.w, sb.String())
+	_, _ = io.WriteString(b.w, sb.String()) // a progress display: a failed write is not worth failing the pull
 }
 
 func (b *bars) draw() {
 	var sb strings.Builder
 	b.clear(&sb)
 	b.render(&sb)
-	io.WriteString(b.w, sb.String())
+	_, _ = io.WriteString(b.w, sb.String()) // a progress display: a failed write is not worth failing the pull
 }
 
 // clear moves the cursor to the first line of the bars, clearing them.
