@@ -74,7 +74,7 @@ func (r *Runtime) planNetwork(no *NetOptions, img *image.Image) (*netPlan, error
 		return nil, err
 	}
 	if len(p.ports) > 0 && p.eps[0].Net.Internal() {
-		return nil, fmt.Errorf("%w: -p: network %s is internal (no way in or out): give a network that is not first with --network", specgen.ErrInvalidOption, p.mode)
+		return nil, fmt.Errorf("%w: -p: network %s is internal (no way in or out): give a network that is not internal first with --network", specgen.ErrInvalidOption, p.mode)
 	}
 	if no.IP != "" {
 		if p.eps[0].IP, err = p.eps[0].Net.ParseIP(no.IP); err != nil {
