@@ -242,6 +242,10 @@ func TestCheckFindsDamagedDefinitionsAndOrphanBridges(t *testing.T) {
 	if err := os.Remove(s.path("lost")); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { // the store no longer knows it: also when the test fails early
+		orphan := &Network{root: s.base().root, bridge: d.Bridge, name: "lost"}
+		_ = orphan.RemoveBridge(func(string) bool { return false })
+	})
 	n := s.base()
 	q := filepath.Join(t.TempDir(), "quarantine")
 	found := n.Check(CheckOptions{})
