@@ -3,12 +3,14 @@
 # subnet: a veth pair, an address lease, nftables rules, torn down at exit) against
 # `podman run --rm --network bridge` of the same image (Debian's podman 4 with its CNI backend:
 # bridge, host-local IPAM, firewall and portmap plugins; netavark is not packaged for Debian 12),
-# in one hyperfine run, with `edgerun run --rm --network none` beside them to show what
-# networking adds.
+# in one hyperfine run, with `edgerun run --rm --network NAME` on a user-defined network
+# (network create: its definition is read, its table has the isolation chain) and
+# `edgerun run --rm --network none` beside them to show what networking adds.
 #
 # Usage: bench/run-network.sh [EDGERUN_BIN] [IMAGES_DIR]
 # Environment: RUNS (default 50), WARMUP (default 5), OUT (default out/bench).
 # Writes $OUT/net.json, $OUT/net.md and $OUT/net-summary.txt.
+# The user network is erbench (subnet 10.197.0.0/24), removed with the rest by network prune.
 #
 # podman's storage, configuration and flags are bench/podman.sh's. Everything lives in one temp
 # dir; on exit edgerun's bench bridge erbench0 is pruned, and podman's cni-podman0 removed if this
@@ -39,7 +41,7 @@ ER="$EDGERUN --root $T/edgerun/root --state $T/edgerun/state --bridge erbench0 -
 cleanup() {
 	set +e
 	$ER rm -f $($ER ps -aq 2>/dev/null) >/dev/null 2>&1
-	$ER network prune >/dev/null 2>&1 # edgerun's bench bridge and its nftables table
+	$ER network prune >/dev/null 2>&1 # edgerun's bench bridge, the network erbench and their nftables tables
 	podman_cleanup
 	awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
 	rm -rf "$T"
@@ -57,21 +59,25 @@ podman_load "$IMAGES" "$ref"
 PODMAN_RUN="$PODMAN run --rm --network bridge $PODMAN_ULIMITS localhost/$ref true"
 EDGERUN_RUN="$ER run --rm --network bridge $ref true"
 EDGERUN_NONE="$ER run --rm --network none $ref true" # what networking adds, in the same run
+$ER network create --subnet 10.197.0.0/24 erbench >/dev/null
+EDGERUN_USER="$ER run --rm --network erbench $ref true" # a user-defined network
 
-for c in "$EDGERUN_RUN" "$PODMAN_RUN"; do
+for c in "$EDGERUN_RUN" "$EDGERUN_USER" "$PODMAN_RUN"; do
 	$c || die "failed: $c"
 done
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
 	--export-json "$OUT/net.json" --export-markdown "$OUT/net.md" \
-	-n edgerun-bridge "$EDGERUN_RUN" -n podman-bridge "$PODMAN_RUN" -n edgerun-none "$EDGERUN_NONE"
+	-n edgerun-bridge "$EDGERUN_RUN" -n edgerun-usernet "$EDGERUN_USER" -n podman-bridge "$PODMAN_RUN" \
+	-n edgerun-none "$EDGERUN_NONE"
 {
 	echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	echo "runs: $RUNS (warmup $WARMUP)"
 	jq -r '.results | (map({(.command): .mean}) | add) as $m | (map({(.command): .median}) | add) as $d
 		| map("mean \(.command): \(.mean * 1000 | round) ms ± \(.stddev * 1000 | round) ms (median \(.median * 1000 | round) ms)")[],
 		  "bridge networking adds (edgerun): \(($m["edgerun-bridge"] - $m["edgerun-none"]) * 1000 | round) ms (mean)",
+		  "user network vs default bridge (edgerun): \(($m["edgerun-usernet"] - $m["edgerun-bridge"]) * 1000 | round) ms (mean), median ratio \($d["edgerun-usernet"] / $d["edgerun-bridge"] | . * 1000 | round / 1000)",
 		  "ratio edgerun/podman (bridge): mean \($m["edgerun-bridge"] / $m["podman-bridge"] | . * 1000 | round / 1000), median \($d["edgerun-bridge"] / $d["podman-bridge"] | . * 1000 | round / 1000) (target <= 0.15)"' "$OUT/net.json"
 	echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 } | tee "$OUT/net-summary.txt"

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"sort"
 	"strings"
 )
 
@@ -26,13 +27,14 @@ func (s *Service) Digest() string {
 	c.CapAdd = sortedCopy(s.CapAdd)
 	c.CapDrop = sortedCopy(s.CapDrop)
 	c.Ports = slices.Clone(s.Ports)
-	slices.SortFunc(c.Ports, func(a, b Port) int { return strings.Compare(a.String(), b.String()) })
+	sort.Slice(c.Ports, func(i, j int) bool { return c.Ports[i].String() < c.Ports[j].String() })
 	c.Volumes = slices.Clone(s.Volumes)
-	slices.SortFunc(c.Volumes, func(a, b Mount) int {
-		return cmp.Or(strings.Compare(a.Target, b.Target), strings.Compare(a.Source, b.Source))
+	sort.Slice(c.Volumes, func(i, j int) bool {
+		a, b := c.Volumes[i], c.Volumes[j]
+		return cmp.Or(strings.Compare(a.Target, b.Target), strings.Compare(a.Source, b.Source)) < 0
 	})
 	c.DependsOn = slices.Clone(s.DependsOn)
-	slices.SortFunc(c.DependsOn, func(a, b Dependency) int { return strings.Compare(a.Service, b.Service) })
+	sort.Slice(c.DependsOn, func(i, j int) bool { return c.DependsOn[i].Service < c.DependsOn[j].Service })
 	// json.Marshal writes map keys sorted and leaves unexported fields
 	// (lines) out; a Service holds nothing it cannot encode.
 	data, err := json.Marshal(&c)

@@ -107,7 +107,7 @@ func (r *Runtime) Check(ctx context.Context, opts CheckOptions) ([]Finding, erro
 		}
 	}
 	if n := r.anyNetwork(); n != nil {
-		for _, f := range n.Check(netns.CheckOptions{Alive: r.containerExists, Repair: opts.Repair}) {
+		for _, f := range n.Check(netns.CheckOptions{Alive: r.containerExists, Repair: opts.Repair, Quarantine: r.quarantineSub("networks")}) {
 			add(f.Kind, f.Where, f.Problem, f.Repair, f.Repaired, f.Err)
 		}
 	}

@@ -28,6 +28,7 @@ const (
 	findNameStale     = "name-stale"
 	findNameMissing   = "name-missing"
 	findCgroupOrphan  = "cgroup-orphan"
+	findNetworkGone   = "container-network-missing"
 )
 
 // errBusy: a repair found a live process acting on the container.
@@ -129,6 +130,7 @@ func (r *Runtime) checkRecord(ctx context.Context, rec *Record) []*finding {
 				filepath.Join(r.quarantineDir(), rec.ID) + " (nothing is deleted)"},
 			fix: func() error { return r.restoreLayers(ctx, rec, missing, problem) }})
 	}
+	found = append(found, r.checkAttachments(rec)...)
 	if rec.State != StateExited || r.owned(rec) {
 		return found
 	}
@@ -263,6 +265,26 @@ func (r *Runtime) checkCgroups() []*finding {
 			Problem: "an empty cgroup of no running container of this root, untouched for over " + orphanCgroupAge.String(),
 			Repair:  "remove it"},
 			fix: func() error { return removeFile(d) }})
+	}
+	return found
+}
+
+// checkAttachments finds a container's attachments to user-defined
+// networks whose definition is gone (or is another network of that name
+// now): its next start could not set them up. Only the user can say
+// whether to disconnect it or create the network again.
+func (r *Runtime) checkAttachments(rec *Record) []*finding {
+	var found []*finding
+	for _, a := range rec.Network.Attachments() {
+		if a.Network == "" {
+			continue
+		}
+		if d, err := r.netStore().Get(a.Network); err == nil && d.Bridge == a.Bridge {
+			continue
+		}
+		found = append(found, &finding{Finding: Finding{Kind: findNetworkGone, Where: r.containerDir(rec.ID),
+			Problem: fmt.Sprintf("container %s is on network %s (bridge %s), which has no definition", rec.Name, a.Network, a.Bridge),
+			Repair:  fmt.Sprintf("none: edgerun network disconnect %s %s, or create the network again", a.Network, rec.Name)}})
 	}
 	return found
 }

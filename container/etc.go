@@ -74,7 +74,7 @@ func (r *Runtime) hostGateway(net attached) netip.Addr {
 // resolvers (systemd-resolved's 127.0.0.53): rootless bridge containers
 // reach them through slirp4netns's DNS forwarder; others have none.
 func (r *Runtime) loopbackDNS(net attached) string {
-	if r.cfg.Rootless && net.rec.Mode == NetworkBridge {
+	if r.cfg.Rootless && net.rec.Bridge != nil {
 		return rootless.DNSAddr
 	}
 	return ""

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -286,7 +286,7 @@ func inspectMounts(o *specgen.SpecOptions) []InspectMount {
 	for dst, src := range o.ImageVolumes {
 		out = append(out, InspectMount{Type: "volume", Source: src, Destination: dst, RW: true})
 	}
-	slices.SortFunc(out, func(a, b InspectMount) int { return strings.Compare(a.Destination, b.Destination) })
+	sort.Slice(out, func(i, j int) bool { return out[i].Destination < out[j].Destination })
 	return out
 }
 
@@ -303,15 +303,20 @@ func networkSettings(rec *Record) NetworkSettings {
 		}
 		return n
 	}
-	ep := &EndpointSetting{IPPrefixLen: a.Subnet.Bits()}
-	if a.IP.IsValid() {
-		ep.IPAddress = a.IP.String()
+	for _, at := range rec.Network.Attachments() {
+		ep := &EndpointSetting{IPPrefixLen: at.Subnet.Bits(), MacAddress: at.MAC, Aliases: at.Aliases}
+		if at.IP.IsValid() {
+			ep.IPAddress = at.IP.String()
+		}
+		if at.Gateway.IsValid() {
+			ep.Gateway = at.Gateway.String()
+		}
+		n.Networks[networkName(at)] = ep
 	}
-	if a.Gateway.IsValid() {
-		ep.Gateway = a.Gateway.String()
+	// docker fills the top-level fields for the default bridge only.
+	if ep := n.Networks[NetworkBridge]; ep != nil {
+		n.IPAddress, n.IPPrefixLen, n.Gateway, n.MacAddress = ep.IPAddress, ep.IPPrefixLen, ep.Gateway, ep.MacAddress
 	}
-	n.Networks[mode] = ep
-	n.IPAddress, n.IPPrefixLen, n.Gateway = ep.IPAddress, ep.IPPrefixLen, ep.Gateway
 	if rec.State == StateRunning {
 		for _, p := range a.Ports {
 			b := PortBinding{HostIP: "0.0.0.0", HostPort: strconv.Itoa(int(p.HostPort))}

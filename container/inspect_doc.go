@@ -155,10 +155,11 @@ type NetworkSettings struct {
 
 // EndpointSetting is one network of NetworkSettings.Networks.
 type EndpointSetting struct {
-	IPAddress   string `json:"IPAddress"`
-	IPPrefixLen int    `json:"IPPrefixLen"`
-	Gateway     string `json:"Gateway"`
-	MacAddress  string `json:"MacAddress"`
+	IPAddress   string   `json:"IPAddress"`
+	IPPrefixLen int      `json:"IPPrefixLen"`
+	Gateway     string   `json:"Gateway"`
+	MacAddress  string   `json:"MacAddress"`
+	Aliases     []string `json:"Aliases"` // --network-alias, on a user-defined network
 }
 
 // EdgerunInfo holds what edgerun knows of a container that docker's

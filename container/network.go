@@ -6,14 +6,9 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 
-	"github.com/edgerun/edgerun/events"
-	"github.com/edgerun/edgerun/image"
-	"github.com/edgerun/edgerun/internal/lockfile"
 	"github.com/edgerun/edgerun/netns"
 	"github.com/edgerun/edgerun/rootless"
 	"github.com/edgerun/edgerun/specgen"
@@ -27,17 +22,27 @@ const (
 	networkContainer = "container:"
 )
 
-// NetOptions are the networking flags of run: --network, -p, -P and --ip.
+// NetOptions are the networking flags of run: --network, -p, -P, --ip
+// and --network-alias.
 type NetOptions struct {
-	// Mode is --network: bridge, host, none or container:NAME; "" is none.
-	Mode       string
-	Publish    []string // -p [HOSTIP:][HOSTPORT:]CONTAINERPORT[/PROTO]
+	// Mode is --network: bridge, host, none, container:NAME or the name
+	// of a user-defined network (network create); "" is none.
+	Mode string
+	// More are the further --network flags: user-defined networks (or
+	// bridge) the container is also on, as eth1, eth2, ...
+	More       []string `json:"more,omitempty"`
+	Publish    []string // -p [HOSTIP:][HOSTPORT:]CONTAINERPORT[/PROTO], on the first network
 	PublishAll bool     // -P: publish the image's ExposedPorts (and Expose) on free host ports
-	IP         string   // --ip
+	IP         string   // --ip, on the first network
 	// Expose is --expose PORT[/PROTO] or START-END[/PROTO]: ports the
 	// container says it serves, beside the image's EXPOSE (inspect's
 	// Config.ExposedPorts, and -P publishes them); nothing is published.
 	Expose []string `json:"expose,omitempty"`
+	// Aliases (--network-alias) are more names of the container on each
+	// of its user-defined networks; NetAliases, per network name, replace
+	// them on that network (network connect --alias).
+	Aliases    []string            `json:"aliases,omitempty"`
+	NetAliases map[string][]string `json:"netAliases,omitempty"`
 	// Bridge and Subnet choose the bridge network of a bridge-mode
 	// container; "" is the runtime's (--bridge, --subnet). A container's
 	// saved request names the one it got, so its replacement (update)
@@ -46,108 +51,82 @@ type NetOptions struct {
 	Subnet string `json:"subnet,omitempty"`
 }
 
-// NetworkRecord is what a container's record keeps of its network.
-type NetworkRecord struct {
-	Mode string `json:"mode"`
-	// Bridge is the attachment of a bridge-mode container: what any later
-	// command needs to tear it down.
-	Bridge *netns.Attachment `json:"bridge,omitempty"`
-}
-
-// netPlan is the validated network request of a run, made before anything
-// exists.
-type netPlan struct {
-	mode  string
-	ports []netns.PortMapping
-	ip    netip.Addr
-	join  string // netns path to join (container:NAME)
-	net   *netns.Network
-}
-
-// planNetwork validates the network flags against the mode and the image:
-// the one place --network is checked.
-func (r *Runtime) planNetwork(no *NetOptions, img *image.Image) (*netPlan, error) {
+// networks are the networks the options name, the first first.
+func (no *NetOptions) networks() []string {
 	mode := no.Mode
 	if mode == "" {
 		mode = NetworkNone
 	}
-	p := &netPlan{mode: mode}
-	bridgeOnly := len(no.Publish) > 0 || no.PublishAll || no.IP != ""
-	switch {
-	case mode == NetworkBridge:
-	case mode == NetworkNone || mode == NetworkHost || strings.HasPrefix(mode, networkContainer):
-		if bridgeOnly {
-			return nil, fmt.Errorf("%w: -p, -P and --ip need --network bridge (with --network %s the container has no address of its own)", specgen.ErrInvalidOption, mode)
-		}
-		if strings.HasPrefix(mode, networkContainer) {
-			path, err := r.joinPath(strings.TrimPrefix(mode, networkContainer))
-			if err != nil {
-				return nil, err
-			}
-			p.join = path
-		}
-		return p, nil
-	default:
-		return nil, fmt.Errorf("%w: --network %q: use bridge, host, none or container:NAME", specgen.ErrInvalidOption, mode)
-	}
-	if s := r.session(); r.cfg.Rootless && (s == nil || s.NetworkAPI == "") {
-		why := "its session is gone"
-		if s != nil {
-			why = s.NetworkError
-		}
-		return nil, fmt.Errorf("%w: the default network of rootless containers needs slirp4netns (%s): use --network none or host, or install slirp4netns (apt install slirp4netns) and run the command again", specgen.ErrInvalidOption, why)
-	}
-	n, err := r.network()
-	if no.Bridge != "" {
-		n, err = netns.Open(r.netConfig(no.Bridge, no.Subnet))
-	}
-	if err != nil {
-		return nil, err
-	}
-	p.net = n
-	exposed, err := no.exposed()
-	if err != nil {
-		return nil, err
-	}
-	for k := range img.Config.Config.ExposedPorts {
-		exposed = append(exposed, k)
-	}
-	if p.ports, err = netns.PlanPorts(no.Publish, no.PublishAll, exposed); err != nil {
-		return nil, err
-	}
-	if r.cfg.Rootless {
-		for _, pm := range p.ports {
-			if pm.HostPort != 0 {
-				if err := rootless.CheckPort(int(pm.HostPort)); err != nil {
-					return nil, fmt.Errorf("%w: -p: %w", specgen.ErrInvalidOption, err)
-				}
-			}
-		}
-	}
-	if no.IP != "" {
-		if p.ip, err = n.ParseIP(no.IP); err != nil {
-			return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
-		}
-	}
-	return p, nil
+	return append([]string{mode}, no.More...)
 }
 
-// exposed is --expose as ExposedPorts keys ("8080/tcp"), in order, each
-// once; a bad value fails as a bad -p does (exit 125).
-func (no *NetOptions) exposed() ([]string, error) {
-	var out []string
-	for _, e := range no.Expose {
-		keys, err := netns.ParseExpose(e)
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range keys {
-			if !slices.Contains(out, k) {
-				out = append(out, k)
-			}
-		}
+// aliasesOn are the container's aliases on network name.
+func (no *NetOptions) aliasesOn(name string) []string {
+	if a, ok := no.NetAliases[name]; ok {
+		return a
 	}
-	return out, nil
+	return no.Aliases
+}
+
+// NetworkRecord is what a container's record keeps of its network.
+type NetworkRecord struct {
+	// Mode is the first network: bridge, host, none, container:NAME or a
+	// user-defined network's name.
+	Mode string `json:"mode"`
+	// Bridge is the attachment of a bridge-mode container to its first
+	// network (eth0 unless disconnected; it holds the published ports):
+	// what any later command needs to tear it down.
+	Bridge *netns.Attachment `json:"bridge,omitempty"`
+	// More are its attachments to further networks (eth1, eth2, ...).
+	More []*netns.Attachment `json:"more,omitempty"`
+}
+
+// Attachments are all of the container's attachments, the first first.
+func (n *NetworkRecord) Attachments() []*netns.Attachment {
+	if n.Bridge == nil {
+		return nil
+	}
+	return append([]*netns.Attachment{n.Bridge}, n.More...)
+}
+
+// setAttachments records as (the first becomes Bridge) and the mode.
+func (n *NetworkRecord) setAttachments(as []*netns.Attachment) {
+	n.Bridge, n.More = nil, nil
+	if len(as) > 0 {
+		n.Bridge, n.More = as[0], slices.Clone(as[1:])
+		n.Mode = networkName(as[0])
+	}
+}
+
+// Names are the names of the container's networks, as ps shows them.
+func (n *NetworkRecord) Names() []string {
+	as := n.Attachments()
+	if len(as) == 0 {
+		return []string{n.Mode}
+	}
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = networkName(a)
+	}
+	return out
+}
+
+// bridges are the bridges of the container's attachments.
+func (n *NetworkRecord) bridges() []string {
+	var out []string
+	for _, a := range n.Attachments() {
+		out = append(out, a.Bridge)
+	}
+	return out
+}
+
+// networkName is the name of an attachment's network: bridge for the
+// default one.
+func networkName(a *netns.Attachment) string {
+	if a.Network != "" {
+		return a.Network
+	}
+	return NetworkBridge
 }
 
 // joinPath is the network namespace of another container (--network
@@ -261,25 +240,31 @@ type attached struct {
 // it goes with the container (--rm). The returned undo removes it again.
 func (r *Runtime) attachNetwork(ctx context.Context, id string, p *netPlan, volatile bool) (attached, func(), error) {
 	at := attached{rec: NetworkRecord{Mode: p.mode}, host: p.mode == NetworkHost, netns: p.join}
-	if p.mode != NetworkBridge {
+	if len(p.eps) == 0 {
 		return at, func() {}, nil
 	}
 	// A lease is live while its container has a record or is being made
 	// by a live process (containerExists).
-	a, err := p.net.Setup(ctx, netns.SetupOptions{ID: id, IP: p.ip, Ports: p.ports, Alive: r.containerExists, Volatile: volatile,
-		Notice: r.cfg.Notice})
+	as, err := netns.SetupAll(ctx, netns.SetupOptions{ID: id, Ports: p.ports, Alive: r.containerExists, Volatile: volatile,
+		Notice: r.cfg.Notice}, p.eps)
 	if err != nil {
 		return at, nil, err
 	}
-	if err := r.publish(a.Ports); err != nil {
-		_ = p.net.Teardown(id, a.Bridge)
+	n := p.eps[0].Net
+	at.rec.setAttachments(as)
+	bridges := at.rec.bridges()
+	if err := r.publish(as[0].Ports); err != nil {
+		_ = n.Teardown(id, bridges...)
 		return at, nil, err
 	}
-	at.rec.Bridge, at.netns, at.addrs = a, a.NetNS, []netip.Addr{a.IP}
-	return at, func() { _ = errors.Join(r.unpublish(a.Ports), p.net.Teardown(id, a.Bridge)) }, nil
+	at.netns = as[0].NetNS
+	for _, a := range as {
+		at.addrs = append(at.addrs, a.IP)
+	}
+	return at, func() { _ = errors.Join(r.unpublish(as[0].Ports), n.Teardown(id, bridges...)) }, nil
 }
 
-// detachNetwork tears down a container's bridge attachment and drops it
+// detachNetwork tears down a container's bridge attachments and drops it
 // from its peers' hosts files.
 func (r *Runtime) detachNetwork(rec *Record) error {
 	b := rec.Network.Bridge
@@ -290,8 +275,9 @@ func (r *Runtime) detachNetwork(rec *Record) error {
 	if n == nil {
 		return nil
 	}
-	err := errors.Join(r.unpublish(b.Ports), n.Teardown(rec.ID, b.Bridge))
-	return errors.Join(err, r.refreshPeerHosts(b.Bridge, rec.ID))
+	bridges := rec.Network.bridges()
+	err := errors.Join(r.unpublish(b.Ports), n.Teardown(rec.ID, bridges...))
+	return errors.Join(err, r.refreshPeerHosts(bridges, rec.ID))
 }
 
 // reclaimNetwork removes the network state of containers that are gone.
@@ -325,74 +311,54 @@ func (r *Runtime) reclaimForwards(n *netns.Network) error {
 	})
 }
 
-// PruneNetwork removes the configured bridge, its nftables table and its
-// leases directory, unless a container still has an address on it.
-func (r *Runtime) PruneNetwork() error {
-	n, err := r.network()
-	if err != nil {
-		return err
-	}
-	if err := n.RemoveBridge(r.containerExists); err != nil {
-		return err
-	}
-	r.appendEvent(events.Network, "destroy", n.Bridge(), map[string]string{"name": n.Bridge(), "type": "bridge"})
-	return nil
-}
-
-// refreshPeerHosts rewrites the /etc/hosts of every container on bridge so
-// each names all of them, itself included: containers reach each other by
-// name without a DNS server. skip is a container being removed.
-func (r *Runtime) refreshPeerHosts(bridge, skip string) error {
-	n, err := netns.Open(r.netConfig(bridge, ""))
-	if err != nil {
-		return nil
-	}
-	lock, err := lockfile.Exclusive(context.Background(), filepath.Join(r.cfg.Root, "network", "hosts.lock"))
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	leases, err := n.Leases()
-	if err != nil {
-		return err
-	}
-	var peers []netns.Peer
-	var recs []*Record
-	for _, l := range leases {
-		if l.ID == skip {
-			continue
-		}
-		if rec, err := r.loadRecord(l.ID); err == nil {
-			peers = append(peers, netns.Peer{IP: l.IP, Name: rec.Name, ID: l.ID})
-			recs = append(recs, rec)
-		}
-	}
-	section := netns.PeersSection(bridge, peers)
-	var errs []error
-	for _, rec := range recs {
-		// A --rm container's files are not fsynced (see writeEtcFiles).
-		errs = append(errs, netns.RewritePeers(filepath.Join(r.containerDir(rec.ID), "hosts"), section, !rec.AutoRemove))
-	}
-	return errors.Join(errs...)
-}
-
 // ensureNetwork gives a bridge container whose network namespace is gone
-// (a reboot) its network again before it starts (netns.Restore). Restarts
-// within a boot find the namespace in place and change nothing.
+// (a reboot) its networks again before it starts: every attachment on
+// the same interface, with the same address, aliases and published ports
+// when they are still free. Restarts within a boot find the namespace in
+// place and change nothing.
 func (r *Runtime) ensureNetwork(ctx context.Context, rec *Record) error {
-	b := rec.Network.Bridge
-	a, err := netns.Restore(ctx, r.netConfig("", ""), rec.ID, b, r.containerExists)
-	if err != nil {
-		return fmt.Errorf("restore the network of container %s: %w", rec.Name, err)
-	}
-	if a == b {
+	old := rec.Network.Attachments()
+	if len(old) == 0 || netns.Mounted(old[0].NetNS) {
 		return nil
 	}
-	if err := r.publish(a.Ports); err != nil {
-		return fmt.Errorf("restore the network of container %s: %w", rec.Name, err)
+	fail := func(err error) error { return fmt.Errorf("restore the network of container %s: %w", rec.Name, err) }
+	eps := make([]netns.Endpoint, len(old))
+	for i, a := range old {
+		n, err := r.attachedNetwork(a)
+		if err != nil {
+			return fail(err)
+		}
+		eps[i] = netns.Endpoint{Net: n, Index: a.Index, IP: a.IP, Aliases: a.Aliases}
 	}
-	rec.Network.Bridge = a
+	// Whatever is left of the old attachments goes first (their leases too).
+	if err := eps[0].Net.Teardown(rec.ID, rec.Network.bridges()...); err != nil {
+		return fail(err)
+	}
+	as, err := netns.SetupAll(ctx, netns.SetupOptions{ID: rec.ID, Ports: old[0].Ports, Alive: r.containerExists}, eps)
+	if err != nil {
+		return fail(err)
+	}
+	if err := r.publish(as[0].Ports); err != nil {
+		return fail(err)
+	}
+	rec.Network.setAttachments(as)
 	return r.saveRecord(rec)
+}
+
+// attachedNetwork opens the network of an attachment: the default bridge
+// it was made on, or its user-defined network.
+func (r *Runtime) attachedNetwork(a *netns.Attachment) (*netns.Network, error) {
+	if a.Network == "" {
+		return netns.Open(r.netConfig(a.Bridge, a.Subnet.String()))
+	}
+	d, err := r.netStore().Get(a.Network)
+	if err != nil {
+		return nil, fmt.Errorf("%w: disconnect the container from it (edgerun network disconnect %s CONTAINER) or create it again", err, a.Network)
+	}
+	if d.Bridge != a.Bridge {
+		return nil, fmt.Errorf("%w: network %s was removed and made again: disconnect the container from it and connect it again", netns.ErrNoSuchNetwork, a.Network)
+	}
+	return r.netStore().Network(d)
 }
 
 // Ports is the published ports as ps shows them, docker's way:

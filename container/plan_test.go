@@ -12,15 +12,15 @@ import (
 // TestPlanNetworkRefusesAnUnknownMode: --network is checked in one place,
 // before anything exists, with the modes it takes.
 func TestPlanNetworkRefusesAnUnknownMode(t *testing.T) {
-	r := &Runtime{}
-	for _, mode := range []string{"wifi", "bridge0", "Host"} {
+	r := &Runtime{cfg: Config{Root: t.TempDir(), State: t.TempDir()}}
+	for _, mode := range []string{"wifi", "bridge0", "Host", "../x"} {
 		_, err := r.planNetwork(&NetOptions{Mode: mode}, &image.Image{})
-		if !errors.Is(err, specgen.ErrInvalidOption) || !strings.Contains(err.Error(), "use bridge, host, none or container:NAME") {
+		if !errors.Is(err, specgen.ErrInvalidOption) || !strings.Contains(err.Error(), "use bridge, host, none, container:NAME or a network of edgerun network ls") {
 			t.Errorf("--network %q: %v, want an invalid option naming the modes", mode, err)
 		}
 	}
 	for _, mode := range []string{"", NetworkNone, NetworkHost} {
-		if p, err := r.planNetwork(&NetOptions{Mode: mode}, &image.Image{}); err != nil || p.join != "" || p.net != nil {
+		if p, err := r.planNetwork(&NetOptions{Mode: mode}, &image.Image{}); err != nil || p.join != "" || p.eps != nil {
 			t.Errorf("--network %q: %+v, %v; want a plan without a bridge", mode, p, err)
 		}
 	}

@@ -196,7 +196,7 @@ func psEntry(rec *Record, h *health.State, now time.Time, loc *time.Location, no
 	e := PsEntry{
 		ID: rec.ID, Image: rec.Image, State: string(rec.State), Names: rec.Name,
 		CreatedAt: rec.Created.In(loc).Format("2006-01-02 15:04:05 -0700 MST"), RunningFor: ago(rec.Created, now),
-		Status: Status(rec, h, now), LabelMap: rec.Labels, Networks: rec.Network.Mode,
+		Status: Status(rec, h, now), LabelMap: rec.Labels, Networks: strings.Join(rec.Network.Names(), ","),
 		LocalVolumes: strconv.Itoa(len(rec.Volumes)), Mounts: strings.Join(rec.Volumes, ","),
 	}
 	if e.LabelMap == nil {

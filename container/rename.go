@@ -10,7 +10,7 @@ import (
 // Rename gives a container, running or not, a new name: the name claim
 // moves, the record and the run options (request.json, so update and
 // apply keep the name) change, and the /etc/hosts of the containers on
-// its bridge name it anew. A name in use is refused, as in docker.
+// its networks name it anew. A name in use is refused, as in docker.
 //
 // The new name is claimed before the record changes and the old claim
 // goes last: a crash in between leaves the old claim behind, which a
@@ -47,8 +47,6 @@ func (r *Runtime) Rename(ctx context.Context, ref, name string) (*Record, error)
 	if err := r.releaseName(old, rec.ID, durable); err != nil {
 		return rec, fmt.Errorf("release the old name %s: %w", old, err)
 	}
-	if b := rec.Network.Bridge; b != nil {
-		_ = r.refreshPeerHosts(b.Bridge, "") // best effort, as at create
-	}
+	_ = r.refreshPeerHosts(rec.Network.bridges(), "") // best effort, as at create
 	return rec, nil
 }

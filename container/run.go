@@ -204,8 +204,10 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 		return nil, fail(err)
 	}
 	q := newRequest(opts)
-	if b := net.rec.Bridge; b != nil {
-		q.Net.Bridge, q.Net.Subnet = b.Bridge, b.Subnet.String()
+	for _, a := range net.rec.Attachments() {
+		if a.Network == "" { // the default bridge it got, whatever the flags of a later update
+			q.Net.Bridge, q.Net.Subnet = a.Bridge, a.Subnet.String()
+		}
 	}
 	if err := r.saveRequest(id, q, !opts.Remove); err != nil {
 		return nil, fail(err)
@@ -223,9 +225,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 		}
 	}
 	fault.Point("run/after-record")
-	if net.rec.Bridge != nil {
-		_ = r.refreshPeerHosts(net.rec.Bridge.Bridge, "") // best effort: names, not addresses
-	}
+	_ = r.refreshPeerHosts(net.rec.bridges(), "") // best effort: names, not addresses
 	lc, err := r.createLibcontainer(id, spec)
 	if err != nil {
 		return nil, fail(err)

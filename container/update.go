@@ -144,6 +144,11 @@ func (r *Runtime) Update(ctx context.Context, ref string, opts UpdateOptions) (*
 		if nq.Net.Bridge == "" {
 			nq.Net.Bridge, nq.Net.Subnet = q.Net.Bridge, q.Net.Subnet
 		}
+		// The service file names one network; the networks the container
+		// was connected to besides (network connect) stay.
+		if nq.Net.Mode == q.Net.Mode && len(nq.Net.More) == 0 {
+			nq.Net.More, nq.Net.NetAliases = q.Net.More, q.Net.NetAliases
+		}
 	}
 	u := &updater{r: r, opts: opts, q: &nq, j: &journal{
 		Name: old.Name, Old: old.ID, OldImage: old.Image, Image: opts.Image, Temp: old.Name + ".next",

@@ -272,9 +272,7 @@ func (r *Runtime) takeName(ctx context.Context, id string, j *journal) error {
 	if err := r.saveRequest(id, *q, true); err != nil {
 		return err
 	}
-	if b := rec.Network.Bridge; b != nil {
-		_ = r.refreshPeerHosts(b.Bridge, "") // best effort: peers find the service by name at its new address
-	}
+	_ = r.refreshPeerHosts(rec.Network.bridges(), "") // best effort: peers find the service by name at its new address
 	return nil
 }
 

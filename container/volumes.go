@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -244,7 +245,7 @@ func (r *Runtime) volumeUsers() (map[string][]VolumeUser, error) {
 		}
 	}
 	for _, us := range users {
-		slices.SortFunc(us, func(a, b VolumeUser) int { return strings.Compare(a.Name, b.Name) })
+		sort.Slice(us, func(i, j int) bool { return us[i].Name < us[j].Name })
 	}
 	return users, nil
 }

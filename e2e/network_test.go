@@ -72,6 +72,17 @@ func (n *netEnv) run(args ...string) result {
 	return n.env.run(append([]string{"--bridge", n.bridge, "--subnet", n.subnet}, args...)...)
 }
 
+// must runs edgerun with this env's bridge and subnet and fails the test
+// unless it exits 0.
+func (n *netEnv) must(args ...string) string {
+	n.t.Helper()
+	r := n.run(args...)
+	if r.code != 0 {
+		n.t.Fatalf("edgerun %s: %s", strings.Join(args, " "), r)
+	}
+	return r.stdout
+}
+
 func (n *netEnv) start(args ...string) *background {
 	return n.env.start(append([]string{"--bridge", n.bridge, "--subnet", n.subnet}, args...)...)
 }

@@ -33,6 +33,8 @@ type CheckOptions struct {
 	Alive func(id string) bool
 	// Repair fixes what is found.
 	Repair bool
+	// Quarantine is where repair moves a damaged network definition.
+	Quarantine string
 }
 
 // Finding is one thing Check found wrong, and what repair does about it.
@@ -52,6 +54,8 @@ const (
 	findNetnsStale   = "netns-stale"
 	findVethOrphan   = "veth-orphan"
 	findRuleOrphan   = "nft-rule-orphan"
+	findDefDamaged   = "network-definition-damaged"
+	findBridgeOrphan = "network-bridge-orphan"
 )
 
 // finding is a Finding with what repairs it: the teardown of container
@@ -70,6 +74,7 @@ func (n *Network) Check(opts CheckOptions) []Finding {
 	}
 	found := n.checkLeases(alive)
 	found = append(found, n.checkMounts(alive)...)
+	found = append(found, n.checkDefinitions(opts.Quarantine)...)
 	_ = n.inNS(func() error {
 		found = append(found, n.checkKernel(alive)...)
 		return nil
@@ -161,17 +166,18 @@ func (n *Network) checkKernel(alive func(string) bool) []*finding {
 		return nil
 	}
 	own := map[int]string{} // bridge index -> name
+	var found []*finding
 	for _, l := range links {
-		if a := l.Attrs(); l.Type() == "bridge" && a.Alias == n.ownerAlias() {
+		if a := l.Attrs(); l.Type() == "bridge" && n.ownsBridge(a.Alias) {
 			own[a.Index] = a.Name
+			found = append(found, n.checkBridge(a)...)
 		}
 	}
-	var found []*finding
 	for _, l := range links {
 		a := l.Attrs()
 		br, ok := own[a.MasterIndex]
 		id, tagged := strings.CutPrefix(a.Alias, vethAliasPrefix)
-		if !ok || !tagged || !isID(id) || vethName(id) != a.Name || alive(id) {
+		if !ok || !tagged || !isID(id) || !isVethOf(a.Name, id) || alive(id) {
 			continue
 		}
 		found = append(found, gone(findVethOrphan, "veth "+a.Name+" on bridge "+br, "the veth of container "+id[:12]+", which is gone", id, br))
@@ -182,6 +188,16 @@ func (n *Network) checkKernel(alive func(string) bool) []*finding {
 	}
 	sort.Strings(bridges)
 	return append(found, n.checkRules(bridges, alive)...)
+}
+
+// isVethOf says whether name is one of container id's host veths.
+func isVethOf(name, id string) bool {
+	for i := range MaxInterfaces {
+		if vethName(id, i) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // checkRules finds the DNAT rules of gone containers in the bridges'
@@ -244,4 +260,52 @@ func (n *Network) repair(found []*finding) {
 		}
 		f.Err, f.Repaired = err, err == nil
 	}
+}
+
+// checkDefinitions finds network definitions that cannot be read as one
+// (repair moves them to quarantine: a network is never deleted unseen).
+func (n *Network) checkDefinitions(quarantine string) []*finding {
+	s := OpenStore(Config{Root: filepath.Dir(n.root)})
+	paths, _ := filepath.Glob(filepath.Join(s.dir, "*.json"))
+	var found []*finding
+	for _, p := range paths {
+		name := strings.TrimSuffix(filepath.Base(p), ".json")
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		if _, err := s.load(name); err == nil {
+			continue
+		}
+		found = append(found, &finding{Finding: Finding{Kind: findDefDamaged, Where: p,
+			Problem: "the definition of network " + name + " cannot be read", Repair: "move it to " + quarantine},
+			fix: func() error {
+				if quarantine == "" {
+					return fmt.Errorf("no quarantine directory")
+				}
+				if err := os.MkdirAll(quarantine, 0o700); err != nil {
+					return err
+				}
+				return os.Rename(p, filepath.Join(quarantine, filepath.Base(p)))
+			}})
+	}
+	return found
+}
+
+// checkBridge finds a user-defined network's bridge of this root whose
+// network has no definition any more (removed by hand): repair removes
+// the bridge and its table when no container has an address on it.
+func (n *Network) checkBridge(a *netlink.LinkAttrs) []*finding {
+	name, ok := strings.CutPrefix(a.Alias, n.rootAlias()+networkAliasInfix)
+	if !ok {
+		return nil
+	}
+	s := OpenStore(Config{Root: filepath.Dir(n.root)})
+	if d, err := s.load(name); err == nil && d.Bridge == a.Name {
+		return nil
+	}
+	orphan := &Network{root: n.root, state: n.state, ns: n.ns, bridge: a.Name, name: name}
+	return []*finding{{Finding: Finding{Kind: findBridgeOrphan, Where: "bridge " + a.Name,
+		Problem: "the bridge of network " + name + ", which has no definition",
+		Repair:  "remove the bridge, its table and its leases when no container is on it"},
+		fix: func() error { return orphan.RemoveBridge(func(string) bool { return true }) }}}
 }

@@ -105,7 +105,7 @@ func TestCheckRepairTearsDownOnlyThisRootsLeftovers(t *testing.T) {
 	if aliasOf(t, live.HostVeth) == "" || len(portRules(t, n)) != 1 {
 		t.Errorf("the live container lost its veth or its rule (%d rules)", len(portRules(t, n)))
 	}
-	if aliasOf(t, vethName(foreign)) == "" || len(portRules(t, other)) != 1 {
+	if aliasOf(t, vethName(foreign, 0)) == "" || len(portRules(t, other)) != 1 {
 		t.Errorf("another root's container lost its veth or rule")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 )
 
 // Defaults of the bridge network. The subnet avoids docker's 172.17.0.0/16,
@@ -28,6 +30,13 @@ type Config struct {
 	// the host ends of the veths; "" is this process's. Rootless edgerun
 	// keeps them in the session's namespace (package rootless).
 	NS string
+
+	// A user-defined network (network create, see Store) sets these; the
+	// default bridge leaves them zero.
+	Network  string // its name: the bridge's alias says it, and it is isolated from edgerun's other bridges
+	Gateway  string // "" is the subnet's first address
+	Internal bool   // no outbound NAT, no default route, no traffic to or from other interfaces
+	MTU      int    // of the bridge and veths; 0 is the uplink's (the default route's device)
 }
 
 // validBridge is what Linux accepts as an interface name that is also safe
@@ -42,6 +51,12 @@ type Network struct {
 	bridge      string
 	subnet      netip.Prefix
 	gateway     netip.Addr
+	name        string // a user-defined network's name; "" for the default bridge
+	internal    bool
+	mtu         int
+	// defPath and defID: the definition a user-defined network was
+	// opened from (Store.Network), checked again under the lock.
+	defPath, defID string
 }
 
 // Open validates cfg. The bridge, its table and its sysctls are made by the
@@ -72,10 +87,40 @@ func Open(cfg Config) (*Network, error) {
 	if !p.Addr().IsPrivate() {
 		return nil, fmt.Errorf("%w: subnet %s is not a private range: use one inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16", ErrInvalid, p)
 	}
+	gw, err := parseGateway(p, cfg.Gateway)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.MTU != 0 && (cfg.MTU < minMTU || cfg.MTU > maxMTU) {
+		return nil, fmt.Errorf("%w: mtu %d: use %d-%d", ErrInvalid, cfg.MTU, minMTU, maxMTU)
+	}
 	return &Network{
 		root: filepath.Join(cfg.Root, "network"), state: filepath.Join(cfg.State, "netns"),
-		bridge: cfg.Bridge, subnet: p, gateway: p.Addr().Next(), ns: cfg.NS,
+		bridge: cfg.Bridge, subnet: p, gateway: gw, ns: cfg.NS,
+		name: cfg.Network, internal: cfg.Internal, mtu: cfg.MTU,
 	}, nil
+}
+
+// The MTUs a network may ask for: IPv4's minimum, the largest a veth takes.
+const (
+	minMTU = 68
+	maxMTU = 65535
+)
+
+// parseGateway is the bridge's address: s, or the subnet's first address;
+// never the network or broadcast address, always inside the subnet.
+func parseGateway(p netip.Prefix, s string) (netip.Addr, error) {
+	if s == "" {
+		return p.Addr().Next(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		return netip.Addr{}, fmt.Errorf("%w: gateway %q is not an IPv4 address", ErrInvalid, s)
+	}
+	if !p.Contains(a) || a == p.Addr() || a == broadcast(p) {
+		return netip.Addr{}, fmt.Errorf("%w: gateway %s is not a host address of the subnet %s: choose one inside it, e.g. %s", ErrInvalid, a, p, p.Addr().Next())
+	}
+	return a, nil
 }
 
 // Bridge is the bridge name.
@@ -83,6 +128,15 @@ func (n *Network) Bridge() string { return n.bridge }
 
 // Subnet is the bridge's subnet.
 func (n *Network) Subnet() netip.Prefix { return n.subnet }
+
+// Gateway is the bridge's address.
+func (n *Network) Gateway() netip.Addr { return n.gateway }
+
+// Name is the user-defined network's name; "" for the default bridge.
+func (n *Network) Name() string { return n.name }
+
+// Internal says whether the network has no way out (--internal).
+func (n *Network) Internal() bool { return n.internal }
 
 // ParseIP parses --ip: an address of the bridge's subnet.
 func (n *Network) ParseIP(s string) (netip.Addr, error) {
@@ -96,10 +150,23 @@ func (n *Network) ParseIP(s string) (netip.Addr, error) {
 // tableName is the nftables table (family ip) of a bridge.
 func tableName(bridge string) string { return "edgerun_" + bridge }
 
-// vethName is the host side of a container's veth pair: unique because
-// container IDs are random, and derivable from the ID alone, so leftovers
-// of a killed edgerun are found without any record.
-func vethName(id string) string { return "ve" + id[:min(13, len(id))] }
+// MaxInterfaces is how many networks a container can be on: eth0-eth9.
+const MaxInterfaces = 10
+
+// vethName is the host side of a container's veth pair for its interface
+// eth<index>: ve<13 ID characters> for eth0, v<index><13 ID characters>
+// for eth1-eth9. Unique because container IDs are random, and derivable
+// from the ID alone, so leftovers of a killed edgerun are found without
+// any record.
+func vethName(id string, index int) string {
+	if index == 0 {
+		return "ve" + id[:min(13, len(id))]
+	}
+	return "v" + strconv.Itoa(index) + id[:min(13, len(id))]
+}
+
+// ifName is the container's side: eth<index>.
+func ifName(index int) string { return "eth" + strconv.Itoa(index) }
 
 // nsPath is where a container's network namespace is bind-mounted.
 func (n *Network) nsPath(id string) string { return filepath.Join(n.state, id) }
@@ -107,12 +174,29 @@ func (n *Network) nsPath(id string) string { return filepath.Join(n.state, id) }
 func (n *Network) bridgeDir(bridge string) string { return filepath.Join(n.root, bridge) }
 
 // ownerAlias marks the bridge as this edgerun root's (IFLA_IFALIAS), so a
-// bridge of another program, or of another edgerun root, is never adopted.
+// bridge of another program, or of another edgerun root, is never adopted;
+// a user-defined network's bridge says the network's name too.
 func (n *Network) ownerAlias() string {
+	if n.name != "" {
+		return n.rootAlias() + networkAliasInfix + n.name
+	}
+	return n.rootAlias()
+}
+
+const networkAliasInfix = " network="
+
+// rootAlias is the part of the alias that names the root.
+func (n *Network) rootAlias() string {
 	a := "edgerun root=" + filepath.Dir(n.root)
 	if len(a) > 120 {
 		sum := sha256.Sum256([]byte(filepath.Dir(n.root)))
 		a = "edgerun root-sha256=" + hex.EncodeToString(sum[:16])
 	}
 	return a
+}
+
+// ownsBridge says whether alias marks a bridge of this root: its default
+// bridges' or a user-defined network's.
+func (n *Network) ownsBridge(alias string) bool {
+	return alias == n.rootAlias() || strings.HasPrefix(alias, n.rootAlias()+networkAliasInfix)
 }

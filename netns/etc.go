@@ -84,6 +84,7 @@ func hostResolv() []byte {
 type Peer struct {
 	IP       netip.Addr
 	Name, ID string
+	Aliases  []string // its --network-alias names on that network
 }
 
 // peersMarker starts the part of a bridge container's /etc/hosts that
@@ -91,13 +92,18 @@ type Peer struct {
 const peersMarker = "# edgerun: containers on bridge "
 
 // PeersSection renders the part of a hosts file that names every
-// container on bridge (name and short ID), so containers reach each other
-// by name without a DNS server.
+// container on bridge (name, short ID and aliases), so containers reach
+// each other by name without a DNS server. A container on several
+// networks has one section per network, its first network's first.
 func PeersSection(bridge string, peers []Peer) string {
 	var b strings.Builder
 	b.WriteString(peersMarker + bridge + "\n")
 	for _, p := range peers {
-		fmt.Fprintf(&b, "%s\t%s %s\n", p.IP, p.Name, p.ID[:min(12, len(p.ID))])
+		fmt.Fprintf(&b, "%s\t%s %s", p.IP, p.Name, p.ID[:min(12, len(p.ID))])
+		for _, a := range p.Aliases {
+			b.WriteString(" " + a)
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

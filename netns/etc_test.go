@@ -33,18 +33,19 @@ func TestPlanPortsAddsExposedPortsOnceInOrder(t *testing.T) {
 func TestRewritePeersReplacesOnlyThePeersSection(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hosts")
 	base := "127.0.0.1\tlocalhost\n10.0.0.2\tme\n"
-	if err := os.WriteFile(path, []byte(base+PeersSection("br0", []Peer{{netip.MustParseAddr("10.0.0.9"), "old", "ffffffffffffffff"}})), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(base+PeersSection("br0", []Peer{{IP: netip.MustParseAddr("10.0.0.9"), Name: "old", ID: "ffffffffffffffff"}})), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	section := PeersSection("br0", []Peer{
-		{netip.MustParseAddr("10.0.0.2"), "me", "0123456789abcdef0123"},
-		{netip.MustParseAddr("10.0.0.3"), "db", "abcdef"},
-	})
+		{IP: netip.MustParseAddr("10.0.0.2"), Name: "me", ID: "0123456789abcdef0123"},
+		{IP: netip.MustParseAddr("10.0.0.3"), Name: "db", ID: "abcdef", Aliases: []string{"database", "pg"}},
+	}) + PeersSection("er_1 (network back)", []Peer{{IP: netip.MustParseAddr("10.1.0.2"), Name: "me", ID: "0123456789abcdef0123"}})
 	if err := RewritePeers(path, section, true); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
-	want := base + "# edgerun: containers on bridge br0\n10.0.0.2\tme 0123456789ab\n10.0.0.3\tdb abcdef\n"
+	want := base + "# edgerun: containers on bridge br0\n10.0.0.2\tme 0123456789ab\n10.0.0.3\tdb abcdef database pg\n" +
+		"# edgerun: containers on bridge er_1 (network back)\n10.1.0.2\tme 0123456789ab\n"
 	if string(b) != want {
 		t.Fatalf("hosts:\n%s\nwant:\n%s", b, want)
 	}

@@ -290,13 +290,16 @@ func (n *Network) releaseLeases(id string) error {
 	return errors.Join(errs...)
 }
 
-// removeLeaseTemps removes the temp files that lease writes (atomicfile's,
-// beside the leases and each bridge's last address) left when a crash
+// removeLeaseTemps removes the temp files that lease and network
+// definition writes (atomicfile's, beside the leases, each bridge's last
+// address and the definitions) left when a crash
 // interrupted them: they name no container, so no teardown would. Leases
 // are written under the network lock, so under it no write is in flight.
 func (n *Network) removeLeaseTemps() error {
 	var dirs []string
-	for _, pat := range []string{filepath.Join(n.root, "*", ".*.tmp-*"), filepath.Join(n.root, "*", "leases", ".*.tmp-*")} {
+	pats := []string{filepath.Join(n.root, "*", ".*.tmp-*"), filepath.Join(n.root, "*", "leases", ".*.tmp-*"),
+		filepath.Join(filepath.Dir(n.root), "networks", ".*.tmp-*")} // network definitions
+	for _, pat := range pats {
 		tmps, _ := filepath.Glob(pat)
 		for _, p := range tmps {
 			dirs = append(dirs, filepath.Dir(p))
@@ -324,8 +327,11 @@ type Lease struct {
 }
 
 // Leases lists the address leases of this network's bridge.
-func (n *Network) Leases() ([]Lease, error) {
-	dir := n.leaseDir(n.bridge)
+func (n *Network) Leases() ([]Lease, error) { return n.LeasesOn(n.bridge) }
+
+// LeasesOn lists the address leases of any bridge of this root.
+func (n *Network) LeasesOn(bridge string) ([]Lease, error) {
+	dir := n.leaseDir(bridge)
 	ents, err := os.ReadDir(dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read leases: %w", err)

@@ -13,9 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// containerIf is the container's side of its veth pair.
-const containerIf = "eth0"
-
 // vethAliasPrefix marks a host veth as a container's (IFLA_IFALIAS
 // "edgerun:<id>"), so leftovers are found by ID.
 const vethAliasPrefix = "edgerun:"
@@ -52,7 +49,7 @@ func unsupported(kind string, err error) error {
 func (n *Network) ensureBridge(h *netlink.Handle, mtu int) (netlink.Link, error) {
 	l, err := h.LinkByName(n.bridge)
 	if isNotFound(err) {
-		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.bridge, MTU: mtu, TxQLen: -1}}
+		br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: n.bridge, MTU: mtu, TxQLen: -1, Group: bridgeGroup}}
 		if err := n.checkOverlap(h); err != nil {
 			return nil, err
 		}
@@ -70,16 +67,21 @@ func (n *Network) ensureBridge(h *netlink.Handle, mtu int) (netlink.Link, error)
 		return nil, fmt.Errorf("find bridge %s: %w", n.bridge, err)
 	}
 	if l.Type() != "bridge" {
-		return nil, fmt.Errorf("%w: %s is a %s interface of this host, not edgerun's bridge: choose another with --bridge", ErrBridgeTaken, n.bridge, l.Type())
+		return nil, fmt.Errorf("%w: %s is a %s interface of this host, not edgerun's bridge: choose another with %s", ErrBridgeTaken, n.bridge, l.Type(), n.bridgeFlag())
 	}
 	if l, err = n.adoptHalfMade(h, l); err != nil {
 		return nil, err
 	}
 	if l.Attrs().Alias != n.ownerAlias() {
-		return nil, fmt.Errorf("%w: bridge %s belongs to another program or edgerun root (alias %q): choose another with --bridge", ErrBridgeTaken, n.bridge, l.Attrs().Alias)
+		return nil, fmt.Errorf("%w: bridge %s belongs to another program or edgerun root (alias %q): choose another with %s", ErrBridgeTaken, n.bridge, l.Attrs().Alias, n.bridgeFlag())
 	}
 	if err := n.ensureGateway(h, l); err != nil {
 		return nil, err
+	}
+	if l.Attrs().Group != bridgeGroup { // a bridge of an edgerun before user-defined networks
+		if err := h.LinkSetGroup(l, bridgeGroup); err != nil {
+			return nil, fmt.Errorf("put bridge %s in edgerun's interface group: %w", n.bridge, err)
+		}
 	}
 	if l.Attrs().Flags&net.FlagUp == 0 {
 		if err := h.LinkSetUp(l); err != nil {
@@ -87,6 +89,20 @@ func (n *Network) ensureBridge(h *netlink.Handle, mtu int) (netlink.Link, error)
 		}
 	}
 	return l, nil
+}
+
+// bridgeGroup is the interface group (IFLA_GROUP) of every edgerun
+// bridge: a user-defined network's table drops what it would forward to
+// or from another bridge of the group (see ensureTable), as docker
+// isolates its bridge networks from each other.
+const bridgeGroup = 0x4552 // "ER"
+
+// bridgeFlag is the flag that names the bridge, for messages.
+func (n *Network) bridgeFlag() string {
+	if n.name != "" {
+		return "-o bridge=NAME"
+	}
+	return "--bridge"
 }
 
 // adoptHalfMade marks as this network's a bridge an edgerun command made
@@ -161,7 +177,7 @@ func (n *Network) checkOverlap(h *netlink.Handle) error {
 		if l, err := h.LinkByIndex(r.LinkIndex); err == nil {
 			dev = l.Attrs().Name
 		}
-		return fmt.Errorf("%w: subnet %s overlaps %s on %s: choose another with --subnet", ErrInvalid, n.subnet, p, dev)
+		return fmt.Errorf("%w: %s overlaps the route %s on %s: choose another --subnet", ErrOverlap, n.subnet, p, dev)
 	}
 	return nil
 }
@@ -183,13 +199,13 @@ func uplinkMTU(h *netlink.Handle) int {
 	return 1500
 }
 
-// addVeth creates the container's veth pair: the host side on the bridge,
-// the peer made directly inside the namespace as eth0 (so its name never
-// clashes), both with the uplink's MTU.
-func (n *Network) addVeth(h *netlink.Handle, id string, br netlink.Link, ns vnetns.NsHandle, mtu int) error {
+// addVeth creates the container's veth pair for its interface
+// eth<index>: the host side on the bridge, the peer made directly inside
+// the namespace (so its name never clashes), both with the network's MTU.
+func addVeth(h *netlink.Handle, id string, index int, br netlink.Link, ns vnetns.NsHandle, mtu int) error {
 	v := &netlink.Veth{
-		LinkAttrs: netlink.LinkAttrs{Name: vethName(id), MTU: mtu, MasterIndex: br.Attrs().Index, TxQLen: -1},
-		PeerName:  containerIf, PeerNamespace: netlink.NsFd(int(ns)), PeerMTU: uint32(mtu), PeerTxQLen: -1,
+		LinkAttrs: netlink.LinkAttrs{Name: vethName(id, index), MTU: mtu, MasterIndex: br.Attrs().Index, TxQLen: -1},
+		PeerName:  ifName(index), PeerNamespace: netlink.NsFd(int(ns)), PeerMTU: uint32(mtu), PeerTxQLen: -1,
 	}
 	if err := h.LinkAdd(v); err != nil {
 		return unsupported("veth", err)
@@ -212,9 +228,11 @@ func (n *Network) addVeth(h *netlink.Handle, id string, br netlink.Link, ns vnet
 	return nil
 }
 
-// configureInside sets up the container's side, through a handle opened
-// in its namespace: lo and eth0 up, the address, the default route.
-func (n *Network) configureInside(ns vnetns.NsHandle, ip netip.Addr) error {
+// configureInside sets up the container's side of attachment a, through
+// a handle opened in its namespace: lo and the interface up, the address,
+// and with route the default route through the network's gateway. It
+// records the interface's MAC address in a.
+func configureInside(ns vnetns.NsHandle, a *Attachment, route bool) error {
 	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("open netlink in the container's namespace: %w", err)
@@ -227,34 +245,54 @@ func (n *Network) configureInside(ns vnetns.NsHandle, ip netip.Addr) error {
 	if err := h.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("bring lo up: %w", err)
 	}
-	eth, err := h.LinkByName(containerIf)
+	name := a.Interface()
+	eth, err := h.LinkByName(name)
 	if err != nil {
-		return fmt.Errorf("find %s in the container's namespace: %w", containerIf, err)
+		return fmt.Errorf("find %s in the container's namespace: %w", name, err)
 	}
-	if err := h.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(ip, n.subnet.Bits()))}); err != nil {
-		return fmt.Errorf("add address %s: %w", ip, err)
+	if err := h.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(a.IP, a.Subnet.Bits()))}); err != nil {
+		return fmt.Errorf("add address %s: %w", a.IP, err)
 	}
 	if err := h.LinkSetUp(eth); err != nil {
-		return fmt.Errorf("bring %s up: %w", containerIf, err)
+		return fmt.Errorf("bring %s up: %w", name, err)
 	}
-	gw := n.gateway.AsSlice()
-	if err := h.RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: gw}); err != nil {
-		return fmt.Errorf("add default route via %s: %w", n.gateway, err)
+	a.MAC = eth.Attrs().HardwareAddr.String()
+	if route {
+		return setDefaultRoute(h, eth, a.Gateway)
 	}
 	return nil
 }
 
-// delVeth deletes a container's host veth (its peer goes with it).
-func delVeth(h *netlink.Handle, id string) error {
-	l, err := h.LinkByName(vethName(id))
+// setDefaultRoute points the namespace's default route at gw through l
+// (replacing another).
+func setDefaultRoute(h *netlink.Handle, l netlink.Link, gw netip.Addr) error {
+	if err := h.RouteReplace(&netlink.Route{LinkIndex: l.Attrs().Index, Gw: gw.AsSlice()}); err != nil {
+		return fmt.Errorf("add default route via %s: %w", gw, err)
+	}
+	return nil
+}
+
+// delVeths deletes the host veths of container id, eth0's to eth9's
+// (their peers go with them): found by the ID alone.
+func delVeths(h *netlink.Handle, id string) error {
+	var errs []error
+	for i := range MaxInterfaces {
+		errs = append(errs, delVeth(h, vethName(id, i)))
+	}
+	return errors.Join(errs...)
+}
+
+// delVeth deletes a host veth by name; a missing one is no error.
+func delVeth(h *netlink.Handle, name string) error {
+	l, err := h.LinkByName(name)
 	if isNotFound(err) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("find veth %s: %w", vethName(id), err)
+		return fmt.Errorf("find veth %s: %w", name, err)
 	}
 	if err := h.LinkDel(l); err != nil && !isNotFound(err) {
-		return fmt.Errorf("delete veth %s: %w", vethName(id), err)
+		return fmt.Errorf("delete veth %s: %w", name, err)
 	}
 	return nil
 }

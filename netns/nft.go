@@ -25,6 +25,20 @@ import (
 //	    ip saddr 127.0.0.0/8 oifname BRIDGE masquerade          (localhost -> published port)
 //	    ip saddr SUBNET oifname BRIDGE ct status dnat masquerade (hairpin)
 //
+// A user-defined network's table also filters what the host forwards
+// (docker's isolation of bridge networks), and an internal one has no
+// outbound NAT:
+//
+//	chain forward     filter hook forward prio 0:
+//	  iifname BRIDGE oifname != BRIDGE oifgroup EDGERUN drop  (to another edgerun bridge)
+//	  oifname BRIDGE iifname != BRIDGE iifgroup EDGERUN drop  (from another edgerun bridge)
+//	internal:
+//	  iifname BRIDGE oifname != BRIDGE drop                   (no egress)
+//	  oifname BRIDGE iifname != BRIDGE drop                   (no ingress)
+//
+// A drop in any table is final (an accept only ends its own chain), so
+// these hold whatever other firewalls the host has.
+//
 // The base rules carry the comment edgerun:base:v1:<subnet>; when any is
 // missing or different, the base chains are flushed and refilled in one
 // transaction (idempotent, atomic); the ports chain is only ever changed rule by
@@ -55,16 +69,35 @@ func nftError(err error) error {
 	return fmt.Errorf("nftables: %w", err)
 }
 
-// baseTag marks the base rules (comment), with the layout version and the
-// subnet they were made for.
-func (n *Network) baseTag() string { return "edgerun:base:v1:" + n.subnet.String() }
+// baseTag marks the base rules (comment), with the layout version, the
+// subnet they were made for and the kind of network.
+func (n *Network) baseTag() string {
+	t := "edgerun:base:v1:" + n.subnet.String()
+	switch {
+	case n.internal:
+		t += ":internal"
+	case n.name != "":
+		t += ":isolated"
+	}
+	return t
+}
+
+// baseCounts is how many base rules each base chain holds.
+func (n *Network) baseCounts() map[string]int {
+	switch {
+	case n.internal:
+		return map[string]int{"prerouting": 1, "output": 1, "postrouting": 2, "forward": 2}
+	case n.name != "":
+		return map[string]int{"prerouting": 1, "output": 1, "postrouting": 3, "forward": 2}
+	}
+	return map[string]int{"prerouting": 1, "output": 1, "postrouting": 3}
+}
 
 // tableCurrent reports whether the base rules are in place already: then
 // setup changes nothing (a flush would cost an RCU grace period).
 func (n *Network) tableCurrent(c *nftables.Conn) bool {
 	t := n.table(n.bridge)
-	want := map[string]int{"prerouting": 1, "output": 1, "postrouting": 3}
-	for chain, count := range want {
+	for chain, count := range n.baseCounts() {
 		rules, err := c.GetRules(t, &nftables.Chain{Name: chain, Table: t})
 		if err != nil || len(rules) != count {
 			return false
@@ -104,17 +137,50 @@ func (n *Network) ensureTable(c *nftables.Conn) error {
 	c.AddRule(&nftables.Rule{Table: t, Chain: out, Exprs: toLocal, UserData: tag})
 	loopback := netip.MustParsePrefix("127.0.0.0/8")
 	masq := [][]expr.Any{
-		append(matchSaddr(n.subnet), matchOif(n.bridge, expr.CmpOpNeq)...),
 		append(matchSaddr(loopback), matchOif(n.bridge, expr.CmpOpEq)...),
 		append(append(matchSaddr(n.subnet), matchOif(n.bridge, expr.CmpOpEq)...), matchDNATed()...),
 	}
+	if !n.internal {
+		masq = append([][]expr.Any{append(matchSaddr(n.subnet), matchOif(n.bridge, expr.CmpOpNeq)...)}, masq...)
+	}
 	for _, m := range masq {
 		c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: append(m, &expr.Masq{}), UserData: tag})
+	}
+	if n.name != "" {
+		fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter})
+		c.FlushChain(fwd)
+		for _, m := range n.isolation() {
+			c.AddRule(&nftables.Rule{Table: t, Chain: fwd, Exprs: append(m, &expr.Verdict{Kind: expr.VerdictDrop}), UserData: tag})
+		}
 	}
 	if err := c.Flush(); err != nil {
 		return nftError(err)
 	}
 	return nil
+}
+
+// isolation is the matches of the forward chain's drops (see above).
+func (n *Network) isolation() [][]expr.Any {
+	out := append(matchIif(n.bridge, expr.CmpOpEq), matchOif(n.bridge, expr.CmpOpNeq)...)
+	in := append(matchOif(n.bridge, expr.CmpOpEq), matchIif(n.bridge, expr.CmpOpNeq)...)
+	if n.internal {
+		return [][]expr.Any{out, in}
+	}
+	group := func(key expr.MetaKey) []expr.Any {
+		return []expr.Any{
+			&expr.Meta{Key: key, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(bridgeGroup)},
+		}
+	}
+	return [][]expr.Any{append(out, group(expr.MetaKeyOIFGROUP)...), append(in, group(expr.MetaKeyIIFGROUP)...)}
+}
+
+func matchIif(name string, op expr.CmpOp) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+		&expr.Cmp{Op: op, Register: 1, Data: ifname(name)},
+	}
 }
 
 func matchSaddr(p netip.Prefix) []expr.Any {

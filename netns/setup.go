@@ -2,12 +2,9 @@ package netns
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/nftables"
@@ -19,11 +16,11 @@ import (
 	"github.com/edgerun/edgerun/internal/lockfile"
 )
 
-// SetupOptions describe one container's attachment to the bridge.
+// SetupOptions describe one container's attachment to its networks.
 type SetupOptions struct {
 	ID    string        // container ID (random hex, at least 13 characters)
-	IP    netip.Addr    // --ip; invalid: the next free address
-	Ports []PortMapping // published ports; HostPort 0: a free port is picked
+	IP    netip.Addr    // --ip (Network.Setup); invalid: the next free address
+	Ports []PortMapping // published ports, on the first network; HostPort 0: a free port is picked
 	// Alive reports whether a container still exists; leases of containers
 	// that do not are stale and reused. Nil treats every lease as live.
 	Alive func(id string) bool
@@ -37,8 +34,17 @@ type SetupOptions struct {
 	Notice func(string)
 }
 
-// Attachment is what a container got from Setup. It is stored in the
-// container's record; Teardown needs only the ID and Bridge.
+// Endpoint is one network of a container (SetupAll, Connect): its
+// interface eth<Index> on Net's bridge.
+type Endpoint struct {
+	Net     *Network
+	Index   int        // 0-9: eth0-eth9
+	IP      netip.Addr // invalid: the next free address
+	Aliases []string   // more names its peers on Net know it by (recorded; /etc/hosts is the caller's)
+}
+
+// Attachment is what a container got on one network. It is stored in the
+// container's record; Teardown needs only the ID and the bridges.
 type Attachment struct {
 	Bridge   string        `json:"bridge"`
 	NetNS    string        `json:"netns"`
@@ -48,263 +54,235 @@ type Attachment struct {
 	Subnet   netip.Prefix  `json:"subnet"`
 	MTU      int           `json:"mtu"`
 	Ports    []PortMapping `json:"ports,omitempty"`
+	// Network is the user-defined network's name; "" is the default bridge.
+	Network  string   `json:"network,omitempty"`
+	Index    int      `json:"index,omitempty"` // the container's interface is eth<Index>
+	MAC      string   `json:"mac,omitempty"`
+	Aliases  []string `json:"aliases,omitempty"`
+	Internal bool     `json:"internal,omitempty"`
 }
 
-// Setup gives container o.ID its own network namespace, bind-mounted under
-// the volatile root so it lives as long as the container (not its
-// process): a veth pair into the bridge, an address, a default route, and
-// DNAT rules for its published ports. Everything is checked before the
-// container exists; on any error nothing of it is left.
-func (n *Network) Setup(ctx context.Context, o SetupOptions) (a *Attachment, err error) {
-	err = n.inNS(func() error {
-		a, err = n.setup(ctx, o)
+// Interface is the container's interface on the network: eth<Index>.
+func (a *Attachment) Interface() string { return ifName(a.Index) }
+
+// Setup gives container o.ID its own network namespace on this network
+// alone, as eth0 (see SetupAll).
+func (n *Network) Setup(ctx context.Context, o SetupOptions) (*Attachment, error) {
+	as, err := SetupAll(ctx, o, []Endpoint{{Net: n, IP: o.IP}})
+	if err != nil {
+		return nil, err
+	}
+	return as[0], nil
+}
+
+// SetupAll gives container o.ID its own network namespace, bind-mounted
+// under the volatile root so it lives as long as the container (not its
+// process), and in it an interface on each network: a veth pair into the
+// network's bridge and an address; a default route through the first
+// network that is not internal; DNAT rules for its published ports, to
+// its address on the first network. Every network shares the first's
+// roots and namespace. Everything is checked before the container
+// exists; on any error nothing of it is left.
+func SetupAll(ctx context.Context, o SetupOptions, eps []Endpoint) (as []*Attachment, err error) {
+	if len(eps) == 0 {
+		return nil, fmt.Errorf("%w: no network to attach container %.12s to", ErrInvalid, o.ID)
+	}
+	err = eps[0].Net.inNS(func() error {
+		as, err = setupAll(ctx, o, eps)
 		return err
 	})
-	return a, err
+	return as, err
 }
 
-func (n *Network) setup(ctx context.Context, o SetupOptions) (_ *Attachment, retErr error) {
-	if len(o.ID) < 13 || strings.ContainsAny(o.ID, "/.") {
-		return nil, fmt.Errorf("%w: container id %q", ErrInvalid, o.ID)
-	}
-	if o.IP.IsValid() {
-		if err := n.checkAddr(o.IP); err != nil {
-			return nil, err
-		}
+func setupAll(ctx context.Context, o SetupOptions, eps []Endpoint) (_ []*Attachment, retErr error) {
+	if err := checkEndpoints(o, eps); err != nil {
+		return nil, err
 	}
 	if o.Alive == nil {
 		o.Alive = func(string) bool { return true }
 	}
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("open netlink: %w", err)
-	}
-	defer h.Close()
-	c, err := nftConn()
+	n := eps[0].Net
+	h, c, err := openKernel()
 	if err != nil {
 		return nil, err
 	}
+	defer h.Close()
 	defer c.CloseLasting()
 	defer func() {
 		if retErr != nil {
-			_ = n.teardown(c, h, n.bridge, o.ID)
+			_ = n.teardown(c, h, bridgesOf(eps), o.ID)
 		}
 	}()
-	_, err = h.LinkByName(n.bridge)
-	newBridge := isNotFound(err)
-	a, br, err := n.prepare(ctx, h, c, o)
+	var newBridges []*Network // to check against the host's firewall once made
+	for _, ep := range eps {
+		if _, err := h.LinkByName(ep.Net.bridge); isNotFound(err) && !ep.Net.internal {
+			newBridges = append(newBridges, ep.Net)
+		}
+	}
+	as, links, err := prepare(ctx, h, c, o, eps)
 	if err != nil {
 		return nil, err
 	}
 	fault.Point("network/after-lease")
-	if err := createNS(a.NetNS); err != nil {
+	if err := createNS(n.nsPath(o.ID)); err != nil {
 		return nil, err
 	}
-	ns, err := vnetns.GetFromPath(a.NetNS)
+	ns, err := vnetns.GetFromPath(n.nsPath(o.ID))
 	if err != nil {
-		return nil, fmt.Errorf("open network namespace %s: %w", a.NetNS, err)
+		return nil, fmt.Errorf("open network namespace %s: %w", n.nsPath(o.ID), err)
 	}
 	defer ns.Close()
-	if err := n.addVeth(h, o.ID, br, ns, a.MTU); err != nil {
-		return nil, err
+	for i, ep := range eps {
+		if err := addVeth(h, o.ID, ep.Index, links[i], ns, as[i].MTU); err != nil {
+			return nil, err
+		}
 	}
 	fault.Point("network/after-veth")
-	if err := n.configureInside(ns, a.IP); err != nil {
+	route := slices.IndexFunc(eps, func(ep Endpoint) bool { return !ep.Net.internal })
+	for i, a := range as {
+		if err := configureInside(ns, a, i == route); err != nil {
+			return nil, err
+		}
+	}
+	if err := n.addPortRules(c, o.ID, as[0].IP, as[0].Ports); err != nil {
 		return nil, err
 	}
-	if err := n.addPortRules(c, o.ID, a.IP, a.Ports); err != nil {
-		return nil, err
+	if o.Notice != nil {
+		for _, nb := range newBridges {
+			nb.noteForwardBlocks(o.Notice)
+		}
 	}
-	if newBridge && o.Notice != nil {
-		n.noteForwardBlocks(o.Notice)
-	}
-	return a, nil
+	return as, nil
 }
 
-// prepare does what needs the network lock: the bridge, sysctls and table
-// (idempotent), the address lease and the port leases.
-func (n *Network) prepare(ctx context.Context, h *netlink.Handle, c *nftables.Conn, o SetupOptions) (*Attachment, netlink.Link, error) {
+// checkEndpoints refuses what cannot be set up, before anything is.
+func checkEndpoints(o SetupOptions, eps []Endpoint) error {
+	if len(o.ID) < 13 || strings.ContainsAny(o.ID, "/.") {
+		return fmt.Errorf("%w: container id %q", ErrInvalid, o.ID)
+	}
+	for i, ep := range eps {
+		if ep.Index < 0 || ep.Index >= MaxInterfaces {
+			return fmt.Errorf("%w: a container is on at most %d networks (eth0-eth%d)", ErrInvalid, MaxInterfaces, MaxInterfaces-1)
+		}
+		for _, q := range eps[:i] {
+			if q.Index == ep.Index || q.Net.bridge == ep.Net.bridge {
+				return fmt.Errorf("%w: network %s given twice, or two networks on eth%d", ErrInvalid, ep.Net.label(), ep.Index)
+			}
+		}
+		if ep.IP.IsValid() {
+			if err := ep.Net.checkAddr(ep.IP); err != nil {
+				return err
+			}
+		}
+	}
+	if len(o.Ports) > 0 && eps[0].Net.internal {
+		return fmt.Errorf("%w: -p: network %s is internal (no way in or out): publish ports on another network, given first", ErrInvalid, eps[0].Net.label())
+	}
+	return nil
+}
+
+// label names the network in messages: its name, or the default bridge's.
+func (n *Network) label() string {
+	if n.name != "" {
+		return n.name
+	}
+	return "bridge (" + n.bridge + ")"
+}
+
+func bridgesOf(eps []Endpoint) []string {
+	out := make([]string, len(eps))
+	for i, ep := range eps {
+		out[i] = ep.Net.bridge
+	}
+	return out
+}
+
+// openKernel opens the netlink and nftables sockets of this thread's
+// network namespace.
+func openKernel() (*netlink.Handle, *nftables.Conn, error) {
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open netlink: %w", err)
+	}
+	c, err := nftConn()
+	if err != nil {
+		h.Close()
+		return nil, nil, err
+	}
+	return h, c, nil
+}
+
+// prepare does what needs the network lock: each network's bridge,
+// sysctls and table (idempotent), the address leases and the port leases.
+func prepare(ctx context.Context, h *netlink.Handle, c *nftables.Conn, o SetupOptions, eps []Endpoint) ([]*Attachment, []netlink.Link, error) {
+	n := eps[0].Net
 	lock, err := lockfile.Exclusive(ctx, n.lockPath())
 	if err != nil {
 		return nil, nil, fmt.Errorf("lock network state: %w", err)
 	}
 	defer lock.Unlock()
-	mtu := uplinkMTU(h)
-	br, err := n.ensureBridge(h, mtu)
-	if err != nil {
-		return nil, nil, err
-	}
-	// Forwarding is what NAT needs; route_localnet lets 127.0.0.1 reach a
-	// published port (its DNATed packets leave through the bridge).
-	if err := setSysctl("/proc/sys/net/ipv4/ip_forward", "1"); err != nil {
-		return nil, nil, err
-	}
-	if err := setSysctl("/proc/sys/net/ipv4/conf/"+n.bridge+"/route_localnet", "1"); err != nil {
-		return nil, nil, err
-	}
-	if err := n.ensureTable(c); err != nil {
-		return nil, nil, err
-	}
-	ip, err := n.leaseIP(o.ID, o.IP, o.Alive, o.Volatile)
-	if err != nil {
-		return nil, nil, err
+	as := make([]*Attachment, len(eps))
+	links := make([]netlink.Link, len(eps))
+	for i, ep := range eps {
+		a, br, err := ep.Net.prepareOne(h, c, o, ep)
+		if err != nil {
+			return nil, nil, err
+		}
+		as[i], links[i] = a, br
 	}
 	ports, err := n.leasePorts(o.ID, o.Ports, o.Alive, o.Volatile)
 	if err != nil {
 		return nil, nil, err
 	}
+	as[0].Ports = ports
+	return as, links, nil
+}
+
+// prepareOne makes the network's bridge, sysctls and table and leases the
+// container's address on it. The network lock is held.
+func (n *Network) prepareOne(h *netlink.Handle, c *nftables.Conn, o SetupOptions, ep Endpoint) (*Attachment, netlink.Link, error) {
+	if err := n.checkDefined(); err != nil {
+		return nil, nil, err
+	}
+	br, mtu, err := n.ensureInfra(h, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	ip, err := n.leaseIP(o.ID, ep.IP, o.Alive, o.Volatile)
+	if err != nil {
+		return nil, nil, err
+	}
 	return &Attachment{
-		Bridge: n.bridge, NetNS: n.nsPath(o.ID), HostVeth: vethName(o.ID), IP: ip,
-		Gateway: n.gateway, Subnet: n.subnet, MTU: mtu, Ports: ports,
+		Bridge: n.bridge, NetNS: n.nsPath(o.ID), HostVeth: vethName(o.ID, ep.Index), IP: ip,
+		Gateway: n.gateway, Subnet: n.subnet, MTU: mtu, Network: n.name, Index: ep.Index,
+		Aliases: ep.Aliases, Internal: n.internal,
 	}, br, nil
 }
 
-// Teardown removes everything Setup made for container id on bridge: its
-// port rules, veth pair, namespace mount and leases. Missing pieces are
-// not errors, so it also finishes an interrupted setup or teardown.
-func (n *Network) Teardown(id, bridge string) error {
-	return n.inNS(func() error { return n.teardownNow(id, bridge) })
-}
-
-func (n *Network) teardownNow(id, bridge string) error {
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+// ensureInfra makes the bridge (with the network's MTU, else the
+// uplink's), the sysctls and the table, when missing. The network lock is
+// held.
+func (n *Network) ensureInfra(h *netlink.Handle, c *nftables.Conn) (netlink.Link, int, error) {
+	mtu := n.mtu
+	if mtu == 0 {
+		mtu = uplinkMTU(h)
+	}
+	br, err := n.ensureBridge(h, mtu)
 	if err != nil {
-		return fmt.Errorf("open netlink: %w", err)
+		return nil, 0, err
 	}
-	defer h.Close()
-	c, err := nftConn()
-	if err != nil {
-		return err
+	// Forwarding is what NAT needs; route_localnet lets 127.0.0.1 reach a
+	// published port (its DNATed packets leave through the bridge).
+	if err := setSysctl("/proc/sys/net/ipv4/ip_forward", "1"); err != nil {
+		return nil, 0, err
 	}
-	defer c.CloseLasting()
-	return n.teardown(c, h, bridge, id)
-}
-
-func (n *Network) teardown(c *nftables.Conn, h *netlink.Handle, bridge, id string) error {
-	var errs []error
-	if bridge != "" {
-		errs = append(errs, n.delPortRules(c, bridge, id))
+	if err := setSysctl("/proc/sys/net/ipv4/conf/"+n.bridge+"/route_localnet", "1"); err != nil {
+		return nil, 0, err
 	}
-	errs = append(errs, delVeth(h, id), removeNS(n.nsPath(id)))
-	if err := errors.Join(errs...); err != nil {
-		return err // keep the leases: they mark what is left to clean
+	if err := n.ensureTable(c); err != nil {
+		return nil, 0, err
 	}
-	fault.Point("network/before-release")
-	return n.releaseLeases(id)
-}
-
-// Reclaim tears down what containers that no longer exist left behind (a
-// killed edgerun, a crash, a reboot): their leases, namespace mounts,
-// veths and rules. Without stale leases or mounts it only reads the lease
-// directories, each lease and the mount directory, and touches no kernel
-// state.
-func (n *Network) Reclaim(alive func(id string) bool) error {
-	if err := n.removeLeaseTemps(); err != nil {
-		return err
-	}
-	stale := map[string]string{} // id -> bridge ("" when unknown)
-	leases, _ := filepath.Glob(filepath.Join(n.root, "*", "leases", "*"))
-	for _, p := range leases {
-		if id := readLease(p); id != "" && !alive(id) {
-			stale[id] = filepath.Base(filepath.Dir(filepath.Dir(p)))
-		}
-	}
-	ports, _ := filepath.Glob(filepath.Join(n.portDir(), "*"))
-	for _, p := range ports {
-		if id := readLease(p); id != "" && !alive(id) {
-			if _, ok := stale[id]; !ok {
-				stale[id] = ""
-			}
-		}
-	}
-	mounts, err := os.ReadDir(n.state)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	for _, e := range mounts {
-		if id := e.Name(); !alive(id) {
-			if _, ok := stale[id]; !ok {
-				stale[id] = ""
-			}
-		}
-	}
-	if len(stale) == 0 {
-		return nil
-	}
-	var errs []error
-	for id, bridge := range stale {
-		errs = append(errs, n.Teardown(id, bridge))
-	}
-	return errors.Join(errs...)
-}
-
-// RemoveBridge deletes the bridge, its nftables table and its lease
-// directory. It refuses while a container (alive) holds an address on it.
-func (n *Network) RemoveBridge(alive func(id string) bool) error {
-	return n.inNS(func() error { return n.removeBridge(alive) })
-}
-
-func (n *Network) removeBridge(alive func(id string) bool) error {
-	lock, err := lockfile.Exclusive(context.Background(), n.lockPath())
-	if err != nil {
-		return fmt.Errorf("lock network state: %w", err)
-	}
-	defer lock.Unlock()
-	ls, err := n.Leases()
-	if err != nil {
-		return err
-	}
-	for _, l := range ls {
-		if alive(l.ID) {
-			return fmt.Errorf("bridge %s is in use by container %.12s: remove it first", n.bridge, l.ID)
-		}
-	}
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-	if err != nil {
-		return fmt.Errorf("open netlink: %w", err)
-	}
-	defer h.Close()
-	// Ownership first: the table's name comes from the bridge's alone, so
-	// another edgerun root's bridge of that name has its rules there.
-	l, linkErr := h.LinkByName(n.bridge)
-	if linkErr == nil && l.Attrs().Alias != n.ownerAlias() {
-		return fmt.Errorf("%w: %s is not this edgerun's bridge", ErrBridgeTaken, n.bridge)
-	}
-	c, err := nftConn()
-	if err != nil {
-		return err
-	}
-	defer c.CloseLasting()
-	var errs []error
-	c.DelTable(n.table(n.bridge))
-	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
-		errs = append(errs, nftError(err))
-	}
-	if linkErr == nil {
-		errs = append(errs, h.LinkDel(l))
-	}
-	errs = append(errs, os.RemoveAll(n.bridgeDir(n.bridge)))
-	return errors.Join(errs...)
-}
-
-// Restore sets the network of container id up again when its namespace is
-// gone (the host rebooted: /run is empty, the veth and rules went with
-// it): the same address and published ports when they are still free.
-// With the namespace in place it changes nothing and returns a itself.
-func Restore(ctx context.Context, cfg Config, id string, a *Attachment, alive func(id string) bool) (*Attachment, error) {
-	if a == nil || Mounted(a.NetNS) {
-		return a, nil
-	}
-	cfg.Bridge, cfg.Subnet = a.Bridge, a.Subnet.String()
-	n, err := Open(cfg)
-	if err != nil {
-		return nil, err
-	}
-	// Whatever is left of the old attachment goes first (its leases too).
-	if err := n.Teardown(id, a.Bridge); err != nil {
-		return nil, err
-	}
-	return n.Setup(ctx, SetupOptions{ID: id, IP: a.IP, Ports: a.Ports, Alive: alive})
+	return br, mtu, nil
 }
 
 // PublishedPorts is the published ports as ps shows them, docker's way:

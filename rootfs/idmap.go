@@ -1,10 +1,10 @@
 package rootfs
 
 import (
-	"cmp"
 	"fmt"
 	"os"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -109,7 +109,7 @@ func (r IDRanges) Describe(kind string) string {
 	}
 	var spans [][2]int64 // merged [first, last] inside IDs
 	sorted := slices.Clone(r)
-	slices.SortFunc(sorted, func(a, b IDRange) int { return cmp.Compare(a.Inside, b.Inside) })
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Inside < sorted[j].Inside })
 	for _, x := range sorted {
 		if n := len(spans); n > 0 && x.Inside <= spans[n-1][1]+1 {
 			spans[n-1][1] = max(spans[n-1][1], x.Inside+x.Size-1)

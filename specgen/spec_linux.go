@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"sort"
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -141,15 +142,7 @@ func buildMounts(img ocispec.ImageConfig, opts *SpecOptions) ([]specs.Mount, err
 		}
 		user = append(user, m)
 	}
-	slices.SortStableFunc(user, func(a, b MountSpec) int {
-		if a.Destination < b.Destination {
-			return -1
-		}
-		if a.Destination > b.Destination {
-			return 1
-		}
-		return 0
-	})
+	sort.SliceStable(user, func(i, j int) bool { return user[i].Destination < user[j].Destination })
 	sortMounts(user)
 	mounts := defaultMounts(opts.Privileged, useCgroupNS(opts))
 	if err := setShmSize(mounts, opts.ShmSize); err != nil {

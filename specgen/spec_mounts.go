@@ -5,6 +5,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"sort"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -331,8 +332,8 @@ func defaultMounts(privileged, cgroupNS bool) []specs.Mount {
 // sortMounts orders user mounts so that a parent is mounted before the
 // mounts below it, keeping the given order otherwise.
 func sortMounts(ms []MountSpec) {
-	slices.SortStableFunc(ms, func(a, b MountSpec) int {
-		return strings.Count(a.Destination, "/") - strings.Count(b.Destination, "/")
+	sort.SliceStable(ms, func(i, j int) bool {
+		return strings.Count(ms[i].Destination, "/") < strings.Count(ms[j].Destination, "/")
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgerun/edgerun/container"
 	"github.com/edgerun/edgerun/image"
+	"github.com/edgerun/edgerun/netns"
 )
 
 // Dynamic shell completion (edgerun completion bash|zsh|fish): container
@@ -29,6 +30,8 @@ const (
 	completeFirstContainer // CONTAINER then a command, a path or a name
 	completeImages
 	completeFirstImage // IMAGE then a command
+	completeNetworks
+	completeNetworkThenContainer // NETWORK CONTAINER
 )
 
 // argCompletions maps command paths (without "edgerun ") to what their
@@ -46,6 +49,8 @@ var argCompletions = map[string]completionKind{
 	"tag": completeImages, "save": completeImages, "history": completeFirstImage, "push": completeFirstImage,
 	"image rm": completeImages, "image tag": completeImages, "image save": completeImages,
 	"image inspect": completeImages, "image history": completeFirstImage, "image push": completeFirstImage,
+	"network rm": completeNetworks, "network inspect": completeNetworks,
+	"network connect": completeNetworkThenContainer, "network disconnect": completeNetworkThenContainer,
 }
 
 // addCompletions gives every command in the tree its dynamic completion
@@ -85,6 +90,10 @@ func (g *globalOptions) completeArgs(kind completionKind) cobra.CompletionFunc {
 			return g.containerNames(toComplete, ""), cobra.ShellCompDirectiveNoFileComp
 		case kind == completeImages, kind == completeFirstImage && len(args) == 0:
 			return g.imageNames(toComplete), cobra.ShellCompDirectiveNoFileComp
+		case kind == completeNetworks, kind == completeNetworkThenContainer && len(args) == 0:
+			return g.networkNames(toComplete, nil), cobra.ShellCompDirectiveNoFileComp
+		case kind == completeNetworkThenContainer && len(args) == 1:
+			return g.containerNames(toComplete, ""), cobra.ShellCompDirectiveNoFileComp
 		}
 		return nil, cobra.ShellCompDirectiveDefault // a command, a path: the shell's own
 	}
@@ -125,23 +134,35 @@ func (g *globalOptions) imageNames(toComplete string) []cobra.Completion {
 	return slices.Compact(out)
 }
 
-// completeNetworkModes completes --network: bridge, host, none and
-// container:NAME.
+// completeNetworkModes completes --network: bridge, host, none,
+// container:NAME and the user-defined networks.
 func (g *globalOptions) completeNetworkModes(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	if rest, ok := strings.CutPrefix(toComplete, "container:"); ok {
 		return g.containerNames(rest, "container:"), cobra.ShellCompDirectiveNoFileComp
 	}
-	var out []cobra.Completion
-	for _, m := range []string{container.NetworkBridge, "host", "none", "container:"} {
-		if strings.HasPrefix(m, toComplete) {
-			out = append(out, m)
-		}
-	}
+	out := g.networkNames(toComplete, []string{container.NetworkBridge, "host", "none", "container:"})
 	dir := cobra.ShellCompDirectiveNoFileComp
 	if len(out) == 1 && out[0] == "container:" {
 		dir |= cobra.ShellCompDirectiveNoSpace
 	}
 	return out, dir
+}
+
+// networkNames are the given names and the user-defined networks under
+// --root (read only) that start with toComplete.
+func (g *globalOptions) networkNames(toComplete string, names []string) []cobra.Completion {
+	if defs, err := netns.OpenStore(netns.Config{Root: g.Root}).List(); err == nil {
+		for _, d := range defs {
+			names = append(names, d.Name)
+		}
+	}
+	var out []cobra.Completion
+	for _, n := range names {
+		if strings.HasPrefix(n, toComplete) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // completeSignals completes a signal flag with the names kill and

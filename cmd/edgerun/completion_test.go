@@ -25,6 +25,8 @@ func fakeRoot(t *testing.T) string {
 	write("containers/aaaa1111/record.json", `{"id":"aaaa1111","name":"web","state":"running"}`)
 	write("containers/bbbb2222/record.json", `{"id":"bbbb2222","name":"worker","state":"exited"}`)
 	write("containers/cccc3333/record.json", ``) // half-made: skipped
+	write("networks/lab.json", `{"name":"lab","id":"`+strings.Repeat("3", 64)+`","bridge":"er_333333333333","ipam":[{"subnet":"10.91.0.0/24","gateway":"10.91.0.1"}]}`)
+	write("networks/torn.json", `{"name":`) // damaged: skipped
 	write("images.json", `{"version":1,"images":{"sha256:`+strings.Repeat("1", 64)+`":{"names":["docker.io/library/busybox:latest","docker.io/library/busybox:1.36"],"platform":{"architecture":"amd64","os":"linux"}},`+
 		`"sha256:`+strings.Repeat("2", 64)+`":{"names":["ghcr.io/acme/sensor:v2"],"platform":{"architecture":"amd64","os":"linux"}}}}`)
 	return root
@@ -73,7 +75,10 @@ func TestCompletion(t *testing.T) {
 		{[]string{"kill", "--signal", "SIGKI"}, "SIGKILL"},
 		{[]string{"run", "--stop-signal", "US"}, "USR1 USR2"},
 		{[]string{"run", ""}, "busybox:1.36 busybox:latest ghcr.io/acme/sensor:v2"},
-		{[]string{"run", "--network", ""}, "bridge host none container:"},
+		{[]string{"run", "--network", ""}, "bridge host none container: lab"},
+		{[]string{"run", "--network", "l"}, "lab"},
+		{[]string{"network", "rm", ""}, "lab"},
+		{[]string{"network", "connect", "lab", "w"}, "web worker"},
 		{[]string{"run", "--network", "container:w"}, "container:web container:worker"},
 		{[]string{"rmi", "bu"}, "busybox:1.36 busybox:latest"},
 		{[]string{"tag", "gh"}, "ghcr.io/acme/sensor:v2"},

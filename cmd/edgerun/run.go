@@ -26,6 +26,7 @@ type runFlags struct {
 	labels     []string
 	stopSecs   int
 	quiet      bool // -q: no pull progress
+	networks   []string
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
@@ -81,6 +82,9 @@ func (rf *runFlags) options(cmd *cobra.Command, g *globalOptions, args []string)
 		opts.Spec.Entrypoint = &rf.entrypoint
 	}
 	opts.Spec.TTY = rf.tty
+	if len(rf.networks) > 0 { // the first is the mode; more are further networks (eth1, ...)
+		opts.Net.Mode, opts.Net.More = rf.networks[0], rf.networks[1:]
+	}
 	if opts.Labels, err = parseLabels(rf.labels); err != nil {
 		return fail(err)
 	}
@@ -146,11 +150,13 @@ func (rf *runFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&opts.Pull, "pull", images.PullMissing, "pull the image before running: missing, always or never")
 	addRegistryFlags(f, &opts.PullWith, &rf.rf)
 	addLayerLimitFlags(f, &rf.lf)
-	f.StringVar(&opts.Net.Mode, "network", envOr(os.Getenv, "EDGERUN_NETWORK", container.NetworkBridge), "network mode: bridge, host, none or container:NAME [$EDGERUN_NETWORK]")
+	f.StringArrayVar(&rf.networks, "network", []string{envOr(os.Getenv, "EDGERUN_NETWORK", container.NetworkBridge)},
+		"network: bridge, host, none, container:NAME or a network of network ls; repeat for more networks (eth1, ...) [$EDGERUN_NETWORK]")
+	f.StringArrayVar(&opts.Net.Aliases, "network-alias", nil, "another name of the container on its user-defined networks")
 	f.StringArrayVarP(&opts.Net.Publish, "publish", "p", nil, "publish a container port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|udp]; ports may be ranges (8000-8010:8000-8010)")
 	f.BoolVarP(&opts.Net.PublishAll, "publish-all", "P", false, "publish the image's exposed ports on free host ports")
 	f.StringArrayVar(&opts.Net.Expose, "expose", nil, "record a port the container serves, without publishing it: PORT[/tcp|udp] or START-END[/tcp|udp]")
-	f.StringVar(&opts.Net.IP, "ip", "", "the container's address on the bridge")
+	f.StringVar(&opts.Net.IP, "ip", "", "the container's address on its first network")
 	f.StringArrayVar(&opts.Resolv.DNS, "dns", nil, "DNS server for the container")
 	f.StringArrayVar(&opts.Resolv.Search, "dns-search", nil, "DNS search domain")
 	f.StringArrayVar(&opts.Resolv.Options, "dns-option", nil, "DNS resolver option")

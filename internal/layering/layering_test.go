@@ -36,7 +36,7 @@ var layers = map[string][]string{
 	"images":   {"image", "rootfs", "events", "internal/atomicfile", "internal/lockfile", "internal/fault"},
 	"image":    {"internal/armcpu", "internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
 	"rootfs":   {"internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
-	"netns":    {"internal/atomicfile", "internal/lockfile", "internal/fault"},
+	"netns":    {"internal/atomicfile", "internal/lockfile", "internal/fault", "internal/ids"},
 	"cgroups":  {},
 	"logfile":  {},
 	"oci":      {},

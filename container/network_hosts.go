@@ -1,0 +1,99 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/edgerun/edgerun/internal/lockfile"
+	"github.com/edgerun/edgerun/netns"
+)
+
+// refreshPeerHosts rewrites the /etc/hosts of every container on the
+// bridges so that each names the containers it shares a network with,
+// itself included: one section per network it is on, each with the
+// peers' addresses on that network (names, short IDs and aliases).
+// Containers reach each other by name without a DNS server, and only on
+// the networks they share. skip is a container being removed.
+func (r *Runtime) refreshPeerHosts(bridges []string, skip string) error {
+	if len(bridges) == 0 {
+		return nil
+	}
+	n := r.anyNetwork()
+	if n == nil {
+		return nil
+	}
+	lock, err := lockfile.Exclusive(context.Background(), filepath.Join(r.cfg.Root, "network", "hosts.lock"))
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	pc := &peerCache{r: r, n: n, skip: skip, recs: map[string]*Record{}, peers: map[string][]netns.Peer{}}
+	var targets []*Record
+	for _, b := range bridges {
+		for _, p := range pc.on(b) {
+			if rec := pc.recs[p.ID]; !slices.Contains(targets, rec) {
+				targets = append(targets, rec)
+			}
+		}
+	}
+	var errs []error
+	for _, rec := range targets {
+		var b strings.Builder
+		for _, a := range rec.Network.Attachments() {
+			b.WriteString(netns.PeersSection(hostsLabel(a), pc.on(a.Bridge)))
+		}
+		// A --rm container's files are not fsynced (see writeEtcFiles).
+		errs = append(errs, netns.RewritePeers(filepath.Join(r.containerDir(rec.ID), "hosts"), b.String(), !rec.AutoRemove))
+	}
+	return errors.Join(errs...)
+}
+
+// hostsLabel names an attachment's network in the hosts file's section.
+func hostsLabel(a *netns.Attachment) string {
+	if a.Network == "" {
+		return a.Bridge
+	}
+	return a.Bridge + " (network " + a.Network + ")"
+}
+
+// peerCache reads each bridge's leases and each container's record once.
+type peerCache struct {
+	r     *Runtime
+	n     *netns.Network
+	skip  string
+	recs  map[string]*Record
+	peers map[string][]netns.Peer // by bridge
+}
+
+// on are the containers on bridge: the holders of its leases whose
+// records have an attachment on it, at their addresses there.
+func (pc *peerCache) on(bridge string) []netns.Peer {
+	if ps, ok := pc.peers[bridge]; ok {
+		return ps
+	}
+	leases, _ := pc.n.LeasesOn(bridge)
+	ps := []netns.Peer{}
+	for _, l := range leases {
+		if l.ID == pc.skip {
+			continue
+		}
+		rec, ok := pc.recs[l.ID]
+		if !ok {
+			rec, _ = pc.r.loadRecord(l.ID)
+			pc.recs[l.ID] = rec
+		}
+		if rec == nil {
+			continue
+		}
+		for _, a := range rec.Network.Attachments() {
+			if a.Bridge == bridge && a.IP == l.IP {
+				ps = append(ps, netns.Peer{IP: a.IP, Name: rec.Name, ID: rec.ID, Aliases: a.Aliases})
+			}
+		}
+	}
+	pc.peers[bridge] = ps
+	return ps
+}
