@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -140,36 +139,13 @@ func newInspectCommand(g *globalOptions) *cobra.Command {
 		Short: "Show containers as docker's inspect document (JSON), or through a Go template",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runInspect(g, format, args)
+			return runInspect(g, format, "    ", args, func(rt *container.Runtime, ref string) (any, error) {
+				return rt.InspectDocument(ref)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", "print each container through a Go template, e.g. '{{.State.ExitCode}}' (see docs/cli.md)")
 	return cmd
-}
-
-func runInspect(g *globalOptions, format string, args []string) error {
-	out, err := parseInspectFormat(format)
-	if err != nil {
-		return err
-	}
-	rt, err := container.Open(g.config())
-	if err != nil {
-		return err
-	}
-	docs := []any{}
-	var errs []error
-	for _, ref := range args {
-		d, err := rt.InspectDocument(ref)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		docs = append(docs, d)
-	}
-	if err := out.write(g.Stdout, docs, "    "); err != nil {
-		return err
-	}
-	return errors.Join(errs...)
 }
 
 // reportQuarantine tells the user about container directories moved aside

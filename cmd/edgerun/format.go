@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/edgerun/edgerun/container"
 	"github.com/edgerun/edgerun/internal/gotmpl"
 )
 
@@ -137,4 +139,32 @@ func (o *inspectOutput) write(w io.Writer, docs []any, indent string) error {
 		fmt.Fprintln(w, b.String())
 	}
 	return nil
+}
+
+// runInspect is every inspect command: each ref's document from get,
+// printed with -f/--format (see inspectOutput), then the errors of the
+// refs that were not found, after the others are printed, as docker does.
+func runInspect(g *globalOptions, format, indent string, args []string, get func(rt *container.Runtime, ref string) (any, error)) error {
+	out, err := parseInspectFormat(format)
+	if err != nil {
+		return err
+	}
+	rt, err := container.Open(g.config())
+	if err != nil {
+		return err
+	}
+	docs := []any{}
+	var errs []error
+	for _, ref := range args {
+		d, err := get(rt, ref)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		docs = append(docs, d)
+	}
+	if err := out.write(g.Stdout, docs, indent); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
 }

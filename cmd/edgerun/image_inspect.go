@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -31,28 +30,17 @@ func newImageInspectCommand(g *globalOptions) *cobra.Command {
 		Short: "Show images' configuration as a JSON array (docker's image inspect document), or through a Go template",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			out, err := parseInspectFormat(format)
-			if err != nil {
-				return err
-			}
-			store, err := openImages(g)
-			if err != nil {
-				return err
-			}
-			docs := []any{}
-			var errs []error
-			for _, ref := range args {
+			return runInspect(g, format, "  ", args, func(rt *container.Runtime, ref string) (any, error) {
+				store, err := rt.Images()
+				if err != nil {
+					return nil, err
+				}
 				img, err := store.Get(ref)
 				if err != nil {
-					errs = append(errs, err)
-					continue
+					return nil, err
 				}
-				docs = append(docs, image.InspectDocument(img))
-			}
-			if err := out.write(g.Stdout, docs, "  "); err != nil {
-				return err
-			}
-			return errors.Join(errs...)
+				return image.InspectDocument(img), nil
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", "print each image through a Go template, e.g. '{{.Id}}' (see docs/cli.md)")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgerun/edgerun/container"
-	"github.com/edgerun/edgerun/internal/gotmpl"
 	"github.com/edgerun/edgerun/netns"
 )
 
@@ -155,46 +153,9 @@ func newNetworkInspectCommand(g *globalOptions) *cobra.Command {
 		Short: "Show networks as docker's network inspect document (JSON), or through a Go template",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			var tmpl *gotmpl.Template
-			if format != "" && format != "json" {
-				t, err := gotmpl.Parse(format)
-				if err != nil {
-					return fmt.Errorf("--format: %w", err)
-				}
-				tmpl = t
-			}
-			rt, err := container.Open(g.config())
-			if err != nil {
-				return err
-			}
-			docs := []*container.NetworkDoc{}
-			var errs []error
-			for _, ref := range args {
-				d, err := rt.InspectNetwork(ref)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				docs = append(docs, d)
-			}
-			if tmpl == nil {
-				enc := json.NewEncoder(g.Stdout)
-				enc.SetIndent("", "    ")
-				enc.SetEscapeHTML(false)
-				return errors.Join(enc.Encode(docs), errors.Join(errs...))
-			}
-			for _, d := range docs {
-				data, err := templateData(d)
-				if err != nil {
-					return err
-				}
-				var b strings.Builder
-				if err := tmpl.Execute(&b, data); err != nil {
-					return err
-				}
-				fmt.Fprintln(g.Stdout, b.String())
-			}
-			return errors.Join(errs...)
+			return runInspect(g, format, "    ", args, func(rt *container.Runtime, ref string) (any, error) {
+				return rt.InspectNetwork(ref)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", "print each network through a Go template, e.g. '{{range .IPAM.Config}}{{.Subnet}}{{end}}'")

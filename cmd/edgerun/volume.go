@@ -90,28 +90,9 @@ func newVolumeInspectCommand(g *globalOptions) *cobra.Command {
 		Short: "Show named volumes as JSON (name, directory, creation time, the containers using them), or through a Go template",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			out, err := parseInspectFormat(format)
-			if err != nil {
-				return err
-			}
-			rt, err := container.Open(g.config())
-			if err != nil {
-				return err
-			}
-			docs := []any{}
-			var errs []error
-			for _, name := range args {
-				v, err := rt.InspectVolume(name)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				docs = append(docs, v)
-			}
-			if err := out.write(g.Stdout, docs, "  "); err != nil {
-				return err
-			}
-			return errors.Join(errs...)
+			return runInspect(g, format, "  ", args, func(rt *container.Runtime, name string) (any, error) {
+				return rt.InspectVolume(name)
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", "print each volume through a Go template, e.g. '{{.Mountpoint}}' (see docs/cli.md)")
