@@ -419,3 +419,15 @@ func entries(dir string) []string {
 	}
 	return names
 }
+
+// withoutNotes is stderr without edgerun's notes (rootless without
+// subordinate IDs, for one, says how it runs an image's USER).
+func withoutNotes(stderr string) string {
+	var keep []string
+	for _, l := range strings.SplitAfter(stderr, "\n") {
+		if !strings.HasPrefix(l, "edgerun: note: ") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "")
+}

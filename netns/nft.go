@@ -235,7 +235,10 @@ func (n *Network) queuePortRules(c *nftables.Conn, id string, ip netip.Addr, por
 	ch := &nftables.Chain{Name: chainPorts, Table: t}
 	for _, p := range ports {
 		var e []expr.Any
-		if p.HostIP.IsValid() {
+		// In a rootless session the host's address is bound by
+		// slirp4netns, whose forwards all arrive at the session's tap
+		// address: matching the host's address here would miss them.
+		if p.HostIP.IsValid() && n.ns == "" {
 			e = append(e,
 				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
 				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p.HostIP.AsSlice()})
