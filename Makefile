@@ -222,6 +222,14 @@ demo: build images
 	echo "--- logs:"; $$er logs -t sensor-http; \
 	echo "--- stop, rm:"; $$er stop sensor-http; $$er ps -a; $$er rm sensor-http; \
 	[ -n "$$ok" ] || { echo "demo: no reading through host port $(DEMO_PORT)" >&2; exit 1; }
+	@echo "--- a user-defined network: a second container asks the first for its health, by name:"
+	@set -e; er="$(BIN) --root $(DEMO)/root --state $(DEMO)/state"; \
+	$$er network create plant; $$er run -d --name sensor-a --network plant sensor serve >/dev/null; \
+	ok=; for i in $$(seq 25); do \
+		if $$er run --rm --network plant sensor health sensor-a:8080; then ok=1; break; fi; sleep 0.2; \
+	done; \
+	$$er network ls; $$er rm -f sensor-a >/dev/null; $$er network rm plant >/dev/null; \
+	[ -n "$$ok" ] || { echo "demo: sensor-a did not answer by name on network plant" >&2; exit 1; }
 	@echo "--- apply testdata/demo/services.yaml: the sensor as a service, health-checked:"
 	@set -e; er="$(BIN) --root $(DEMO)/root --state $(DEMO)/state"; \
 	DEMO_PORT=$(DEMO_PORT) $$er apply -f testdata/demo/services.yaml; $$er ps; \

@@ -227,13 +227,18 @@ func serve(ctx context.Context, addr string, src *source) error {
 // checkHealth asks the server listening on addr for /healthz over the
 // loopback and fails unless it answers 200.
 func checkHealth(ctx context.Context, addr string, stdout io.Writer) error {
-	_, port, err := net.SplitHostPort(addr)
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("health: address %q: %w", addr, err)
 	}
+	// A listen address (":8080", "0.0.0.0:8080") is this container's own
+	// server; a host name asks another one (sensor health sensor-a:8080).
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", port)+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
 	if err != nil {
 		return err
 	}
