@@ -150,7 +150,15 @@ func TestIPv6NetworkOutboundPublishedPortsAndNames(t *testing.T) {
 		"-p", "8080:80", "-p", "["+uplink6.String()+"]:8081:80", "busybox", "sh", "-c", serve)
 	web.waitLine(t, "ready")
 	for _, addr := range []string{"[" + uplink6.String() + "]:8080", "198.51.100.1:8080", "[" + uplink6.String() + "]:8081"} {
-		if got, err := h.dial(addr); err != nil || got != "pong" {
+		var got string
+		var err error
+		for range 20 { // nc listens again a moment after each answer
+			if got, err = h.dial(addr); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil || got != "pong" {
 			t.Errorf("the internet asking %s: %q, %v; want pong", addr, got, err)
 		}
 	}
@@ -197,6 +205,9 @@ func TestIPv6Refusals(t *testing.T) {
 		{[]string{"network", "create", "--subnet", "fd00:e2e:8::/64", "noflag"}, "an IPv6 --subnet or --gateway needs --ipv6"},
 		{[]string{"run", "--rm", "--network", "six", "--ip6", "fd00:e2e:9::5", "busybox", "true"}, "--ip6 fd00:e2e:9::5 is not a host address of the IPv6 subnet fd00:e2e:7::/64 of network six"},
 		{[]string{"run", "--rm", "--network", "four", "--ip6", "fd00:e2e:7::5", "busybox", "true"}, "--ip6 fd00:e2e:7::5: network four has no IPv6: create it with --ipv6"},
+		{[]string{"run", "--rm", "--network", "six", "-p", "[::1]:8090:80", "busybox", "true"}, "[::1] cannot be published: Linux does not route IPv6 loopback traffic to a container"},
+		{[]string{"run", "--rm", "--network", "four", "-p", "[2001:db8::5]:8090:80", "busybox", "true"}, "network four has no IPv6 (create it with --ipv6)"},
+		{[]string{"network", "connect", "--ip6", "fd00:e2e:7::1", "six", "nosuch"}, "no such container"},
 	} {
 		r := n.run(c.args...)
 		if r.code == 0 || !strings.Contains(r.stderr, c.want) {

@@ -313,15 +313,19 @@ func bindOnce(proto, addr string) (uint16, error) {
 }
 
 func bindHere(proto, addr string) (uint16, error) {
+	fam := "4"
+	if host, _, _ := net.SplitHostPort(addr); strings.Contains(host, ":") {
+		fam = "6"
+	}
 	if proto == "udp" {
-		c, err := net.ListenPacket("udp4", addr)
+		c, err := net.ListenPacket("udp"+fam, addr)
 		if err != nil {
 			return 0, err
 		}
 		defer c.Close()
 		return uint16(c.LocalAddr().(*net.UDPAddr).Port), nil
 	}
-	l, err := net.Listen("tcp4", addr)
+	l, err := net.Listen("tcp"+fam, addr)
 	if err != nil {
 		return 0, err
 	}

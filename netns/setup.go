@@ -187,6 +187,11 @@ func checkEndpoints(o SetupOptions, eps []Endpoint) error {
 			}
 		}
 	}
+	for _, p := range o.Ports {
+		if p.HostIP.Is6() && !eps[0].Net.DualStack() {
+			return fmt.Errorf("%w: -p %s: network %s has no IPv6 (create it with --ipv6): publish on an IPv4 address, or give a dual-stack network first", ErrInvalid, p, eps[0].Net.label())
+		}
+	}
 	if len(o.Ports) > 0 && eps[0].Net.internal {
 		return fmt.Errorf("%w: -p: network %s is internal (no way in or out): publish ports on another network, given first", ErrInvalid, eps[0].Net.label())
 	}
