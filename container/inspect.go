@@ -311,6 +311,9 @@ func networkSettings(rec *Record) NetworkSettings {
 		if at.Gateway.IsValid() {
 			ep.Gateway = at.Gateway.String()
 		}
+		if at.IP6.IsValid() {
+			ep.GlobalIPv6Address, ep.GlobalIPv6PrefixLen, ep.IPv6Gateway = at.IP6.String(), at.Subnet6.Bits(), at.Gateway6.String()
+		}
 		n.Networks[networkName(at)] = ep
 	}
 	// docker fills the top-level fields for the default bridge only.

@@ -145,12 +145,16 @@ type HealthConfig struct {
 
 // NetworkSettings is docker's NetworkSettings.
 type NetworkSettings struct {
-	IPAddress   string                      `json:"IPAddress"`
-	IPPrefixLen int                         `json:"IPPrefixLen"`
-	Gateway     string                      `json:"Gateway"`
-	MacAddress  string                      `json:"MacAddress"`
-	Ports       map[string][]PortBinding    `json:"Ports"`
-	Networks    map[string]*EndpointSetting `json:"Networks"`
+	IPAddress   string `json:"IPAddress"`
+	IPPrefixLen int    `json:"IPPrefixLen"`
+	Gateway     string `json:"Gateway"`
+	MacAddress  string `json:"MacAddress"`
+	// The IPv6 fields of the default bridge, which is IPv4 only: empty.
+	GlobalIPv6Address   string                      `json:"GlobalIPv6Address"`
+	GlobalIPv6PrefixLen int                         `json:"GlobalIPv6PrefixLen"`
+	IPv6Gateway         string                      `json:"IPv6Gateway"`
+	Ports               map[string][]PortBinding    `json:"Ports"`
+	Networks            map[string]*EndpointSetting `json:"Networks"`
 }
 
 // EndpointSetting is one network of NetworkSettings.Networks.
@@ -160,6 +164,10 @@ type EndpointSetting struct {
 	Gateway     string   `json:"Gateway"`
 	MacAddress  string   `json:"MacAddress"`
 	Aliases     []string `json:"Aliases"` // --network-alias, on a user-defined network
+	// A dual-stack network's (--ipv6) IPv6 address and gateway.
+	GlobalIPv6Address   string `json:"GlobalIPv6Address"`
+	GlobalIPv6PrefixLen int    `json:"GlobalIPv6PrefixLen"`
+	IPv6Gateway         string `json:"IPv6Gateway"`
 }
 
 // EdgerunInfo holds what edgerun knows of a container that docker's

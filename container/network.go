@@ -34,6 +34,7 @@ type NetOptions struct {
 	Publish    []string // -p [HOSTIP:][HOSTPORT:]CONTAINERPORT[/PROTO], on the first network
 	PublishAll bool     // -P: publish the image's ExposedPorts (and Expose) on free host ports
 	IP         string   // --ip, on the first network
+	IP6        string   `json:"ip6,omitempty"` // --ip6, on the first network (dual-stack)
 	// Expose is --expose PORT[/PROTO] or START-END[/PROTO]: ports the
 	// container says it serves, beside the image's EXPOSE (inspect's
 	// Config.ExposedPorts, and -P publishes them); nothing is published.
@@ -260,6 +261,9 @@ func (r *Runtime) attachNetwork(ctx context.Context, id string, p *netPlan, vola
 	at.netns = as[0].NetNS
 	for _, a := range as {
 		at.addrs = append(at.addrs, a.IP)
+		if a.IP6.IsValid() {
+			at.addrs = append(at.addrs, a.IP6)
+		}
 	}
 	return at, func() { _ = errors.Join(r.unpublish(as[0].Ports), n.Teardown(id, bridges...)) }, nil
 }
@@ -328,7 +332,7 @@ func (r *Runtime) ensureNetwork(ctx context.Context, rec *Record) error {
 		if err != nil {
 			return fail(err)
 		}
-		eps[i] = netns.Endpoint{Net: n, Index: a.Index, IP: a.IP, Aliases: a.Aliases}
+		eps[i] = netns.Endpoint{Net: n, Index: a.Index, IP: a.IP, IP6: a.IP6, Aliases: a.Aliases}
 	}
 	// Whatever is left of the old attachments goes first (their leases too).
 	if err := eps[0].Net.Teardown(rec.ID, rec.Network.bridges()...); err != nil {

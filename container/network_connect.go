@@ -13,6 +13,7 @@ import (
 // ConnectOptions are the flags of network connect.
 type ConnectOptions struct {
 	IP      string   // --ip: the container's address on the network
+	IP6     string   // --ip6: its IPv6 address on a dual-stack network
 	Aliases []string // --alias: more names of the container on the network
 }
 
@@ -47,6 +48,11 @@ func (r *Runtime) ConnectNetwork(ctx context.Context, network, ref string, o Con
 	}
 	if o.IP != "" {
 		if ep.IP, err = n.ParseIP(o.IP); err != nil {
+			return fmt.Errorf("%w: %w", netns.ErrInvalid, err)
+		}
+	}
+	if o.IP6 != "" {
+		if ep.IP6, err = n.ParseIP6(o.IP6); err != nil {
 			return fmt.Errorf("%w: %w", netns.ErrInvalid, err)
 		}
 	}

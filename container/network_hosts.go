@@ -90,7 +90,7 @@ func (pc *peerCache) on(bridge string) []netns.Peer {
 		}
 		for _, a := range rec.Network.Attachments() {
 			if a.Bridge == bridge && a.IP == l.IP {
-				ps = append(ps, netns.Peer{IP: a.IP, Name: rec.Name, ID: rec.ID, Aliases: a.Aliases})
+				ps = append(ps, netns.Peer{IP: a.IP, IP6: a.IP6, Name: rec.Name, ID: rec.ID, Aliases: a.Aliases})
 			}
 		}
 	}

@@ -32,8 +32,8 @@ func (r *Runtime) planNetwork(no *NetOptions, img *image.Image) (*netPlan, error
 		if len(names) > 1 {
 			return nil, fmt.Errorf("%w: --network %s cannot be combined with other networks", specgen.ErrInvalidOption, mode)
 		}
-		if len(no.Publish) > 0 || no.PublishAll || no.IP != "" || len(no.Aliases) > 0 {
-			return nil, fmt.Errorf("%w: -p, -P, --ip and --network-alias need a bridge network (with --network %s the container has no address of its own)", specgen.ErrInvalidOption, mode)
+		if len(no.Publish) > 0 || no.PublishAll || no.IP != "" || no.IP6 != "" || len(no.Aliases) > 0 {
+			return nil, fmt.Errorf("%w: -p, -P, --ip, --ip6 and --network-alias need a bridge network (with --network %s the container has no address of its own)", specgen.ErrInvalidOption, mode)
 		}
 		if strings.HasPrefix(mode, networkContainer) {
 			path, err := r.joinPath(strings.TrimPrefix(mode, networkContainer))
@@ -78,6 +78,11 @@ func (r *Runtime) planNetwork(no *NetOptions, img *image.Image) (*netPlan, error
 	}
 	if no.IP != "" {
 		if p.eps[0].IP, err = p.eps[0].Net.ParseIP(no.IP); err != nil {
+			return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
+		}
+	}
+	if no.IP6 != "" {
+		if p.eps[0].IP6, err = p.eps[0].Net.ParseIP6(no.IP6); err != nil {
 			return nil, fmt.Errorf("%w: %w", specgen.ErrInvalidOption, err)
 		}
 	}

@@ -35,6 +35,9 @@ func predefinedID(name string) string {
 
 // CreateNetwork defines a user-defined network and makes its bridge.
 func (r *Runtime) CreateNetwork(ctx context.Context, o netns.CreateOptions) (*netns.Definition, error) {
+	if r.cfg.Rootless && o.IPv6 {
+		return nil, fmt.Errorf("%w: --ipv6: rootless networks are IPv4 only (their traffic leaves through slirp4netns, which edgerun starts without IPv6): create the network without --ipv6, or as root", netns.ErrInvalid)
+	}
 	if r.cfg.Rootless {
 		if err := r.checkRootlessBridge(); err != nil {
 			return nil, err
@@ -173,7 +176,7 @@ func (r *Runtime) predefinedDoc(name string, recs []*Record) *NetworkDoc {
 // userDoc is the document of a user-defined network.
 func (r *Runtime) userDoc(def *netns.Definition, recs []*Record) *NetworkDoc {
 	d := newDoc(def.Name, def.ID, "bridge")
-	d.Created, d.Internal = def.Created, def.Internal
+	d.Created, d.Internal, d.EnableIPv6 = def.Created, def.Internal, def.Subnet6().Subnet.IsValid()
 	for _, c := range def.IPAM {
 		d.IPAM.Config = append(d.IPAM.Config, NetworkIPAMConfig{Subnet: c.Subnet.String(), Gateway: c.Gateway.String()})
 	}
@@ -194,8 +197,12 @@ func containersOn(recs []*Record, on func(*netns.Attachment) bool) map[string]Ne
 	for _, rec := range recs {
 		for _, a := range rec.Network.Attachments() {
 			if on(a) {
-				out[rec.ID] = NetworkContainer{Name: rec.Name, MacAddress: a.MAC,
+				c := NetworkContainer{Name: rec.Name, MacAddress: a.MAC,
 					IPv4Address: a.IP.String() + "/" + strconv.Itoa(a.Subnet.Bits())}
+				if a.IP6.IsValid() {
+					c.IPv6Address = a.IP6.String() + "/" + strconv.Itoa(a.Subnet6.Bits())
+				}
+				out[rec.ID] = c
 			}
 		}
 	}

@@ -229,7 +229,7 @@ func (r *Runtime) movePorts(ctx context.Context, old, nrec *Record) error {
 	if err != nil {
 		return err
 	}
-	if err := n.MovePorts(ctx, old.ID, nrec.ID, nb.IP, ports); err != nil {
+	if err := n.MovePorts(ctx, old.ID, nrec.ID, nb.IP, nb.IP6, ports); err != nil {
 		return err
 	}
 	if err := r.modifyRecord(ctx, nrec.ID, func(rec *Record) { rec.Network.Bridge.Ports = ports }); err != nil {

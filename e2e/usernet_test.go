@@ -182,7 +182,7 @@ func TestUserNetworkCommandsAndTheirRefusals(t *testing.T) {
 		{[]string{"network", "create", "--subnet", free, "--gateway", "192.168.77.1", "lab4"}, "is not a host address of the subnet"},
 		{[]string{"network", "create", "--subnet", free, "no/pe"}, "network name"},
 		{[]string{"network", "create", "--subnet", free, "bridge"}, "predefined"},
-		{[]string{"network", "create", "--ipv6", "v6"}, "IPv4 only for now"},
+		{[]string{"network", "create", "--ipv6", "--subnet", free, "--subnet", "fd00:e2e:1::/122", "v6"}, "IPv6 subnet fd00:e2e:1::/122 is too small"},
 		{[]string{"network", "create", "--subnet", free, "-o", "com.docker.network.bridge.enable_icc=true", "lab5"}, "unknown option"},
 		{[]string{"network", "create", "--subnet", free, "-o", "bridge=" + bridge, "lab6"}, "network lab's"},
 		{[]string{"network", "rm", "lab"}, "lab is used by container c1"},

@@ -108,7 +108,7 @@ func gone(kind, where, problem, id, bridge string) *finding {
 // checkLeases finds address and port leases of containers that are gone,
 // and leases that do not name a container.
 func (n *Network) checkLeases(alive func(string) bool) []*finding {
-	addrs, _ := filepath.Glob(filepath.Join(n.root, "*", "leases", "*"))
+	addrs, _ := filepath.Glob(n.addrLeaseGlob("*"))
 	ports, _ := filepath.Glob(filepath.Join(n.portDir(), "*"))
 	var found []*finding
 	for _, p := range append(addrs, ports...) {

@@ -74,7 +74,16 @@ func (n *Network) connect(ctx context.Context, o SetupOptions, ep Endpoint, rout
 	if err := addVeth(h, o.ID, ep.Index, br, ns, a.MTU); err != nil {
 		return nil, err
 	}
-	if err := configureInside(ns, a, route); err != nil {
+	route6 := false
+	if a.IP6.IsValid() && !a.Internal {
+		in, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+		if err != nil {
+			return nil, fmt.Errorf("open netlink in the container's namespace: %w", err)
+		}
+		route6 = !hasDefaultRoute6(in)
+		in.Close()
+	}
+	if err := configureInside(ns, a, route, route6); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -113,13 +122,18 @@ func (n *Network) Disconnect(id string, a *Attachment, route *Attachment) error 
 		if err != nil {
 			return fmt.Errorf("find %s in the container's namespace: %w", route.Interface(), err)
 		}
+		if route.Gateway6.IsValid() && !hasDefaultRoute6(in) {
+			if err := setDefaultRoute(in, l, route.Gateway6); err != nil {
+				return err
+			}
+		}
 		return setDefaultRoute(in, l, route.Gateway)
 	})
 }
 
 // releaseLease removes id's address leases on bridge (not its others).
 func (n *Network) releaseLease(bridge, id string) error {
-	paths, _ := filepath.Glob(filepath.Join(n.leaseDir(bridge), "*"))
+	paths, _ := filepath.Glob(filepath.Join(n.bridgeDir(bridge), "leases*", "*"))
 	var errs []error
 	for _, p := range paths {
 		if readLease(p) == id {

@@ -21,7 +21,8 @@ type Definition struct {
 	ID      string    `json:"id"` // random 64 hex, as docker's
 	Created time.Time `json:"created"`
 	Bridge  string    `json:"bridge"`
-	// IPAM holds the IPv4 subnet first; an IPv6 one would follow it.
+	// IPAM holds the IPv4 subnet first; a dual-stack network's IPv6
+	// subnet (--ipv6) follows it.
 	IPAM     []IPAM            `json:"ipam"`
 	Internal bool              `json:"internal,omitempty"`
 	MTU      int               `json:"mtu,omitempty"`     // 0: the uplink's
@@ -45,13 +46,26 @@ func (d *Definition) Subnet4() IPAM {
 	return IPAM{}
 }
 
+// Subnet6 is a dual-stack network's IPv6 subnet and gateway; zero when
+// the network is IPv4 only.
+func (d *Definition) Subnet6() IPAM {
+	for _, c := range d.IPAM {
+		if c.Subnet.Addr().Is6() {
+			return c
+		}
+	}
+	return IPAM{}
+}
+
 // CreateOptions are the inputs of `network create`.
 type CreateOptions struct {
 	Name     string
-	Subnet   string // --subnet; "" picks a free /24 of SubnetPool
-	Gateway  string // --gateway; "" is the subnet's first address
+	Subnet   string // --subnet (IPv4); "" picks a free /24 of SubnetPool
+	Gateway  string // --gateway (IPv4); "" is the subnet's first address
 	Internal bool   // --internal
-	IPv6     bool   // --ipv6: not yet
+	IPv6     bool   // --ipv6: dual-stack
+	Subnet6  string // the IPv6 --subnet; "" with IPv6 is a ULA /64 (ULASubnet)
+	Gateway6 string // the IPv6 --gateway; "" is the IPv6 subnet's first host address
 	Options  map[string]string
 	Labels   map[string]string
 }
@@ -219,4 +233,20 @@ func (n *Network) checkDefined() error {
 		return fmt.Errorf("%w: network %s was removed meanwhile", ErrNoSuchNetwork, n.name)
 	}
 	return nil
+}
+
+// SplitByFamily sorts docker's repeated --subnet (or --gateway) values
+// into the IPv4 and the IPv6 one; when a family is given twice, the last
+// one counts (edgerun networks have one subnet per family). What parses
+// as neither is returned as the IPv4 value, for the IPv4 checks to refuse.
+func SplitByFamily(vals []string) (v4, v6 string) {
+	for _, v := range vals {
+		a, _, _ := strings.Cut(v, "/")
+		if ip, err := netip.ParseAddr(a); err == nil && ip.Is6() && !ip.Is4In6() {
+			v6 = v
+		} else {
+			v4 = v
+		}
+	}
+	return v4, v6
 }

@@ -83,6 +83,7 @@ func hostResolv() []byte {
 // Peer is a container on a bridge as the others' /etc/hosts name it.
 type Peer struct {
 	IP       netip.Addr
+	IP6      netip.Addr // on a dual-stack network; invalid otherwise
 	Name, ID string
 	Aliases  []string // its --network-alias names on that network
 }
@@ -99,11 +100,16 @@ func PeersSection(bridge string, peers []Peer) string {
 	var b strings.Builder
 	b.WriteString(peersMarker + bridge + "\n")
 	for _, p := range peers {
-		fmt.Fprintf(&b, "%s\t%s %s", p.IP, p.Name, p.ID[:min(12, len(p.ID))])
-		for _, a := range p.Aliases {
-			b.WriteString(" " + a)
+		for _, ip := range []netip.Addr{p.IP, p.IP6} {
+			if !ip.IsValid() {
+				continue
+			}
+			fmt.Fprintf(&b, "%s\t%s %s", ip, p.Name, p.ID[:min(12, len(p.ID))])
+			for _, a := range p.Aliases {
+				b.WriteString(" " + a)
+			}
+			b.WriteString("\n")
 		}
-		b.WriteString("\n")
 	}
 	return b.String()
 }

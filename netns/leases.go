@@ -25,8 +25,19 @@ import (
 // its address). A lease whose container is gone is stale and reclaimed.
 
 func (n *Network) leaseDir(bridge string) string { return filepath.Join(n.bridgeDir(bridge), "leases") }
-func (n *Network) portDir() string               { return filepath.Join(n.root, "ports") }
-func (n *Network) lockPath() string              { return filepath.Join(n.root, "lock") }
+
+// leaseDir6 holds a dual-stack network's IPv6 leases, beside the IPv4
+// ones: the same lock, files, reclaim and check.
+func (n *Network) leaseDir6(bridge string) string {
+	return filepath.Join(n.bridgeDir(bridge), "leases6")
+}
+
+// addrLeaseGlob matches every address lease of this root, IPv4 and IPv6.
+func (n *Network) addrLeaseGlob(name string) string {
+	return filepath.Join(n.root, "*", "leases*", name)
+}
+func (n *Network) portDir() string  { return filepath.Join(n.root, "ports") }
+func (n *Network) lockPath() string { return filepath.Join(n.root, "lock") }
 
 func readLease(path string) string {
 	b, err := os.ReadFile(path)
@@ -36,11 +47,44 @@ func readLease(path string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// leaseIP leases want (when valid) or the next free address after the
-// last one handed out, so a just-freed address is not reused at once.
+// addrPool is one family's addresses of a network: where its leases
+// live and which addresses it hands out.
+type addrPool struct {
+	dir, last string // the lease directory, the file naming the last address handed out
+	subnet    netip.Prefix
+	gateway   netip.Addr
+	flag      string // --ip or --ip6, for messages
+	check     func(netip.Addr) error
+}
+
+func (n *Network) pool4() addrPool {
+	return addrPool{dir: n.leaseDir(n.bridge), last: filepath.Join(n.bridgeDir(n.bridge), "last"),
+		subnet: n.subnet, gateway: n.gateway, flag: "--ip", check: n.checkAddr}
+}
+
+func (n *Network) pool6() addrPool {
+	return addrPool{dir: n.leaseDir6(n.bridge), last: filepath.Join(n.bridgeDir(n.bridge), "last6"),
+		subnet: n.subnet6, gateway: n.gateway6, flag: "--ip6", check: n.checkAddr6}
+}
+
+// maxScan bounds the search for a free address: an IPv6 /64 is never
+// walked whole (a bridge has far fewer containers than this).
+const maxScan = 1 << 16
+
+// leaseIP leases want (when valid) or the next free IPv4 address after
+// the last one handed out, so a just-freed address is not reused at once.
 // The caller holds the network lock.
 func (n *Network) leaseIP(id string, want netip.Addr, alive func(string) bool, volatile bool) (netip.Addr, error) {
-	dir := n.leaseDir(n.bridge)
+	return n.leaseFrom(n.pool4(), id, want, alive, volatile)
+}
+
+// leaseIP6 is leaseIP for a dual-stack network's IPv6 address.
+func (n *Network) leaseIP6(id string, want netip.Addr, alive func(string) bool, volatile bool) (netip.Addr, error) {
+	return n.leaseFrom(n.pool6(), id, want, alive, volatile)
+}
+
+func (n *Network) leaseFrom(p addrPool, id string, want netip.Addr, alive func(string) bool, volatile bool) (netip.Addr, error) {
+	dir := p.dir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return netip.Addr{}, fmt.Errorf("create lease directory: %w", err)
 	}
@@ -49,37 +93,41 @@ func (n *Network) leaseIP(id string, want netip.Addr, alive func(string) bool, v
 		return owner == "" || owner == id || !alive(owner)
 	}
 	if want.IsValid() {
-		if err := n.checkAddr(want); err != nil {
+		if err := p.check(want); err != nil {
 			return netip.Addr{}, err
 		}
 		if owner := readLease(filepath.Join(dir, want.String())); !free(want) {
-			return netip.Addr{}, fmt.Errorf("%w: --ip %s is held by container %.12s: choose another address or remove that container", ErrAddressInUse, want, owner)
+			return netip.Addr{}, fmt.Errorf("%w: %s %s is held by container %.12s: choose another address or remove that container", ErrAddressInUse, p.flag, want, owner)
 		}
-		return want, n.writeLease(dir, want, id, volatile)
+		return want, n.writeLease(p, want, id, volatile)
 	}
-	last, _ := netip.ParseAddr(readLease(filepath.Join(n.bridgeDir(n.bridge), "last")))
-	if !n.subnet.Contains(last) {
-		last = n.gateway
+	last, _ := netip.ParseAddr(readLease(p.last))
+	if !p.subnet.Contains(last) {
+		last = p.gateway
 	}
 	a := last
-	for range 1 << (32 - n.subnet.Bits()) {
+	size := maxScan
+	if host := p.subnet.Addr().BitLen() - p.subnet.Bits(); host < 16 {
+		size = 1 << host
+	}
+	for range size {
 		a = a.Next()
-		if !n.subnet.Contains(a) {
-			a = n.gateway.Next()
+		if !p.subnet.Contains(a) {
+			a = p.subnet.Addr().Next()
 		}
-		if n.checkAddr(a) == nil && free(a) {
-			return a, n.writeLease(dir, a, id, volatile)
+		if p.check(a) == nil && free(a) {
+			return a, n.writeLease(p, a, id, volatile)
 		}
 	}
-	return netip.Addr{}, fmt.Errorf("%w: all addresses of %s on %s are leased: remove stopped containers (edgerun ps -a) or use a larger --subnet", ErrSubnetFull, n.subnet, n.bridge)
+	return netip.Addr{}, fmt.Errorf("%w: all addresses of %s on %s are leased: remove stopped containers (edgerun ps -a) or use a larger --subnet", ErrSubnetFull, p.subnet, n.bridge)
 }
 
-func (n *Network) writeLease(dir string, a netip.Addr, id string, volatile bool) error {
-	if err := writeFile(filepath.Join(dir, a.String()), []byte(id+"\n"), volatile); err != nil {
+func (n *Network) writeLease(p addrPool, a netip.Addr, id string, volatile bool) error {
+	if err := writeFile(filepath.Join(p.dir, a.String()), []byte(id+"\n"), volatile); err != nil {
 		return fmt.Errorf("lease %s: %w", a, err)
 	}
 	// Where to continue next time; losing it only changes the order.
-	_ = atomicfile.WriteFileVolatile(filepath.Join(n.bridgeDir(n.bridge), "last"), []byte(a.String()+"\n"), 0o600)
+	_ = atomicfile.WriteFileVolatile(p.last, []byte(a.String()+"\n"), 0o600)
 	return nil
 }
 
@@ -91,6 +139,21 @@ func (n *Network) checkAddr(a netip.Addr) error {
 	}
 	if a == n.subnet.Addr() || a == n.gateway || a == broadcast(n.subnet) {
 		return fmt.Errorf("%w: --ip %s is the network, gateway or broadcast address of %s", ErrInvalid, a, n.subnet)
+	}
+	return nil
+}
+
+// checkAddr6 refuses IPv6 addresses a container cannot have: outside the
+// subnet, the subnet-router anycast address, the gateway.
+func (n *Network) checkAddr6(a netip.Addr) error {
+	if !n.subnet6.IsValid() {
+		return fmt.Errorf("%w: --ip6 %s: network %s has no IPv6: create it with --ipv6", ErrInvalid, a, n.label())
+	}
+	if !a.Is6() || a.Is4In6() || !n.subnet6.Contains(a) {
+		return fmt.Errorf("%w: --ip6 %s is not in the IPv6 subnet %s of bridge %s", ErrInvalid, a, n.subnet6, n.bridge)
+	}
+	if a == n.subnet6.Addr() || a == n.gateway6 {
+		return fmt.Errorf("%w: --ip6 %s is the subnet-router or gateway address of %s", ErrInvalid, a, n.subnet6)
 	}
 	return nil
 }
@@ -250,15 +313,19 @@ func bindOnce(proto, addr string) (uint16, error) {
 }
 
 func bindHere(proto, addr string) (uint16, error) {
+	fam := "4"
+	if host, _, _ := net.SplitHostPort(addr); strings.Contains(host, ":") {
+		fam = "6"
+	}
 	if proto == "udp" {
-		c, err := net.ListenPacket("udp4", addr)
+		c, err := net.ListenPacket("udp"+fam, addr)
 		if err != nil {
 			return 0, err
 		}
 		defer c.Close()
 		return uint16(c.LocalAddr().(*net.UDPAddr).Port), nil
 	}
-	l, err := net.Listen("tcp4", addr)
+	l, err := net.Listen("tcp"+fam, addr)
 	if err != nil {
 		return 0, err
 	}
@@ -277,7 +344,7 @@ func hostOrAny(a netip.Addr) string {
 // on every bridge (last: an address lease is what marks leftovers).
 func (n *Network) releaseLeases(id string) error {
 	var errs []error
-	for _, pat := range []string{filepath.Join(n.portDir(), "*"), filepath.Join(n.root, "*", "leases", "*")} {
+	for _, pat := range []string{filepath.Join(n.portDir(), "*"), n.addrLeaseGlob("*")} {
 		paths, _ := filepath.Glob(pat)
 		for _, p := range paths {
 			if readLease(p) == id {
@@ -297,7 +364,7 @@ func (n *Network) releaseLeases(id string) error {
 // are written under the network lock, so under it no write is in flight.
 func (n *Network) removeLeaseTemps() error {
 	var dirs []string
-	pats := []string{filepath.Join(n.root, "*", ".*.tmp-*"), filepath.Join(n.root, "*", "leases", ".*.tmp-*"),
+	pats := []string{filepath.Join(n.root, "*", ".*.tmp-*"), n.addrLeaseGlob(".*.tmp-*"),
 		filepath.Join(filepath.Dir(n.root), "networks", ".*.tmp-*")} // network definitions
 	for _, pat := range pats {
 		tmps, _ := filepath.Glob(pat)
@@ -329,7 +396,8 @@ type Lease struct {
 // Leases lists the address leases of this network's bridge.
 func (n *Network) Leases() ([]Lease, error) { return n.LeasesOn(n.bridge) }
 
-// LeasesOn lists the address leases of any bridge of this root.
+// LeasesOn lists the IPv4 address leases of any bridge of this root (a
+// dual-stack container has one in each family; the IPv4 one names it).
 func (n *Network) LeasesOn(bridge string) ([]Lease, error) {
 	dir := n.leaseDir(bridge)
 	ents, err := os.ReadDir(dir)

@@ -164,20 +164,24 @@ func (n *Network) ensureGateway(h *netlink.Handle, l netlink.Link) error {
 // checkOverlap refuses a subnet that a route of another interface covers:
 // containers would be unreachable, or would hide part of the LAN.
 func (n *Network) checkOverlap(h *netlink.Handle) error {
-	routes, err := retry(func() ([]netlink.Route, error) { return h.RouteList(nil, netlink.FAMILY_V4) })
+	routes, err := retry(func() ([]netlink.Route, error) { return h.RouteList(nil, netlink.FAMILY_ALL) })
 	if err != nil {
 		return fmt.Errorf("list routes: %w", err)
 	}
 	for _, r := range routes {
 		p, ok := netipPrefix(r.Dst)
-		if !ok || p.Bits() == 0 || !p.Overlaps(n.subnet) {
+		if !ok || p.Bits() == 0 || !(p.Overlaps(n.subnet) || n.subnet6.IsValid() && p.Overlaps(n.subnet6)) {
 			continue
 		}
 		dev := "?"
 		if l, err := h.LinkByIndex(r.LinkIndex); err == nil {
 			dev = l.Attrs().Name
 		}
-		return fmt.Errorf("%w: %s overlaps the route %s on %s: choose another --subnet", ErrOverlap, n.subnet, p, dev)
+		sub := n.subnet
+		if !p.Overlaps(sub) {
+			sub = n.subnet6
+		}
+		return fmt.Errorf("%w: %s overlaps the route %s on %s: choose another --subnet", ErrOverlap, sub, p, dev)
 	}
 	return nil
 }
@@ -230,9 +234,10 @@ func addVeth(h *netlink.Handle, id string, index int, br netlink.Link, ns vnetns
 
 // configureInside sets up the container's side of attachment a, through
 // a handle opened in its namespace: lo and the interface up, the address,
-// and with route the default route through the network's gateway. It
-// records the interface's MAC address in a.
-func configureInside(ns vnetns.NsHandle, a *Attachment, route bool) error {
+// and with route the default route through the network's gateway (route6:
+// the IPv6 one, on a dual-stack network). It records the interface's MAC
+// address in a.
+func configureInside(ns vnetns.NsHandle, a *Attachment, route, route6 bool) error {
 	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("open netlink in the container's namespace: %w", err)
@@ -250,6 +255,9 @@ func configureInside(ns vnetns.NsHandle, a *Attachment, route bool) error {
 	if err != nil {
 		return fmt.Errorf("find %s in the container's namespace: %w", name, err)
 	}
+	if err := noAutoconf(ns, name); err != nil {
+		return err
+	}
 	if err := h.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(a.IP, a.Subnet.Bits()))}); err != nil {
 		return fmt.Errorf("add address %s: %w", a.IP, err)
 	}
@@ -257,6 +265,11 @@ func configureInside(ns vnetns.NsHandle, a *Attachment, route bool) error {
 		return fmt.Errorf("bring %s up: %w", name, err)
 	}
 	a.MAC = eth.Attrs().HardwareAddr.String()
+	if a.IP6.IsValid() {
+		if err := configureInside6(h, eth, a, route6); err != nil {
+			return err
+		}
+	}
 	if route {
 		return setDefaultRoute(h, eth, a.Gateway)
 	}

@@ -19,7 +19,7 @@ import (
 // of the two, never neither (connections already made stay with from
 // until it ends). The port leases follow. Run again after a crash it
 // finishes the move.
-func (n *Network) MovePorts(ctx context.Context, from, to string, ip netip.Addr, ports []PortMapping) error {
+func (n *Network) MovePorts(ctx context.Context, from, to string, ip, ip6 netip.Addr, ports []PortMapping) error {
 	if len(ports) == 0 {
 		return nil
 	}
@@ -34,20 +34,21 @@ func (n *Network) MovePorts(ctx context.Context, from, to string, ip netip.Addr,
 			return err
 		}
 		defer c.CloseLasting()
-		t := n.table(n.bridge)
-		rules, err := c.GetRules(t, &nftables.Chain{Name: chainPorts, Table: t})
-		if err != nil {
-			return nftError(err)
-		}
-		for _, r := range rules {
-			s, _ := userdata.GetString(r.UserData, userdata.TypeComment)
-			if tag := strings.TrimRight(s, "\x00"); tag == commentPrefx+from || tag == commentPrefx+to {
-				if err := c.DelRule(r); err != nil {
-					return nftError(err)
+		for _, f := range n.families() {
+			rules, err := c.GetRules(f.table, &nftables.Chain{Name: chainPorts, Table: f.table})
+			if err != nil {
+				return nftError(err)
+			}
+			for _, r := range rules {
+				s, _ := userdata.GetString(r.UserData, userdata.TypeComment)
+				if tag := strings.TrimRight(s, "\x00"); tag == commentPrefx+from || tag == commentPrefx+to {
+					if err := c.DelRule(r); err != nil {
+						return nftError(err)
+					}
 				}
 			}
 		}
-		n.queuePortRules(c, to, ip, ports)
+		n.queuePortRules(c, to, ip, ip6, ports)
 		if err := c.Flush(); err != nil {
 			return nftError(err)
 		}

@@ -1,7 +1,6 @@
 package netns
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -14,7 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// edgerun's nftables layout, one table per bridge (family ip):
+// edgerun's nftables layout, one table per bridge (family ip), and on a
+// dual-stack network a second of family ip6 with the same name and rules
+// for its IPv6 subnet (no 127.0.0.0/8 rule: IPv6 has no route_localnet):
 //
 //	table ip edgerun_<bridge>
 //	  chain prerouting  nat hook prerouting prio -100: fib daddr type local jump ports
@@ -52,6 +53,37 @@ func (n *Network) table(bridge string) *nftables.Table {
 	return &nftables.Table{Name: tableName(bridge), Family: nftables.TableFamilyIPv4}
 }
 
+// table6 is a dual-stack network's ip6 table: the same name and layout
+// as its ip table, without the 127.0.0.0/8 rule (IPv6 has no
+// route_localnet: see ports.go).
+func (n *Network) table6(bridge string) *nftables.Table {
+	return &nftables.Table{Name: tableName(bridge), Family: nftables.TableFamilyIPv6}
+}
+
+// family is what differs between a network's ip and ip6 tables.
+type family struct {
+	table   *nftables.Table
+	nfproto uint8
+	subnet  netip.Prefix
+	six     bool
+}
+
+func (n *Network) fam4() family {
+	return family{table: n.table(n.bridge), nfproto: unix.NFPROTO_IPV4, subnet: n.subnet}
+}
+
+func (n *Network) fam6() family {
+	return family{table: n.table6(n.bridge), nfproto: unix.NFPROTO_IPV6, subnet: n.subnet6, six: true}
+}
+
+// families are the network's tables: ip, and ip6 when dual-stack.
+func (n *Network) families() []family {
+	if n.DualStack() {
+		return []family{n.fam4(), n.fam6()}
+	}
+	return []family{n.fam4()}
+}
+
 func nftConn() (*nftables.Conn, error) {
 	c, err := nftables.New(nftables.AsLasting())
 	if err != nil {
@@ -63,7 +95,7 @@ func nftConn() (*nftables.Conn, error) {
 // nftError says which kernel support is missing when nftables refuses.
 func nftError(err error) error {
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.EAFNOSUPPORT) {
-		return fmt.Errorf("%w: nftables refused edgerun's NAT rules (%w): the kernel needs nf_tables with nft_nat, nft_masq, nft_ct and nft_fib_ipv4 (CONFIG_NF_TABLES, CONFIG_NFT_NAT, CONFIG_NFT_MASQ, CONFIG_NFT_CT, CONFIG_NFT_FIB_IPV4), or run with --network host or none",
+		return fmt.Errorf("%w: nftables refused edgerun's NAT rules (%w): the kernel needs nf_tables with nft_nat, nft_masq, nft_ct and nft_fib_ipv4 (nft_fib_ipv6 for --ipv6 networks) (CONFIG_NF_TABLES, CONFIG_NFT_NAT, CONFIG_NFT_MASQ, CONFIG_NFT_CT, CONFIG_NFT_FIB_IPV4, CONFIG_NFT_FIB_IPV6), or run with --network host or none",
 			ErrUnsupported, err)
 	}
 	return fmt.Errorf("nftables: %w", err)
@@ -71,8 +103,8 @@ func nftError(err error) error {
 
 // baseTag marks the base rules (comment), with the layout version, the
 // subnet they were made for and the kind of network.
-func (n *Network) baseTag() string {
-	t := "edgerun:base:v1:" + n.subnet.String()
+func (n *Network) baseTag(f family) string {
+	t := "edgerun:base:v1:" + f.subnet.String()
 	switch {
 	case n.internal:
 		t += ":internal"
@@ -83,27 +115,32 @@ func (n *Network) baseTag() string {
 }
 
 // baseCounts is how many base rules each base chain holds.
-func (n *Network) baseCounts() map[string]int {
-	switch {
-	case n.internal:
-		return map[string]int{"prerouting": 1, "output": 1, "postrouting": 2, "forward": 2}
-	case n.name != "":
-		return map[string]int{"prerouting": 1, "output": 1, "postrouting": 3, "forward": 2}
+func (n *Network) baseCounts(f family) map[string]int {
+	post := 3 // outbound, localhost, hairpin
+	if f.six {
+		post-- // no localhost rule
 	}
-	return map[string]int{"prerouting": 1, "output": 1, "postrouting": 3}
+	if n.internal {
+		post-- // no outbound
+	}
+	m := map[string]int{"prerouting": 1, "output": 1, "postrouting": post}
+	if n.name != "" {
+		m["forward"] = 2
+	}
+	return m
 }
 
 // tableCurrent reports whether the base rules are in place already: then
 // setup changes nothing (a flush would cost an RCU grace period).
-func (n *Network) tableCurrent(c *nftables.Conn) bool {
-	t := n.table(n.bridge)
-	for chain, count := range n.baseCounts() {
+func (n *Network) tableCurrent(c *nftables.Conn, f family) bool {
+	t := f.table
+	for chain, count := range n.baseCounts(f) {
 		rules, err := c.GetRules(t, &nftables.Chain{Name: chain, Table: t})
 		if err != nil || len(rules) != count {
 			return false
 		}
 		for _, r := range rules {
-			if s, _ := userdata.GetString(r.UserData, userdata.TypeComment); strings.TrimRight(s, "\x00") != n.baseTag() {
+			if s, _ := userdata.GetString(r.UserData, userdata.TypeComment); strings.TrimRight(s, "\x00") != n.baseTag(f) {
 				return false
 			}
 		}
@@ -111,13 +148,23 @@ func (n *Network) tableCurrent(c *nftables.Conn) bool {
 	return true
 }
 
-// ensureTable creates or refreshes the bridge's table and base chains.
+// ensureTable creates or refreshes the bridge's tables and base chains:
+// ip, and ip6 when the network is dual-stack.
 func (n *Network) ensureTable(c *nftables.Conn) error {
-	if n.tableCurrent(c) {
+	for _, f := range n.families() {
+		if err := n.ensureFamilyTable(c, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *Network) ensureFamilyTable(c *nftables.Conn, f family) error {
+	if n.tableCurrent(c, f) {
 		return nil
 	}
-	tag := userdata.AppendString(nil, userdata.TypeComment, n.baseTag())
-	t := c.AddTable(n.table(n.bridge))
+	tag := userdata.AppendString(nil, userdata.TypeComment, n.baseTag(f))
+	t := c.AddTable(f.table)
 	nat := func(name string, hook *nftables.ChainHook, prio *nftables.ChainPriority) *nftables.Chain {
 		return c.AddChain(&nftables.Chain{Name: name, Table: t, Type: nftables.ChainTypeNAT, Hooknum: hook, Priority: prio})
 	}
@@ -135,14 +182,14 @@ func (n *Network) ensureTable(c *nftables.Conn) error {
 	}
 	c.AddRule(&nftables.Rule{Table: t, Chain: pre, Exprs: toLocal, UserData: tag})
 	c.AddRule(&nftables.Rule{Table: t, Chain: out, Exprs: toLocal, UserData: tag})
-	loopback := netip.MustParsePrefix("127.0.0.0/8")
-	masq := [][]expr.Any{
-		append(matchSaddr(loopback), matchOif(n.bridge, expr.CmpOpEq)...),
-		append(append(matchSaddr(n.subnet), matchOif(n.bridge, expr.CmpOpEq)...), matchDNATed()...),
-	}
+	var masq [][]expr.Any
 	if !n.internal {
-		masq = append([][]expr.Any{append(matchSaddr(n.subnet), matchOif(n.bridge, expr.CmpOpNeq)...)}, masq...)
+		masq = append(masq, append(matchSaddr(f.subnet), matchOif(n.bridge, expr.CmpOpNeq)...))
 	}
+	if !f.six {
+		masq = append(masq, append(matchSaddr(netip.MustParsePrefix("127.0.0.0/8")), matchOif(n.bridge, expr.CmpOpEq)...))
+	}
+	masq = append(masq, append(append(matchSaddr(f.subnet), matchOif(n.bridge, expr.CmpOpEq)...), matchDNATed()...))
 	for _, m := range masq {
 		c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: append(m, &expr.Masq{}), UserData: tag})
 	}
@@ -183,12 +230,38 @@ func matchIif(name string, op expr.CmpOp) []expr.Any {
 	}
 }
 
+// matchSaddr matches a source address in p, of either family.
 func matchSaddr(p netip.Prefix) []expr.Any {
-	mask := binary.BigEndian.AppendUint32(nil, ^uint32(0)<<(32-p.Bits()))
+	off, size := uint32(12), uint32(4)
+	if p.Addr().Is6() {
+		off, size = 8, 16
+	}
+	mask := prefixMask(p)
 	return []expr.Any{
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
-		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: make([]byte, 4)},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: size},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: size, Mask: mask, Xor: make([]byte, size)},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p.Addr().AsSlice()},
+	}
+}
+
+// prefixMask is p's netmask, as bytes of its family's length.
+func prefixMask(p netip.Prefix) []byte {
+	b := make([]byte, p.Addr().BitLen()/8)
+	for i := range p.Bits() {
+		b[i/8] |= 1 << (7 - i%8)
+	}
+	return b
+}
+
+// matchDaddr matches a destination address a, of either family.
+func matchDaddr(a netip.Addr) []expr.Any {
+	off, size := uint32(16), uint32(4)
+	if a.Is6() {
+		off, size = 24, 16
+	}
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: size},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a.AsSlice()},
 	}
 }
 
@@ -216,55 +289,73 @@ func ifname(n string) []byte {
 	return b
 }
 
-// addPortRules adds one DNAT rule per published port, tagged with the
-// container ID, in one transaction.
-func (n *Network) addPortRules(c *nftables.Conn, id string, ip netip.Addr, ports []PortMapping) error {
+// addPortRules adds one DNAT rule per published port and family,
+// tagged with the container ID, in one transaction: to a's IPv4 address
+// in the ip table and, on a dual-stack network, to its IPv6 address in
+// the ip6 table.
+func (n *Network) addPortRules(c *nftables.Conn, id string, a *Attachment, ports []PortMapping) error {
 	if len(ports) == 0 {
 		return nil
 	}
-	n.queuePortRules(c, id, ip, ports)
+	n.queuePortRules(c, id, a.IP, a.IP6, ports)
 	if err := c.Flush(); err != nil {
 		return nftError(err)
 	}
 	return nil
 }
 
-// queuePortRules adds the DNAT rules of ports to c's transaction.
-func (n *Network) queuePortRules(c *nftables.Conn, id string, ip netip.Addr, ports []PortMapping) {
-	t := n.table(n.bridge)
-	ch := &nftables.Chain{Name: chainPorts, Table: t}
-	for _, p := range ports {
-		var e []expr.Any
-		// In a rootless session the host's address is bound by
-		// slirp4netns, whose forwards all arrive at the session's tap
-		// address: matching the host's address here would miss them.
-		if p.HostIP.IsValid() && n.ns == "" {
-			e = append(e,
-				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
-				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: p.HostIP.AsSlice()})
+// queuePortRules adds the DNAT rules of ports to c's transaction: a port
+// on every address of the host (no host IP) gets a rule in each table, a
+// port on one address only in the table of its family.
+func (n *Network) queuePortRules(c *nftables.Conn, id string, ip, ip6 netip.Addr, ports []PortMapping) {
+	for _, f := range n.families() {
+		to := ip
+		if f.six {
+			to = ip6
 		}
-		proto := byte(unix.IPPROTO_TCP)
-		if p.Proto == "udp" {
-			proto = unix.IPPROTO_UDP
+		ch := &nftables.Chain{Name: chainPorts, Table: f.table}
+		for _, p := range ports {
+			if p.HostIP.IsValid() && p.HostIP.Is6() != f.six {
+				continue
+			}
+			// In a rootless session the host's address is bound by
+			// slirp4netns, whose forwards all arrive at the session's
+			// tap address: matching the host's address would miss them.
+			c.AddRule(&nftables.Rule{Table: f.table, Chain: ch, Exprs: dnatExprs(f, p, to, n.ns == ""),
+				UserData: userdata.AppendString(nil, userdata.TypeComment, commentPrefx+id)})
 		}
-		e = append(e,
-			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
-			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(p.HostPort)},
-			&expr.Immediate{Register: 1, Data: ip.AsSlice()},
-			&expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(p.ContainerPort)},
-			&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
-		)
-		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: e,
-			UserData: userdata.AppendString(nil, userdata.TypeComment, commentPrefx+id)})
 	}
+}
+
+// dnatExprs is the rule of one published port: [daddr HOSTIP, with
+// matchHost] l4proto PROTO dport HOSTPORT dnat to ADDR:PORT.
+func dnatExprs(f family, p PortMapping, to netip.Addr, matchHost bool) []expr.Any {
+	var e []expr.Any
+	if p.HostIP.IsValid() && matchHost {
+		e = append(e, matchDaddr(p.HostIP)...)
+	}
+	proto := byte(unix.IPPROTO_TCP)
+	if p.Proto == "udp" {
+		proto = unix.IPPROTO_UDP
+	}
+	return append(e,
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(p.HostPort)},
+		&expr.Immediate{Register: 1, Data: to.AsSlice()},
+		&expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(p.ContainerPort)},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: uint32(f.nfproto), RegAddrMin: 1, RegProtoMin: 2, Specified: true},
+	)
 }
 
 // delPortRules removes the rules tagged with id from the bridge's table;
 // a missing table or chain means there is nothing to remove.
 func (n *Network) delPortRules(c *nftables.Conn, bridge, id string) error {
-	t := n.table(bridge)
+	return errors.Join(n.delPortRulesIn(c, n.table(bridge), id), n.delPortRulesIn(c, n.table6(bridge), id))
+}
+
+func (n *Network) delPortRulesIn(c *nftables.Conn, t *nftables.Table, id string) error {
 	rules, err := c.GetRules(t, &nftables.Chain{Name: chainPorts, Table: t})
 	if errors.Is(err, unix.ENOENT) {
 		return nil

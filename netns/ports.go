@@ -27,7 +27,16 @@ type PortMapping struct {
 }
 
 func (p PortMapping) String() string {
-	return fmt.Sprintf("%s:%s->%d/%s", hostOrAny(p.HostIP), p.HostPorts(), p.ContainerPort, p.Proto)
+	return fmt.Sprintf("%s:%s->%d/%s", hostShown(p.HostIP), p.HostPorts(), p.ContainerPort, p.Proto)
+}
+
+// hostShown is a host address as ps and messages show it: IPv6 in
+// brackets, as docker's [::1]:8080->80/tcp.
+func hostShown(a netip.Addr) string {
+	if a.Is6() {
+		return "[" + a.String() + "]"
+	}
+	return hostOrAny(a)
 }
 
 // HostPorts is the host port, or the range to pick it from ("8000-8010").
@@ -55,26 +64,37 @@ func ParsePublish(s string) ([]PortMapping, error) {
 	if proto != "tcp" && proto != "udp" {
 		return bad("protocol " + strconv.Quote(proto) + " is not tcp or udp")
 	}
-	parts := strings.Split(spec, ":")
 	var hostIP, hostPort, ctrPort string
-	switch len(parts) {
-	case 1:
-		ctrPort = parts[0]
-	case 2:
-		hostPort, ctrPort = parts[0], parts[1]
-	case 3:
-		hostIP, hostPort, ctrPort = parts[0], parts[1], parts[2]
-	default:
-		if strings.HasPrefix(spec, "[") {
-			return bad("IPv6 host addresses are not supported yet")
+	if rest, ok := strings.CutPrefix(spec, "["); ok { // [IPv6]:HOSTPORT:CONTAINERPORT
+		var ports string
+		hostIP, ports, _ = strings.Cut(rest, "]:")
+		if hostPort, ctrPort, ok = strings.Cut(ports, ":"); !ok || hostIP == "" || strings.Contains(ctrPort, ":") {
+			return bad("an IPv6 host address is written [ADDRESS]:HOSTPORT:CONTAINERPORT")
 		}
-		return bad("too many ':'")
+	} else {
+		parts := strings.Split(spec, ":")
+		switch len(parts) {
+		case 1:
+			ctrPort = parts[0]
+		case 2:
+			hostPort, ctrPort = parts[0], parts[1]
+		case 3:
+			hostIP, hostPort, ctrPort = parts[0], parts[1], parts[2]
+		default:
+			return bad("too many ':' (write an IPv6 host address in brackets: [2001:db8::5]:8080:80)")
+		}
 	}
 	var ip netip.Addr
 	if hostIP != "" {
 		a, err := netip.ParseAddr(hostIP)
-		if err != nil || !a.Is4() {
-			return bad(strconv.Quote(hostIP) + " is not an IPv4 address")
+		if err != nil || a.Zone() != "" || a.Is4In6() {
+			return bad(strconv.Quote(hostIP) + " is not an IPv4 address or an IPv6 one in brackets")
+		}
+		if a.Is6() && a.IsLoopback() {
+			// Tried on 6.18: a DNATed connection from ::1 is dropped on
+			// its way to the bridge (IPv4 needs route_localnet for this,
+			// and IPv6 has no such switch).
+			return bad("[::1] cannot be published: Linux does not route IPv6 loopback traffic to a container (IPv6 has no route_localnet); publish on 127.0.0.1 and connect there, or on the host's IPv6 address")
 		}
 		if !a.IsUnspecified() {
 			ip = a
@@ -203,7 +223,7 @@ func FormatPorts(ports []PortMapping) string {
 			out = append(out, p.String())
 		} else {
 			last := ports[j-1]
-			out = append(out, fmt.Sprintf("%s:%d-%d->%d-%d/%s", hostOrAny(p.HostIP), p.HostPort, last.HostPort, p.ContainerPort, last.ContainerPort, p.Proto))
+			out = append(out, fmt.Sprintf("%s:%d-%d->%d-%d/%s", hostShown(p.HostIP), p.HostPort, last.HostPort, p.ContainerPort, last.ContainerPort, p.Proto))
 		}
 		i = j
 	}

@@ -29,6 +29,9 @@ func TestParsePublish(t *testing.T) {
 		{"127.0.0.1::8000-8001", []PortMapping{{HostIP: ip, ContainerPort: 8000, Proto: "tcp"}, {HostIP: ip, ContainerPort: 8001, Proto: "tcp"}}},
 		{"8000-8010:80", []PortMapping{{HostPort: 8000, HostPortEnd: 8010, ContainerPort: 80, Proto: "tcp"}}},
 		{"8000-8000:80-80", []PortMapping{tcp(8000, 80)}},
+		{"[2001:db8::5]:8080:80", []PortMapping{{HostIP: netip.MustParseAddr("2001:db8::5"), HostPort: 8080, ContainerPort: 80, Proto: "tcp"}}},
+		{"[2001:db8::5]::53/udp", []PortMapping{{HostIP: netip.MustParseAddr("2001:db8::5"), ContainerPort: 53, Proto: "udp"}}},
+		{"[::]:8080:80", []PortMapping{tcp(8080, 80)}},
 		{"1-1024", nil},
 	}
 	for i := range MaxPortRange {
@@ -43,7 +46,7 @@ func TestParsePublish(t *testing.T) {
 		})
 	}
 	for _, in := range []string{
-		"8080:80/sctp", "8080:0", "0:80", "70000:80", "a:80", "host:80:80", "[::1]:80:80", "", "1:2:3:4",
+		"8080:80/sctp", "8080:0", "0:80", "70000:80", "a:80", "host:80:80", "[::1]:80:80", "", "1:2:3:4", "[2001:db8::5]:80", "[2001:db8::5]8080:80", "2001:db8::5:8080:80", "[fe80::1%eth0]:80:80",
 		"8000-8010:80-85", // lengths differ
 		"8000:80-81",      // one host port for two container ports
 		"8010-8000:80",    // backwards

@@ -40,6 +40,7 @@ type Endpoint struct {
 	Net     *Network
 	Index   int        // 0-9: eth0-eth9
 	IP      netip.Addr // invalid: the next free address
+	IP6     netip.Addr // --ip6 on a dual-stack network; invalid: the next free IPv6 address
 	Aliases []string   // more names its peers on Net know it by (recorded; /etc/hosts is the caller's)
 }
 
@@ -60,6 +61,11 @@ type Attachment struct {
 	MAC      string   `json:"mac,omitempty"`
 	Aliases  []string `json:"aliases,omitempty"`
 	Internal bool     `json:"internal,omitempty"`
+	// IP6, Gateway6 and Subnet6: the container's IPv6 address on a
+	// dual-stack network (network create --ipv6); invalid otherwise.
+	IP6      netip.Addr   `json:"ip6,omitzero"`
+	Gateway6 netip.Addr   `json:"gateway6,omitzero"`
+	Subnet6  netip.Prefix `json:"subnet6,omitzero"`
 }
 
 // Interface is the container's interface on the network: eth<Index>.
@@ -139,12 +145,13 @@ func setupAll(ctx context.Context, o SetupOptions, eps []Endpoint) (_ []*Attachm
 	}
 	fault.Point("network/after-veth")
 	route := slices.IndexFunc(eps, func(ep Endpoint) bool { return !ep.Net.internal })
+	route6 := slices.IndexFunc(eps, func(ep Endpoint) bool { return !ep.Net.internal && ep.Net.DualStack() })
 	for i, a := range as {
-		if err := configureInside(ns, a, i == route); err != nil {
+		if err := configureInside(ns, a, i == route, i == route6); err != nil {
 			return nil, err
 		}
 	}
-	if err := n.addPortRules(c, o.ID, as[0].IP, as[0].Ports); err != nil {
+	if err := n.addPortRules(c, o.ID, as[0], as[0].Ports); err != nil {
 		return nil, err
 	}
 	if o.Notice != nil {
@@ -173,6 +180,16 @@ func checkEndpoints(o SetupOptions, eps []Endpoint) error {
 			if err := ep.Net.checkAddr(ep.IP); err != nil {
 				return err
 			}
+		}
+		if ep.IP6.IsValid() {
+			if err := ep.Net.checkAddr6(ep.IP6); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range o.Ports {
+		if p.HostIP.Is6() && !eps[0].Net.DualStack() {
+			return fmt.Errorf("%w: -p %s: network %s has no IPv6 (create it with --ipv6): publish on an IPv4 address, or give a dual-stack network first", ErrInvalid, p, eps[0].Net.label())
 		}
 	}
 	if len(o.Ports) > 0 && eps[0].Net.internal {
@@ -252,11 +269,18 @@ func (n *Network) prepareOne(h *netlink.Handle, c *nftables.Conn, o SetupOptions
 	if err != nil {
 		return nil, nil, err
 	}
-	return &Attachment{
+	a := &Attachment{
 		Bridge: n.bridge, NetNS: n.nsPath(o.ID), HostVeth: vethName(o.ID, ep.Index), IP: ip,
 		Gateway: n.gateway, Subnet: n.subnet, MTU: mtu, Network: n.name, Index: ep.Index,
 		Aliases: ep.Aliases, Internal: n.internal,
-	}, br, nil
+	}
+	if n.DualStack() {
+		if a.IP6, err = n.leaseIP6(o.ID, ep.IP6, o.Alive, o.Volatile); err != nil {
+			return nil, nil, err
+		}
+		a.Gateway6, a.Subnet6 = n.gateway6, n.subnet6
+	}
+	return a, br, nil
 }
 
 // ensureInfra makes the bridge (with the network's MTU, else the
@@ -278,6 +302,11 @@ func (n *Network) ensureInfra(h *netlink.Handle, c *nftables.Conn) (netlink.Link
 	}
 	if err := setSysctl("/proc/sys/net/ipv4/conf/"+n.bridge+"/route_localnet", "1"); err != nil {
 		return nil, 0, err
+	}
+	if n.DualStack() {
+		if err := n.ensureIPv6(h, br); err != nil {
+			return nil, 0, err
+		}
 	}
 	if err := n.ensureTable(c); err != nil {
 		return nil, 0, err

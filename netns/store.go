@@ -125,8 +125,12 @@ func (s *Store) Get(ref string) (*Definition, error) {
 // Network opens the network of a definition.
 func (s *Store) Network(d *Definition) (*Network, error) {
 	c := s.cfg
-	ip4 := d.Subnet4()
+	ip4, ip6 := d.Subnet4(), d.Subnet6()
 	c.Network, c.Bridge, c.Subnet, c.Gateway = d.Name, d.Bridge, ip4.Subnet.String(), ip4.Gateway.String()
+	c.Subnet6, c.Gateway6 = "", ""
+	if ip6.Subnet.IsValid() {
+		c.Subnet6, c.Gateway6 = ip6.Subnet.String(), ip6.Gateway.String()
+	}
 	c.Internal, c.MTU = d.Internal, d.MTU
 	n, err := Open(c)
 	if err != nil {
@@ -163,6 +167,9 @@ func (s *Store) Create(ctx context.Context, o CreateOptions) (*Definition, error
 	if err := s.checkFree(d, all); err != nil {
 		return nil, err
 	}
+	if err := checkTaken6(d, all); err != nil {
+		return nil, err
+	}
 	taken := []netip.Prefix{}
 	if p, err := netip.ParsePrefix(s.cfg.Subnet); err == nil {
 		taken = append(taken, p.Masked())
@@ -178,7 +185,7 @@ func (s *Store) Create(ctx context.Context, o CreateOptions) (*Definition, error
 			if !ok {
 				return nil, fmt.Errorf("%w: no /24 of %s-%s is free: give --subnet", ErrSubnetFull, SubnetPool.First, SubnetPool.Last)
 			}
-			d.IPAM, last = []IPAM{{Subnet: p, Gateway: p.Addr().Next()}}, p
+			d.IPAM, last = append([]IPAM{{Subnet: p, Gateway: p.Addr().Next()}}, ipam6(d)...), p
 		} else if err := checkTaken(d, all, s.cfg); err != nil {
 			return nil, err
 		}
@@ -199,9 +206,6 @@ func (s *Store) plan(o CreateOptions) (*Definition, error) {
 	if err := CheckName(o.Name); err != nil {
 		return nil, err
 	}
-	if o.IPv6 {
-		return nil, fmt.Errorf("%w: --ipv6: edgerun networks are IPv4 only for now: create the network without --ipv6", ErrInvalid)
-	}
 	do, err := ParseOptions(o.Options)
 	if err != nil {
 		return nil, err
@@ -215,10 +219,15 @@ func (s *Store) plan(o CreateOptions) (*Definition, error) {
 	if d.Bridge == "" {
 		d.Bridge = "er_" + id[:12]
 	}
+	six, err := plan6(o, id)
+	if err != nil {
+		return nil, err
+	}
 	if o.Subnet == "" {
 		if o.Gateway != "" {
 			return nil, fmt.Errorf("%w: --gateway needs --subnet", ErrInvalid)
 		}
+		d.IPAM = six // the IPv4 subnet is picked under the lock
 		return d, nil
 	}
 	c := s.cfg
@@ -227,8 +236,60 @@ func (s *Store) plan(o CreateOptions) (*Definition, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.IPAM = []IPAM{{Subnet: n.subnet, Gateway: n.gateway}}
+	d.IPAM = append([]IPAM{{Subnet: n.subnet, Gateway: n.gateway}}, six...)
 	return d, nil
+}
+
+// plan6 is the IPv6 entry of a network's IPAM: the --subnet and
+// --gateway given, or the ULA /64 of its ID; none without --ipv6.
+func plan6(o CreateOptions, id string) ([]IPAM, error) {
+	if !o.IPv6 {
+		if o.Subnet6 != "" || o.Gateway6 != "" {
+			return nil, fmt.Errorf("%w: an IPv6 --subnet or --gateway needs --ipv6", ErrInvalid)
+		}
+		return nil, nil
+	}
+	var p netip.Prefix
+	var err error
+	if o.Subnet6 == "" {
+		if o.Gateway6 != "" {
+			return nil, fmt.Errorf("%w: an IPv6 --gateway needs an IPv6 --subnet", ErrInvalid)
+		}
+		p, err = ULASubnet(id)
+	} else {
+		p, err = ParseSubnet6(o.Subnet6)
+	}
+	if err != nil {
+		return nil, err
+	}
+	gw, err := parseGateway6(p, o.Gateway6)
+	if err != nil {
+		return nil, err
+	}
+	return []IPAM{{Subnet: p, Gateway: gw}}, nil
+}
+
+// ipam6 is the IPv6 entry of d's IPAM, if any.
+func ipam6(d *Definition) []IPAM {
+	if c := d.Subnet6(); c.Subnet.IsValid() {
+		return []IPAM{c}
+	}
+	return nil
+}
+
+// checkTaken6 refuses an IPv6 subnet that overlaps another network's of
+// this root.
+func checkTaken6(d *Definition, all []*Definition) error {
+	p := d.Subnet6().Subnet
+	if !p.IsValid() {
+		return nil
+	}
+	for _, o := range all {
+		if q := o.Subnet6().Subnet; q.IsValid() && q.Overlaps(p) {
+			return fmt.Errorf("%w: %s overlaps %s of network %s: choose another IPv6 --subnet", ErrOverlap, p, q, o.Name)
+		}
+	}
+	return nil
 }
 
 // checkFree refuses a name or a bridge name another network has.

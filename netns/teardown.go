@@ -57,7 +57,7 @@ func (n *Network) Reclaim(alive func(id string) bool) error {
 		return err
 	}
 	stale := map[string][]string{} // id -> its bridges (none when unknown)
-	leases, _ := filepath.Glob(filepath.Join(n.root, "*", "leases", "*"))
+	leases, _ := filepath.Glob(n.addrLeaseGlob("*"))
 	for _, p := range leases {
 		if id := readLease(p); id != "" && !alive(id) {
 			stale[id] = append(stale[id], filepath.Base(filepath.Dir(filepath.Dir(p))))
@@ -131,9 +131,11 @@ func (n *Network) removeLocked(alive func(id string) bool) error {
 	}
 	defer c.CloseLasting()
 	var errs []error
-	c.DelTable(n.table(n.bridge))
-	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
-		errs = append(errs, nftError(err))
+	for _, t := range []*nftables.Table{n.table(n.bridge), n.table6(n.bridge)} {
+		c.DelTable(t) // one transaction each: a missing table fails its own
+		if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, nftError(err))
+		}
 	}
 	if linkErr == nil {
 		errs = append(errs, h.LinkDel(l))

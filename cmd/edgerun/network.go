@@ -25,15 +25,17 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 
 func newNetworkCreateCommand(g *globalOptions) *cobra.Command {
 	var o netns.CreateOptions
-	var opts, labels []string
+	var opts, labels, subnets, gateways []string
 	var driver string
 	cmd := &cobra.Command{
-		Use:   "create [--subnet CIDR] [--gateway IP] [--internal] [-o KEY=VALUE] [--label KEY=VALUE] NAME",
+		Use:   "create [--subnet CIDR] [--gateway IP] [--ipv6 [--subnet CIDR6] [--gateway IP6]] [--internal] [-o KEY=VALUE] [--label KEY=VALUE] NAME",
 		Short: "Create a bridge network; prints its ID",
 		Long: "Create a user-defined bridge network: its own bridge, subnet and nftables table. Containers\n" +
 			"on it (run --network NAME, network connect) reach each other by name and alias; containers on\n" +
 			"different networks cannot reach each other. Without --subnet a free /24 of 10.91.0.0-10.99.255.0\n" +
 			"is picked. Here --subnet is the new network's, not the default bridge's.\n" +
+			"--ipv6 makes it dual-stack: give an IPv6 --subnet (and --gateway) beside the IPv4 ones, or a unique\n" +
+			"local /64 (fdXX:XXXX:XXXX::/64, from the network's ID) is taken. IPv6 leaves through NAT66.\n" +
 			"Options (-o): bridge=NAME (com.docker.network.bridge.name), mtu=N (com.docker.network.driver.mtu).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -41,6 +43,8 @@ func newNetworkCreateCommand(g *globalOptions) *cobra.Command {
 				return fmt.Errorf("--driver %s: edgerun has the bridge driver only", driver)
 			}
 			o.Name = args[0]
+			o.Subnet, o.Subnet6 = netns.SplitByFamily(subnets)
+			o.Gateway, o.Gateway6 = netns.SplitByFamily(gateways)
 			var err error
 			if o.Options, err = netns.ParseKeyValues("-o", opts); err != nil {
 				return err
@@ -61,10 +65,10 @@ func newNetworkCreateCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Subnet, "subnet", "", "the network's IPv4 subnet, e.g. 10.91.5.0/24 (default: a free /24 of 10.91.0.0/16-10.99.0.0/16)")
-	f.StringVar(&o.Gateway, "gateway", "", "the bridge's address (default: the subnet's first)")
+	f.StringArrayVar(&subnets, "subnet", nil, "the network's subnet, e.g. 10.91.5.0/24 (default: a free /24 of 10.91.0.0/16-10.99.0.0/16); with --ipv6 give it again for IPv6, e.g. fd00:1:2:3::/64 (default: a unique local /64)")
+	f.StringArrayVar(&gateways, "gateway", nil, "the bridge's address (default: the subnet's first); one per family")
 	f.BoolVar(&o.Internal, "internal", false, "no way out: no outbound NAT, no default route, nothing forwarded to or from other interfaces")
-	f.BoolVar(&o.IPv6, "ipv6", false, "IPv6 (not yet: refused)")
+	f.BoolVar(&o.IPv6, "ipv6", false, "dual-stack: IPv6 addresses beside the IPv4 ones, NAT66 outbound, ports published on IPv6 too")
 	f.StringArrayVarP(&opts, "opt", "o", nil, "driver option: bridge=NAME or mtu=N (docker's com.docker.network.bridge.name, com.docker.network.driver.mtu)")
 	f.StringArrayVar(&labels, "label", nil, "set a label: KEY=VALUE")
 	f.StringVarP(&driver, "driver", "d", "bridge", "network driver: bridge")
@@ -223,7 +227,7 @@ func newNetworkPruneCommand(g *globalOptions) *cobra.Command {
 func newNetworkConnectCommand(g *globalOptions) *cobra.Command {
 	var o container.ConnectOptions
 	cmd := &cobra.Command{
-		Use:   "connect [--ip IP] [--alias NAME] NETWORK CONTAINER",
+		Use:   "connect [--ip IP] [--ip6 IP6] [--alias NAME] NETWORK CONTAINER",
 		Short: "Connect a container, running or not, to one more network (its next interface, eth1, eth2, ...)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -235,6 +239,7 @@ func newNetworkConnectCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&o.IP, "ip", "", "the container's address on the network")
+	cmd.Flags().StringVar(&o.IP6, "ip6", "", "the container's IPv6 address on the network (one created with --ipv6)")
 	cmd.Flags().StringArrayVar(&o.Aliases, "alias", nil, "another name of the container on the network")
 	return cmd
 }

@@ -157,6 +157,7 @@ func (rf *runFlags) add(f *pflag.FlagSet) {
 	f.BoolVarP(&opts.Net.PublishAll, "publish-all", "P", false, "publish the image's exposed ports on free host ports")
 	f.StringArrayVar(&opts.Net.Expose, "expose", nil, "record a port the container serves, without publishing it: PORT[/tcp|udp] or START-END[/tcp|udp]")
 	f.StringVar(&opts.Net.IP, "ip", "", "the container's address on its first network")
+	f.StringVar(&opts.Net.IP6, "ip6", "", "the container's IPv6 address on its first network (one created with --ipv6)")
 	f.StringArrayVar(&opts.Resolv.DNS, "dns", nil, "DNS server for the container")
 	f.StringArrayVar(&opts.Resolv.Search, "dns-search", nil, "DNS search domain")
 	f.StringArrayVar(&opts.Resolv.Options, "dns-option", nil, "DNS resolver option")

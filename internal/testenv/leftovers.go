@@ -224,28 +224,32 @@ func (h Host) Network(n Network) ([]string, error) {
 }
 
 // PortRules returns the rules left in the chain of published ports (chain
-// "ports" of table ip edgerun_BRIDGE: one DNAT rule per published port), by
-// their comments (edgerun:<id>). A missing table or chain holds none.
+// "ports" of tables ip and ip6 edgerun_BRIDGE: one DNAT rule per published
+// port and family), by their comments (edgerun:<id>). A missing table or
+// chain holds none.
 func PortRules(bridge string) ([]string, error) {
 	c, err := nftables.New()
 	if err != nil {
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
-	tb := &nftables.Table{Name: "edgerun_" + bridge, Family: nftables.TableFamilyIPv4}
-	rules, err := c.GetRules(tb, &nftables.Chain{Name: "ports", Table: tb})
-	if errors.Is(err, syscall.ENOENT) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("rules of chain ports in table %s: %w", tb.Name, err)
-	}
 	var left []string
-	for i, r := range rules {
-		s, ok := userdata.GetString(r.UserData, userdata.TypeComment)
-		if s = strings.TrimRight(s, "\x00"); !ok || s == "" {
-			s = fmt.Sprintf("rule %d (no comment)", i+1)
+	// The ip table, and the ip6 one of a dual-stack network.
+	for _, fam := range []nftables.TableFamily{nftables.TableFamilyIPv4, nftables.TableFamilyIPv6} {
+		tb := &nftables.Table{Name: "edgerun_" + bridge, Family: fam}
+		rules, err := c.GetRules(tb, &nftables.Chain{Name: "ports", Table: tb})
+		if errors.Is(err, syscall.ENOENT) {
+			continue
 		}
-		left = append(left, s)
+		if err != nil {
+			return nil, fmt.Errorf("rules of chain ports in table %s: %w", tb.Name, err)
+		}
+		for i, r := range rules {
+			s, ok := userdata.GetString(r.UserData, userdata.TypeComment)
+			if s = strings.TrimRight(s, "\x00"); !ok || s == "" {
+				s = fmt.Sprintf("rule %d (no comment)", i+1)
+			}
+			left = append(left, s)
+		}
 	}
 	return left, nil
 }
