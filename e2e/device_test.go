@@ -194,3 +194,72 @@ func TestDeviceCgroupRuleMirrorsMatchingNodes(t *testing.T) {
 		t.Fatalf("a node matching --device-cgroup-rule: want it in the container and usable, got %q", out)
 	}
 }
+
+func TestDeviceHotplugInOutAndReplacedWhileRunning(t *testing.T) {
+	t.Parallel()
+	dev := fakeDevDir(t)
+	e := newEnv(t)
+	e.loadBusybox()
+	byID := dev + "/serial/by-id/usb-Prolific_PL2303-if00-port0"
+	e.must("run", "-d", "--name", "gps", "--device-optional", byID+":/dev/ttyUSB0", "busybox", "sleep", "1000")
+	t.Cleanup(func() { e.run("rm", "-f", "gps") })
+	waitNode(t, e, "gps", "/dev/ttyUSB0", "absent")
+	// Plugged in while it runs: the node and its link appear.
+	mknod(t, dev+"/ttyUSB3", 10, 237)
+	link(t, "../../ttyUSB3", byID)
+	waitNode(t, e, "gps", "/dev/ttyUSB0", numbers(10, 237))
+	e.must("exec", "gps", "sh", "-c", "exec 3</dev/ttyUSB0")
+	// Unplugged: udev removes the link and the node.
+	_ = os.Remove(byID)
+	_ = os.Remove(dev + "/ttyUSB3")
+	waitNode(t, e, "gps", "/dev/ttyUSB0", "absent")
+	// Back with another minor (another port): the device cgroup follows.
+	mknod(t, dev+"/ttyUSB4", 10, 229)
+	link(t, "../../ttyUSB4", byID)
+	waitNode(t, e, "gps", "/dev/ttyUSB0", numbers(10, 229))
+	e.must("exec", "gps", "sh", "-c", "exec 3</dev/ttyUSB0")
+	// Replaced in place: the same link, a node of new numbers.
+	mknod(t, dev+"/ttyUSB4", 10, 237)
+	waitNode(t, e, "gps", "/dev/ttyUSB0", numbers(10, 237))
+	if rec := e.inspectDoc("gps"); rec.RestartCount != 0 {
+		t.Errorf("hotplug restarted the container: RestartCount %d", rec.RestartCount)
+	}
+}
+
+func TestDeviceCgroupRuleFollowsNodesWhileRunning(t *testing.T) {
+	t.Parallel()
+	testenv.SkipRootless(t, "rootless containers have no device cgroup: --device-cgroup-rule is refused")
+	e := newEnv(t)
+	e.loadBusybox()
+	name := "ttyE2E" + randomHex(t)
+	t.Cleanup(func() { _ = os.Remove("/dev/" + name) })
+	e.must("run", "-d", "--name", "hub", "--device-cgroup-rule", "c 10:237 rwm", "busybox", "sleep", "1000")
+	t.Cleanup(func() { e.run("rm", "-f", "hub") })
+	mknod(t, "/dev/"+name, 10, 237)
+	waitNode(t, e, "hub", "/dev/"+name, numbers(10, 237))
+	e.must("exec", "hub", "sh", "-c", "exec 3</dev/"+name)
+	_ = os.Remove("/dev/" + name)
+	waitNode(t, e, "hub", "/dev/"+name, "absent")
+}
+
+func TestDeviceRestartOnDeviceRestartsWhenItComesBack(t *testing.T) {
+	t.Parallel()
+	dev := fakeDevDir(t)
+	e := newEnv(t)
+	e.loadBusybox()
+	byID := dev + "/serial/by-id/usb-modem"
+	mknod(t, dev+"/ttyACM0", 10, 237)
+	link(t, "../../ttyACM0", byID)
+	e.must("run", "-d", "--name", "modem", "--restart-on-device", "--device", byID+":/dev/ttyACM0", "busybox", "sleep", "1000")
+	t.Cleanup(func() { e.run("rm", "-f", "modem") })
+	_ = os.Remove(byID)
+	waitNode(t, e, "modem", "/dev/ttyACM0", "absent")
+	mknod(t, dev+"/ttyACM1", 10, 229)
+	link(t, "../../ttyACM1", byID)
+	for deadline := time.Now().Add(20 * time.Second); e.inspectDoc("modem").RestartCount == 0; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("--restart-on-device: the container was not restarted when its device came back")
+		}
+	}
+	waitNode(t, e, "modem", "/dev/ttyACM0", numbers(10, 229))
+}
