@@ -22,6 +22,7 @@ import (
 	"github.com/edgerun/edgerun/logfile"
 	"github.com/edgerun/edgerun/restart"
 	"github.com/edgerun/edgerun/rootfs"
+	"github.com/edgerun/edgerun/specgen"
 )
 
 // monitor owns one detached container: it starts it, logs its output,
@@ -159,6 +160,10 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 	// container's monitor keeps nothing of it (see shed).
 	spec, err := m.r.loadSpec(m.id)
 	if err != nil {
+		return nil, &ExitError{ExitRuntimeFailed, err}
+	}
+	// A device named by a stable link gets the node the link names now.
+	if _, err := specgen.ApplyDevices(spec, "/dev", m.r.cfg.Rootless); err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
 	// Its network namespace may have gone with a wiped /run.

@@ -29,7 +29,7 @@ import (
 // relay/relay.c:
 //
 //	edgerun-mon NAME __monitor ROOT STATE ID relay PID STARTED BACKOFF log=PATH
-//	    max-size=N max-file=N [health=MS,MS,MS,MS] owner=FD stdout=FD
+//	    max-size=N max-file=N [health=MS,MS,MS,MS] [devices=DIR:DIR...] owner=FD stdout=FD
 //	    [stderr=FD] [keep=FD]
 //	edgerun-mon NAME __monitor ROOT STATE ID resume PID STARTED BACKOFF [exit=CODE]
 //	    [wake=1] owner=FD [stdout=FD stderr=FD keep=FD]
@@ -62,6 +62,9 @@ func (m *monitor) shed(rec *Record, run *monitorRun, started time.Time, backoff 
 	if h := rec.HealthCheck; h != nil {
 		args = append(args, fmt.Sprintf("health=%d,%d,%d,%d", h.Interval.Milliseconds(), h.StartInterval.Milliseconds(),
 			h.StartPeriod.Milliseconds(), h.Timeout.Milliseconds()))
+	}
+	if dirs := m.r.hotplugDirs(m.id); len(dirs) > 0 {
+		args = append(args, "devices="+strings.Join(dirs, ":"))
 	}
 	args = append(args, "owner="+strconv.Itoa(int(m.owner.Fd())))
 	fds := []uintptr{m.owner.Fd()}
@@ -107,7 +110,7 @@ func parseResume(args []string) (*resumed, *os.File, error) {
 	for _, a := range args[3:] {
 		name, v, ok := strings.Cut(a, "=")
 		switch name {
-		case "log", "max-size", "max-file", "health": // the C monitor's: the record says the same
+		case "log", "max-size", "max-file", "health", "devices": // the C monitor's: the record says the same
 			continue
 		}
 		fd, err := strconv.Atoi(v)

@@ -3,7 +3,7 @@
 // Go monitor starts the container, then re-executes this binary as
 //
 //	edgerun-mon NAME __monitor ROOT STATE ID relay PID STARTED BACKOFF log=PATH
-//	    max-size=N max-file=N [health=MS,MS,MS,MS] owner=FD stdout=FD
+//	    max-size=N max-file=N [health=MS,MS,MS,MS] [devices=DIR:DIR...] owner=FD stdout=FD
 //	    [stderr=FD] [keep=FD]
 //
 // This constructor takes that over before the Go runtime starts: it holds
@@ -14,6 +14,10 @@
 // again as "... resume PID STARTED BACKOFF exit=CODE [wake=1] owner=FD" to
 // record the exit and apply the restart policy. When the arguments are not
 // what it expects it returns, and the Go monitor resumes in Go instead.
+//
+// With devices=DIR:DIR... it follows the container's host devices
+// (devwatch.c): a change in one of those directories runs
+// "edgerun-dev __devices ROOT STATE ID" as its child.
 //
 // With health=INTERVAL,START_INTERVAL,START_PERIOD,TIMEOUT (milliseconds)
 // it also probes the container's health check: at each due time it runs
@@ -39,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devwatch.h"
 #include "probe.h"
 
 #define RELAY_LINE_MAX (16 << 10) // logfile.LineMax
@@ -69,6 +74,7 @@ struct relay {
 	int pid, owner, keep, nstreams, wake;
 	sigset_t mask; // the signal mask to give the Go monitor
 	struct relay_health health;
+	struct relay_devices devices;
 	struct relay_stream streams[RELAY_STREAMS];
 	struct relay_log log;
 	char rbuf[RELAY_READ];
@@ -136,6 +142,10 @@ static int relay_parse(struct relay *r, int argc, char **argv)
 		} else if (klen == 4 && strncmp(a, "keep", 4) == 0) {
 			if ((r->keep = parse_fd(val)) < 0)
 				return -1;
+		} else if (klen == 7 && strncmp(a, "devices", 7) == 0) {
+			if (*val != '/')
+				return -1;
+			r->devices.dirs = val;
 		} else if (klen == 6 && strncmp(a, "health", 6) == 0) {
 			if (probe_parse(&r->health, val) < 0)
 				return -1;
@@ -342,24 +352,37 @@ static int relay_loop(struct relay *r, int sfd)
 {
 	int code = -2;
 	long long deadline = 0;
-	struct pollfd pfd[RELAY_STREAMS + 1];
-	struct relay_stream *ps[RELAY_STREAMS + 1];
+	struct pollfd pfd[RELAY_STREAMS + 2];
+	struct relay_stream *ps[RELAY_STREAMS + 2];
 	if (r->health.interval > 0) {
 		r->health.status = PROBE_STARTING;
 		r->health.due = relay_now_ms() + probe_next(&r->health);
 	}
 	for (;;) {
 		probe_reap(&r->health);
+		devwatch_reap(&r->devices);
 		if (code == -2 && (code = reap(r->pid)) != -2) {
 			deadline = relay_now_ms() + RELAY_DRAIN_MS;
 			probe_stop(&r->health);
+			devwatch_stop(&r->devices);
 		}
-		int n = 0, timeout = -1;
+		int n = 0, timeout = -1, ino = -1;
 		if (code == -2 && r->health.interval > 0)
 			timeout = (int)min_ll(probe_tick(&r->health), INT_MAX);
+		if (code == -2 && devwatch_fd(&r->devices) >= 0) {
+			long long t = devwatch_tick(&r->devices);
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = (int)min_ll(t, INT_MAX);
+		}
 		pfd[n].fd = sfd;
 		pfd[n].events = POLLIN;
 		ps[n++] = NULL;
+		if (devwatch_fd(&r->devices) >= 0) {
+			ino = n;
+			pfd[n].fd = devwatch_fd(&r->devices);
+			pfd[n].events = POLLIN;
+			ps[n++] = NULL;
+		}
 		for (int i = 0; i < r->nstreams; i++) {
 			if (r->streams[i].fd >= 0) {
 				pfd[n].fd = r->streams[i].fd;
@@ -369,7 +392,7 @@ static int relay_loop(struct relay *r, int sfd)
 		}
 		if (code != -2) {
 			long long left = deadline - relay_now_ms();
-			if (n == 1 || left <= 0)
+			if (n == 1 + (ino >= 0) || left <= 0)
 				return code;
 			timeout = (int)left;
 		}
@@ -381,8 +404,10 @@ static int relay_loop(struct relay *r, int sfd)
 				if (si.ssi_signo == SIGUSR1)
 					r->wake = 1; // stop's wake-up, for the backoff sleep
 		}
+		if (ino >= 0 && (pfd[ino].revents & POLLIN))
+			devwatch_read(&r->devices);
 		for (int i = 1; i < n; i++)
-			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+			if (ps[i] != NULL && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				stream_read(r, ps[i]);
 	}
 }
@@ -430,6 +455,8 @@ __attribute__((constructor)) static void edgerun_name(int argc, char **argv, cha
 		prctl(PR_SET_NAME, "edgerun-mon", 0, 0, 0);
 	else if (strcmp(argv[1], "__health") == 0)
 		prctl(PR_SET_NAME, "edgerun-probe", 0, 0, 0);
+	else if (strcmp(argv[1], "__devices") == 0)
+		prctl(PR_SET_NAME, "edgerun-dev", 0, 0, 0);
 }
 
 __attribute__((constructor)) static void edgerun_relay(int argc, char **argv, char **envp)
@@ -450,10 +477,17 @@ __attribute__((constructor)) static void edgerun_relay(int argc, char **argv, ch
 	r->mask = old;
 	r->health.argv = argv;
 	r->health.mask = old;
+	r->devices.argv = argv;
+	r->devices.mask = old;
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return;
+	}
+	if (devwatch_open(&r->devices) < 0) {
+		close(sfd);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return; // the Go monitor resumes instead
 	}
 	r->log.fd = log_open(&r->log, 0);
 	struct stat st;
@@ -473,6 +507,7 @@ __attribute__((constructor)) static void edgerun_relay(int argc, char **argv, ch
 		close(r->keep);
 	if (r->log.fd >= 0)
 		close(r->log.fd);
+	devwatch_stop(&r->devices);
 	close(sfd);
 	relay_back(r, code, &old);
 }

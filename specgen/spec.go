@@ -54,6 +54,14 @@ type SpecOptions struct {
 	// it; VOLUMEs without an entry stay part of the container's rootfs.
 	ImageVolumes map[string]string
 	Devices      []string // --device
+	// OptionalDevices are --device-optional: like --device, but a device
+	// that is missing at a start is left out instead of refusing it.
+	OptionalDevices []string `json:",omitempty"`
+	// DeviceCgroupRules are --device-cgroup-rule ("c 188:* rwm").
+	DeviceCgroupRules []string `json:",omitempty"`
+	// RestartOnDevice is --restart-on-device: a device that comes back
+	// restarts a detached container.
+	RestartOnDevice bool `json:",omitempty"`
 
 	CapAdd, CapDrop []string
 	Privileged      bool
@@ -137,6 +145,22 @@ func GenerateSpec(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Spec, erro
 	}
 	if err := applySecurity(s, opts); err != nil {
 		return nil, err
+	}
+	plan, err := planDevices(opts)
+	if err != nil {
+		return nil, err
+	}
+	if plan != nil {
+		setPlan(s, plan)
+		missing, err := ApplyDevices(s, "/dev", opts.UserNS)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range missing {
+			if opts.Notice != nil {
+				opts.Notice(fmt.Sprintf("--device-optional %s is not there: the container starts without it", d.Host))
+			}
+		}
 	}
 	return s, nil
 }

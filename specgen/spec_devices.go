@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -12,9 +13,13 @@ import (
 
 // DeviceSpec is one --device HOST[:CONTAINER][:PERMS].
 type DeviceSpec struct {
-	Host        string // device node on the host, e.g. /dev/ttyUSB0
-	Container   string // path in the container; defaults to Host
-	Permissions string // a subset of "rwm"; defaults to "rwm"
+	// Host is the device on the host: a node (/dev/ttyUSB0) or a stable
+	// link to one (/dev/serial/by-id/...), followed at every start.
+	Host        string `json:"host"`
+	Container   string `json:"container"`   // path in the container; defaults to Host
+	Permissions string `json:"permissions"` // a subset of "rwm"; defaults to "rwm"
+	// Optional is --device-optional: the container starts without it.
+	Optional bool `json:"optional,omitempty"`
 }
 
 // ParseDevice parses --device /dev/ttyUSB0[:/dev/ttyS9][:rw].
@@ -43,6 +48,9 @@ func ParseDevice(s string) (DeviceSpec, error) {
 	if !path.IsAbs(d.Host) || strings.ContainsRune(s, 0) {
 		return DeviceSpec{}, fmt.Errorf("%w: --device %q: the host device must be an absolute path like /dev/ttyUSB0", ErrInvalidOption, s)
 	}
+	if slices.Contains(strings.Split(d.Host, "/"), "..") {
+		return DeviceSpec{}, fmt.Errorf("%w: --device %q: the host device path cannot contain ..: name the device itself, like /dev/ttyUSB0", ErrInvalidOption, s)
+	}
 	if !path.IsAbs(d.Container) || path.Clean(d.Container) != d.Container || d.Container == "/dev" {
 		return DeviceSpec{}, fmt.Errorf("%w: --device %q: the container path must be a clean absolute path like /dev/ttyUSB0", ErrInvalidOption, s)
 	}
@@ -64,24 +72,6 @@ func isDevicePerms(p string) bool {
 		}
 	}
 	return true
-}
-
-// resolve stats the host device (following symlinks, so
-// /dev/serial/by-id/... works) and returns the node to create and the
-// device cgroup rule that allows it.
-func (d DeviceSpec) resolve() (specs.LinuxDevice, specs.LinuxDeviceCgroup, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(d.Host, &st); err != nil {
-		return specs.LinuxDevice{}, specs.LinuxDeviceCgroup{}, fmt.Errorf("%w: --device %s: %w", ErrInvalidOption, d.Host,
-			&os.PathError{Op: "stat", Path: d.Host, Err: err})
-	}
-	dev, ok := deviceNode(d.Container, &st)
-	if !ok {
-		return specs.LinuxDevice{}, specs.LinuxDeviceCgroup{}, fmt.Errorf("%w: --device %s is not a character or block device", ErrInvalidOption, d.Host)
-	}
-	major, minor := dev.Major, dev.Minor
-	rule := specs.LinuxDeviceCgroup{Allow: true, Type: dev.Type, Major: &major, Minor: &minor, Access: d.Permissions}
-	return dev, rule, nil
 }
 
 // deviceNode is the node to create at path for the host device st

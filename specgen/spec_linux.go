@@ -45,21 +45,6 @@ func buildLinux(opts *SpecOptions, caps []string, hostNet bool) (*specs.Linux, e
 		l.CgroupsPath = ""
 	}
 	l.Resources.Devices = []specs.LinuxDeviceCgroup{{Allow: opts.Privileged, Access: "rwm"}}
-	for _, raw := range opts.Devices {
-		d, err := ParseDevice(raw)
-		if err != nil {
-			return nil, err
-		}
-		dev, rule, err := d.resolve()
-		if err != nil {
-			return nil, err
-		}
-		if opts.UserNS {
-			continue // bound in by deviceBinds: a user namespace cannot make device nodes
-		}
-		l.Devices = append(l.Devices, dev)
-		l.Resources.Devices = append(l.Resources.Devices, rule)
-	}
 	for _, kv := range opts.Sysctls {
 		k, v, err := checkSysctl(kv, hostNet)
 		if err != nil {
@@ -148,10 +133,6 @@ func buildMounts(img ocispec.ImageConfig, opts *SpecOptions) ([]specs.Mount, err
 	if err := setShmSize(mounts, opts.ShmSize); err != nil {
 		return nil, err
 	}
-	binds, err := deviceBinds(opts)
-	if err != nil {
-		return nil, err
-	}
 
 	if opts.SingleID {
 		// gid 5 (tty) is not mapped: devpts would refuse the option.
@@ -170,7 +151,6 @@ func buildMounts(img ocispec.ImageConfig, opts *SpecOptions) ([]specs.Mount, err
 			}
 		}
 	}
-	mounts = append(mounts, binds...)
 	for _, m := range user {
 		mounts = append(mounts, m.toSpec())
 	}
@@ -209,34 +189,6 @@ func userMounts(opts *SpecOptions) ([]MountSpec, error) {
 	}
 	if err := add(opts.Tmpfs, ParseTmpfs); err != nil {
 		return nil, err
-	}
-	return out, nil
-}
-
-// deviceBinds are the --device nodes of a container in a user namespace
-// (rootless), where mknod is refused: bind mounts of the host's nodes. No
-// device cgroup limits them there (and a read-only mount does not stop
-// writes to a device), so permissions other than read and write are
-// refused, never dropped silently.
-func deviceBinds(opts *SpecOptions) ([]specs.Mount, error) {
-	if !opts.UserNS {
-		return nil, nil
-	}
-	var out []specs.Mount
-	for _, raw := range opts.Devices {
-		d, err := ParseDevice(raw)
-		if err != nil {
-			return nil, err
-		}
-		dev, _, err := d.resolve()
-		if err != nil {
-			return nil, err
-		}
-		if !strings.Contains(d.Permissions, "r") || !strings.Contains(d.Permissions, "w") {
-			return nil, fmt.Errorf("%w: --device %s: rootless containers have no device cgroup, so access %q cannot be enforced: "+
-				"give rw (the default), or run the container as root", ErrInvalidOption, raw, d.Permissions)
-		}
-		out = append(out, specs.Mount{Destination: dev.Path, Type: "bind", Source: d.Host, Options: []string{"bind", "nosuid", "noexec"}})
 	}
 	return out, nil
 }

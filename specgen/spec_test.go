@@ -14,7 +14,7 @@ func TestGenerateSpecRefusesBadOptions(t *testing.T) {
 		"mount on sys":     {func(o *SpecOptions) { o.Volumes = []string{"/etc:/sys/kernel"} }, "in /sys"},
 		"missing source":   {func(o *SpecOptions) { o.Volumes = []string{"/no/such/dir:/x"} }, "create it first"},
 		"two mounts":       {func(o *SpecOptions) { o.Volumes = []string{"/etc:/x"}; o.Tmpfs = []string{"/x"} }, "two mounts"},
-		"missing device":   {func(o *SpecOptions) { o.Devices = []string{"/dev/nonexistent-edgerun"} }, "no such file"},
+		"missing device":   {func(o *SpecOptions) { o.Devices = []string{"/dev/nonexistent-edgerun"} }, "--device-optional"},
 		"host net sysctl":  {func(o *SpecOptions) { o.HostNetwork = true; o.Sysctls = []string{"net.core.somaxconn=1"} }, "host network"},
 		"unknown user":     {func(o *SpecOptions) { o.User = "ghost" }, "ghost"},
 		"bad hostname":     {func(o *SpecOptions) { o.Hostname = "a b" }, "hostname"},

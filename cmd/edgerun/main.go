@@ -40,6 +40,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == container.MonitorCommand {
 		os.Exit(container.MonitorMain(os.Args[2:]))
 	}
+	// A running container's device sync, run by its monitor on hotplug.
+	if len(os.Args) > 1 && os.Args[1] == container.DevicesCommand {
+		os.Exit(container.DevicesMain(os.Args[2:]))
+	}
 	// One probe of a container's health check, run by its monitor.
 	if len(os.Args) > 1 && os.Args[1] == container.HealthCommand {
 		os.Exit(container.ProbeMain(os.Args[2:]))
