@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -25,7 +26,7 @@ func netRuntime(t *testing.T) *Runtime {
 	b := make([]byte, 3)
 	rand.Read(b)
 	r.cfg.Bridge = fmt.Sprintf("ertr%x", b)
-	r.cfg.Subnet = fmt.Sprintf("10.197.%d.0/24", b[0])
+	r.cfg.Subnet = freeTestSubnet(t, b[0])
 	n, err := r.network()
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +38,29 @@ func netRuntime(t *testing.T) *Runtime {
 		}
 	})
 	return r
+}
+
+// freeTestSubnet is a 10.196.X.0/24, from X = start on, that no interface
+// of the host has an address in: this package's own range (e2e takes
+// 10.195, the reliability suite 10.197, netns 10.198 and 10.199), and
+// never one a bridge of a test running beside it holds.
+func freeTestSubnet(t *testing.T, start byte) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 256 {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 196, start + byte(i), 0}), 24)
+		if !slices.ContainsFunc(addrs, func(a net.Addr) bool {
+			ip, ok := netip.AddrFromSlice(a.(*net.IPNet).IP)
+			return ok && p.Contains(ip.Unmap())
+		}) {
+			return p.String()
+		}
+	}
+	t.Fatal("no free subnet in 10.196.0.0/16")
+	return ""
 }
 
 // assertNoNetworkLeftovers checks that no lease, netns mount, veth or
