@@ -2,7 +2,6 @@ package netns
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -24,11 +23,9 @@ import (
 func testStore(t *testing.T) (s *Store, sub func(i int) string) {
 	t.Helper()
 	testenv.RequireRoot(t, "create bridges and nftables tables")
-	b := make([]byte, 2)
-	rand.Read(b)
 	dir := t.TempDir()
 	s = OpenStore(Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"),
-		Bridge: "ert" + randomHex(t, 3), Subnet: fmt.Sprintf("10.199.%d.0/24", b[0])})
+		Bridge: "ert" + randomHex(t, 3), Subnet: fmt.Sprintf("10.199.%d.0/24", freeOctet(t, 199))})
 	t.Cleanup(func() {
 		defs, _ := s.List()
 		for _, d := range defs {
@@ -40,7 +37,13 @@ func testStore(t *testing.T) (s *Store, sub func(i int) string) {
 			}
 		}
 	})
-	return s, func(i int) string { return fmt.Sprintf("10.198.%d.0/24", (int(b[1])+i)%256) }
+	got := map[int]byte{} // sub(i) is the same subnet each time it is asked
+	return s, func(i int) string {
+		if _, ok := got[i]; !ok {
+			got[i] = freeOctet(t, 198)
+		}
+		return fmt.Sprintf("10.198.%d.0/24", got[i])
+	}
 }
 
 func link(name string) netlink.Link {
