@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgerun/edgerun/internal/atomicfile"
 	"github.com/edgerun/edgerun/internal/fault"
+	"github.com/edgerun/edgerun/internal/diskspace"
 	"github.com/edgerun/edgerun/internal/lockfile"
 )
 
@@ -127,6 +128,13 @@ func (c *Cache) EnsureWith(ctx context.Context, layers []Layer, limits UnpackOpt
 		return nil, err
 	}
 	dirs := make([]string, len(layers))
+	// The layers unpack at once onto one file system: one guard keeps
+	// the reserve for all of them (each its own would let the others eat
+	// the headroom it counts on).
+	if opts.space == nil && len(layers) > 1 {
+		cfg := newUnpackConfig(opts)
+		opts.space = diskspace.NewGuard(c.path("staging"), cfg.minFree, cfg.diskSpace)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.parallel)
 	for i, l := range layers {

@@ -107,6 +107,12 @@ type UnpackOptions struct {
 	// it the policy is chosen by Privileged() and, for root in a user
 	// namespace, by its ID mapping (see # Privileges).
 	Rootless bool
+
+	// space is the guard of the file system when several layers unpack
+	// into it at once (Cache.EnsureWith): one guard counts all their
+	// files and bytes, so that together they keep the reserve; nil: a
+	// guard of this unpack's own.
+	space *diskspace.Guard
 }
 
 // unpackConfig is Unpack's plan, built from the caller's UnpackOptions.
@@ -183,7 +189,10 @@ func Unpack(ctx context.Context, r io.Reader, dst string, opts UnpackOptions) (S
 		return st, err
 	}
 	cfg.ids = ids
-	space := diskspace.NewGuard(dst, cfg.minFree, cfg.diskSpace)
+	space := opts.space
+	if space == nil {
+		space = diskspace.NewGuard(dst, cfg.minFree, cfg.diskSpace)
+	}
 	if err := space.Check(); err != nil {
 		return st, noSpace(err)
 	}
