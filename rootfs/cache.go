@@ -16,8 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/internal/atomicfile"
-	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/internal/diskspace"
+	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/internal/lockfile"
 )
 
