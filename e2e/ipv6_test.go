@@ -14,6 +14,8 @@ import (
 	"github.com/vishvananda/netlink"
 	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 // The IPv6 addresses of the fake host's uplink and of the internet
@@ -203,6 +205,14 @@ func TestIPv6Refusals(t *testing.T) {
 	t.Parallel()
 	n := newNetEnv(t)
 	n.loadBusybox()
+	if testenv.Rootless() {
+		// Rootless networks leave through slirp4netns, started without IPv6.
+		r := n.run("network", "create", "--ipv6", "six")
+		if r.code != 1 || !strings.Contains(r.stderr, "--ipv6: rootless networks are IPv4 only") {
+			t.Errorf("network create --ipv6, rootless: %s, want the refusal", r)
+		}
+		return
+	}
 	n.userNetwork(t, "six", "--ipv6", "--subnet", "fd00:e2e:7::/64")
 	n.userNetwork(t, "four")
 	for _, c := range []struct {
