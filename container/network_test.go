@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +25,7 @@ func netRuntime(t *testing.T) *Runtime {
 	b := make([]byte, 3)
 	rand.Read(b)
 	r.cfg.Bridge = fmt.Sprintf("ertr%x", b)
-	r.cfg.Subnet = freeTestSubnet(t)
+	r.cfg.Subnet = testenv.FreeSubnet(t, 196).String()
 	n, err := r.network()
 	if err != nil {
 		t.Fatal(err)
@@ -39,39 +37,6 @@ func netRuntime(t *testing.T) *Runtime {
 		}
 	})
 	return r
-}
-
-// freeTestSubnet is a 10.196.X.0/24 that no interface of the host has an
-// address in: this package's own range (e2e takes 10.195, the
-// reliability suite 10.197, netns 10.198 and 10.199). X comes from a
-// process counter from a random start, so two tests never pick the same.
-func freeTestSubnet(t *testing.T) string {
-	t.Helper()
-	testSubnets.Do(func() {
-		b := make([]byte, 1)
-		rand.Read(b)
-		testSubnets.next.Store(uint32(b[0]))
-	})
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 256 {
-		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 196, byte(testSubnets.next.Add(1)), 0}), 24)
-		if !slices.ContainsFunc(addrs, func(a net.Addr) bool {
-			ip, ok := netip.AddrFromSlice(a.(*net.IPNet).IP)
-			return ok && p.Contains(ip.Unmap())
-		}) {
-			return p.String()
-		}
-	}
-	t.Fatal("no free subnet in 10.196.0.0/16")
-	return ""
-}
-
-var testSubnets struct {
-	sync.Once
-	next atomic.Uint32
 }
 
 // assertNoNetworkLeftovers checks that no lease, netns mount, veth or

@@ -12,10 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,7 +35,7 @@ func testNetwork(t *testing.T, bits int) *Network {
 	suffix := randomHex(t, 3)
 	dir := t.TempDir()
 	// 10.199.0.0/16 is private and unused by docker, podman and edgerun's default.
-	subnet := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 199, freeOctet(t, 199), 0}), bits).Masked()
+	subnet := netip.PrefixFrom(testenv.FreeSubnet(t, 199).Addr(), bits).Masked()
 	n, err := Open(Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"),
 		Bridge: "ert" + suffix, Subnet: subnet.String()})
 	if err != nil {
@@ -50,40 +48,6 @@ func testNetwork(t *testing.T, bits int) *Network {
 		}
 	})
 	return n
-}
-
-// testOctets hands out the third octet of the tests' 10.199.X.0/24
-// subnets: distinct within this process (two random picks met), from a
-// random start so that processes rarely meet; freeOctet skips one an
-// interface of the host already has an address in.
-var testOctets struct {
-	sync.Once
-	next atomic.Uint32
-}
-
-func freeOctet(t *testing.T, second byte) byte {
-	t.Helper()
-	testOctets.Do(func() {
-		b := make([]byte, 1)
-		rand.Read(b)
-		testOctets.next.Store(uint32(b[0]))
-	})
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 256 {
-		x := byte(testOctets.next.Add(1))
-		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, second, x, 0}), 24)
-		if !slices.ContainsFunc(addrs, func(a net.Addr) bool {
-			ip, ok := netip.AddrFromSlice(a.(*net.IPNet).IP)
-			return ok && p.Contains(ip.Unmap())
-		}) {
-			return x
-		}
-	}
-	t.Fatalf("no free subnet in 10.%d.0.0/16", second)
-	return 0
 }
 
 func randomHex(t *testing.T, n int) string {

@@ -3,7 +3,6 @@ package netns
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -25,7 +24,7 @@ func testStore(t *testing.T) (s *Store, sub func(i int) string) {
 	testenv.RequireRoot(t, "create bridges and nftables tables")
 	dir := t.TempDir()
 	s = OpenStore(Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"),
-		Bridge: "ert" + randomHex(t, 3), Subnet: fmt.Sprintf("10.199.%d.0/24", freeOctet(t, 199))})
+		Bridge: "ert" + randomHex(t, 3), Subnet: testenv.FreeSubnet(t, 199).String()})
 	t.Cleanup(func() {
 		defs, _ := s.List()
 		for _, d := range defs {
@@ -37,12 +36,12 @@ func testStore(t *testing.T) (s *Store, sub func(i int) string) {
 			}
 		}
 	})
-	got := map[int]byte{} // sub(i) is the same subnet each time it is asked
+	got := map[int]string{} // sub(i) is the same subnet each time it is asked
 	return s, func(i int) string {
 		if _, ok := got[i]; !ok {
-			got[i] = freeOctet(t, 198)
+			got[i] = testenv.FreeSubnet(t, 198).String()
 		}
-		return fmt.Sprintf("10.198.%d.0/24", got[i])
+		return got[i]
 	}
 }
 

@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -38,9 +36,6 @@ var suite struct {
 
 	checkOnce sync.Once
 	hasCheck  bool // the binary has `edgerun check`
-
-	nets     atomic.Uint32 // bridges handed out
-	netStart uint32        // a random first subnet, so reruns do not reuse one
 }
 
 func TestMain(m *testing.M) {
@@ -50,7 +45,6 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	suite.tmp = tmp
-	suite.netStart = rand.Uint32N(200)
 	code := m.Run()
 	os.RemoveAll(tmp)
 	os.Exit(code)
@@ -116,10 +110,10 @@ type env struct {
 func newEnv(t *testing.T, bin string) *env {
 	t.Helper()
 	base := t.TempDir()
-	n := freeSubnet(t)
+	n := testenv.FreeSubnet(t, 197).Addr().As4()[2]
 	e := &env{
 		t: t, bin: bin, base: base, root: filepath.Join(base, "root"), state: filepath.Join(base, "state"),
-		bridge: fmt.Sprintf("erl%04x%02x", os.Getpid()&0xffff, n&0xff),
+		bridge: fmt.Sprintf("erl%04x%02x", os.Getpid()&0xffff, n),
 		subnet: fmt.Sprintf("10.197.%d.0/24", n),
 		log:    filepath.Join(base, "fault.log"),
 		ids:    map[string]bool{}, ackImage: map[string]bool{}, ackCtr: map[string]string{},

@@ -3,8 +3,6 @@ package reliability
 import (
 	"bytes"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,29 +15,6 @@ import (
 
 	"github.com/edgerun/edgerun/internal/testenv"
 )
-
-// freeSubnet picks the next 10.197.N.0/24 of this process that no
-// interface of the host has an address in (edgerun refuses a subnet that
-// overlaps another interface's).
-func freeSubnet(t *testing.T) uint32 {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 250 {
-		n := (suite.netStart+suite.nets.Add(1))%250 + 1
-		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 197, byte(n), 0}), 24)
-		if !slices.ContainsFunc(addrs, func(a net.Addr) bool {
-			ip, ok := netip.AddrFromSlice(a.(*net.IPNet).IP)
-			return ok && p.Contains(ip.Unmap())
-		}) {
-			return n
-		}
-	}
-	t.Fatal("no free subnet in 10.197.0.0/16")
-	return 0
-}
 
 // alive says whether pid is a process that has not exited. A killed
 // multi-threaded process shows its leader as a zombie while its other
