@@ -127,6 +127,9 @@ func (m *monitor) run() error {
 				code, exited = exitCodeOf(err), true
 				m.unlock()
 			} else {
+				// Docker's backoff reset counts the time the process ran,
+				// not the time it took to set the container up.
+				started = time.Now()
 				m.unlock()
 				m.report(nil)
 				m.shed(rec, run, started, backoff) // returns only if the re-exec failed

@@ -73,6 +73,17 @@ sed -n 's/^@@VM test-begin \([^ ]*\).*/\1/p' "$log" | while read -r pkg; do
 	fi
 done | grep -q x && fail=1
 [ -z "$fail" ] || grep -E -e '^ *--- FAIL' -e '^(FAIL|panic:)' "$log" >&2
+# What each failed test said (go test -v streams it under "=== NAME T"):
+# CI shows this output and not the console.
+if [ -n "$fail" ]; then
+	for t in $(sed -n 's/^ *--- FAIL: \([^ ]*\) .*/\1/p' "$log" | sort -u); do
+		awk -v t="$t" '
+			/^=== (RUN|CONT|NAME|PAUSE) / { in_t = ($3 == t); next }
+			/^ *--- (PASS|FAIL|SKIP): / { in_t = 0; next }
+			in_t && /^ +[^ ]+\.go:[0-9]+: / { print t ": " $0; if (++n >= 20) exit }
+		' "$log" >&2
+	done
+fi
 for t in $(sed -n 's/^require //p' "$here/suites/$suite"); do
 	grep -Eq -e "^ *--- PASS: $t \(" "$log" || problem "required test $t did not pass: $(grep -E -e "^ *--- (SKIP|FAIL): $t " -A2 "$log" | tr '\n' ' ')"
 done
