@@ -25,9 +25,12 @@ func (r *Runtime) libcontainerRoot() string { return filepath.Join(r.cfg.State, 
 // libcontainer container.
 func (r *Runtime) createLibcontainer(id string, spec *specs.Spec) (*libcontainer.Container, error) {
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
-		CgroupName:   id,
-		Spec:         spec,
-		RootlessEUID: os.Geteuid() != 0,
+		CgroupName: id,
+		Spec:       spec,
+		// A rootless container of --group-add keep-groups has a user
+		// namespace of its own: told it is rootless, libcontainer leaves
+		// the groups of the user who runs edgerun to its processes.
+		RootlessEUID: os.Geteuid() != 0 || r.cfg.Rootless && specgen.HasOwnUserNamespace(spec),
 		// In a rootless session edgerun is root in a user namespace: the
 		// cgroups it cannot write are not errors when it set no limits.
 		RootlessCgroups: r.cfg.Rootless,

@@ -45,6 +45,9 @@ func mknod(t *testing.T, path string, major, minor uint32) {
 	if err := unix.Mknod(path, unix.S_IFCHR|0o660, int(unix.Mkdev(major, minor))); err != nil {
 		t.Fatalf("mknod %s: %v", path, err)
 	}
+	if err := os.Chmod(path, 0o660); err != nil { // not the umask's 0640
+		t.Fatal(err)
+	}
 	// The nodes stand for sensors with real drivers (loop, fuse); a kernel
 	// without the driver (the VM matrix's) has nothing behind them.
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
@@ -127,11 +130,12 @@ func TestDeviceMissingRefusesUnlessOptional(t *testing.T) {
 	e.loadBusybox()
 	absent := dev + "/serial/by-id/usb-absent"
 	r := e.run("run", "--rm", "--device", absent+":/dev/ttyUSB0", "busybox", "true")
-	if r.code != 125 || !strings.Contains(r.stderr, "no such device") || !strings.Contains(r.stderr, "--device-optional") {
-		t.Fatalf("a missing --device: want exit 125 saying no such device and naming --device-optional, got %s", r)
+	want := "invalid run option: --device " + absent + ": no such device: plug it in, or pass it with --device-optional to start without it"
+	if r.code != 125 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("a missing --device: want exit 125 saying %q, got %s", want, r)
 	}
 	r = e.run("run", "--rm", "--device-optional", absent+":/dev/ttyUSB0", "busybox", "test", "-e", "/dev/ttyUSB0")
-	if r.code != 1 || !strings.Contains(r.stderr, "starts without it") {
+	if want := "note: --device-optional " + absent + " is not there: the container starts without it"; r.code != 1 || !strings.Contains(r.stderr, want) {
 		t.Fatalf("a missing --device-optional: want it started without the device (test -e exits 1) and a note, got %s", r)
 	}
 	mknod(t, dev+"/ttyA", 10, 237)
@@ -150,16 +154,23 @@ func TestDeviceBadInputIsRefused(t *testing.T) {
 	if err := os.Symlink("/etc/passwd", outside); err != nil {
 		t.Fatal(err)
 	}
+	// The messages of docs/cli.md's "Error messages" table, whole.
 	for _, tt := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"--device", "/etc/passwd:/dev/x"}, "is not a character or block device"},
-		{[]string{"--device", outside + ":/dev/x"}, "outside /dev"},
-		{[]string{"--device", "/dev/../etc/passwd:/dev/x"}, "cannot contain .."},
-		{[]string{"--device-cgroup-rule", "x 188:* rwm"}, "must be c (character), b (block) or a (all)"},
-		{[]string{"--device-cgroup-rule", "c 5000:* rwm"}, "must be * or a number up to 4095"},
-		{[]string{"--device-cgroup-rule", "c 188:* rwx"}, "combination of r, w and m"},
+		{[]string{"--device", "/etc/passwd:/dev/x"},
+			"invalid run option: --device /etc/passwd is not a character or block device: name a device node, like /dev/ttyUSB0"},
+		{[]string{"--device", outside + ":/dev/x"},
+			"invalid run option: --device " + outside + ": the link leads to /etc/passwd, outside /dev: a device link must point to a node in /dev"},
+		{[]string{"--device", "/dev/../etc/passwd:/dev/x"},
+			"invalid run option: --device \"/dev/../etc/passwd:/dev/x\": the host device path cannot contain ..: name the device itself, like /dev/ttyUSB0"},
+		{[]string{"--device-cgroup-rule", "x 188:* rwm"},
+			"invalid run option: --device-cgroup-rule \"x 188:* rwm\": the type \"x\" must be c (character), b (block) or a (all)"},
+		{[]string{"--device-cgroup-rule", "c 5000:* rwm"},
+			"invalid run option: --device-cgroup-rule \"c 5000:* rwm\": the major \"5000\" must be * or a number up to 4095"},
+		{[]string{"--device-cgroup-rule", "c 188:* rwx"},
+			"invalid run option: --device-cgroup-rule \"c 188:* rwx\": the access \"rwx\" must be a combination of r, w and m"},
 	} {
 		r := e.run(append(append([]string{"run", "--rm"}, tt.args...), "busybox", "true")...)
 		if r.code != 125 || !strings.Contains(r.stderr, tt.want) {

@@ -11,7 +11,8 @@
 # ROOTLESS_RUN=REGEXP runs only the tests it matches (go test -run), e.g. ROOTLESS_RUN=Volume.
 #
 # What it changes on the host, and undoes at exit: two users (edgerun-rl-sub-ID, edgerun-rl-one-ID)
-# and their /etc/subuid and /etc/subgid lines; /dev/net/tun's mode (slirp4netns opens it as the
+# and their /etc/subuid and /etc/subgid lines; a group of both (edgerun-rl-dev-ID) and a null device
+# of that group (/dev/edgerun-rl-ID-sensor, 0660); /dev/net/tun's mode (slirp4netns opens it as the
 # user; Debian's udev makes it 0666, some container hosts 0600).
 set -eu
 
@@ -42,6 +43,8 @@ cleanup() {
 		sed -i "/^$u:/d" /etc/subuid /etc/subgid
 	done
 	[ -n "$tun_mode" ] && chmod "$tun_mode" /dev/net/tun
+	rm -f "/dev/edgerun-rl-$run_id-sensor"
+	groupdel "edgerun-rl-dev-$run_id" 2>/dev/null || true
 	[ "${ROOTLESS_KEEP:-}" = 1 ] || rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
@@ -59,6 +62,14 @@ for u in $USERS; do
 	chmod 0700 "$WORK/$u/run"
 done
 usermod --add-subuids "$SUBIDS" --add-subgids "$SUBIDS" "$U_SUB"
+# A device the users may open through a supplementary group only, as a serial port through
+# dialout: --group-add keep-groups must keep that group (e2e TestDeviceGroupAddKeepGroups...).
+G_DEV=edgerun-rl-dev-$run_id
+DEV_NODE=/dev/edgerun-rl-$run_id-sensor
+groupadd "$G_DEV"
+for u in $USERS; do usermod -a -G "$G_DEV" "$u"; done
+mknod -m 0660 "$DEV_NODE" c 1 3
+chgrp "$G_DEV" "$DEV_NODE"
 # useradd gives new users ranges of its own unless told not to (SUB_UID_COUNT above): make sure.
 if grep -q "^$U_ONE:" /etc/subuid /etc/subgid; then
 	echo "rootless-test: $U_ONE has subordinate IDs, but must have none" >&2
@@ -90,6 +101,7 @@ run_suite() {
 			PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
 			EDGERUN_BIN="$WORK/share/edgerun" EDGERUN_TEST_IMAGES="$WORK/share/images" \
 			EDGERUN_E2E_PROBE="$WORK/share/probe" EDGERUN_TEST_ROOTLESS=1 EDGERUN_TEST_ROOTLESS_MAPPING="$2" \
+			EDGERUN_TEST_GROUP_DEVICE="$DEV_NODE" \
 			"$WORK/share/e2e.test" -test.v -test.count=1 -test.timeout=20m ${ROOTLESS_RUN:+-test.run "$ROOTLESS_RUN"}
 	) >"$WORK/$u.log" 2>&1
 }

@@ -193,7 +193,7 @@ func resolveHost(d DeviceSpec) (specs.LinuxDevice, error) {
 	}
 	dev, ok := deviceNode(d.Container, &st)
 	if !ok {
-		return specs.LinuxDevice{}, fmt.Errorf("%w: --device %s is not a character or block device", ErrInvalidOption, d.Host)
+		return specs.LinuxDevice{}, fmt.Errorf("%w: --device %s is not a character or block device: name a device node, like /dev/ttyUSB0", ErrInvalidOption, d.Host)
 	}
 	return dev, nil
 }
@@ -239,8 +239,15 @@ func DesiredDevices(p *DevicePlan, devDir string, userNS bool) (*Desired, error)
 			continue
 		}
 		major, minor := dev.Major, dev.Minor
-		out.Nodes = append(out.Nodes, dev)
 		out.Rules = append(out.Rules, specs.LinuxDeviceCgroup{Allow: true, Type: dev.Type, Major: &major, Minor: &minor, Access: d.Permissions})
+		if onDevpts(d.Host) {
+			// A pseudo-terminal (the virtual serial port of socat, ser2net
+			// or a test's pty pair) opens only through its devpts: a node
+			// made elsewhere gives EIO. It is bound, and allowed by number.
+			out.Binds = append(out.Binds, specs.Mount{Destination: d.Container, Type: "bind", Source: d.Host, Options: []string{"bind", "nosuid", "noexec"}})
+			continue
+		}
+		out.Nodes = append(out.Nodes, dev)
 	}
 	var rules []specs.LinuxDeviceCgroup
 	for _, raw := range p.Rules {
@@ -263,6 +270,13 @@ func DesiredDevices(p *DevicePlan, devDir string, userNS bool) (*Desired, error)
 		}
 	}
 	return out, nil
+}
+
+// onDevpts says whether path (its links followed) is on a devpts file
+// system: a pseudo-terminal's slave.
+func onDevpts(path string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(path, &st) == nil && st.Type == unix.DEVPTS_SUPER_MAGIC
 }
 
 // ownDevices are the nodes every container's /dev has of its own.

@@ -2,12 +2,14 @@ package specgen
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 func TestParseDeviceCgroupRule(t *testing.T) {
@@ -130,5 +132,31 @@ func TestWatchDirs(t *testing.T) {
 	got := strings.Join(p.WatchDirs(), " ")
 	if got != "/dev/serial/by-id /dev/serial /dev" {
 		t.Fatalf("WatchDirs = %q", got)
+	}
+}
+
+func TestDesiredDevicesBindsAPseudoTerminal(t *testing.T) {
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	defer ptmx.Close()
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave := fmt.Sprintf("/dev/pts/%d", n)
+	want, err := DesiredDevices(&DevicePlan{Devices: []DeviceSpec{{Host: slave, Container: "/dev/ttyUSB0", Permissions: "rwm"}}}, t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Nodes) != 0 {
+		t.Errorf("a pty slave made as a node (it would give EIO): %+v", want.Nodes)
+	}
+	if len(want.Binds) != 1 || want.Binds[0].Source != slave || want.Binds[0].Destination != "/dev/ttyUSB0" {
+		t.Errorf("a pty slave: want it bound at /dev/ttyUSB0, got %+v", want.Binds)
+	}
+	if len(want.Rules) != 1 || want.Rules[0].Major == nil || *want.Rules[0].Major < 136 || *want.Rules[0].Major > 143 || want.Rules[0].Minor == nil || *want.Rules[0].Minor != int64(n) {
+		t.Errorf("a pty slave: want its numbers allowed, got %+v", want.Rules)
 	}
 }

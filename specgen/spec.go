@@ -108,6 +108,10 @@ type SpecOptions struct {
 	// HostDevices lists the devices --privileged passes through; nil
 	// means the host's /dev.
 	HostDevices func() ([]specs.LinuxDevice, error) `json:"-"`
+	// IDMaps are the IDs of edgerun's user namespace, which a rootless
+	// container of --group-add keep-groups maps one-to-one; nil means
+	// SessionIDMaps().
+	IDMaps *IDMaps
 	// X32 says whether the kernel runs x32 syscalls (amd64), which the
 	// default seccomp profile then covers; nil asks this kernel.
 	X32 *bool
@@ -129,6 +133,15 @@ func GenerateSpec(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Spec, erro
 	linux, err := buildLinux(opts, caps, opts.HostNetwork)
 	if err != nil {
 		return nil, err
+	}
+	if keep, _, _ := splitKeepGroups(opts.GroupAdd, opts.UserNS); keep && !opts.SingleID {
+		maps := opts.IDMaps
+		if maps == nil {
+			if maps, err = SessionIDMaps(); err != nil {
+				return nil, err
+			}
+		}
+		keepGroupsNamespace(linux, maps)
 	}
 	mounts, err := buildMounts(img, opts)
 	if err != nil {
@@ -194,9 +207,16 @@ func buildProcess(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Process, [
 	if opts.User != "" {
 		userSpec = opts.User
 	}
-	u, err := resolveUser(opts.Rootfs, userSpec, opts.GroupAdd)
+	keep, groupAdd, err := splitKeepGroups(opts.GroupAdd, opts.UserNS)
 	if err != nil {
 		return nil, nil, err
+	}
+	u, err := resolveUser(opts.Rootfs, userSpec, groupAdd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if keep {
+		u.AdditionalGids = nil // the user's own groups are kept instead
 	}
 	if opts.SingleID {
 		if opts.User == "" && (u.UID != 0 || u.GID != 0) {
@@ -206,7 +226,7 @@ func buildProcess(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Process, [
 			}
 			u = resolvedUser{Home: u.Home}
 		}
-		if err := singleIDUser(u, userSpec, opts.GroupAdd); err != nil {
+		if err := singleIDUser(u, userSpec, groupAdd); err != nil {
 			return nil, nil, err
 		}
 		u.AdditionalGids = nil // the image's groups of root: not mapped, never joined

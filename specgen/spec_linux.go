@@ -142,8 +142,11 @@ func buildMounts(img ocispec.ImageConfig, opts *SpecOptions) ([]specs.Mount, err
 			}
 		}
 	}
-	if opts.UserNS && opts.HostNetwork {
-		// sysfs mounts only for the owner of the network namespace.
+	keep, _, _ := splitKeepGroups(opts.GroupAdd, opts.UserNS)
+	if opts.UserNS && (opts.HostNetwork || keep && !opts.SingleID && opts.NetNSPath != "") {
+		// sysfs mounts only for the owner of the network namespace: not
+		// the container's own user namespace of keep-groups when it joins
+		// the one edgerun made.
 		for i := range mounts {
 			if mounts[i].Destination == "/sys" {
 				mounts[i] = specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys",

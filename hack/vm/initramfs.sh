@@ -24,6 +24,11 @@ kroot=$kdir/root
 mods="overlay veth bridge br_netfilter nf_tables nft_chain_nat nft_nat nft_masq nft_ct nft_redir
 nft_fib_inet nft_fib_ipv4 nft_fib_ipv6 nft_reject_inet nf_conntrack nft_compat tun dummy
 ${VM_MODULES_EXTRA:-}"
+# The drivers the device tests (e2e/device_test.go) open, where the kernel has them: loop and
+# fuse stand for sensors, i2c-stub is an I2C bus with a chip at 0x48 (not in the arm64 kernel;
+# the arm64 VM's GPIO is qemu virt's PL061, built in).
+optional="loop fuse i2c_dev i2c_stub"
+params_i2c_stub="chip_addr=0x48"
 
 tree=$(mktemp -d "${TMPDIR:-/tmp}/edgerun-initramfs.XXXXXX")
 trap 'rm -rf "$tree"' EXIT
@@ -44,12 +49,20 @@ done
 for m in $mods; do
 	modprobe -d "$kroot" -S "$release" --show-depends "$m" ||
 		{ echo "initramfs.sh: module $m not in kernel $release" >&2; exit 1; }
-done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' >"$tree/mods.list"
+done >"$tree/deps"
+for m in $optional; do
+	modprobe -d "$kroot" -S "$release" --show-depends "$m" 2>/dev/null || :
+done >>"$tree/deps"
+awk '$1 == "insmod" && !seen[$2]++ { print $2 }' "$tree/deps" >"$tree/mods.list"
+rm "$tree/deps"
+# load.order: a module's path, then its parameters (hack/vm/init loads them in this order).
 while read -r ko; do
 	rel=${ko#"$kroot"/lib/modules/"$release"/}
 	mkdir -p "$tree/lib/modules/kernel/$(dirname "$rel")"
 	cp "$ko" "$tree/lib/modules/kernel/$rel"
-	echo "/lib/modules/kernel/$rel" >>"$tree/lib/modules/load.order"
+	name=$(basename "$rel" | sed 's/\.ko.*//; s/-/_/g')
+	eval "params=\${params_$name:-}"
+	echo "/lib/modules/kernel/$rel $params" >>"$tree/lib/modules/load.order"
 done <"$tree/mods.list"
 rm "$tree/mods.list"
 

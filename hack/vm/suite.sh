@@ -29,6 +29,9 @@ if [ ! -f "$file" ]; then
 fi
 export HOME=/root TMPDIR=/tmp
 export EDGERUN_TEST_IMAGES=/images EDGERUN_BIN=/usr/local/bin/edgerun EDGERUN_E2E_PROBE=/tests/probe
+# edgerun.run=REGEXP on the kernel command line (VM_RUN of hack/vm/test.sh) narrows every
+# test step to the tests matching it.
+only_run=$(sed -n 's/.*edgerun\.run=\([^ ]*\).*/\1/p' /proc/cmdline)
 as=        # the ordinary user the steps run as after a rootless step; root when empty
 cg=        # the cgroup delegated to it
 uid=2000   # its UID and GID
@@ -130,6 +133,7 @@ while read -r kind a b; do
 		run=${b%% *} skip=
 		[ "$run" = "$b" ] || skip=${b#* }
 		[ -n "$skip" ] || skip='^$'
+		[ -z "$only_run" ] || run=$only_run
 		pkgs=$a
 		case $a in
 		all) pkgs=$(staged) ;;

@@ -7,7 +7,9 @@
 #                                          oci leg needs them)
 # It fetches Debian's kernels (hack/vm/kernel.sh), assembles one initramfs per architecture
 # (stage.sh, initramfs.sh), then boots the matrix in parallel (run.sh), each VM with its own
-# timeout, and fails when any VM fails. VM_ONLY="v2 arm64" runs a part of the matrix.
+# timeout, and fails when any VM fails. VM_ONLY="v2 arm64" runs a part of the matrix, and
+# VM_RUN=REGEXP only the tests matching REGEXP in every test step (the suites' required tests
+# are not asked for then): VM_ONLY=v2 VM_RUN='^TestDevice' make test-vm.
 # The powercut leg boots its VM once per power cut (hack/vm/powercut.sh, POWERCUT_CUTS cuts,
 # default 20) from an initramfs of its own (hack/vm/powercut-stage.sh: no test binaries, the
 # registry, virtio disk and ext4 modules); its results go to $POWERCUT_RESULTS (default
@@ -73,6 +75,7 @@ echo "$matrix" | {
 	while read -r name arch extra; do
 		wanted "$name" || continue
 		[ "$extra" != - ] || extra=
+		[ -z "${VM_RUN:-}" ] || extra="$extra edgerun.run=$VM_RUN"
 		if [ "$name" = powercut ]; then
 			"$here/powercut.sh" "$VM/$arch/vmlinuz" "$VM/$arch/initrd-powercut" \
 				"${POWERCUT_RESULTS:-$VM/results/$name}" >"$VM/results/$name.txt" 2>&1 &

@@ -12,6 +12,10 @@
 //	                       the loopback: exit 0 when it answers ok (the image's HEALTHCHECK)
 //	sensor udp-echo [ADDR] send every UDP datagram on ADDR (default :8081) back to its sender
 //	                       (busybox's nc has no UDP: the tests of UDP publishing use this)
+//	sensor gpio CHIP [LINE [VALUE]]
+//	                       list the lines of the GPIO chip CHIP (/dev/gpiochipN) as JSON, or read
+//	                       LINE as an input, or drive it to VALUE (0 or 1) as an output and read it
+//	                       back (the tests of GPIO devices use this)
 //
 // Readings come from /sys/class/thermal/thermal_zone*/temp when the source is "thermal" or "auto"
 // and such a zone is readable; otherwise ("sim", or "auto" without a zone) from a deterministic
@@ -151,8 +155,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			addr = fs.Arg(0)
 		}
 		return udpEcho(ctx, addr)
+	case "gpio":
+		return gpio(fs.Args(), stdout)
 	default:
-		return fmt.Errorf("unknown command %q: use read, watch, serve, health or udp-echo", cmd)
+		return fmt.Errorf("unknown command %q: use read, watch, serve, health, udp-echo or gpio", cmd)
 	}
 }
 

@@ -174,3 +174,36 @@ func TestUDPEchoSendsDatagramsBack(t *testing.T) {
 		t.Errorf("udp-echo after cancel: %v", err)
 	}
 }
+
+// The uAPI's ioctl numbers and sizes as linux/gpio.h defines them.
+func TestGPIOUAPIMatchesTheKernelHeader(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"GPIO_GET_CHIPINFO_IOCTL", gpioGetChipInfo, 0x8044B401},
+		{"GPIO_V2_GET_LINEINFO_IOCTL", gpioGetLineInfo, 0xC100B405},
+		{"GPIO_V2_GET_LINE_IOCTL", gpioGetLine, 0xC250B407},
+		{"GPIO_V2_LINE_GET_VALUES_IOCTL", gpioGetLineValues, 0xC010B40E},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %#x, want %#x", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestGPIORefusesWhatIsNotAChip(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "use gpio CHIP"},
+		{[]string{"/nonexistent/gpiochip9"}, "no such file"},
+		{[]string{"/dev/null"}, "not a GPIO chip"},
+	} {
+		err := run(context.Background(), append([]string{"gpio"}, c.args...), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("gpio %q: error %v, want one containing %q", c.args, err, c.want)
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package specgen
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func TestSplitKeepGroups(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		in       []string
+		userNS   bool
+		keep     bool
+		rest     []string
+		errorHas string
+	}{
+		{name: "none", in: []string{"20"}, rest: []string{"20"}},
+		{name: "rootless", in: []string{"keep-groups"}, userNS: true, keep: true},
+		{name: "as root", in: []string{"keep-groups"}, errorHas: "as root, name the groups instead"},
+		{name: "with another group", in: []string{"keep-groups", "dialout"}, userNS: true, errorHas: "cannot be combined with other groups (dialout)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			keep, rest, err := splitKeepGroups(tt.in, tt.userNS)
+			if tt.errorHas != "" {
+				if err == nil || !errors.Is(err, ErrInvalidOption) || !strings.Contains(err.Error(), tt.errorHas) {
+					t.Fatalf("error %v, want one saying %q", err, tt.errorHas)
+				}
+				return
+			}
+			if err != nil || keep != tt.keep || strings.Join(rest, ",") != strings.Join(tt.rest, ",") {
+				t.Fatalf("got %v %v %v, want %v %v", keep, rest, err, tt.keep, tt.rest)
+			}
+		})
+	}
+}
+
+func TestIdentityOfAnIDMap(t *testing.T) {
+	got, err := identityOf("         0       1000          1\n         1     300000      65536\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: 1, HostID: 1, Size: 65536}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{"", "0 1000\n", "x 1 1\n", "0 1000 0\n"} {
+		if _, err := identityOf(bad); err == nil {
+			t.Errorf("identityOf(%q): no error", bad)
+		}
+	}
+}
+
+func TestKeepGroupsGivesARootlessContainerItsOwnUserNamespace(t *testing.T) {
+	maps := &IDMaps{UIDs: []specs.LinuxIDMapping{{Size: 65537}}, GIDs: []specs.LinuxIDMapping{{Size: 65537}}}
+	for _, tt := range []struct {
+		name            string
+		single, ownUser bool
+	}{
+		{name: "subordinate IDs", ownUser: true},
+		{name: "one ID (setgroups is denied there: nothing to do)", single: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := baseOptions()
+			opts.UserNS, opts.SingleID, opts.IDMaps = true, tt.single, maps
+			opts.GroupAdd = []string{KeepGroups}
+			opts.NetNSPath = "/run/netns/x"
+			s, err := GenerateSpec(testImage(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if HasOwnUserNamespace(s) != tt.ownUser {
+				t.Fatalf("own user namespace: %v, want %v", HasOwnUserNamespace(s), tt.ownUser)
+			}
+			if len(s.Process.User.AdditionalGids) != 0 {
+				t.Errorf("keep-groups set groups: %v", s.Process.User.AdditionalGids)
+			}
+			for _, m := range s.Mounts {
+				if m.Destination == "/sys" && tt.ownUser && m.Type != "bind" {
+					t.Errorf("/sys of a container whose user namespace does not own its network namespace: %+v, want a bind", m)
+				}
+			}
+		})
+	}
+}
