@@ -65,6 +65,7 @@ func (r *Runtime) Exec(ctx context.Context, ref string, opts ExecOptions) (int, 
 	rootfs := filepath.Join(r.containerDir(rec.ID), "rootfs")
 	eo := specgen.ExecOptions{
 		Args: opts.Args, Env: opts.Env, User: opts.User, Workdir: opts.Workdir, TTY: opts.TTY, Privileged: opts.Privileged,
+		KeepGroups: specgen.HasOwnUserNamespace(spec),
 	}
 	if opts.Privileged {
 		if eo.HostCaps, err = specgen.HostCapabilities(); err != nil {

@@ -23,6 +23,9 @@ type ExecOptions struct {
 	// HostCaps (see HostCapabilities), whatever the container's.
 	Privileged bool
 	HostCaps   []string
+	// KeepGroups says the container keeps its user's own groups
+	// (--group-add keep-groups, HasOwnUserNamespace): -u sets none.
+	KeepGroups bool
 }
 
 // ExecProcess derives the process of an exec from the container's own
@@ -67,6 +70,9 @@ func ExecProcess(base *specs.Process, rootfs string, opts ExecOptions) (*specs.P
 			return nil, err
 		}
 		p.User = specs.User{UID: u.UID, GID: u.GID, AdditionalGids: u.AdditionalGids}
+		if opts.KeepGroups {
+			p.User.AdditionalGids = nil
+		}
 	}
 	return &p, nil
 }

@@ -2,6 +2,8 @@ package specgen
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -83,5 +85,30 @@ func TestKeepGroupsGivesARootlessContainerItsOwnUserNamespace(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestExecAsAnotherUserOfAKeepGroupsContainerSetsNoGroups(t *testing.T) {
+	rootfs := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(rootfs, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"passwd": "root:x:0:0::/root:/bin/sh\nsensor:x:1000:1000::/home/sensor:/bin/sh\n",
+		"group":  "root:x:0:\ndialout:x:20:sensor\n",
+	} {
+		if err := os.WriteFile(filepath.Join(rootfs, "etc", name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := &specs.Process{Args: []string{"sleep"}, Cwd: "/"}
+	for _, keep := range []bool{false, true} {
+		p, err := ExecProcess(base, rootfs, ExecOptions{Args: []string{"id"}, User: "sensor", KeepGroups: keep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := !keep; (len(p.User.AdditionalGids) > 0) != want {
+			t.Errorf("keep-groups %v: exec -u sensor has groups %v", keep, p.User.AdditionalGids)
+		}
 	}
 }
