@@ -346,7 +346,13 @@ func (r *Runtime) ensureNetwork(ctx context.Context, rec *Record) error {
 		return fail(err)
 	}
 	rec.Network.setAttachments(as)
-	return r.saveRecord(rec)
+	if err := r.saveRecord(rec); err != nil {
+		return err
+	}
+	// Names at the addresses it has now, and its own peers section whole
+	// again: a power cut may have torn it (netns.RewritePeers).
+	_ = r.refreshPeerHosts(rec.Network.bridges(), "") // best effort, as at create
+	return nil
 }
 
 // attachedNetwork opens the network of an attachment: the default bridge

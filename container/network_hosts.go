@@ -45,8 +45,7 @@ func (r *Runtime) refreshPeerHosts(bridges []string, skip string) error {
 		for _, a := range rec.Network.Attachments() {
 			b.WriteString(netns.PeersSection(hostsLabel(a), pc.on(a.Bridge)))
 		}
-		// A --rm container's files are not fsynced (see writeEtcFiles).
-		errs = append(errs, netns.RewritePeers(filepath.Join(r.containerDir(rec.ID), "hosts"), b.String(), !rec.AutoRemove))
+		errs = append(errs, netns.RewritePeers(filepath.Join(r.containerDir(rec.ID), "hosts"), b.String()))
 	}
 	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/netip"
 	"os"
@@ -115,26 +116,52 @@ func PeersSection(bridge string, peers []Peer) string {
 }
 
 // RewritePeers replaces the peers section of the hosts file at path with
-// section, in place (the file is bind-mounted into a running container),
-// fsynced when durable. A missing file is no error.
-func RewritePeers(path, section string, durable bool) error {
-	old, err := os.ReadFile(path)
+// section, in place (the file is bind-mounted into a running container: a
+// rename would not show). A missing file is no error.
+//
+// It is not fsynced: a start rewrites the file of every container on its
+// networks, and a hundred fsyncs made starts grow with the number of
+// containers. What a power cut can do to it is bounded: the file is
+// written from its start and then cut to length, never truncated first,
+// so the base part (written whole and durably at create) and the marker
+// after it hold the same bytes in the old and the new version, and only
+// the peers section can be torn. That section is written again when the
+// container's network is restored after the reboot (container's
+// ensureNetwork).
+func RewritePeers(path, section string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	base, _, _ := strings.Cut(string(old), peersMarker)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	old, err := io.ReadAll(f)
 	if err != nil {
-		return err
+		return errors.Join(err, f.Close())
 	}
-	_, err = f.WriteString(base + section)
-	if err == nil && durable {
-		err = f.Sync()
+	data := hostsBase(string(old)) + section
+	_, err = f.WriteAt([]byte(data), 0)
+	if err == nil {
+		err = f.Truncate(int64(len(data)))
 	}
 	return errors.Join(err, f.Close())
+}
+
+// hostsBase is a hosts file's part before its peers section: up to the
+// first line that is a comment (the base has none; a torn marker may be
+// any prefix of one) or the first NUL (a power cut's unwritten block).
+func hostsBase(text string) string {
+	if i := strings.IndexByte(text, 0); i >= 0 {
+		text = text[:i]
+	}
+	if strings.HasPrefix(text, "#") {
+		return ""
+	}
+	if i := strings.Index(text, "\n#"); i >= 0 {
+		return text[:i+1]
+	}
+	return text
 }
 
 // PlanPorts parses -p specs and, with publishAll (-P), adds the image's

@@ -40,7 +40,7 @@ func TestRewritePeersReplacesOnlyThePeersSection(t *testing.T) {
 		{IP: netip.MustParseAddr("10.0.0.2"), Name: "me", ID: "0123456789abcdef0123"},
 		{IP: netip.MustParseAddr("10.0.0.3"), Name: "db", ID: "abcdef", Aliases: []string{"database", "pg"}},
 	}) + PeersSection("er_1 (network back)", []Peer{{IP: netip.MustParseAddr("10.1.0.2"), Name: "me", ID: "0123456789abcdef0123"}})
-	if err := RewritePeers(path, section, true); err != nil {
+	if err := RewritePeers(path, section); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
@@ -49,8 +49,30 @@ func TestRewritePeersReplacesOnlyThePeersSection(t *testing.T) {
 	if string(b) != want {
 		t.Fatalf("hosts:\n%s\nwant:\n%s", b, want)
 	}
-	if err := RewritePeers(filepath.Join(t.TempDir(), "gone"), section, false); err != nil {
+	if err := RewritePeers(filepath.Join(t.TempDir(), "gone"), section); err != nil {
 		t.Fatalf("a missing hosts file (container removed meanwhile): %v", err)
+	}
+	// Fewer peers: the file is cut to its new length.
+	short := PeersSection("br0", []Peer{{IP: netip.MustParseAddr("10.0.0.2"), Name: "me", ID: "0123456789abcdef0123"}})
+	if err := RewritePeers(path, short); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != base+short {
+		t.Fatalf("after a shorter section:\n%q\nwant:\n%q", b, base+short)
+	}
+	// Torn by a power cut (the length reached the disk, the section's
+	// data did not): the next rewrite makes it whole, the base intact.
+	for cut := 0; cut < len(short); cut += 7 {
+		torn := append([]byte(base+short[:cut]), make([]byte, 300)...)
+		if err := os.WriteFile(path, torn, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := RewritePeers(path, short); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != base+short {
+			t.Fatalf("a peers section torn after %d bytes, rewritten:\n%q\nwant:\n%q", cut, b, base+short)
+		}
 	}
 }
 
