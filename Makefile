@@ -255,6 +255,7 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory bench-health
 	@$(MAKE) --no-print-directory bench-oci
 	@$(MAKE) --no-print-directory bench-update
+	@$(MAKE) --no-print-directory bench-scale
 
 ## bench-run: container start, edgerun vs runc vs podman, one hyperfine run (see bench/run-containers.sh);
 ## BASELINE=/path/to/an/older/edgerun adds it to the same run (before/after of a change)
@@ -293,6 +294,14 @@ bench-oci: bench-deps build images
 bench-update: bench-deps build images
 	$(GO) build -o $(BUILD)/updategap ./bench/cmd/updategap
 	bench/run-update.sh $(BIN) $(IMAGES) $(BUILD)/updategap
+
+## bench-scale: start time against the number of running containers (COUNT, default 250),
+## edgerun and podman, and ps/run/rm with 1 and COUNT running; the curves in docs/scale.svg
+## (see bench/run-scale.sh)
+.PHONY: bench-scale
+bench-scale: bench-deps build images
+	$(GO) build -o $(BUILD)/scalesvg ./bench/cmd/scalesvg
+	bench/run-scale.sh $(BIN) $(IMAGES) $(BUILD)/scalesvg
 
 ## bench-net: container start with bridge networking, edgerun vs podman (see bench/run-network.sh)
 .PHONY: bench-net

@@ -37,7 +37,9 @@ func (r *Runtime) cleanup() error {
 			continue
 		}
 		known[id] = true
-		if r.lockHeld(id) || r.ownerAlive(id) {
+		// The owner lock first: a running container's is held, and one
+		// probe answers for it.
+		if r.ownerAlive(id) || r.lockHeld(id) {
 			continue
 		}
 		rec, err := r.loadRecord(id)

@@ -2,7 +2,9 @@ package container
 
 import (
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -104,10 +106,23 @@ const orphanCgroupAge = time.Minute
 // removeOrphanCgroups removes edgerun's cgroups that no container has (a
 // process killed between creating a cgroup and recording it): empty ones
 // not of this root's containers, older than orphanCgroupAge.
+//
+// It looks at most every orphanCgroupAge/2 (the time of the last look is
+// the stamp file's): the walk reads every hierarchy's directory of every
+// container (2.5 ms with 100 containers on cgroup v1's ten), and an orphan
+// waits a minute anyway. edgerun check looks whenever it is asked.
 func (r *Runtime) removeOrphanCgroups(known map[string]bool) error {
-	return r.hierarchies().RemoveOrphans(r.cgroupsDir(), func(id string) bool {
+	stamp := filepath.Join(r.cfg.State, "cgroups-swept")
+	if fi, err := os.Stat(stamp); err == nil && time.Since(fi.ModTime()) < orphanCgroupAge/2 {
+		return nil
+	}
+	err := r.hierarchies().RemoveOrphans(r.cgroupsDir(), func(id string) bool {
 		return known[id] || len(id) != 64 || !ids.IsHexPrefix(id)
 	}, orphanCgroupAge)
+	if f, cerr := os.Create(stamp); cerr == nil { // a volatile mark: no sync
+		f.Close()
+	}
+	return err
 }
 
 // signalInit sends sig to the container's init: through libcontainer when

@@ -72,11 +72,38 @@ func TestCleanupRemovesOrphanedCgroupsOnly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The walk happens at most every orphanCgroupAge/2; Open walked.
+	if err := os.Remove(filepath.Join(r.cfg.State, "cgroups-swept")); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.cleanup(); err != nil {
 		t.Fatal(err)
 	}
 	if left := r.hierarchies().Dirs(r.cgroupPath(orphan)); len(left) != 0 {
 		t.Errorf("the orphaned cgroup is left: %v", left)
+	}
+	// The stamp tells when the last walk was: a cleanup within
+	// orphanCgroupAge/2 of it does not walk (nor stamp) again, a later one
+	// does.
+	stamp := filepath.Join(r.cfg.State, "cgroups-swept")
+	for _, tt := range []struct {
+		ago   time.Duration
+		walks bool
+	}{{orphanCgroupAge / 4, false}, {orphanCgroupAge, true}} {
+		when := time.Now().Add(-tt.ago).Truncate(time.Second)
+		if err := os.Chtimes(stamp, when, when); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.cleanup(); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(stamp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if walked := !fi.ModTime().Equal(when); walked != tt.walks {
+			t.Errorf("last walk %v ago: walked %v, want %v", tt.ago, walked, tt.walks)
+		}
 	}
 	if len(r.hierarchies().Dirs(r.cgroupPath(young))) == 0 {
 		t.Error("a cgroup younger than a minute was removed: it may be another root's container starting")

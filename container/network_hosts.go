@@ -40,10 +40,19 @@ func (r *Runtime) refreshPeerHosts(bridges []string, skip string) error {
 		}
 	}
 	var errs []error
+	// The containers of one network share its section: rendered once, not
+	// once per container (that was quadratic in the containers).
+	sections := map[string]string{}
 	for _, rec := range targets {
 		var b strings.Builder
 		for _, a := range rec.Network.Attachments() {
-			b.WriteString(netns.PeersSection(hostsLabel(a), pc.on(a.Bridge)))
+			label := hostsLabel(a)
+			s, ok := sections[label]
+			if !ok {
+				s = netns.PeersSection(label, pc.on(a.Bridge))
+				sections[label] = s
+			}
+			b.WriteString(s)
 		}
 		errs = append(errs, netns.RewritePeers(filepath.Join(r.containerDir(rec.ID), "hosts"), b.String()))
 	}
