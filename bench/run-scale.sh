@@ -107,11 +107,13 @@ ratio() {
 		[ -f "$T/$eng.costsN" ] || continue
 		n=$COUNT
 		[ "$eng" = edgerun ] || n=$PODMAN_COUNT
-		r100=$(ratio "$eng" 100)
-		verdict=
-		[ "$eng" != edgerun ] || verdict=$(echo "$r100" | awk '{ print ($NF + 0 <= 1.1) ? " (target <= 1.1x: met)" : " (target <= 1.1x: not met)" }')
-		echo "$eng: start 1-10 vs 91-100: $r100$verdict"
-		[ "$n" -le 100 ] || echo "$eng: start 1-10 vs $((n - 9))-$n: $(ratio "$eng" "$n")"
+		if [ "$n" -ge 100 ]; then
+			r100=$(ratio "$eng" 100)
+			verdict=
+			[ "$eng" != edgerun ] || verdict=$(echo "$r100" | awk '{ print ($NF + 0 <= 1.1) ? " (target <= 1.1x: met)" : " (target <= 1.1x: not met)" }')
+			echo "$eng: start 1-10 vs 91-100: $r100$verdict"
+		fi
+		[ "$n" = 100 ] || [ "$n" -lt 20 ] || echo "$eng: start 1-10 vs $((n - 9))-$n: $(ratio "$eng" "$n")"
 		read -r p1 r1 d1 <"$T/$eng.costs1"
 		read -r pn rn dn <"$T/$eng.costsN"
 		echo "$eng: with 1 and with $n running (medians of 5): ps $p1 -> $pn ms, run -d $r1 -> $rn ms, rm -f $d1 -> $dn ms"

@@ -39,11 +39,11 @@ func (r *Runtime) refreshPeerHosts(bridges []string, skip string) error {
 			}
 		}
 	}
-	var errs []error
 	// The containers of one network share its section: rendered once, not
 	// once per container (that was quadratic in the containers).
 	sections := map[string]string{}
-	for _, rec := range targets {
+	contents := make([]string, len(targets))
+	for i, rec := range targets {
 		var b strings.Builder
 		for _, a := range rec.Network.Attachments() {
 			label := hostsLabel(a)
@@ -54,8 +54,14 @@ func (r *Runtime) refreshPeerHosts(bridges []string, skip string) error {
 			}
 			b.WriteString(s)
 		}
-		errs = append(errs, netns.RewritePeers(filepath.Join(r.containerDir(rec.ID), "hosts"), b.String()))
+		contents[i] = b.String()
 	}
+	// Small files, each its own open, read, write and truncate: a few
+	// workers overlap the system calls.
+	errs := make([]error, len(targets))
+	inParallel(len(targets), func(i int) {
+		errs[i] = netns.RewritePeers(filepath.Join(r.containerDir(targets[i].ID), "hosts"), contents[i])
+	})
 	return errors.Join(errs...)
 }
 
@@ -83,16 +89,24 @@ func (pc *peerCache) on(bridge string) []netns.Peer {
 		return ps
 	}
 	leases, _ := pc.n.LeasesOn(bridge)
+	var missing []string
+	seen := map[string]bool{}
+	for _, l := range leases {
+		if _, ok := pc.recs[l.ID]; !ok && l.ID != pc.skip && !seen[l.ID] {
+			missing, seen[l.ID] = append(missing, l.ID), true
+		}
+	}
+	loaded := make([]*Record, len(missing))
+	inParallel(len(missing), func(i int) { loaded[i], _ = pc.r.loadRecord(missing[i]) })
+	for i, id := range missing {
+		pc.recs[id] = loaded[i]
+	}
 	ps := []netns.Peer{}
 	for _, l := range leases {
 		if l.ID == pc.skip {
 			continue
 		}
-		rec, ok := pc.recs[l.ID]
-		if !ok {
-			rec, _ = pc.r.loadRecord(l.ID)
-			pc.recs[l.ID] = rec
-		}
+		rec := pc.recs[l.ID]
 		if rec == nil {
 			continue
 		}

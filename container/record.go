@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	digest "github.com/opencontainers/go-digest"
@@ -110,12 +111,13 @@ func (r *Runtime) listRecords() ([]*Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
+	ents = slices.DeleteFunc(ents, func(e fs.DirEntry) bool { return !e.IsDir() })
+	loaded := make([]*Record, len(ents))
+	errs := make([]error, len(ents))
+	inParallel(len(ents), func(i int) { loaded[i], errs[i] = r.loadRecord(ents[i].Name()) })
 	var recs []*Record
-	for _, e := range ents {
-		if !e.IsDir() {
-			continue
-		}
-		rec, err := r.loadRecord(e.Name())
+	for i, rec := range loaded {
+		err := errs[i]
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errRecordDamaged) {
 			continue // half-made, or damaged: cleanup quarantines it
 		}

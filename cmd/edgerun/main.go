@@ -3,6 +3,15 @@
 // This folder only parses flags into options and calls one library function
 // per command; all behaviour lives in the library packages (container,
 // specgen, image, rootfs, netns, cgroups, logfile; see docs/architecture.md).
+//
+// Go's runtime sizes GOMAXPROCS by the cgroup CPU limit of the process,
+// keeps the limit files open and re-reads them while it runs. edgerun's
+// processes are short, or idle (a monitor per container), or the init of
+// a container about to exec its program: GOMAXPROCS stays the CPU count,
+// and an idle monitor keeps no cgroup files open and does no re-reads.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (
