@@ -73,6 +73,7 @@ var layers = map[string][]string{
 	"bench/cmd/pulltime":   {"*"},
 	"bench/cmd/proctime":   {"*"},
 	"bench/cmd/updategap":  {"*"},
+	"bench/cmd/scalesvg":   {"*"},
 	"hack/mkimage":         {"*"},
 	"testdata/sensor":      {},
 }
