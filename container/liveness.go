@@ -9,11 +9,13 @@ import (
 	"sync"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/edgerun/edgerun/cgroups"
 	"github.com/edgerun/edgerun/internal/ids"
 	"github.com/edgerun/edgerun/rootfs"
+	"github.com/edgerun/edgerun/specgen"
 )
 
 // Whether a container lives is the kernel's answer (design card): the
@@ -150,16 +152,25 @@ type cgroupCache struct {
 	cgroupParent string // the delegated cgroup of a rootless runtime; "" as root
 }
 
-// singleIDMapping says this process's user namespace maps one user ID only
-// (rootless without subordinate IDs).
-func singleIDMapping() bool {
+// sessionIDs says whether this process's user namespace maps one user ID
+// only (rootless without subordinate IDs), and returns the IDs it has, each
+// range mapped onto itself (what a keep-groups container's own user
+// namespace maps); nil when the maps cannot be read.
+func sessionIDs() (bool, *specgen.IDMaps) {
 	m, err := rootfs.ReadIDMap()
 	if err != nil {
-		return false
+		return false, nil
 	}
 	var n int64
 	for _, r := range m.UIDs {
 		n += r.Size
 	}
-	return n == 1
+	identity := func(rs rootfs.IDRanges) []specs.LinuxIDMapping {
+		out := make([]specs.LinuxIDMapping, 0, len(rs))
+		for _, r := range rs {
+			out = append(out, specs.LinuxIDMapping{ContainerID: uint32(r.Inside), HostID: uint32(r.Inside), Size: uint32(r.Size)})
+		}
+		return out
+	}
+	return n == 1, &specgen.IDMaps{UIDs: identity(m.UIDs), GIDs: identity(m.GIDs)}
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/edgerun/edgerun/rootfs"
 )
 
 func randomID(t *testing.T) string {
@@ -113,4 +115,27 @@ func TestCleanupRemovesOrphanedCgroupsOnly(t *testing.T) {
 	}
 	_ = sleep.Process.Kill()
 	_ = sleep.Wait()
+}
+
+// The IDs of this process's user namespace, each range onto itself: in
+// the initial namespace that is every ID, and more than one.
+func TestSessionIDsMapTheNamespacesRangesOntoThemselves(t *testing.T) {
+	m, err := rootfs.ReadIDMap()
+	if err != nil {
+		t.Skipf("no ID maps here: %v", err)
+	}
+	single, maps := sessionIDs()
+	if maps == nil || len(maps.UIDs) != len(m.UIDs) || len(maps.GIDs) != len(m.GIDs) {
+		t.Fatalf("maps %+v for uid_map %+v, gid_map %+v", maps, m.UIDs, m.GIDs)
+	}
+	var n int64
+	for i, r := range m.UIDs {
+		n += r.Size
+		if got := maps.UIDs[i]; int64(got.ContainerID) != r.Inside || got.HostID != got.ContainerID || int64(got.Size) != r.Size {
+			t.Errorf("uid range %+v: mapped as %+v, want onto itself", r, got)
+		}
+	}
+	if single != (n == 1) {
+		t.Errorf("single ID %v for %d mapped IDs", single, n)
+	}
 }

@@ -111,7 +111,9 @@ func (r *Runtime) makeSpec(dir string, opts *RunOptions, p *runPlan, id, rootfs 
 	so.HostNetwork, so.NetNSPath = net.host, net.netns
 	so.UserNS, so.Cgroupless = r.cfg.Rootless, r.cgroupless() != nil
 	so.CgroupParent = r.cgroupParent
-	so.SingleID = r.cfg.Rootless && singleIDMapping()
+	if r.cfg.Rootless {
+		so.SingleID, so.IDMaps = sessionIDs()
+	}
 	so.Notice = r.cfg.Notice
 	spec, err := specgen.GenerateSpec(p.img.Config.Config, &so)
 	if err != nil {

@@ -108,9 +108,8 @@ type SpecOptions struct {
 	// HostDevices lists the devices --privileged passes through; nil
 	// means the host's /dev.
 	HostDevices func() ([]specs.LinuxDevice, error) `json:"-"`
-	// IDMaps are the IDs of edgerun's user namespace, which a rootless
-	// container of --group-add keep-groups maps one-to-one; nil means
-	// SessionIDMaps().
+	// IDMaps are the IDs of edgerun's user namespace (rootless), which a
+	// container of --group-add keep-groups maps one-to-one.
 	IDMaps *IDMaps
 	// X32 says whether the kernel runs x32 syscalls (amd64), which the
 	// default seccomp profile then covers; nil asks this kernel.
@@ -134,14 +133,10 @@ func GenerateSpec(img ocispec.ImageConfig, opts *SpecOptions) (*specs.Spec, erro
 	if err != nil {
 		return nil, err
 	}
-	if keep, _, _ := splitKeepGroups(opts.GroupAdd, opts.UserNS); keep && !opts.SingleID {
-		maps := opts.IDMaps
-		if maps == nil {
-			if maps, err = SessionIDMaps(); err != nil {
-				return nil, err
-			}
+	if ownUserNamespace(opts) {
+		if err := keepGroupsNamespace(linux, opts.IDMaps); err != nil {
+			return nil, err
 		}
-		keepGroupsNamespace(linux, maps)
 	}
 	mounts, err := buildMounts(img, opts)
 	if err != nil {

@@ -2,9 +2,7 @@ package specgen
 
 import (
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -34,53 +32,17 @@ func splitKeepGroups(groupAdd []string, userNS bool) (bool, []string, error) {
 	return true, nil, nil
 }
 
-// IDMaps are the IDs edgerun's own user namespace maps: the inside column
-// of /proc/self/uid_map and gid_map.
+// IDMaps are the IDs edgerun's own user namespace has, each range mapped
+// onto itself: the mappings of a keep-groups container's namespace.
 type IDMaps struct {
 	UIDs, GIDs []specs.LinuxIDMapping
 }
 
-// SessionIDMaps reads the ID maps of the user namespace edgerun runs in.
-func SessionIDMaps() (*IDMaps, error) {
-	var m IDMaps
-	for _, f := range []struct {
-		file string
-		out  *[]specs.LinuxIDMapping
-	}{{"/proc/self/uid_map", &m.UIDs}, {"/proc/self/gid_map", &m.GIDs}} {
-		b, err := os.ReadFile(f.file)
-		if err != nil {
-			return nil, fmt.Errorf("read this user namespace's ID map: %w", err)
-		}
-		if *f.out, err = identityOf(string(b)); err != nil {
-			return nil, fmt.Errorf("%s: %w", f.file, err)
-		}
-	}
-	return &m, nil
-}
-
-// identityOf maps each range a user namespace's ID map has inside (its
-// first and third columns) onto itself.
-func identityOf(idMap string) ([]specs.LinuxIDMapping, error) {
-	var out []specs.LinuxIDMapping
-	for line := range strings.Lines(idMap) {
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		if len(f) != 3 {
-			return nil, fmt.Errorf("malformed line %q", strings.TrimSpace(line))
-		}
-		inside, err1 := strconv.ParseUint(f[0], 10, 32)
-		size, err2 := strconv.ParseUint(f[2], 10, 32)
-		if err1 != nil || err2 != nil || size == 0 {
-			return nil, fmt.Errorf("malformed line %q", strings.TrimSpace(line))
-		}
-		out = append(out, specs.LinuxIDMapping{ContainerID: uint32(inside), HostID: uint32(inside), Size: uint32(size)})
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no IDs mapped")
-	}
-	return out, nil
+// ownUserNamespace says whether the container gets a user namespace of its
+// own: --group-add keep-groups in a session with subordinate IDs (a
+// single-ID session's setgroups is denied, so its groups are kept anyway).
+func ownUserNamespace(opts *SpecOptions) bool {
+	return opts.UserNS && !opts.SingleID && slices.Contains(opts.GroupAdd, KeepGroups)
 }
 
 // keepGroupsNamespace gives a container of --group-add keep-groups a user
@@ -89,9 +51,13 @@ func identityOf(idMap string) ([]specs.LinuxIDMapping, error) {
 // leaves the process's groups alone instead of setting the image's. A
 // session that maps one ID only needs none: its setgroups is denied, so
 // no groups are ever set there.
-func keepGroupsNamespace(l *specs.Linux, maps *IDMaps) {
+func keepGroupsNamespace(l *specs.Linux, maps *IDMaps) error {
+	if maps == nil || len(maps.UIDs) == 0 || len(maps.GIDs) == 0 {
+		return fmt.Errorf("--group-add keep-groups: the ID maps of edgerun's user namespace are unknown")
+	}
 	l.Namespaces = append(l.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 	l.UIDMappings, l.GIDMappings = slices.Clone(maps.UIDs), slices.Clone(maps.GIDs)
+	return nil
 }
 
 // HasOwnUserNamespace says whether the spec asks for a new user namespace

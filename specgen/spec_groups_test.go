@@ -39,22 +39,6 @@ func TestSplitKeepGroups(t *testing.T) {
 	}
 }
 
-func TestIdentityOfAnIDMap(t *testing.T) {
-	got, err := identityOf("         0       1000          1\n         1     300000      65536\n")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: 1, HostID: 1, Size: 65536}}
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
-		t.Fatalf("got %+v, want %+v", got, want)
-	}
-	for _, bad := range []string{"", "0 1000\n", "x 1 1\n", "0 1000 0\n"} {
-		if _, err := identityOf(bad); err == nil {
-			t.Errorf("identityOf(%q): no error", bad)
-		}
-	}
-}
-
 func TestKeepGroupsGivesARootlessContainerItsOwnUserNamespace(t *testing.T) {
 	maps := &IDMaps{UIDs: []specs.LinuxIDMapping{{Size: 65537}}, GIDs: []specs.LinuxIDMapping{{Size: 65537}}}
 	for _, tt := range []struct {
@@ -85,6 +69,11 @@ func TestKeepGroupsGivesARootlessContainerItsOwnUserNamespace(t *testing.T) {
 				}
 			}
 		})
+	}
+	opts := baseOptions()
+	opts.UserNS, opts.GroupAdd = true, []string{KeepGroups}
+	if _, err := GenerateSpec(testImage(), opts); err == nil || !strings.Contains(err.Error(), "ID maps") {
+		t.Errorf("keep-groups without the session's ID maps: %v, want an error", err)
 	}
 }
 

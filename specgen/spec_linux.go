@@ -142,8 +142,7 @@ func buildMounts(img ocispec.ImageConfig, opts *SpecOptions) ([]specs.Mount, err
 			}
 		}
 	}
-	keep, _, _ := splitKeepGroups(opts.GroupAdd, opts.UserNS)
-	if opts.UserNS && (opts.HostNetwork || keep && !opts.SingleID && opts.NetNSPath != "") {
+	if opts.UserNS && (opts.HostNetwork || ownUserNamespace(opts) && opts.NetNSPath != "") {
 		// sysfs mounts only for the owner of the network namespace: not
 		// the container's own user namespace of keep-groups when it joins
 		// the one edgerun made.
