@@ -235,7 +235,7 @@ func DesiredDevices(p *DevicePlan, devDir string, userNS bool) (*Desired, error)
 				return nil, fmt.Errorf("%w: --device %s: rootless containers have no device cgroup, so access %q cannot be enforced: "+
 					"give rw (the default), or run the container as root", ErrInvalidOption, d.Host, d.Permissions)
 			}
-			out.Binds = append(out.Binds, specs.Mount{Destination: d.Container, Type: "bind", Source: d.Host, Options: []string{"bind", "nosuid", "noexec"}})
+			out.Binds = append(out.Binds, deviceBind(d))
 			continue
 		}
 		major, minor := dev.Major, dev.Minor
@@ -244,7 +244,7 @@ func DesiredDevices(p *DevicePlan, devDir string, userNS bool) (*Desired, error)
 			// A pseudo-terminal (the virtual serial port of socat, ser2net
 			// or a test's pty pair) opens only through its devpts: a node
 			// made elsewhere gives EIO. It is bound, and allowed by number.
-			out.Binds = append(out.Binds, specs.Mount{Destination: d.Container, Type: "bind", Source: d.Host, Options: []string{"bind", "nosuid", "noexec"}})
+			out.Binds = append(out.Binds, deviceBind(d))
 			continue
 		}
 		out.Nodes = append(out.Nodes, dev)
@@ -344,6 +344,13 @@ func ApplyDevices(s *specs.Spec, devDir string, userNS bool) ([]DeviceSpec, erro
 	p.Mirrored = want.Mirrored
 	setPlan(s, p)
 	return want.Missing, nil
+}
+
+// deviceBind binds a --device's host node at its container path: what a
+// rootless container gets instead of a node, and a pseudo-terminal always.
+// ApplyDevices knows its binds by this shape (noexec, and a planned source).
+func deviceBind(d DeviceSpec) specs.Mount {
+	return specs.Mount{Destination: d.Container, Type: "bind", Source: d.Host, Options: []string{"bind", "nosuid", "noexec"}}
 }
 
 func isPlanned(p *DevicePlan, m specs.Mount) bool {
