@@ -16,8 +16,14 @@
 # podman_cleanup: removes podman's containers and images, and the libpod_parent cgroups its
 # first container creates when podman_init did not find them (someone else's podman may use
 # them). For the script's EXIT trap, before $T is removed.
+#
+# bridge_bench_cleanup: the EXIT trap of a script that runs edgerun ($ER, its root and state
+# under $T) and podman on bridge networks: edgerun's containers and networks (its bench bridge,
+# user networks and their nftables tables), podman's (podman_cleanup), mounts left under $T,
+# $T itself, and podman's CNI bridge, which has a fixed name, when podman_init did not find it.
 
 podman_init() {
+	had_cni_bridge=$([ -e /sys/class/net/cni-podman0 ] && echo yes || echo no)
 	had_libpod_parent=$([ -d /sys/fs/cgroup/memory/libpod_parent ] || [ -d /sys/fs/cgroup/libpod_parent ] &&
 		echo yes || echo no)
 	printf '[network]\nnetwork_backend = "cni"\n' >"$T/containers.conf"
@@ -43,4 +49,15 @@ podman_cleanup() {
 		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	return 0
+}
+
+bridge_bench_cleanup() {
+	set +e
+	$ER rm -f $($ER ps -aq 2>/dev/null) >/dev/null 2>&1
+	$ER network prune >/dev/null 2>&1
+	podman_cleanup
+	awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
+	rm -rf "$T"
+	[ "${had_cni_bridge:-yes}" = no ] && ip link del cni-podman0 2>/dev/null
+	true
 }

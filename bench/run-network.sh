@@ -35,20 +35,8 @@ done
 mkdir -p "$OUT"
 
 T=$(mktemp -d /tmp/edgerun-bench-net.XXXXXX)
-# podman's CNI bridge has a fixed name: remove it afterwards only if it was not there before.
-had_cni_bridge=$([ -e /sys/class/net/cni-podman0 ] && echo yes || echo no)
 ER="$EDGERUN --root $T/edgerun/root --state $T/edgerun/state --bridge erbench0 --subnet 10.196.0.0/24"
-cleanup() {
-	set +e
-	$ER rm -f $($ER ps -aq 2>/dev/null) >/dev/null 2>&1
-	$ER network prune >/dev/null 2>&1 # edgerun's bench bridge, the network erbench and their nftables tables
-	podman_cleanup
-	awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
-	rm -rf "$T"
-	[ "$had_cni_bridge" = no ] && ip link del cni-podman0 2>/dev/null
-	true
-}
-trap cleanup EXIT
+trap bridge_bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 ref=busybox:latest

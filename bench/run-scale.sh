@@ -32,21 +32,10 @@ done
 mkdir -p "$OUT"
 
 T=$(mktemp -d /tmp/edgerun-bench-scale.XXXXXX)
-had_cni_bridge=$([ -e /sys/class/net/cni-podman0 ] && echo yes || echo no)
 # An installed copy, as the other benches run it (see bench/run-containers.sh).
 install -D -m 0755 "$EDGERUN" "$T/bin/edgerun"
 ER="$T/bin/edgerun --root $T/edgerun/root --state $T/edgerun/state --bridge erbench1 --subnet 10.198.0.0/16"
-cleanup() {
-	set +e
-	$ER rm -f $($ER ps -aq 2>/dev/null) >/dev/null 2>&1
-	$ER network prune >/dev/null 2>&1
-	podman_cleanup
-	awk -v t="$T" '$2 ~ "^"t {print $2}' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m"; done
-	rm -rf "$T"
-	[ "$had_cni_bridge" = no ] && ip link del cni-podman0 2>/dev/null
-	true
-}
-trap cleanup EXIT
+trap bridge_bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 ms_now() { date +%s%N; }
