@@ -246,7 +246,7 @@ demo: build images
 bench: bench-deps
 	$(GO) build -o $(BUILD)/bench-unpack ./bench/cmd/unpack
 	$(GO) build -o $(MKIMAGE) ./hack/mkimage
-	bench/run.sh $(MKIMAGE) $(BUILD)/bench-unpack
+	bench/run.sh $(MKIMAGE) $(BUILD)/bench-unpack $(BIN)
 	@$(MAKE) --no-print-directory bench-run
 	@$(MAKE) --no-print-directory bench-rootless
 	@$(MAKE) --no-print-directory bench-net

@@ -15,13 +15,15 @@
 #   umoci unpack     umoci unpack of the same image (also writes its mtree manifest)
 # Results: out/bench/unpack.json and unpack.md; ratios are printed at the end.
 #
-# Usage: bench/run.sh MKIMAGE UNPACK   (paths of the built hack/mkimage and bench/cmd/unpack)
+# Usage: bench/run.sh MKIMAGE UNPACK [EDGERUN]   (paths of the built hack/mkimage,
+#   bench/cmd/unpack and, for the peak RSS of `edgerun load` of the same image, bin/edgerun)
 # Knobs: BENCH_RUNS (default 5), DEBIAN_MIRROR (default: from /etc/apt/sources.list*),
 # BENCH_DST (default $CACHE/dst; e.g. a tmpfs path to take the disk out of the comparison).
 set -eu
 
 MKIMAGE=$1
 UNPACK=$2
+EDGERUN=${3:-}
 CACHE=${EDGERUN_BENCH_CACHE:-/var/cache/edgerun-bench}
 OUT=${BENCH_OUT:-out/bench}
 RUNS=${BENCH_RUNS:-5}
@@ -86,9 +88,44 @@ DIFFID=$(jq -r '.rootfs.diff_ids[0]' "$(blobpath "$config")")
 # pages to the kernel, so "edgerun nosync" (benchmark-only mode) and "tar -xzf + sync" give
 # the like-for-like pairs. "edgerun cache" is the whole Cache.Ensure path (diff ID check,
 # staging dir, marker, syncfs, rename).
-rm -rf "$DST"
+#
+# Where: by default a new ext4 file system made for this run in a sparse file on the same disk
+# ($CACHE/fs.img, loop device with direct I/O, removed at the end), and nothing is deleted in it
+# while the commands run: the prepare step moves the previous tree aside. Deleting it instead
+# (rm -rf, as this script did before) makes every tool measure ext4's inode allocator: for 60 to
+# 300 s after thousands of inodes are freed, each create scans past them (recently_deleted() in
+# fs/ext4/ialloc.c; perf showed 40% of all CPU there and 5 s of system time per run, for tar
+# and edgerun alike). BENCH_DST=PATH (a tmpfs, or a directory on the disk to see that effect)
+# uses PATH instead, deleting between runs.
+unmount_fs() {
+	if [ -n "${FS_MNT:-}" ]; then
+		umount "$FS_MNT" 2>/dev/null || umount -l "$FS_MNT"
+		rmdir "$FS_MNT"
+	fi
+	[ -n "${FS_LOOP:-}" ] && losetup -d "$FS_LOOP" 2>/dev/null
+	rm -f "$CACHE/fs.img"
+	FS_MNT= FS_LOOP=
+}
+if [ -n "${BENCH_DST:-}" ]; then
+	DST=$BENCH_DST
+	PREPARE="rm -rf '$DST' && sync"
+	rm -rf "$DST"
+else
+	trap unmount_fs EXIT
+	trap 'exit 130' INT TERM
+	# Each of the 6 commands writes the 204 MB tree (RUNS + 1) times, kept until the end.
+	rm -f "$CACHE/fs.img"
+	truncate -s $((6 * (RUNS + 1) * 240 + 1024))M "$CACHE/fs.img"
+	mkfs.ext4 -q -F -N $((6 * (RUNS + 1) * 7000 + 10000)) "$CACHE/fs.img"
+	FS_LOOP=$(losetup --direct-io=on -f --show "$CACHE/fs.img")
+	FS_MNT=$(mktemp -d /tmp/edgerun-bench-fs.XXXXXX)
+	mount "$FS_LOOP" "$FS_MNT"
+	mkdir "$FS_MNT/aside"
+	DST=$FS_MNT/dst
+	PREPARE="if [ -e '$DST' ]; then mv '$DST' '$FS_MNT/aside/'\$(date +%s%N); fi; sync"
+fi
 hyperfine --style basic --warmup 1 --runs "$RUNS" \
-	--prepare "rm -rf '$DST' && sync" \
+	--prepare "$PREPARE" \
 	--export-json "$OUT/unpack.json" --export-markdown "$OUT/unpack.md" \
 	-n edgerun "'$UNPACK' '$BLOB' '$DST'" \
 	-n "edgerun nosync" "'$UNPACK' -mode nosync '$BLOB' '$DST'" \
@@ -96,7 +133,27 @@ hyperfine --style basic --warmup 1 --runs "$RUNS" \
 	-n "tar -xzf" "mkdir '$DST' && tar -xzf '$BLOB' -C '$DST'" \
 	-n "tar -xzf + sync" "mkdir '$DST' && tar -xzf '$BLOB' -C '$DST' && sync -f '$DST'" \
 	-n "umoci unpack" "umoci unpack --image '$LAYOUT:$SUITE' '$DST'"
+if [ -z "${BENCH_DST:-}" ]; then
+	echo "bench: file system $(df -h --output=size,used "$FS_MNT" | tail -n 1) (size, used)"
+fi
 rm -rf "$DST"
+
+# Peak RSS of `edgerun load` of the same image: a new root each time, on the same file system
+# (GNU time's %M: the largest resident set of the process).
+if [ -n "$EDGERUN" ]; then
+	LROOT=${FS_MNT:-$(dirname "$DST")}/load
+	i=0
+	while [ $i -lt 3 ]; do
+		rm -rf "$LROOT"
+		/usr/bin/time -f %M -o "$OUT/load-rss.$i" "$EDGERUN" --root "$LROOT/root" --state "$LROOT/state" \
+			load -i "$LAYOUT" >/dev/null || { echo "bench: edgerun load failed" >&2; exit 1; }
+		i=$((i + 1))
+	done
+	rm -rf "$LROOT"
+	LOAD_RSS=$(cat "$OUT"/load-rss.* | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+	rm -f "$OUT"/load-rss.*
+fi
+if [ -z "${BENCH_DST:-}" ]; then unmount_fs; fi
 
 # The machine is noisy (a VM whose page allocation costs vary run to run), so medians are
 # printed beside means; docs/benchmarks.md reports both.
@@ -104,3 +161,17 @@ echo "bench: times and ratios (other / edgerun; above 1 means edgerun is faster)
 jq -r '(.results[] | select(.command == "edgerun") | [.mean, .median]) as [$em, $ed]
 	| .results[] | "  \(.command): mean \(.mean * 1000 | floor) ms ± \(.stddev * 1000 | floor) ms, median \(.median * 1000 | floor) ms, min \(.min * 1000 | floor) ms; ratio mean \((.mean / $em) * 100 | floor / 100), median \((.median / $ed) * 100 | floor / 100)"' \
 	"$OUT/unpack.json"
+
+# Issue 19's targets, on medians: edgerun as shipped (with its syncfs) against plain tar -xzf
+# (without one), and umoci against edgerun.
+. "$(dirname "$0")/target.sh"
+where=${BENCH_DST:+ on $BENCH_DST}
+target "unpack: edgerun / tar -xzf (median)$where" \
+	"$(jq -r '(.results[] | select(.command == "edgerun") | .median) as $e
+		| .results[] | select(.command == "tar -xzf") | $e / .median * 100 | round / 100' "$OUT/unpack.json")" "<=" 0.8
+target "unpack: umoci / edgerun (median)$where" \
+	"$(jq -r '(.results[] | select(.command == "edgerun") | .median) as $e
+		| .results[] | select(.command == "umoci unpack") | .median / $e * 100 | round / 100' "$OUT/unpack.json")" ">=" 2
+if [ -n "$EDGERUN" ]; then
+	target "unpack: peak RSS of edgerun load, MiB" "$(awk -v k="$LOAD_RSS" 'BEGIN { printf "%.1f", k / 1024 }')" "<=" 64
+fi

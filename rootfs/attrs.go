@@ -35,18 +35,19 @@ func allowedXattr(name string) bool {
 const unknownPerm = ^uint32(0)
 
 // fdAttrs applies the owner o, its mode and hdr's xattrs to an open file
-// or directory whose current permission bits are have (or unknownPerm).
+// or directory whose current permission bits are have (or unknownPerm),
+// and returns how many xattrs the policy or the file system left out.
 // Ownership goes first: chown clears setuid/setgid bits, fchmod restores
-// them.
-func (u *unpacker) fdAttrs(fd int, hdr *tar.Header, o owner, have uint32) error {
+// them. It only reads the unpacker, so the file writers call it too.
+func (u *unpacker) fdAttrs(fd int, hdr *tar.Header, o owner, have uint32) (skipped int, err error) {
 	if u.needChown(o) {
 		if err := unix.Fchown(fd, o.uid, o.gid); err != nil {
-			return fmt.Errorf("chown to %d:%d: %w", o.uid, o.gid, err)
+			return 0, fmt.Errorf("chown to %d:%d: %w", o.uid, o.gid, err)
 		}
 	}
 	if have != o.perm {
 		if err := unix.Fchmod(fd, o.perm); err != nil {
-			return fmt.Errorf("chmod %o: %w", o.perm, err)
+			return 0, fmt.Errorf("chmod %o: %w", o.perm, err)
 		}
 	}
 	for k, v := range hdr.PAXRecords {
@@ -55,19 +56,19 @@ func (u *unpacker) fdAttrs(fd int, hdr *tar.Header, o owner, have uint32) error 
 			continue
 		}
 		if !allowedXattr(name) {
-			u.st.SkippedXattrs++
+			skipped++
 			continue
 		}
 		err := unix.Fsetxattr(fd, name, []byte(v), 0)
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EINVAL) {
-			u.st.SkippedXattrs++ // not allowed here (unprivileged, or the filesystem has no xattrs)
+			skipped++ // not allowed here (unprivileged, or the filesystem has no xattrs)
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("set xattr %s: %w", name, err)
+			return skipped, fmt.Errorf("set xattr %s: %w", name, err)
 		}
 	}
-	return nil
+	return skipped, nil
 }
 
 // chownAt changes the owner of base itself (never a symlink's target).
@@ -233,7 +234,8 @@ func (u *unpacker) dirAttrs(d dirAttr) error {
 	if err != nil {
 		return fmt.Errorf("open directory: %w", err)
 	}
-	err = u.fdAttrs(fd, d.hdr, u.ownerOf(d.hdr), unknownPerm)
+	skipped, err := u.fdAttrs(fd, d.hdr, u.ownerOf(d.hdr), unknownPerm)
+	u.st.SkippedXattrs += skipped
 	unix.Close(fd)
 	if err != nil {
 		return err

@@ -48,8 +48,8 @@ func checkMediaType(mt string) error {
 }
 
 // layerStream is the decompressed tar stream. A producer goroutine
-// decompresses and hashes ahead of the tar reader, so decompression and file
-// creation use two cores, like `tar -xzf` piping from gzip.
+// decompresses ahead of the tar reader, so decompression and file creation
+// use two cores, like `tar -xzf` piping from gzip; the reader hashes.
 type layerStream struct {
 	ch      chan chunk
 	free    chan []byte
@@ -140,7 +140,6 @@ func (s *layerStream) produce(src io.Reader, lim *limits) {
 		}
 		n, err := fill(src, b)
 		if n > 0 {
-			s.h.Write(b[:n])
 			s.total += int64(n)
 			if lerr := lim.check(s.total, int64(n)); lerr != nil {
 				err = lerr
@@ -238,6 +237,10 @@ func (s *layerStream) Read(p []byte) (int, error) {
 			s.curBuf = nil
 		}
 		c := <-s.ch
+		// Hashed here, not in the producer: inflating is the longest
+		// stage of an unpack, and the reader has time to spare while the
+		// file writers do the writing.
+		s.h.Write(c.b)
 		s.cur, s.curBuf, s.err = c.b, c.b, c.err
 	}
 	n := copy(p, s.cur)

@@ -34,6 +34,13 @@ type unpacker struct {
 	dirs      []dirAttr // applied after all entries, deepest first
 	// space counts the entries against the inode reserve (nil: none)
 	space *diskspace.Guard
+	// w writes the files' contents while the stream goes on (nil: the
+	// reader writes them itself); set for the length of run.
+	w *writers
+}
+
+func newUnpacker(t *tree, cfg *unpackConfig, st *Stats, space *diskspace.Guard) *unpacker {
+	return &unpacker{t: t, cfg: cfg, st: st, buf: make([]byte, 256<<10), news: probeNewNodes(t.root, cfg.ids != nil), space: space}
 }
 
 type dirAttr struct {
@@ -129,9 +136,14 @@ func (u *unpacker) file(pfd int, base string, hdr *tar.Header, r io.Reader) erro
 	if err != nil {
 		return fmt.Errorf("create file: %w", err)
 	}
+	if u.w != nil {
+		return u.w.send(&pendingFile{fd: fd, name: hdr.Name, hdr: hdr, o: o, have: have}, r)
+	}
 	err = u.copyContent(fd, r)
 	if err == nil {
-		err = u.fdAttrs(fd, hdr, o, have)
+		var skipped int
+		skipped, err = u.fdAttrs(fd, hdr, o, have)
+		u.st.SkippedXattrs += skipped
 	}
 	if cerr := unix.Close(fd); err == nil && cerr != nil {
 		err = fmt.Errorf("close: %w", cerr)

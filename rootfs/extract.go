@@ -57,7 +57,7 @@ func Extract(ctx context.Context, r io.Reader, dir *os.File, opts ExtractOptions
 		return st, err
 	}
 	defer stream.Close()
-	u := &unpacker{t: t, cfg: cfg, st: &st, buf: make([]byte, 256<<10), news: probeNewNodes(t.root, cfg.ids != nil), space: space}
+	u := newUnpacker(t, cfg, &st, space)
 	if err := u.run(ctx, tar.NewReader(stream)); err != nil {
 		return st, err
 	}

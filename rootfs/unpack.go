@@ -113,6 +113,9 @@ type UnpackOptions struct {
 	// files and bytes, so that together they keep the reserve; nil: a
 	// guard of this unpack's own.
 	space *diskspace.Guard
+	// writers is the number of file writer goroutines: 0 as many as
+	// writerCount says, below 0 none (tests run both ways).
+	writers int
 }
 
 // unpackConfig is Unpack's plan, built from the caller's UnpackOptions.
@@ -128,6 +131,7 @@ type unpackConfig struct {
 	privileged bool   // devices, trusted.overlay.* whiteouts
 	ids        *IDMap // the IDs entries may be chowned to; nil: no chown (set by Unpack)
 	plainNames bool   // .wh. names are ordinary files (Extract: not a layer)
+	writers    int    // UnpackOptions.writers
 }
 
 // Privileged reports whether this process can chown and mknod freely: it is
@@ -147,6 +151,7 @@ func newUnpackConfig(opts UnpackOptions) *unpackConfig {
 		minFree:    opts.MinFree,
 		diskSpace:  opts.DiskSpace,
 		privileged: !opts.Rootless && Privileged(),
+		writers:    opts.writers,
 	}
 	if c.maxBytes == 0 {
 		c.maxBytes = DefaultMaxBytes
@@ -206,7 +211,7 @@ func Unpack(ctx context.Context, r io.Reader, dst string, opts UnpackOptions) (S
 		return st, err
 	}
 	defer t.close()
-	u := &unpacker{t: t, cfg: cfg, st: &st, buf: make([]byte, 256<<10), news: probeNewNodes(t.root, cfg.ids != nil), space: space}
+	u := newUnpacker(t, cfg, &st, space)
 	if err := u.run(ctx, tar.NewReader(stream)); err != nil {
 		return st, err
 	}
@@ -223,6 +228,29 @@ func Unpack(ctx context.Context, r io.Reader, dst string, opts UnpackOptions) (S
 }
 
 func (u *unpacker) run(ctx context.Context, tr *tar.Reader) error {
+	n := u.cfg.writers
+	if n == 0 {
+		n = writerCount()
+	}
+	if n > 0 {
+		u.w = startWriters(u, n)
+	}
+	err := u.entries(ctx, tr)
+	if u.w != nil {
+		// Every file is finished (or failed) before the directories get
+		// their attributes and before the caller syncs or discards.
+		if werr := u.w.stop(); err == nil {
+			err = werr
+		}
+		u.w = nil
+	}
+	if err != nil {
+		return err
+	}
+	return u.finishDirs()
+}
+
+func (u *unpacker) entries(ctx context.Context, tr *tar.Reader) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -243,11 +271,18 @@ func (u *unpacker) run(ctx context.Context, tr *tar.Reader) error {
 		}
 		err = u.entry(hdr, tr)
 		u.t.release()
+		if u.w != nil {
+			// A writer's failure names its own file, and may be why
+			// this entry stopped.
+			if werr := u.w.failed(); werr != nil {
+				return werr
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("unpack %q: %w", hdr.Name, err)
 		}
 	}
-	return u.finishDirs()
+	return nil
 }
 
 // streamErr classifies an error from reading the (decompressed) stream.
