@@ -242,8 +242,11 @@ demo: build images
 	$$er ps; echo "--- still answering:"; $(BUSYBOX) wget -qO- http://127.0.0.1:$(DEMO_PORT)/reading; \
 	$$er rm -f sensor >/dev/null; $$er network prune >/dev/null
 
-## bench: edgerun vs tar vs umoci unpacking a Debian minbase layer (see bench/run.sh)
-bench: bench-deps
+## bench: every benchmark below, then each issue 19 target with its ratio and met / NOT MET
+## (bench/targets-report.sh); first, edgerun vs tar vs umoci unpacking a Debian minbase layer
+## and the peak RSS of edgerun load of it (see bench/run.sh)
+bench: bench-deps build
+	rm -f out/bench/targets.txt
 	$(GO) build -o $(BUILD)/bench-unpack ./bench/cmd/unpack
 	$(GO) build -o $(MKIMAGE) ./hack/mkimage
 	bench/run.sh $(MKIMAGE) $(BUILD)/bench-unpack $(BIN)
@@ -256,6 +259,7 @@ bench: bench-deps
 	@$(MAKE) --no-print-directory bench-oci
 	@$(MAKE) --no-print-directory bench-update
 	@$(MAKE) --no-print-directory bench-scale
+	bench/targets-report.sh
 
 ## bench-run: container start, edgerun vs runc vs podman, one hyperfine run (see bench/run-containers.sh);
 ## BASELINE=/path/to/an/older/edgerun adds it to the same run (before/after of a change)

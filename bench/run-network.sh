@@ -69,3 +69,12 @@ hyperfine -N --warmup "$WARMUP" --runs "$RUNS" \
 		  "ratio edgerun/podman (bridge): mean \($m["edgerun-bridge"] / $m["podman-bridge"] | . * 1000 | round / 1000), median \($d["edgerun-bridge"] / $d["podman-bridge"] | . * 1000 | round / 1000) (target <= 0.15)"' "$OUT/net.json"
 	echo "load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 } | tee "$OUT/net-summary.txt"
+
+# Issue 19's targets, on medians.
+. "$(dirname "$0")/target.sh"
+target "bridge: edgerun / podman, both on a bridge (median)" \
+	"$(jq -r '.results | (map({(.command): .median}) | add) as $d
+		| $d["edgerun-bridge"] / $d["podman-bridge"] * 1000 | round / 1000' "$OUT/net.json")" "<=" 0.12
+target "bridge: what the bridge adds to edgerun's start, ms (median)" \
+	"$(jq -r '.results | (map({(.command): .median}) | add) as $d
+		| ($d["edgerun-bridge"] - $d["edgerun-none"]) * 1000 * 10 | round / 10' "$OUT/net.json")" "<=" 10

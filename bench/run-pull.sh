@@ -38,7 +38,7 @@ REF=bench/minbase:4layers
 
 die() { echo "bench-pull: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root (a faithful tree, podman's storage): run as root"
-for t in hyperfine skopeo podman docker-registry jq curl tar; do
+for t in hyperfine skopeo podman docker-registry jq curl tar /usr/bin/time; do
 	command -v "$t" >/dev/null 2>&1 || die "$t not found: run make bench-deps"
 done
 [ -d "$ROOTFS" ] || die "$ROOTFS missing: run bench/run.sh (make bench) once to debootstrap it"
@@ -116,6 +116,18 @@ jq -r '(.results[] | select(.command == "edgerun pull") | [.mean, .median]) as [
 	"$OUT/pull.json" | tee "$OUT/pull-summary.txt"
 echo "  load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs); $(date -u +%Y-%m-%dT%H:%M:%SZ)" |
 	tee -a "$OUT/pull-summary.txt"
+
+# Peak RSS of edgerun pull of this image (4 layers unpacked at once): GNU time's %M, median of 3,
+# each into a new root.
+for i in 1 2 3; do
+	rm -rf "$T/edgerun"
+	/usr/bin/time -f %M -o "$T/rss.$i" $ER pull -q "$REG/$REF" >/dev/null || die "edgerun pull failed"
+done
+rm -rf "$T/edgerun"
+pull_rss=$(cat "$T"/rss.* | sort -n | sed -n 2p)
+echo "bench-pull: peak RSS of edgerun pull: $((pull_rss / 1024)) MiB (median of 3)" | tee -a "$OUT/pull-summary.txt"
+. "$(dirname "$0")/target.sh"
+target "pull: peak RSS of edgerun pull (4 layers), MiB" "$(awk -v k="$pull_rss" 'BEGIN { printf "%.1f", k / 1024 }')" "<=" 64
 
 echo "bench-pull: edgerun pull phases:"
 "$PULLTIME" -edgerun "$EDGERUN" -runs "$RUNS" "$REG/$REF" | tee -a "$OUT/pull-summary.txt"

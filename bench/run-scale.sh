@@ -110,3 +110,14 @@ ratio() {
 } | tee "$OUT/scale-summary.txt"
 "$SCALESVG" -o "$SVG" -title "Start time of one more detached container (busybox, bridge), $(date -u +%Y-%m-%d)" "$OUT/scale.csv"
 echo "bench-scale: curves in $SVG"
+
+# Issue 19's scale targets: the 100th start against the first, and what ps and rm -f cost with
+# COUNT running against 1 (their growth beyond the output they must produce).
+. "$(dirname "$0")/target.sh"
+if [ "$COUNT" -ge 100 ]; then
+	target "scale: start 91-100 / start 1-10, bridge (medians)" "$(ratio edgerun 100 | awk '{ sub("x", "", $NF); print $NF }')" "<=" 1.1
+fi
+read -r p1 r1 d1 <"$T/edgerun.costs1"
+read -r pn rn dn <"$T/edgerun.costsN"
+target "scale: run -d with $COUNT running / with 1 (medians of 5)" "$(echo "$r1 $rn" | awk '{ printf "%.2f", $2 / $1 }')" "<=" 1.1
+target "scale: rm -f with $COUNT running / with 1 (medians of 5)" "$(echo "$d1 $dn" | awk '{ printf "%.2f", $2 / $1 }')" "<=" 1.1
