@@ -259,6 +259,7 @@ bench: bench-deps build
 	@$(MAKE) --no-print-directory bench-oci
 	@$(MAKE) --no-print-directory bench-update
 	@$(MAKE) --no-print-directory bench-scale
+	@$(MAKE) --no-print-directory bench-arm64
 	bench/targets-report.sh
 
 ## bench-run: container start, edgerun vs runc vs podman, one hyperfine run (see bench/run-containers.sh);
@@ -306,6 +307,16 @@ bench-update: bench-deps build images
 bench-scale: bench-deps build images
 	$(GO) build -o $(BUILD)/scalesvg ./bench/cmd/scalesvg
 	bench/run-scale.sh $(BIN) $(IMAGES) $(BUILD)/scalesvg
+
+## bench-arm64: start and unpack ratios inside the arm64 VM (TCG): edgerun vs Debian's arm64 runc,
+## and vs busybox tar on the minbase layer bench/run.sh builds (see hack/vm/bench.sh)
+.PHONY: bench-arm64
+bench-arm64: vm-deps build images
+	@$(MAKE) --no-print-directory bin/edgerun-linux-arm64
+	@blob=$$(cat $${EDGERUN_BENCH_CACHE:-/var/cache/edgerun-bench}/oci-bookworm-minbase-full.blob 2>/dev/null) || \
+		{ echo "bench-arm64: no minbase layer yet: make bench builds it first (bench/run.sh)" >&2; exit 1; }; \
+	BIN_ARM64=$(CURDIR)/bin/edgerun-linux-arm64 IMAGES=$(IMAGES) MKIMAGE=$(CURDIR)/$(MKIMAGE) VM=$(VM) BLOB=$$blob \
+		hack/vm/bench.sh
 
 ## bench-net: container start with bridge networking, edgerun vs podman (see bench/run-network.sh)
 .PHONY: bench-net

@@ -28,8 +28,10 @@ podman_init() {
 		echo yes || echo no)
 	printf '[network]\nnetwork_backend = "cni"\n' >"$T/containers.conf"
 	export CONTAINERS_CONF="$T/containers.conf"
-	PODMAN="podman --root $T/podman/root --runroot $T/podman/run --tmpdir $T/podman/tmp \
---network-config-dir $T/podman/net --storage-driver overlay --cgroup-manager cgroupfs \
+	# PODMAN_DISK and PODMAN_RUN: where its persistent and volatile state go (run-scale.sh
+	# gives a fresh ext4 and a tmpfs); default under $T.
+	PODMAN="podman --root ${PODMAN_DISK:-$T/podman}/root --runroot ${PODMAN_RUN:-$T/podman}/run \
+--tmpdir ${PODMAN_RUN:-$T/podman}/tmp --network-config-dir ${PODMAN_DISK:-$T/podman}/net --storage-driver overlay --cgroup-manager cgroupfs \
 --events-backend file --runtime runc"
 	PODMAN_ULIMITS="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
 }

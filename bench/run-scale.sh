@@ -32,11 +32,35 @@ done
 mkdir -p "$OUT"
 
 T=$(mktemp -d /tmp/edgerun-bench-scale.XXXXXX)
+# Where the state lives, for both engines: the persistent state on a new ext4 file system made
+# for this run in a sparse file (loop device), the volatile state on a tmpfs, as /var/lib and
+# /run are on a gateway. On a disk other benchmarks just wrote and deleted thousands of files
+# on, ext4's inode allocator skips the recently deleted inodes for minutes and every create
+# pays for it (see bench/run.sh and docs/benchmarks.md): that would measure the previous
+# benchmark, and edgerun's rm -f of its 250 containers would slow podman's series after it.
+# SCALE_FS=tmp keeps everything in $T on /tmp instead.
+FS_IMG=$T.img FS_LOOP=
+scale_cleanup() {
+	bridge_bench_cleanup
+	[ -z "$FS_LOOP" ] || losetup -d "$FS_LOOP" 2>/dev/null
+	rm -f "$FS_IMG"
+}
+trap scale_cleanup EXIT
+trap 'exit 130' INT TERM
+DISK=$T RUN=$T
+if [ "${SCALE_FS:-fresh}" != tmp ]; then
+	truncate -s 8G "$FS_IMG"
+	mkfs.ext4 -q -F "$FS_IMG"
+	FS_LOOP=$(losetup --direct-io=on -f --show "$FS_IMG")
+	mkdir -p "$T/disk" "$T/run"
+	mount "$FS_LOOP" "$T/disk"
+	mount -t tmpfs -o mode=0755 tmpfs "$T/run"
+	DISK=$T/disk RUN=$T/run
+fi
+PODMAN_DISK=$DISK/podman PODMAN_RUN=$RUN/podman
 # An installed copy, as the other benches run it (see bench/run-containers.sh).
 install -D -m 0755 "$EDGERUN" "$T/bin/edgerun"
-ER="$T/bin/edgerun --root $T/edgerun/root --state $T/edgerun/state --bridge erbench1 --subnet 10.198.0.0/16"
-trap bridge_bench_cleanup EXIT
-trap 'exit 130' INT TERM
+ER="$T/bin/edgerun --root $DISK/edgerun --state $RUN/edgerun --bridge erbench1 --subnet 10.198.0.0/16"
 
 ms_now() { date +%s%N; }
 # timed CMD...: runs CMD, prints its wall time in ms (3 decimals).

@@ -64,6 +64,13 @@ if grep -q '^oci$' "$here/suites/$suite"; then
 	echo "vm $suite ($arch): the OCI conformance comparison in the VM:"
 	cat "$outdir/oci-results.md"
 fi
+# The bench step (hack/vm/suites/arm64-bench): its output is saved as OUTDIR/bench.txt; it
+# must end with 0.
+if grep -q '^bench$' "$here/suites/$suite"; then
+	sed -n '/^@@VM bench-begin/,/^@@VM bench-end/p' "$log" | sed '1d;$d' >"$outdir/bench.txt"
+	res=$(sed -n 's/^@@VM bench-end //p' "$log")
+	[ "$res" = 0 ] || problem "the benchmark exited ${res:-missing (did not finish)}:$(printf '\n%s' "$(tail -n 20 "$outdir/bench.txt")")"
+fi
 # Every test binary that started must have ended with 0.
 sed -n 's/^@@VM test-begin \([^ ]*\).*/\1/p' "$log" | while read -r pkg; do
 	res=$(sed -n "s|^@@VM test-end $pkg \([0-9]*\).*|\1|p" "$log")

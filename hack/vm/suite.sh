@@ -17,6 +17,8 @@
 #                      runc and edgerun-oci; its table goes to the console between "@@VM
 #                      oci-begin" and "@@VM oci-end RC" (the host runner wants RC 0: edgerun-oci
 #                      passes every suite runc passes)
+#   bench              the arm64 benchmark (make bench-arm64): /bench.sh (hack/vm/bench-guest.sh),
+#                      its output between "@@VM bench-begin" and "@@VM bench-end RC" (RC 0 wanted)
 #   powercut           one boot of the power-cut leg: /powercut.sh (hack/vm/powercut-guest.sh)
 #                      verifies the disk after the previous cut and runs the workload until the
 #                      next one; hack/vm/powercut.sh boots the VM once per cut
@@ -116,6 +118,12 @@ while read -r kind a b; do
 		echo "@@VM doctor-end $?" ;;
 	powercut)
 		sh /powercut.sh </dev/null || rc=1 ;;
+	bench)
+		echo "@@VM bench-begin"
+		sh /bench.sh </dev/null 2>&1
+		r=$?
+		echo "@@VM bench-end $r"
+		[ "$r" = 0 ] || rc=1 ;;
 	oci)
 		echo "@@VM oci-begin"
 		# per program 300 s, not the host's 60: the cgroup suites start 16+ containers each,
