@@ -23,7 +23,8 @@ PODMAN_COUNT=${PODMAN_COUNT:-$COUNT}
 OUT=${OUT:-out/bench}
 SVG=${SVG:-docs/scale.svg}
 
-die() { echo "bench-scale: $*" >&2; exit 1; }
+# die also ends the script from inside a command substitution (timed runs in one).
+die() { echo "bench-scale: $*" >&2; kill -TERM $$; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root: run as root"
 for t in podman skopeo; do
 	command -v "$t" >/dev/null 2>&1 || die "$t not found: run make bench-deps"

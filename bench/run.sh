@@ -13,7 +13,8 @@
 #   tar -xzf         GNU tar + gzip of the same blob, as root (owners kept)
 #   tar -xzf + sync  the same, then sync -f (syncfs) for durability like edgerun's
 #   umoci unpack     umoci unpack of the same image (also writes its mtree manifest)
-# Results: out/bench/unpack.json and unpack.md; ratios are printed at the end.
+# Results: out/bench/unpack.json (one hyperfine run per command, merged); ratios are printed at
+# the end.
 #
 # Usage: bench/run.sh MKIMAGE UNPACK [EDGERUN]   (paths of the built hack/mkimage,
 #   bench/cmd/unpack and, for the peak RSS of `edgerun load` of the same image, bin/edgerun)
@@ -89,14 +90,16 @@ DIFFID=$(jq -r '.rootfs.diff_ids[0]' "$(blobpath "$config")")
 # the like-for-like pairs. "edgerun cache" is the whole Cache.Ensure path (diff ID check,
 # staging dir, marker, syncfs, rename).
 #
-# Where: by default a new ext4 file system made for this run in a sparse file on the same disk
-# ($CACHE/fs.img, loop device with direct I/O, removed at the end), and nothing is deleted in it
-# while the commands run: the prepare step moves the previous tree aside. Deleting it instead
-# (rm -rf, as this script did before) makes every tool measure ext4's inode allocator: for 60 to
-# 300 s after thousands of inodes are freed, each create scans past them (recently_deleted() in
-# fs/ext4/ialloc.c; perf showed 40% of all CPU there and 5 s of system time per run, for tar
-# and edgerun alike). BENCH_DST=PATH (a tmpfs, or a directory on the disk to see that effect)
-# uses PATH instead, deleting between runs.
+# Where: by default a new ext4 file system in a sparse file on the same disk ($CACHE/fs.img,
+# loop device with direct I/O), made again for each command so that none starts on a file system
+# another has filled (the later commands of one file system ran 10-20% slower in trials), and
+# nothing is deleted in it while the command runs: the prepare step moves the previous tree
+# aside. Deleting it instead (rm -rf, as this script did before) makes every tool measure ext4's
+# inode allocator: for 60 to 300 s after thousands of inodes are freed, each create scans past
+# them (recently_deleted() in fs/ext4/ialloc.c; perf showed 40% of all CPU there and 5 s of
+# system time per run, for tar and edgerun alike). BENCH_DST=PATH (a tmpfs, or a directory on
+# the disk to see that effect) uses PATH instead, deleting between runs, all commands in one
+# hyperfine run.
 unmount_fs() {
 	if [ -n "${FS_MNT:-}" ]; then
 		umount "$FS_MNT" 2>/dev/null || umount -l "$FS_MNT"
@@ -106,35 +109,54 @@ unmount_fs() {
 	rm -f "$CACHE/fs.img"
 	FS_MNT= FS_LOOP=
 }
-if [ -n "${BENCH_DST:-}" ]; then
-	DST=$BENCH_DST
-	PREPARE="rm -rf '$DST' && sync"
-	rm -rf "$DST"
-else
-	trap unmount_fs EXIT
-	trap 'exit 130' INT TERM
-	# Each of the 6 commands writes the 204 MB tree (RUNS + 1) times, kept until the end.
-	rm -f "$CACHE/fs.img"
-	truncate -s $((6 * (RUNS + 1) * 240 + 1024))M "$CACHE/fs.img"
-	mkfs.ext4 -q -F -N $((6 * (RUNS + 1) * 7000 + 10000)) "$CACHE/fs.img"
+# fresh_fs: a new file system for RUNS + 1 trees (and one load), mounted at $FS_MNT.
+fresh_fs() {
+	unmount_fs
+	truncate -s $(((RUNS + 2) * 240 + 1024))M "$CACHE/fs.img"
+	mkfs.ext4 -q -F -N $(((RUNS + 2) * 7000 + 10000)) "$CACHE/fs.img"
 	FS_LOOP=$(losetup --direct-io=on -f --show "$CACHE/fs.img")
 	FS_MNT=$(mktemp -d /tmp/edgerun-bench-fs.XXXXXX)
 	mount "$FS_LOOP" "$FS_MNT"
 	mkdir "$FS_MNT/aside"
-	DST=$FS_MNT/dst
-	PREPARE="if [ -e '$DST' ]; then mv '$DST' '$FS_MNT/aside/'\$(date +%s%N); fi; sync"
-fi
-hyperfine --style basic --warmup 1 --runs "$RUNS" \
-	--prepare "$PREPARE" \
-	--export-json "$OUT/unpack.json" --export-markdown "$OUT/unpack.md" \
-	-n edgerun "'$UNPACK' '$BLOB' '$DST'" \
-	-n "edgerun nosync" "'$UNPACK' -mode nosync '$BLOB' '$DST'" \
-	-n "edgerun cache" "'$UNPACK' -mode cache -diffid '$DIFFID' '$BLOB' '$DST'" \
-	-n "tar -xzf" "mkdir '$DST' && tar -xzf '$BLOB' -C '$DST'" \
-	-n "tar -xzf + sync" "mkdir '$DST' && tar -xzf '$BLOB' -C '$DST' && sync -f '$DST'" \
-	-n "umoci unpack" "umoci unpack --image '$LAYOUT:$SUITE' '$DST'"
+}
+set -- \
+	edgerun "'$UNPACK' '$BLOB' '\$DST'" \
+	"edgerun nosync" "'$UNPACK' -mode nosync '$BLOB' '\$DST'" \
+	"edgerun cache" "'$UNPACK' -mode cache -diffid '$DIFFID' '$BLOB' '\$DST'" \
+	"tar -xzf" "mkdir '\$DST' && tar -xzf '$BLOB' -C '\$DST'" \
+	"tar -xzf + sync" "mkdir '\$DST' && tar -xzf '$BLOB' -C '\$DST' && sync -f '\$DST'" \
+	"umoci unpack" "umoci unpack --image '$LAYOUT:$SUITE' '\$DST'"
+# cmd TEMPLATE: the command with $DST filled in.
+cmd() { echo "$1" | sed "s|\\\$DST|$DST|g"; }
 if [ -z "${BENCH_DST:-}" ]; then
-	echo "bench: file system $(df -h --output=size,used "$FS_MNT" | tail -n 1) (size, used)"
+	trap unmount_fs EXIT
+	trap 'exit 130' INT TERM
+fi
+i=0
+parts=
+while [ $# -gt 0 ]; do
+	if [ -n "${BENCH_DST:-}" ]; then
+		DST=$BENCH_DST
+		rm -rf "$DST"
+		prepare="rm -rf '$DST' && sync"
+	else
+		fresh_fs
+		DST=$FS_MNT/dst
+		prepare="if [ -e '$DST' ]; then mv '$DST' '$FS_MNT/aside/'\$(date +%s%N); fi; sync"
+	fi
+	hyperfine --style basic --warmup 1 --runs "$RUNS" --prepare "$prepare" \
+		--export-json "$OUT/unpack.$i.json" -n "$1" "$(cmd "$2")"
+	parts="$parts $OUT/unpack.$i.json"
+	i=$((i + 1))
+	shift 2
+done
+# shellcheck disable=SC2086 # the part files
+jq -s '{results: map(.results[])}' $parts >"$OUT/unpack.json"
+# shellcheck disable=SC2086
+rm -f $parts
+if [ -z "${BENCH_DST:-}" ]; then
+	fresh_fs # for the load below
+	DST=$FS_MNT/dst
 fi
 rm -rf "$DST"
 

@@ -21,10 +21,10 @@ import (
 // written; spreading it over the CPUs is what makes edgerun faster than a
 // tar that writes from one thread.
 const (
-	writerChunk = 256 << 10
-	// writerBuffers bounds what is in flight: 32 chunks, 8 MiB per
+	writerChunk = 128 << 10
+	// writerBuffers bounds what is in flight: 16 chunks, 2 MiB per
 	// unpack, whatever the layer holds.
-	writerBuffers = 32
+	writerBuffers = 16
 	maxWriters    = 4
 	// writebackMin is the size from which a written file's writeback is
 	// started at once.

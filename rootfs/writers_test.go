@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/edgerun/edgerun/internal/testenv"
 )
 
 // describeTree is every node under root with what an unpack sets: type,
@@ -102,9 +104,7 @@ func TestWritersProduceTheSameTreeAsTheReader(t *testing.T) {
 // unpack to fail with that error, naming the file, and to leave no
 // descriptor open.
 func TestWritersFailureStopsTheUnpack(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a small tmpfs")
-	}
+	testenv.RequireRoot(t, "mount a small tmpfs")
 	mnt := t.TempDir()
 	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m"); err != nil {
 		t.Skipf("mount tmpfs: %v", err)

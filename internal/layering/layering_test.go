@@ -74,6 +74,7 @@ var layers = map[string][]string{
 	"bench/cmd/proctime":   {"*"},
 	"bench/cmd/updategap":  {"*"},
 	"bench/cmd/scalesvg":   {"*"},
+	"bench/cmd/vmbench":    {"*"},
 	"hack/mkimage":         {"*"},
 	"testdata/sensor":      {},
 }
