@@ -31,6 +31,11 @@ func (r *Runtime) cleanup() error {
 		return err
 	}
 	known := map[string]bool{}
+	// present: the containers this sweep found alive or with a readable
+	// record, and left in place. The sweeps below take them as existing
+	// without asking the disk again (a stat each, four times over, made
+	// this sweep grow with the containers); for any other ID they ask.
+	present := map[string]bool{}
 	for _, e := range ents {
 		id := e.Name()
 		if !e.IsDir() || strings.HasPrefix(id, ".") {
@@ -40,10 +45,12 @@ func (r *Runtime) cleanup() error {
 		// The owner lock first: a running container's is held, and one
 		// probe answers for it.
 		if r.ownerAlive(id) || r.lockHeld(id) {
+			present[id] = true
 			continue
 		}
 		rec, err := r.loadRecord(id)
 		if err == nil && monitorAlive(rec) {
+			present[id] = true
 			continue // its owner lock went with a wiped state: the kernel says it lives
 		}
 		switch {
@@ -53,18 +60,23 @@ func (r *Runtime) cleanup() error {
 			errs = append(errs, r.quarantine(id, err))
 		case err == nil && (rec.State == StateRunning || rec.State == StateCreated || rec.State == StateRestarting):
 			errs = append(errs, r.reapLost(rec))
+			if _, err := os.Lstat(r.containerDir(id)); err == nil {
+				present[id] = true // not removed with it (--rm)
+			}
 		case err == nil && rec.State == StateExited:
 			errs = append(errs, r.unmountStopped(id))
+			present[id] = true
 		}
 	}
-	errs = append(errs, r.removeStaleNames(), r.removeStaleLocks(), r.removeStaleHealth(), r.removeStaleWaitFiles())
+	errs = append(errs, r.removeStaleNames(present), r.removeStaleLocks(present), r.removeStaleHealth(present),
+		r.removeStaleWaitFiles(present))
 	lcs, _ := os.ReadDir(r.libcontainerRoot())
 	for _, e := range lcs {
 		if !known[e.Name()] && !r.lockHeld(e.Name()) {
 			errs = append(errs, r.destroyLibcontainer(e.Name()))
 		}
 	}
-	errs = append(errs, r.reclaimNetwork(), r.removeOrphanCgroups(known))
+	errs = append(errs, r.reclaimNetwork(present), r.removeOrphanCgroups(known))
 	return errors.Join(errs...)
 }
 

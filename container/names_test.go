@@ -31,7 +31,7 @@ func TestCleanupRemovesAnEmptyClaimTempOfAKilledCreateAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := r.removeStaleNames(); err != nil {
+	if err := r.removeStaleNames(nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {

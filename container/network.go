@@ -285,12 +285,13 @@ func (r *Runtime) detachNetwork(rec *Record) error {
 }
 
 // reclaimNetwork removes the network state of containers that are gone.
-func (r *Runtime) reclaimNetwork() error {
+func (r *Runtime) reclaimNetwork(present map[string]bool) error {
 	n := r.anyNetwork()
 	if n == nil {
 		return nil
 	}
-	return errors.Join(n.Reclaim(r.containerExists), r.reclaimForwards(n))
+	alive := func(id string) bool { return present[id] || r.containerExists(id) }
+	return errors.Join(n.Reclaim(alive), r.reclaimForwards(n))
 }
 
 // reclaimForwards ends the rootless session's port forwards that no live

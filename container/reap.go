@@ -87,7 +87,7 @@ func (r *Runtime) reapDetached(cur *Record, lock *lockfile.Lock) error {
 // removeStaleNames drops name claims whose container does not exist and
 // is not being created (a create killed between claiming the name and
 // making the container's directory).
-func (r *Runtime) removeStaleNames() error {
+func (r *Runtime) removeStaleNames(present map[string]bool) error {
 	ents, err := os.ReadDir(r.namesDir())
 	if err != nil {
 		return nil
@@ -107,7 +107,7 @@ func (r *Runtime) removeStaleNames() error {
 			continue
 		}
 		id, err := os.ReadFile(filepath.Join(r.namesDir(), e.Name()))
-		if err != nil || len(id) == 0 {
+		if err != nil || len(id) == 0 || present[string(id)] {
 			continue
 		}
 		if _, err := os.Stat(r.containerDir(string(id))); err == nil || r.lockHeld(string(id)) {
@@ -122,7 +122,7 @@ func (r *Runtime) removeStaleNames() error {
 // (a create killed before it made the container's directory): taking the
 // lock proves no live process is making it, and lockfile's re-check makes
 // deleting a lock file safe for anyone about to wait on it.
-func (r *Runtime) removeStaleLocks() error {
+func (r *Runtime) removeStaleLocks(present map[string]bool) error {
 	ents, err := os.ReadDir(filepath.Join(r.cfg.State, "locks"))
 	if err != nil {
 		return nil
@@ -130,7 +130,7 @@ func (r *Runtime) removeStaleLocks() error {
 	var errs []error
 	for _, e := range ents {
 		id, ok := strings.CutSuffix(e.Name(), ".lock")
-		if !ok || len(id) != 64 {
+		if !ok || len(id) != 64 || present[id] {
 			continue
 		}
 		if _, err := os.Lstat(r.containerDir(id)); err == nil {
@@ -148,7 +148,7 @@ func (r *Runtime) removeStaleLocks() error {
 
 // removeStaleHealth deletes the health states of containers that do not
 // exist (one removed by a process killed before it got to them).
-func (r *Runtime) removeStaleHealth() error {
+func (r *Runtime) removeStaleHealth(present map[string]bool) error {
 	ents, err := os.ReadDir(filepath.Join(r.cfg.State, "health"))
 	if err != nil {
 		return nil
@@ -160,7 +160,7 @@ func (r *Runtime) removeStaleHealth() error {
 		if tmp, _, found := strings.Cut(strings.TrimPrefix(e.Name(), "."), ".json.tmp-"); found && e.Name()[0] == '.' {
 			id, ok = tmp, true
 		}
-		if !ok || len(id) != 64 {
+		if !ok || len(id) != 64 || present[id] {
 			continue
 		}
 		if _, err := os.Lstat(r.containerDir(id)); errors.Is(err, fs.ErrNotExist) {

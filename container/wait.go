@@ -247,7 +247,7 @@ func (r *Runtime) lastExit(id string) (int, bool) {
 // removeStaleWaitFiles removes the kept exit codes of removed containers
 // older than lastExitKeep, and the stdin FIFOs of containers that are
 // gone (a monitor killed before it removed its container's).
-func (r *Runtime) removeStaleWaitFiles() error {
+func (r *Runtime) removeStaleWaitFiles(present map[string]bool) error {
 	var errs []error
 	ents, _ := os.ReadDir(r.waitDir())
 	for _, e := range ents {
@@ -257,6 +257,9 @@ func (r *Runtime) removeStaleWaitFiles() error {
 	}
 	ents, _ = os.ReadDir(filepath.Dir(r.stdinPath("x")))
 	for _, e := range ents {
+		if present[e.Name()] {
+			continue
+		}
 		if _, err := os.Lstat(r.containerDir(e.Name())); errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, os.Remove(r.stdinPath(e.Name())))
 		}
