@@ -91,6 +91,18 @@ func (r *Runtime) refreshLocked(rec *Record, locked bool) {
 	default:
 		return
 	}
+	// The owner is gone now, but rec was read before it was asked: an
+	// owner records the end before it lets go (the monitor saves the exit,
+	// then exits), so the record on disk now has the last word. Without
+	// this, a container that ended between the read and the probe was
+	// taken for one whose owner died unseen: start -a of a short-lived
+	// container answered exit code -1 (1 to the shell) under load.
+	// (A record that changed to anything else is returned as it is: the
+	// next look refreshes it again.)
+	if cur, err := r.loadRecord(rec.ID); err == nil && (cur.State != rec.State || !cur.FinishedAt.Equal(rec.FinishedAt)) {
+		*rec = *cur
+		return
+	}
 	rec.State = StateExited
 	rec.Pid, rec.Paused = 0, false
 	if rec.ExitCode == 0 {

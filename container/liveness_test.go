@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,5 +138,38 @@ func TestSessionIDsMapTheNamespacesRangesOntoThemselves(t *testing.T) {
 	}
 	if single != (n == 1) {
 		t.Errorf("single ID %v for %d mapped IDs", single, n)
+	}
+}
+
+// TestRefreshReadsTheRecordAgainOnceTheOwnerIsGone: a record read while
+// its container ran, refreshed after the monitor recorded the exit and
+// went away, gets the recorded exit, not "owner died unseen" (-1).
+func TestRefreshReadsTheRecordAgainOnceTheOwnerIsGone(t *testing.T) {
+	dir := t.TempDir()
+	r, err := openRoots(Config{Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state")}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.Repeat("ab", 32)
+	if err := os.MkdirAll(r.containerDir(id), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	stale := &Record{ID: id, Name: "short", State: StateRunning, Pid: 4242}
+	finished := time.Now().UTC()
+	if err := r.saveRecord(&Record{ID: id, Name: "short", State: StateExited, ExitCode: 3, FinishedAt: finished}); err != nil {
+		t.Fatal(err)
+	}
+	r.refresh(stale)
+	if stale.State != StateExited || stale.ExitCode != 3 || !stale.FinishedAt.Equal(finished) {
+		t.Fatalf("refreshed: state %s, exit code %d, finished %v; want exited, 3, %v", stale.State, stale.ExitCode, stale.FinishedAt, finished)
+	}
+	// Still running on disk, with no owner: the owner died unseen.
+	if err := r.saveRecord(&Record{ID: id, Name: "short", State: StateRunning, Pid: 4242}); err != nil {
+		t.Fatal(err)
+	}
+	lost := &Record{ID: id, Name: "short", State: StateRunning, Pid: 4242}
+	r.refresh(lost)
+	if lost.State != StateExited || lost.ExitCode != -1 {
+		t.Fatalf("refreshed a lost container: state %s, exit code %d; want exited, -1", lost.State, lost.ExitCode)
 	}
 }
