@@ -97,9 +97,9 @@ func (r *Runtime) refreshLocked(rec *Record, locked bool) {
 	// this, a container that ended between the read and the probe was
 	// taken for one whose owner died unseen: start -a of a short-lived
 	// container answered exit code -1 (1 to the shell) under load.
-	// (A record that changed to anything else is returned as it is: the
-	// next look refreshes it again.)
-	if cur, err := r.loadRecord(rec.ID); err == nil && (cur.State != rec.State || !cur.FinishedAt.Equal(rec.FinishedAt)) {
+	// Only an end it recorded is taken: refresh leaves a record as it was
+	// or ends it, and its callers (reapLost) rely on that.
+	if cur, err := r.loadRecord(rec.ID); err == nil && cur.State == StateExited && cur.FinishedAt.After(rec.FinishedAt) {
 		*rec = *cur
 		return
 	}
