@@ -119,15 +119,21 @@ func chmodNoFollow(pfd int, base string, mode uint32) error {
 
 // setTimes sets atime and mtime of base itself, not following symlinks.
 func setTimes(pfd int, base string, hdr *tar.Header) error {
+	ts := hdrTimes(hdr)
+	if err := unix.UtimesNanoAt(pfd, base, ts[:], unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("set times on %q: %w", base, err)
+	}
+	return nil
+}
+
+// hdrTimes is an entry's access and modification times; an entry without
+// an access time gets its modification time for both.
+func hdrTimes(hdr *tar.Header) [2]unix.Timespec {
 	at := hdr.AccessTime
 	if at.IsZero() {
 		at = hdr.ModTime
 	}
-	ts := []unix.Timespec{timespec(at), timespec(hdr.ModTime)}
-	if err := unix.UtimesNanoAt(pfd, base, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-		return fmt.Errorf("set times on %q: %w", base, err)
-	}
-	return nil
+	return [2]unix.Timespec{timespec(at), timespec(hdr.ModTime)}
 }
 
 func timespec(t time.Time) unix.Timespec {

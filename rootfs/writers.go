@@ -193,11 +193,7 @@ func pwriteAll(fd int, b []byte, off int64) error {
 // setTimes does by name: utimensat(fd, NULL, ...), which x/sys/unix does
 // not wrap.
 func futimes(fd int, hdr *tar.Header) error {
-	at := hdr.AccessTime
-	if at.IsZero() {
-		at = hdr.ModTime
-	}
-	ts := [2]unix.Timespec{timespec(at), timespec(hdr.ModTime)}
+	ts := hdrTimes(hdr)
 	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
 	if e != 0 {
 		return fmt.Errorf("set times: %w", e)
