@@ -39,7 +39,7 @@ func (n *Network) teardown(c *nftables.Conn, h *netlink.Handle, bridges []string
 			errs = append(errs, n.delPortRules(c, b, id))
 		}
 	}
-	errs = append(errs, delVeths(h, id), removeNS(n.nsPath(id)))
+	errs = append(errs, removeLinks(h, id, n.nsPath(id)))
 	if err := errors.Join(errs...); err != nil {
 		return err // keep the leases: they mark what is left to clean
 	}
