@@ -11,6 +11,7 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/configs/validate"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -24,6 +25,33 @@ func (r *Runtime) libcontainerRoot() string { return filepath.Join(r.cfg.State, 
 // createLibcontainer converts the spec and creates the (not yet started)
 // libcontainer container.
 func (r *Runtime) createLibcontainer(id string, spec *specs.Spec) (*libcontainer.Container, error) {
+	cfg, err := r.libcontainerConfig(id, spec)
+	if err != nil {
+		return nil, err
+	}
+	c, err := libcontainer.Create(r.libcontainerRoot(), id, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create container: %w", err)
+	}
+	return c, nil
+}
+
+// checkLibcontainer refuses a spec that createLibcontainer would: its
+// conversion and libcontainer's validation of the result, without any
+// state or cgroup.
+func (r *Runtime) checkLibcontainer(id string, spec *specs.Spec) error {
+	cfg, err := r.libcontainerConfig(id, spec)
+	if err != nil {
+		return err
+	}
+	if err := validate.Validate(cfg); err != nil {
+		return fmt.Errorf("create container: %w", err)
+	}
+	return nil
+}
+
+// libcontainerConfig converts the spec of container id.
+func (r *Runtime) libcontainerConfig(id string, spec *specs.Spec) (*configs.Config, error) {
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName: id,
 		Spec:       spec,
@@ -38,11 +66,7 @@ func (r *Runtime) createLibcontainer(id string, spec *specs.Spec) (*libcontainer
 	if err != nil {
 		return nil, fmt.Errorf("convert the container spec: %w", err)
 	}
-	c, err := libcontainer.Create(r.libcontainerRoot(), id, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("create container: %w", err)
-	}
-	return c, nil
+	return cfg, nil
 }
 
 // loadLibcontainer loads a container libcontainer knows, or nil.

@@ -135,6 +135,7 @@ func (m *monitor) run() error {
 				m.shed(rec, run, started, backoff) // returns only if the re-exec failed
 			}
 		}
+		keepHeapSmall()
 		if !exited {
 			m.copyOutput(run)
 			stopProbes := m.r.probeLoop(m.id, rec.HealthCheck, started)

@@ -18,18 +18,28 @@ import (
 // Containers reach each other by name without a DNS server, and only on
 // the networks they share. skip is a container being removed.
 func (r *Runtime) refreshPeerHosts(bridges []string, skip string) error {
+	rest, err := r.refreshPeerHostsFirst(bridges, skip, "")
+	return errors.Join(err, rest())
+}
+
+// refreshPeerHostsFirst is refreshPeerHosts in two steps: it rewrites the
+// hosts file of container first (when it is on the bridges) before it
+// returns, and the others' when rest is called, holding the hosts lock
+// until then. A new container's own file is whole before it starts; its
+// peers' files are written while its monitor starts it (handOver).
+func (r *Runtime) refreshPeerHostsFirst(bridges []string, skip, first string) (rest func() error, err error) {
+	rest = func() error { return nil }
 	if len(bridges) == 0 {
-		return nil
+		return rest, nil
 	}
 	n := r.anyNetwork()
 	if n == nil {
-		return nil
+		return rest, nil
 	}
 	lock, err := lockfile.Exclusive(context.Background(), filepath.Join(r.cfg.Root, "network", "hosts.lock"))
 	if err != nil {
-		return err
+		return rest, err
 	}
-	defer lock.Unlock()
 	pc := &peerCache{r: r, n: n, skip: skip, recs: map[string]*Record{}, peers: map[string][]netns.Peer{}}
 	var targets []*Record
 	for _, b := range bridges {
@@ -56,13 +66,22 @@ func (r *Runtime) refreshPeerHosts(bridges []string, skip string) error {
 		}
 		contents[i] = b.String()
 	}
-	// Small files, each its own open, read, write and truncate: a few
-	// workers overlap the system calls.
-	errs := make([]error, len(targets))
-	inParallel(len(targets), func(i int) {
-		errs[i] = netns.RewritePeers(filepath.Join(r.containerDir(targets[i].ID), "hosts"), contents[i])
-	})
-	return errors.Join(errs...)
+	write := func(i int) error {
+		return netns.RewritePeers(filepath.Join(r.containerDir(targets[i].ID), "hosts"), contents[i])
+	}
+	var firstErr error
+	if i := slices.IndexFunc(targets, func(rec *Record) bool { return rec.ID == first }); i >= 0 {
+		firstErr = write(i)
+		targets, contents = slices.Delete(targets, i, i+1), slices.Delete(contents, i, i+1)
+	}
+	return func() error {
+		defer lock.Unlock()
+		// Small files, each its own open, read, write and truncate: a
+		// few workers overlap the system calls.
+		errs := make([]error, len(targets))
+		inParallel(len(targets), func(i int) { errs[i] = write(i) })
+		return errors.Join(errs...)
+	}, firstErr
 }
 
 // hostsLabel names an attachment's network in the hosts file's section.

@@ -225,6 +225,18 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 		}
 	}
 	fault.Point("run/after-record")
+	if detach {
+		// A detached container's monitor creates the libcontainer state
+		// itself (the init must be its child): here the spec is only
+		// checked as libcontainer would, so that a bad one fails now.
+		// Creating the state to destroy it again cost a cgroup manager
+		// (a mountinfo read that grows with the containers' mounts) and a
+		// sweep of every cgroup hierarchy.
+		if err := r.checkLibcontainer(id, spec); err != nil {
+			return nil, fail(err)
+		}
+		return &created{rec: rec, spec: spec, lock: lock, owner: owner, snap: snap}, nil
+	}
 	_ = r.refreshPeerHosts(net.rec.bridges(), "") // best effort: names, not addresses
 	lc, err := r.createLibcontainer(id, spec)
 	if err != nil {

@@ -199,6 +199,26 @@ func TestContainersReachEachOtherByNameAndTheBridgeNameIsChecked(t *testing.T) {
 	n.loadBusybox()
 	b := n.start("run", "--rm", "--network", "bridge", "--name", "server", "busybox", "sh", "-c", "echo ready; exec nc -l -p 7000 -e echo pong")
 	b.waitLine(t, "ready")
+	// A detached container's own hosts file names its peers before its
+	// command runs, and theirs name it once run -d has returned: they are
+	// written while its monitor starts it.
+	n.noteID(strings.TrimSpace(n.must("run", "-d", "--network", "bridge", "--name", "early", "busybox", "sh", "-c", "echo server=$(grep -c server /etc/hosts); exec sleep 600")))
+	if r := n.run("exec", "server", "grep", "-c", "early", "/etc/hosts"); r.code != 0 || strings.TrimSpace(r.stdout) != "1" {
+		t.Errorf("the peer's /etc/hosts right after run -d returned: %s", r)
+	}
+	for deadline := time.Now().Add(cmdTimeout); ; time.Sleep(50 * time.Millisecond) {
+		r := n.run("logs", "early")
+		if strings.Contains(r.stdout, "server=") {
+			if !strings.Contains(r.stdout, "server=1") {
+				t.Errorf("a detached container's /etc/hosts at its first command: %s, want the line naming server", r)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logs early: no line after %v: %s", cmdTimeout, r)
+		}
+	}
+	n.must("rm", "-f", "early")
 	r := n.run("run", "--rm", "--network", "bridge", "busybox", "sh", "-c", "nc server 7000 </dev/null")
 	if r.code != 0 || strings.TrimSpace(r.stdout) != "pong" {
 		t.Errorf("nc server 7000 from another container: %s", r)

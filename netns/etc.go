@@ -142,7 +142,7 @@ func RewritePeers(path, section string) error {
 	}
 	data := hostsBase(string(old)) + section
 	_, err = f.WriteAt([]byte(data), 0)
-	if err == nil {
+	if err == nil && len(data) < len(old) { // a longer file was overwritten whole
 		err = f.Truncate(int64(len(data)))
 	}
 	return errors.Join(err, f.Close())
