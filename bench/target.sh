@@ -5,7 +5,7 @@
 target() {
 	_name=$1 _value=$2 _op=$3 _limit=$4 _note=${5:-}
 	_met=$(awk -v v="$_value" -v l="$_limit" -v op="$_op" 'BEGIN {
-		if (v == "" || v !~ /^[0-9.]+$/) { print "not measured"; exit }
+		if (v == "" || v !~ /^-?[0-9.]+$/) { print "not measured"; exit }
 		ok = (op == "<=") ? (v + 0 <= l + 0) : (v + 0 >= l + 0)
 		print ok ? "met" : "NOT MET" }')
 	_line=$(printf '%-58s %8s  (target %s %s)  %s%s' "$_name" "$_value" "$_op" "$_limit" "$_met" "${_note:+  $_note}")
