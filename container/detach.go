@@ -142,7 +142,7 @@ func (r *Runtime) mountRootfs(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return err
 	}
-	if _, err := rootfs.Prepare(ctx, r.containerDir(rec.ID), store.LayerDirs(rec.Layers), rootfs.SnapshotOptions{}); err != nil {
+	if _, err := rootfs.Prepare(ctx, r.containerDir(rec.ID), store.LayerDirs(rec.Layers), rootfs.SnapshotOptions{MountLabel: rec.MountLabel}); err != nil {
 		return fmt.Errorf("mount the root file system of %s: %w", rec.Name, err)
 	}
 	return nil

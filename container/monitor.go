@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/edgerun/edgerun/apparmor"
 	"github.com/edgerun/edgerun/rootless"
 	"os"
 	"os/signal"
@@ -169,6 +170,12 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 	// A device named by a stable link gets the node the link names now.
 	if _, err := specgen.ApplyDevices(spec, "/dev", m.r.cfg.Rootless); err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}
+	}
+	// After a reboot the kernel has forgotten edgerun's profile.
+	if spec.Process.ApparmorProfile == apparmor.DefaultProfile {
+		if _, err := m.r.ensureAppArmor(apparmor.System()); err != nil {
+			return nil, &ExitError{ExitRuntimeFailed, err}
+		}
 	}
 	// Its network namespace may have gone with a wiped /run.
 	if err := m.r.ensureNetwork(context.Background(), rec); err != nil {

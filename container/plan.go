@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/edgerun/edgerun/apparmor"
 	"github.com/edgerun/edgerun/cgroups"
 	"github.com/edgerun/edgerun/health"
 	"github.com/edgerun/edgerun/image"
@@ -27,6 +29,9 @@ type runPlan struct {
 	net    *netPlan
 	// volumes are the named volumes of -v and --mount, names checked.
 	volumes []specgen.MountSpec
+	// processLabel and mountLabel are the container's SELinux labels
+	// ("" without SELinux), chosen by create before its root is mounted.
+	processLabel, mountLabel string
 }
 
 // plan validates a run's options (limits against this host, restart and
@@ -104,7 +109,7 @@ func (r *Runtime) plan(ctx context.Context, opts *RunOptions, detach bool) (*run
 // the options, checks its command, and adds the /etc files (written into
 // dir) and edgerun's init (--init), with the named volumes resolved in
 // vols. Its errors carry their exit codes.
-func (r *Runtime) makeSpec(dir string, opts *RunOptions, p *runPlan, id, rootfs string, net attached, vols *volumeUse) (*specs.Spec, error) {
+func (r *Runtime) makeSpec(dir string, opts *RunOptions, p *runPlan, id, rootfs string, net attached, vols *volumeUse) (_ *specs.Spec, err error) {
 	so := opts.Spec // a copy: the caller's options stay as given
 	so.ID, so.Rootfs, so.Limits = id, rootfs, p.limits
 	so.VolumePaths = vols.paths
@@ -115,6 +120,14 @@ func (r *Runtime) makeSpec(dir string, opts *RunOptions, p *runPlan, id, rootfs 
 		so.SingleID, so.IDMaps = sessionIDs()
 	}
 	so.Notice = r.cfg.Notice
+	so.SELinuxProcessLabel, so.SELinuxMountLabel = p.processLabel, p.mountLabel
+	if !r.cfg.Rootless { // an unprivileged user can load no profile
+		aa := apparmor.System()
+		so.AppArmorEnabled = aa.Available()
+		if so.AppArmorDefault, err = r.ensureAppArmor(aa); err != nil {
+			return nil, &ExitError{ExitRuntimeFailed, err}
+		}
+	}
 	spec, err := specgen.GenerateSpec(p.img.Config.Config, &so)
 	if err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}
@@ -179,4 +192,13 @@ func checkStopOptions(opts *RunOptions) error {
 		}
 	}
 	return nil
+}
+
+// ensureAppArmor loads edgerun's default AppArmor profile when the host
+// has AppArmor and it is missing or another version's, and returns its
+// name; "" where containers run unconfined (no AppArmor, no
+// apparmor_parser). The marker of the loaded version lives in the
+// volatile state, which a reboot clears with the kernel's policy.
+func (r *Runtime) ensureAppArmor(aa *apparmor.Host) (string, error) {
+	return aa.EnsureDefault(context.Background(), filepath.Join(r.cfg.State, "apparmor"))
 }

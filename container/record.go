@@ -29,6 +29,10 @@ type Record struct {
 	AutoRemove  bool            `json:"autoRemove,omitempty"`
 	// Snapshot is how the root file system is made: overlay or copy.
 	Snapshot string `json:"snapshot"`
+	// ProcessLabel and MountLabel are the container's SELinux labels (on
+	// hosts with SELinux): its processes' and its files' (selinux.go).
+	ProcessLabel string `json:"processLabel,omitempty"`
+	MountLabel   string `json:"mountLabel,omitempty"`
 	// Labels are the container's -l KEY=VALUE.
 	Labels map[string]string `json:"labels,omitempty"`
 

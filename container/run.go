@@ -173,7 +173,10 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 	if err != nil {
 		return nil, fail(err)
 	}
-	snap, err := rootfs.Prepare(ctx, dir, layerDirs, rootfs.SnapshotOptions{Notice: opts.notice})
+	if p.processLabel, p.mountLabel, err = r.selinuxLabels(opts.Spec.SecurityOpts, opts.Spec.Privileged); err != nil {
+		return nil, fail(err)
+	}
+	snap, err := rootfs.Prepare(ctx, dir, layerDirs, rootfs.SnapshotOptions{Notice: opts.notice, MountLabel: p.mountLabel})
 	if err != nil {
 		return nil, fail(fmt.Errorf("prepare the root file system: %w", err))
 	}
@@ -198,6 +201,7 @@ func (r *Runtime) create(ctx context.Context, opts *RunOptions, detach bool) (_ 
 		Layers: p.img.Config.RootFS.DiffIDs, Created: time.Now().UTC(),
 		Command: spec.Process.Args, AutoRemove: opts.Remove, Snapshot: snap.Mode,
 		State: StateCreated, Network: net.rec, Volumes: vols.names, Lifecycle: p.life, Labels: opts.Labels,
+		ProcessLabel: p.processLabel, MountLabel: p.mountLabel,
 	}
 	rec.StopTimeout = opts.StopTimeout
 	if err := writeJSON(filepath.Join(dir, "config.json"), spec, !opts.Remove); err != nil {

@@ -113,6 +113,7 @@ func Run(o Options) Report {
 	checks = append(checks, checkPrivileges(o))
 	checks = append(checks, checkCgroups(o.HostRoot)...)
 	checks = append(checks, checkSeccomp(o.HostRoot))
+	checks = append(checks, checkAppArmor(o))
 	checks = append(checks, checkUserns(o)...)
 	checks = append(checks, checkSubIDs(o)...)
 	checks = append(checks, checkStorage(o)...)

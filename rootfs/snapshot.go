@@ -42,6 +42,10 @@ type SnapshotOptions struct {
 	// mounted with "userxattr" and the copy reads user.overlay.* markers.
 	// Without it the format is chosen by Privileged().
 	Rootless bool
+	// MountLabel is the SELinux context every file of the overlay gets
+	// (its context= option), so the container's label may use them; ""
+	// on hosts without SELinux.
+	MountLabel string
 }
 
 const copyMarker = "rootfs.copied"
@@ -75,7 +79,7 @@ func Prepare(ctx context.Context, dir string, lowerDirs []string, opts SnapshotO
 		return s, nil
 	}
 	if !opts.Copy {
-		err := s.mountOverlay(lowerDirs, privileged)
+		err := s.mountOverlay(lowerDirs, privileged, opts.MountLabel)
 		if err == nil {
 			return s, nil
 		}
@@ -95,7 +99,7 @@ func Prepare(ctx context.Context, dir string, lowerDirs []string, opts SnapshotO
 	return s, nil
 }
 
-func (s *Snapshot) mountOverlay(lowerDirs []string, privileged bool) error {
+func (s *Snapshot) mountOverlay(lowerDirs []string, privileged bool, mountLabel string) error {
 	for _, d := range []string{s.Upper, s.Work, s.Rootfs} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
@@ -109,6 +113,9 @@ func (s *Snapshot) mountOverlay(lowerDirs []string, privileged bool) error {
 		",workdir=" + escapeOverlay(s.Work)
 	if !privileged {
 		data += ",userxattr"
+	}
+	if mountLabel != "" {
+		data += `,context="` + mountLabel + `"`
 	}
 	if len(data) >= os.Getpagesize() {
 		return fmt.Errorf("%d layers do not fit in one overlay mount option page", len(lowerDirs))

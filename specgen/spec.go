@@ -66,9 +66,21 @@ type SpecOptions struct {
 	CapAdd, CapDrop []string
 	Privileged      bool
 	SecurityOpts    []string // --security-opt
-	Sysctls         []string // --sysctl NAME=VALUE
-	Ulimits         []string // --ulimit
-	Limits          cgroups.Limits
+	// AppArmorDefault is the AppArmor profile a container runs under
+	// unless --privileged or apparmor=... says otherwise: edgerun's
+	// default profile once loaded, "" on hosts without AppArmor (set by
+	// the runtime, not a flag). AppArmorEnabled says whether the host
+	// enforces AppArmor at all, for apparmor=PROFILE.
+	AppArmorDefault string `json:"-"`
+	AppArmorEnabled bool   `json:"-"`
+	// SELinuxProcessLabel and SELinuxMountLabel are the container's
+	// SELinux labels, chosen by the runtime where SELinux is enabled
+	// (from --security-opt label=...); "" elsewhere.
+	SELinuxProcessLabel string   `json:"-"`
+	SELinuxMountLabel   string   `json:"-"`
+	Sysctls             []string // --sysctl NAME=VALUE
+	Ulimits             []string // --ulimit
+	Limits              cgroups.Limits
 
 	// HostNetwork shares the host's network namespace (--network host).
 	HostNetwork bool

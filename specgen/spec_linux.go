@@ -63,7 +63,8 @@ func buildLinux(opts *SpecOptions, caps []string, hostNet bool) (*specs.Linux, e
 	return l, nil
 }
 
-// applySecurity sets no-new-privileges and the seccomp filter.
+// applySecurity sets no-new-privileges, the seccomp filter and the
+// AppArmor profile.
 func applySecurity(s *specs.Spec, opts *SpecOptions) error {
 	so, err := parseSecurityOpts(opts.SecurityOpts)
 	if err != nil {
@@ -85,6 +86,18 @@ func applySecurity(s *specs.Spec, opts *SpecOptions) error {
 		s.Linux.Seccomp = DefaultSeccomp(arch, caps)
 		dropX32(s.Linux.Seccomp, opts.X32)
 	}
+	switch {
+	case so.apparmor == "unconfined", so.apparmor == "" && opts.Privileged:
+		s.Process.ApparmorProfile = ""
+	case so.apparmor != "":
+		if !opts.AppArmorEnabled {
+			return fmt.Errorf("%w: --security-opt apparmor=%s: AppArmor is not enabled on this host (see edgerun doctor): drop the option", ErrInvalidOption, so.apparmor)
+		}
+		s.Process.ApparmorProfile = so.apparmor
+	default:
+		s.Process.ApparmorProfile = opts.AppArmorDefault
+	}
+	s.Process.SelinuxLabel, s.Linux.MountLabel = opts.SELinuxProcessLabel, opts.SELinuxMountLabel
 	return nil
 }
 

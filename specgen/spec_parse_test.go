@@ -528,7 +528,17 @@ func TestParseSecurityOpts(t *testing.T) {
 	if so, err := parseSecurityOpts([]string{"seccomp=" + p}); err != nil || so.seccompMode != "profile" || len(so.seccompProfile) == 0 {
 		t.Errorf("profile = %+v, %v", so, err)
 	}
-	for _, bad := range []string{"apparmor=unconfined", "seccomp=", "seccomp=/no/such.json", "no-new-privileges=maybe", "label=disable"} {
+	for _, o := range []string{"label=disable", "label=type:container_runtime_t", "label:level:s0:c1,c2", "label=filetype:container_file_t"} {
+		if _, err := parseSecurityOpts([]string{o}); err != nil {
+			t.Errorf("%s: %v", o, err)
+		}
+	}
+	for o, want := range map[string]string{"apparmor=unconfined": "unconfined", "apparmor=my-profile": "my-profile"} {
+		if so, err := parseSecurityOpts([]string{o}); err != nil || so.apparmor != want {
+			t.Errorf("%s = %+v, %v", o, so, err)
+		}
+	}
+	for _, bad := range []string{"apparmor=", "apparmor", "seccomp=", "seccomp=/no/such.json", "no-new-privileges=maybe", "label=", "label=bogus", "label=type:", "label=other:x"} {
 		if _, err := parseSecurityOpts([]string{bad}); !errors.Is(err, ErrInvalidOption) {
 			t.Errorf("%s error = %v", bad, err)
 		}

@@ -15,10 +15,13 @@ type securityOpts struct {
 	seccompMode     string // "" for the default profile, "unconfined", or "profile"
 	seccompProfile  []byte // the JSON of seccomp=PROFILE.json
 	seccompPath     string
+	apparmor        string // "" for the default, "unconfined", or a profile's name
 }
 
 // parseSecurityOpts parses no-new-privileges[:=true|false],
-// seccomp=unconfined and seccomp=PROFILE.json (read from the host).
+// seccomp=unconfined, seccomp=PROFILE.json (read from the host),
+// apparmor=PROFILE, apparmor=unconfined and label=... (checked here, used
+// by the runtime where SELinux is enabled).
 func parseSecurityOpts(opts []string) (securityOpts, error) {
 	so := securityOpts{noNewPrivileges: true}
 	for _, o := range opts {
@@ -37,8 +40,17 @@ func parseSecurityOpts(opts []string) (securityOpts, error) {
 			if err := so.setSeccomp(v); err != nil {
 				return so, fmt.Errorf("%w: --security-opt %q: %w", ErrInvalidOption, o, err)
 			}
+		case "label":
+			if err := checkLabelOption(v); err != nil {
+				return so, fmt.Errorf("%w: --security-opt %q: %w", ErrInvalidOption, o, err)
+			}
+		case "apparmor":
+			if v == "" || strings.ContainsAny(v, "\x00\n") {
+				return so, fmt.Errorf("%w: --security-opt %q: name a loaded AppArmor profile, or use apparmor=unconfined", ErrInvalidOption, o)
+			}
+			so.apparmor = v
 		default:
-			return so, fmt.Errorf("%w: --security-opt %q is not supported: use no-new-privileges[=true|false], seccomp=unconfined or seccomp=PROFILE.json", ErrInvalidOption, o)
+			return so, fmt.Errorf("%w: --security-opt %q is not supported: use no-new-privileges[=true|false], seccomp=unconfined, seccomp=PROFILE.json, apparmor=PROFILE, apparmor=unconfined or label=OPTION", ErrInvalidOption, o)
 		}
 	}
 	return so, nil
@@ -148,4 +160,19 @@ func parseRlimitValue(s string) (uint64, error) {
 		return 0, fmt.Errorf("%q is not a number (use -1 for unlimited)", s)
 	}
 	return n, nil
+}
+
+// checkLabelOption checks the value of an SELinux label= option: docker's
+// disable, or user:, role:, type:, level: or filetype: with a value.
+func checkLabelOption(v string) error {
+	if v == "disable" {
+		return nil
+	}
+	k, val, ok := strings.Cut(v, ":")
+	switch {
+	case !ok || val == "" || strings.ContainsAny(val, " \n\x00"):
+	case k == "user", k == "role", k == "type", k == "level", k == "filetype":
+		return nil
+	}
+	return fmt.Errorf("want label=disable or label=user:|role:|type:|level:|filetype: with a value (SELinux)")
 }

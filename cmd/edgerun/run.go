@@ -146,7 +146,7 @@ func (rf *runFlags) add(f *pflag.FlagSet) {
 	f.StringArrayVar(&opts.Spec.CapAdd, "cap-add", nil, "add a Linux capability (or ALL)")
 	f.StringArrayVar(&opts.Spec.CapDrop, "cap-drop", nil, "drop a Linux capability (or ALL)")
 	f.BoolVar(&opts.Spec.Privileged, "privileged", false, "give the container all capabilities and devices, no seccomp")
-	f.StringArrayVar(&opts.Spec.SecurityOpts, "security-opt", nil, "no-new-privileges[:true|false], seccomp=unconfined, seccomp=PROFILE.json")
+	f.StringArrayVar(&opts.Spec.SecurityOpts, "security-opt", nil, "no-new-privileges[:true|false], seccomp=unconfined, seccomp=PROFILE.json, apparmor=PROFILE, apparmor=unconfined, label=disable|user:U|role:R|type:T|level:L")
 	f.StringArrayVar(&opts.Spec.Sysctls, "sysctl", nil, "set a namespaced kernel parameter: NAME=VALUE")
 	f.StringArrayVar(&opts.Spec.Ulimits, "ulimit", nil, "set a resource limit: NAME=SOFT[:HARD]")
 	f.StringVar(&opts.Platform, "platform", "", "require the image to be for this platform (os/arch[/variant])")

@@ -41,7 +41,8 @@ if wanted v2 || wanted nomemory || wanted rootless; then
 	"$here/stage.sh" amd64 "$VM/amd64/stage" "$BIN" "$IMAGES"
 fi
 if wanted v2 || wanted nomemory; then
-	"$here/initramfs.sh" "$VM/amd64/initrd" "$VM/amd64" "$BUSYBOX" "$VM/amd64/stage"
+	"$here/apparmor-stage.sh" "$VM/amd64/apparmor-stage"
+	"$here/initramfs.sh" "$VM/amd64/initrd" "$VM/amd64" "$BUSYBOX" "$VM/amd64/stage" "$VM/amd64/apparmor-stage"
 fi
 if wanted rootless; then
 	"$here/rootless-stage.sh" "$VM/amd64/rootless-stage"
