@@ -33,8 +33,8 @@ var layers = map[string][]string{
 		"internal/fault", "rootless", "oci", "volumes", "health", "internal/proctable", "events"},
 	"specgen":  {"cgroups", "internal/containerinit", "internal/ids"},
 	"services": {"container", "restart", "compose", "health", "images", "internal/fault", "doctor"},
-	"images":   {"image", "rootfs", "events", "internal/atomicfile", "internal/lockfile", "internal/fault"},
-	"image":    {"internal/armcpu", "internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
+	"images":   {"image", "rootfs", "events", "sigpolicy", "internal/atomicfile", "internal/lockfile", "internal/fault"},
+	"image":    {"sigpolicy", "internal/armcpu", "internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
 	"rootfs":   {"internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
 	"netns":    {"internal/atomicfile", "internal/lockfile", "internal/fault", "internal/ids"},
 	"cgroups":  {},
@@ -49,6 +49,8 @@ var layers = map[string][]string{
 	"volumes":  {"internal/atomicfile", "internal/lockfile", "internal/ids"},
 	"doctor":   {"cgroups", "internal/armcpu", "rootless"},
 	"events":   {},
+	// sigpolicy only computes: the policy file, scopes, signature checks.
+	"sigpolicy": {},
 
 	"internal/armcpu":        {},
 	"internal/atomicfile":    {},
