@@ -181,7 +181,7 @@ func (req Requirement) check(img Image) error {
 		return fmt.Errorf("requirement type %q is not supported", req.Type)
 	}
 	if len(img.Signatures) == 0 {
-		return fmt.Errorf("%w: the image has no sigstore signature (cosign's sha256-<digest>.sig tag) to verify with key %s",
+		return fmt.Errorf("%w: the image carries no sigstore signature to verify with key %s",
 			ErrNoSignature, req.KeyName)
 	}
 	// Any one signature accepted is enough; otherwise report the most

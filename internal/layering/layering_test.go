@@ -30,7 +30,7 @@ var layers = map[string][]string{
 	"cmd/edgerun": {"*"}, // the CLI calls every library
 	"container": {"specgen", "images", "image", "rootfs", "netns", "cgroups", "logfile", "restart", "terminal",
 		"internal/atomicfile", "internal/lockfile", "internal/containerinit", "internal/statedir", "internal/ids",
-		"internal/fault", "rootless", "oci", "volumes", "health", "internal/proctable", "events"},
+		"internal/fault", "rootless", "oci", "volumes", "health", "internal/proctable", "events", "sigpolicy"},
 	"specgen":  {"cgroups", "internal/containerinit", "internal/ids"},
 	"services": {"container", "restart", "compose", "health", "images", "internal/fault", "doctor"},
 	"images":   {"image", "rootfs", "events", "sigpolicy", "internal/atomicfile", "internal/lockfile", "internal/fault"},
