@@ -5,6 +5,7 @@
 #                        sensor   multi-arch index (linux/amd64, arm64, arm/v7, arm/v6), ref.name sensor:latest
 #                        busybox  linux/$(GOARCH) from Debian's busybox-static, ref.name busybox:latest
 #   EDGERUN_BIN          the binary built by `make build`
+#   EDGERUN_TEST_COSIGN  cosign built by `make sigstore-deps` (signer of e2e's signature policy tests)
 #   EDGERUN_TEST_RELIABILITY=1 runs the proof suite e2e/reliability (set by make test-reliability)
 # Tests that need them skip with a reason when they are unset.
 #
@@ -37,12 +38,13 @@ SENSOR_PLATFORMS := linux/amd64 linux/arm64 linux/arm/v7 linux/arm/v6
 
 export EDGERUN_TEST_IMAGES := $(IMAGES)
 export EDGERUN_BIN := $(CURDIR)/$(BIN)
+export EDGERUN_TEST_COSIGN := $(CURDIR)/out/tools/cosign
 
 SYSTEMDUNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSTEMDUSERUNITDIR ?= $(PREFIX)/lib/systemd/user
 INITDIR            ?= /etc/init.d
 
-.PHONY: all deps cross-deps bench-deps lint-deps vm-deps oci-deps build images test test-vm demo bench cross lint clean
+.PHONY: all deps cross-deps bench-deps lint-deps vm-deps sigstore-deps oci-deps build images test test-vm demo bench cross lint clean
 
 all: build
 
@@ -57,6 +59,9 @@ lint-deps:
 	@hack/deps.sh test lint
 vm-deps:
 	@hack/deps.sh test cross vm
+## sigstore-deps: cosign (hack/cosign/go.mod) into out/tools, the signer of e2e's signature tests
+sigstore-deps:
+	@hack/deps.sh sigstore
 oci-deps:
 	@OCI_BIN=$(OCI)/bin hack/deps.sh test oci
 
@@ -135,7 +140,7 @@ images: $(MKIMAGE)
 ## the cross builds are not part of make test), the rootless tier (test-rootless), the OCI conformance comparison (test-oci), the proof
 ## suite (test-reliability), the fuzzers for a bounded time (fuzz), the pure-Go unit tests for
 ## arm64/armv7 under qemu-user and the VM matrix (test-vm)
-test: deps build images
+test: deps sigstore-deps build images
 	$(GO) test -tags '$(TAGS)' -v -count=1 ./... ./testdata/sensor
 	@$(MAKE) --no-print-directory deb-test
 	@$(MAKE) --no-print-directory test-rootless

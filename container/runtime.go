@@ -16,6 +16,7 @@ import (
 	"github.com/edgerun/edgerun/images"
 	"github.com/edgerun/edgerun/internal/statedir"
 	"github.com/edgerun/edgerun/rootless"
+	"github.com/edgerun/edgerun/sigpolicy"
 )
 
 // Config says where edgerun keeps its state.
@@ -41,6 +42,9 @@ type Config struct {
 	// volume or network is appended to (events.Open(Root, ...)); nil
 	// records none.
 	Events *events.Journal
+	// SignaturePolicy is the signature policy file pulls and loads obey
+	// (sigpolicy.Source; the zero value is none).
+	SignaturePolicy sigpolicy.Source
 }
 
 // Runtime is an open edgerun state: containers and the image store under
@@ -107,7 +111,7 @@ func openRoots(cfg Config, create bool) (*Runtime, error) {
 // Images is the image store under the persistent root, opened on first use.
 func (r *Runtime) Images() (*images.Store, error) {
 	r.imagesOnce.Do(func() {
-		r.images, r.imagesErr = images.Open(r.cfg.Root, images.Options{Notice: r.cfg.Notice, Events: r.cfg.Events})
+		r.images, r.imagesErr = images.Open(r.cfg.Root, images.Options{Notice: r.cfg.Notice, Events: r.cfg.Events, Policy: r.cfg.SignaturePolicy})
 	})
 	return r.images, r.imagesErr
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install what a make target needs, only when something is missing (idempotent, fast when
-# everything is there). Usage: hack/deps.sh GROUP...   GROUP: test cross vm bench deb lint oci
+# everything is there). Usage: hack/deps.sh GROUP...   GROUP: test cross vm bench deb lint sigstore oci
 #   test   build + `make test`: C toolchain, static libseccomp, busybox-static (busybox test
-#          image), skopeo and umoci (cross-check the test images' OCI layouts), docker-registry
+#          image), skopeo and umoci (cross-check the test images' OCI layouts; skopeo also pushes
+#          and, where it can, signs for the signature policy tests), docker-registry
 #          (pull tests against a registry on loopback; skopeo pushes to it), uidmap and
 #          slirp4netns (the rootless tier, make test-rootless), containerd and podman (e2e/engines:
 #          edgerun-oci as their runtime; containerd's own runc v2 shim, podman with conmon), runc
@@ -18,6 +19,9 @@
 #          hack/vm/kernel.sh with apt-get download (needs the cross group's arm64 lists)
 #   deb    make deb and deb-test: lintian (dpkg-deb and dpkg are Debian's own)
 #   lint   golangci-lint $GOLANGCI_LINT_VERSION built with the local Go into $TOOLS
+#   sigstore  cosign, at the version hack/cosign/go.mod pins, built static with the local Go into
+#          $TOOLS: a signer for e2e's TestSignaturePolicyInterop, since Debian bookworm's skopeo is
+#          built with sigstore signing disabled; Go fetches the module through its proxy
 #   oci    the OCI runtime validation suite of opencontainers/runtime-tools, at the version
 #          hack/oci-conformance/go.mod pins, built static with the local Go into $OCI_BIN
 #          (one program per suite, and runtimetest); Go fetches the module through its proxy
@@ -112,6 +116,17 @@ for group in "$@"; do
 			echo "deps: installing golangci-lint $GOLANGCI_LINT_VERSION into $TOOLS"
 			GOBIN=$TOOLS go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$GOLANGCI_LINT_VERSION"
 		fi ;;
+	sigstore)
+		check_go
+		mod=$(cd "$(dirname "$0")/cosign" && pwd)
+		stamp="$(go version) $(cat "$mod/go.mod" "$mod/go.sum" | sha256sum | cut -c1-16)"
+		if [ "$(cat "$TOOLS/.cosign-built" 2>/dev/null)" != "$stamp" ] || [ ! -x "$TOOLS/cosign" ]; then
+			echo "deps: building cosign ($(sed -n 's|^\tgithub.com/sigstore/cosign/v2 \(v[^ ]*\).*|\1|p' "$mod/go.mod")) into $TOOLS (minutes, once)"
+			mkdir -p "$TOOLS"
+			(cd "$mod" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags '-s -w' -o "$TOOLS/cosign" \
+				github.com/sigstore/cosign/v2/cmd/cosign)
+			echo "$stamp" >"$TOOLS/.cosign-built"
+		fi ;;
 	oci)
 		check_go
 		mod=$(cd "$(dirname "$0")/oci-conformance" && pwd)
@@ -123,6 +138,6 @@ for group in "$@"; do
 			(cd "$mod" && CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags '-s -w' -o "$OCI_BIN/" tool)
 			echo "$stamp" >"$OCI_BIN/.built"
 		fi ;;
-	*) echo "deps: unknown group $group: use test, cross, vm, bench, deb, lint or oci" >&2; exit 2 ;;
+	*) echo "deps: unknown group $group: use test, cross, vm, bench, deb, lint, sigstore or oci" >&2; exit 2 ;;
 	esac
 done

@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgerun/edgerun/internal/diskspace"
 	"github.com/edgerun/edgerun/internal/fault"
+	"github.com/edgerun/edgerun/sigpolicy"
 )
 
 // PullEventKind names what a PullEvent reports.
@@ -82,6 +83,10 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Pulled
 	p := &puller{s: s, o: newPullConfig(opts), ref: norm}
 	p.space = diskspace.NewGuard(s.ingestDir(), p.o.minFree, p.o.diskSpace)
 	res, err := p.pull(ctx)
+	var refused *sigpolicy.RefusedError
+	if errors.As(err, &refused) {
+		return nil, err // it names the image already
+	}
 	if err != nil {
 		if isTransient(err) || errors.Is(err, context.Canceled) {
 			return nil, fmt.Errorf("pull %s: %w: pull again to resume where this one stopped", norm, err)
@@ -96,6 +101,15 @@ func (p *puller) pull(ctx context.Context) (*Pulled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid image reference %q: %w", p.ref, err)
 	}
+	var rule sigpolicy.Rule
+	if p.o.policy != nil {
+		rule = p.o.policy.For(sigpolicy.TransportDocker, p.ref)
+		if !rule.NeedsSignatures() { // accepted or refused without asking the registry
+			if err := rule.Check(sigpolicy.Image{Ref: p.ref}); err != nil {
+				return nil, err
+			}
+		}
+	}
 	l, err := p.s.writerLock(ctx)
 	if err != nil {
 		return nil, err
@@ -104,6 +118,11 @@ func (p *puller) pull(ctx context.Context) (*Pulled, error) {
 	top, err := p.resolve(ctx, r)
 	if err != nil {
 		return nil, err
+	}
+	if rule.NeedsSignatures() {
+		if err := p.checkPolicy(ctx, rule, top); err != nil {
+			return nil, err
+		}
 	}
 	mdoc, plat, err := p.platformManifest(ctx, top)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/edgerun/edgerun/internal/diskspace"
+	"github.com/edgerun/edgerun/sigpolicy"
 )
 
 // Pull defaults.
@@ -60,6 +61,11 @@ type PullOptions struct {
 	// DiskSpace replaces statfs(2) as the probe of the store's file
 	// system; nil means statfs.
 	DiskSpace diskspace.Probe
+	// Policy, when set, is the signature policy the image must satisfy
+	// (its docker transport's rule for the reference), checked once the
+	// reference is resolved, before the config or any layer is fetched;
+	// nil accepts every image.
+	Policy *sigpolicy.Policy
 }
 
 // pullConfig is Pull's plan, built from the caller's PullOptions.
@@ -74,6 +80,7 @@ type pullConfig struct {
 	cached    func(digest.Digest) bool
 	minFree   int64
 	diskSpace diskspace.Probe
+	policy    *sigpolicy.Policy
 }
 
 func newPullConfig(o PullOptions) pullConfig {
@@ -88,6 +95,7 @@ func newPullConfig(o PullOptions) pullConfig {
 		cached:    o.Cached,
 		minFree:   o.MinFree,
 		diskSpace: o.DiskSpace,
+		policy:    o.Policy,
 	}
 	if o.Attempts != 0 {
 		c.retries = max(o.Attempts-1, 0)

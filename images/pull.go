@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgerun/edgerun/image"
 	"github.com/edgerun/edgerun/rootfs"
+	"github.com/edgerun/edgerun/sigpolicy"
 )
 
 // PullOptions are the inputs of `edgerun pull` (and of run's --pull): the
@@ -39,6 +40,13 @@ const (
 // layer is unpacked (the rule load follows).
 func (s *Store) Pull(ctx context.Context, opts PullOptions) (*image.Pulled, error) {
 	popts := opts.PullOptions
+	pol, err := sigpolicy.Load(s.policy)
+	if err != nil {
+		return nil, err
+	}
+	if pol != nil {
+		popts.Policy = pol
+	}
 	limits := rootfs.UnpackOptions{MaxRatio: opts.MaxLayerRatio, MinFree: opts.MinFree, DiskSpace: opts.DiskSpace}
 	var fresh atomic.Bool // a layer was unpacked: say what it could not keep
 	popts.Cached = s.layers.Has

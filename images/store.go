@@ -22,6 +22,7 @@ import (
 	"github.com/edgerun/edgerun/image"
 	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/rootfs"
+	"github.com/edgerun/edgerun/sigpolicy"
 )
 
 // LoadOptions are the inputs of `edgerun load`.
@@ -50,6 +51,7 @@ type Store struct {
 	layers  *rootfs.Cache
 	notice  func(string)
 	journal *events.Journal
+	policy  sigpolicy.Source
 }
 
 // Options configure Open; the zero value is no notices and no events.
@@ -61,6 +63,9 @@ type Options struct {
 	// Events gets docker's image events: pull, load, tag, untag, delete,
 	// save.
 	Events *events.Journal
+	// Policy is the signature policy file pulls and loads obey (read at
+	// each one); the zero value is none: every image is accepted.
+	Policy sigpolicy.Source
 }
 
 // Open opens (creating when missing) the image store and the layer cache
@@ -74,7 +79,7 @@ func Open(root string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open layer cache under %s: %w", root, err)
 	}
-	return &Store{content: content, layers: layers, notice: opts.Notice, journal: opts.Events}, nil
+	return &Store{content: content, layers: layers, notice: opts.Notice, journal: opts.Events, policy: opts.Policy}, nil
 }
 
 // Get returns the stored image a reference names (name, digest or ID
@@ -94,6 +99,9 @@ func (s *Store) LayerDirs(diffIDs []digest.Digest) []string {
 // Load imports images into the store and unpacks their layers, so a
 // hostile or corrupt layer is refused at load time rather than at run time.
 func (s *Store) Load(ctx context.Context, opts LoadOptions) ([]image.Loaded, error) {
+	if err := s.checkLoadPolicy(opts.Input); err != nil {
+		return nil, err
+	}
 	limits := rootfs.UnpackOptions{MaxRatio: opts.MaxLayerRatio, MinFree: opts.MinFree}
 	unpacked := map[digest.Digest][]digest.Digest{} // images with a layer unpacked now: their layers
 	lopts := image.LoadOptions{

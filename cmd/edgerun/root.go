@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/edgerun/edgerun/internal/statedir"
 	"github.com/edgerun/edgerun/netns"
 	"github.com/edgerun/edgerun/rootless"
+	"github.com/edgerun/edgerun/sigpolicy"
 )
 
 // envOr is the environment variable's value, or def when it is unset.
@@ -30,6 +32,9 @@ type globalOptions struct {
 	Bridge, Subnet string
 	// BootIDFile comes from $EDGERUN_BOOT_ID_FILE (tests simulating a reboot).
 	BootIDFile string
+	// SignaturePolicy is --signature-policy; "" is the user's default
+	// file (DefaultPolicy), used only when it exists.
+	SignaturePolicy, DefaultPolicy string
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -40,7 +45,16 @@ type globalOptions struct {
 func (g *globalOptions) config() container.Config {
 	return container.Config{Root: g.Root, State: g.State, Bridge: g.Bridge, Subnet: g.Subnet, BootIDFile: g.BootIDFile,
 		Notice:   func(msg string) { fmt.Fprintf(g.Stderr, "edgerun: note: %s\n", msg) },
-		Rootless: rootless.Inside(), Events: g.journal()}
+		Rootless: rootless.Inside(), Events: g.journal(), SignaturePolicy: g.policy()}
+}
+
+// policy is the signature policy file to obey: the one named, which must
+// exist, or the default one when it exists.
+func (g *globalOptions) policy() sigpolicy.Source {
+	if g.SignaturePolicy != "" {
+		return sigpolicy.Source{Path: g.SignaturePolicy}
+	}
+	return sigpolicy.Source{Path: g.DefaultPolicy, Optional: true}
 }
 
 // lockWaitNotices makes a lock wait under ctx that lasts more than a
@@ -51,7 +65,8 @@ func (g *globalOptions) lockWaitNotices(ctx context.Context) context.Context {
 }
 
 func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
-	g := &globalOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr, BootIDFile: getenv(container.BootIDFileEnv)}
+	g := &globalOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr, BootIDFile: getenv(container.BootIDFileEnv),
+		DefaultPolicy: sigpolicy.DefaultPath(os.Geteuid(), getenv)}
 	defRoot, defState := statedir.DefaultPaths(getenv)
 	cmd := &cobra.Command{
 		Use:   "edgerun",
@@ -73,6 +88,8 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer, getenv func(strin
 	pf.StringVar(&g.Root, "root", defRoot, "persistent state directory (images, layers, containers) [$EDGERUN_ROOT]")
 	pf.StringVar(&g.State, "state", defState, "volatile state directory (locks, runtime state) [$EDGERUN_STATE]")
 	pf.StringVar(&g.Bridge, "bridge", envOr(getenv, "EDGERUN_BRIDGE", netns.DefaultBridge), "bridge of --network bridge containers [$EDGERUN_BRIDGE]")
+	pf.StringVar(&g.SignaturePolicy, "signature-policy", getenv("EDGERUN_SIGNATURE_POLICY"),
+		"signature policy file pulls and loads obey (default "+g.DefaultPolicy+" when it exists) [$EDGERUN_SIGNATURE_POLICY]")
 	pf.StringVar(&g.Subnet, "subnet", envOr(getenv, "EDGERUN_SUBNET", netns.DefaultSubnet), "IPv4 subnet of the bridge [$EDGERUN_SUBNET]")
 
 	cmd.AddCommand(

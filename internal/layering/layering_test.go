@@ -30,11 +30,11 @@ var layers = map[string][]string{
 	"cmd/edgerun": {"*"}, // the CLI calls every library
 	"container": {"specgen", "images", "image", "rootfs", "netns", "cgroups", "logfile", "restart", "terminal",
 		"internal/atomicfile", "internal/lockfile", "internal/containerinit", "internal/statedir", "internal/ids",
-		"internal/fault", "rootless", "oci", "volumes", "health", "internal/proctable", "events", "apparmor"},
+		"internal/fault", "rootless", "oci", "volumes", "health", "internal/proctable", "events", "apparmor", "sigpolicy"},
 	"specgen":  {"cgroups", "internal/containerinit", "internal/ids"},
 	"services": {"container", "restart", "compose", "health", "images", "internal/fault", "doctor"},
-	"images":   {"image", "rootfs", "events", "internal/atomicfile", "internal/lockfile", "internal/fault"},
-	"image":    {"internal/armcpu", "internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
+	"images":   {"image", "rootfs", "events", "sigpolicy", "internal/atomicfile", "internal/lockfile", "internal/fault"},
+	"image":    {"sigpolicy", "internal/armcpu", "internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
 	"rootfs":   {"internal/atomicfile", "internal/diskspace", "internal/lockfile", "internal/fault"},
 	"netns":    {"internal/atomicfile", "internal/lockfile", "internal/fault", "internal/ids"},
 	"cgroups":  {},
@@ -50,6 +50,8 @@ var layers = map[string][]string{
 	"doctor":   {"cgroups", "internal/armcpu", "rootless", "apparmor"},
 	"apparmor": {"internal/atomicfile", "internal/lockfile"},
 	"events":   {},
+	// sigpolicy only computes: the policy file, scopes, signature checks.
+	"sigpolicy": {},
 
 	"internal/armcpu":        {},
 	"internal/atomicfile":    {},
