@@ -245,14 +245,17 @@ func TestCVE2025_52565ConsoleBindDoesNotFollowImageSymlink(t *testing.T) {
 // host (this one has neither); the closest probe uses the write edgerun
 // asks of libcontainer on every host, a sysctl: --sysctl kernel.msgmax
 // with a shared volume asked on /proc/sys, where a racing container
-// plants kernel/msgmax -> a file of a second volume. The write must land
+// plants kernel/msgmax -> a file of a second volume (and provides what
+// the runtime reads there first, as an attacker would). The write must land
 // in the container's own IPC namespace: never in a volume, never in the
 // host's kernel.msgmax; or the run is refused.
 //
-// Weakened build: "/proc" dropped from specgen's reservedDirs, and
-// libcontainer's writeSystemProperty writing through the container's
-// path /proc/sys/... (os.WriteFile) instead of its private procfs
-// handle. It fails: the sysctl value lands in the second volume.
+// Weakened build: "/proc" dropped from specgen's reservedDirs, and in
+// libcontainer both its refusal of mounts inside /proc (checkProcMount)
+// and its private procfs handle for sysctls (internal/sys WriteSysctls
+// opening /proc/sys/... by the container's path). It fails: the sysctl
+// value lands in the second volume's file. With edgerun's refusal kept,
+// the weakened libcontainer alone does not fail it.
 func TestCVE2025_52881SysctlWriteIsNotRedirected(t *testing.T) {
 	testenv.SkipRootless(t, "the suite probes root edgerun, whose escape is the host's root")
 	t.Parallel()
@@ -266,8 +269,12 @@ func TestCVE2025_52881SysctlWriteIsNotRedirected(t *testing.T) {
 		e.must("volume", "create", v)
 		defer e.run("volume", "rm", "-f", v)
 	}
-	e.must("run", "-d", "--name", "racer", "-v", "sysvol:/x", "busybox", "sh", "-c",
-		"mkdir -p /x/kernel; while :; do ln -sfn /loot/redirected /x/kernel/msgmax; done")
+	// The racer prepares what the runtime's init reads from /proc/sys
+	// before the write (cap_last_cap), and the file the write is to be
+	// redirected to, as an attacker would; then keeps planting the link.
+	e.must("run", "-d", "--name", "racer", "-v", "sysvol:/x", "-v", "loot:/loot", "busybox", "sh", "-c",
+		"mkdir -p /x/kernel; cat /proc/sys/kernel/cap_last_cap > /x/kernel/cap_last_cap; touch /loot/redirected; "+
+			"while :; do ln -sfn /loot/redirected /x/kernel/msgmax; done")
 	defer e.run("rm", "-f", "racer")
 	value := fmt.Sprint(52881 + time.Now().UnixNano()%10000)
 	for i := 0; i < 5; i++ {
@@ -287,8 +294,8 @@ func TestCVE2025_52881SysctlWriteIsNotRedirected(t *testing.T) {
 			}
 		}
 	}
-	if out := e.must("run", "--rm", "-v", "loot:/loot", "busybox", "ls", "-A", "/loot"); strings.TrimSpace(out) != "" {
-		t.Errorf("the sysctl write landed in a volume: %q", out)
+	if out := e.must("run", "--rm", "-v", "loot:/loot", "busybox", "cat", "/loot/redirected"); out != "" {
+		t.Errorf("the sysctl write landed in a volume's file: %q", out)
 	}
 	if now, _ := os.ReadFile("/proc/sys/kernel/msgmax"); string(now) != string(hostValue) {
 		t.Errorf("the host's kernel.msgmax changed: %q, was %q", now, hostValue)
