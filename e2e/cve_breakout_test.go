@@ -132,8 +132,9 @@ func TestCVEBreakoutDeviceSourceSwappedAfterCheck(t *testing.T) {
 //
 // Weakened build: specgen's containerView.step no longer resolving links
 // itself and checkExecutable opening with os.Open(filepath.Join(root,
-// rel)) (links followed on the host). It fails: the link to a host file
-// that is not executable is judged on the host (126, not 127).
+// rel)) (links followed on the host). It fails: the links to host files
+// pass edgerun's check and are left to the exec (125), and the one to a
+// host file that is not executable is judged on the host (126).
 func TestCVEBreakoutExecOfHostLinkedShellRunsInside(t *testing.T) {
 	testenv.SkipRootless(t, "the suite probes root edgerun, whose escape is the host's root")
 	t.Parallel()

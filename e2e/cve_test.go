@@ -77,7 +77,8 @@ func (e *env) logsUntil(name, want string, timeout time.Duration) string {
 // Weakened build: libcontainer's exeseal (the sealed copy of the binary
 // its init runs from) skipped, init started from /proc/self/exe
 // (container_linux.go newParentProcess). It fails: "write-ok" and the
-// binary's hash changes.
+// binary's hash changes. On the real build the probe catches the sealed
+// copy (/edgerun on a read-only overlay here) and its write fails (EROFS).
 func TestCVE2019_5736ExecCannotOverwriteTheRuntimeBinary(t *testing.T) {
 	testenv.SkipRootless(t, "the suite probes root edgerun, whose escape is the host's root")
 	t.Parallel()
