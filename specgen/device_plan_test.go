@@ -136,16 +136,7 @@ func TestWatchDirs(t *testing.T) {
 }
 
 func TestDesiredDevicesBindsAPseudoTerminal(t *testing.T) {
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	defer ptmx.Close()
-	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slave := fmt.Sprintf("/dev/pts/%d", n)
+	slave, n := ptySlave(t)
 	want, err := DesiredDevices(&DevicePlan{Devices: []DeviceSpec{{Host: slave, Container: "/dev/ttyUSB0", Permissions: "rwm"}}}, t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
@@ -165,16 +156,7 @@ func TestDesiredDevicesBindsAPseudoTerminal(t *testing.T) {
 // it was checked: the mount must not follow the link again (it may have
 // been swapped for a link to a host file since).
 func TestDesiredDevicesBindsTheCheckedNodeNotTheLink(t *testing.T) {
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	defer ptmx.Close()
-	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slave := fmt.Sprintf("/dev/pts/%d", n)
+	slave, _ := ptySlave(t)
 	link := filepath.Join(t.TempDir(), "serial")
 	if err := os.Symlink(slave, link); err != nil {
 		t.Fatal(err)
@@ -191,4 +173,20 @@ func TestDesiredDevicesBindsTheCheckedNodeNotTheLink(t *testing.T) {
 			t.Errorf("userNS %v: ApplyDevices would not know its own bind %+v", userNS, want.Binds[0])
 		}
 	}
+}
+
+// ptySlave opens a pseudo-terminal for the test and returns its slave's
+// path and number; it skips where there are none.
+func ptySlave(t *testing.T) (string, int) {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { ptmx.Close() })
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("/dev/pts/%d", n), n
 }
