@@ -119,14 +119,14 @@ func TestCVE2019_5736ExecCannotOverwriteTheRuntimeBinary(t *testing.T) {
 // 12, with run -w, exec -w and an image symlink to /proc/self/fd/N as
 // the working directory, the command reads a host marker by a relative
 // path that only resolves from outside the root; it must not see it
-// (being refused is fine: edgerun refuses -w in /proc; the symlink is
-// left to libcontainer).
+// (being refused is fine: edgerun refuses a -w in /proc, by name or
+// through the image's links).
 //
-// Weakened build: a host directory (edgerun's --state) opened without
-// O_CLOEXEC before every start and exec, so libcontainer's init inherits
-// it as the advisory's runc did, edgerun's refusal of -w in /proc
-// (specgen checkWorkdir) dropped, and libcontainer's verifyCwd
-// (init_linux.go) made a no-op. It fails: the marker is read.
+// Weakened build: a host directory (/tmp) opened without O_CLOEXEC in
+// every edgerun process, so libcontainer's init inherits it as the
+// advisory's runc did, edgerun's refusals of a working directory in /proc
+// (specgen checkWorkdir and CheckWorkdir) dropped, and libcontainer's
+// verifyCwd (init_linux.go) made a no-op. It fails: the marker is read.
 func TestCVE2024_21626WorkdirThroughLeakedFdStaysInside(t *testing.T) {
 	testenv.SkipRootless(t, "the suite probes root edgerun, whose escape is the host's root")
 	t.Parallel()
