@@ -76,6 +76,9 @@ func (r *Runtime) Exec(ctx context.Context, ref string, opts ExecOptions) (int, 
 	if err != nil {
 		return 0, err
 	}
+	if err := specgen.CheckWorkdir(rootfs, spec.Mounts, sp.Cwd); err != nil {
+		return 0, err
+	}
 	if err := specgen.CheckCommand(rootfs, spec.Mounts, sp.Args, sp.Env, sp.Cwd); err != nil {
 		err = commandError(err)
 		return exitCodeOf(err), err

@@ -132,6 +132,9 @@ func (r *Runtime) makeSpec(dir string, opts *RunOptions, p *runPlan, id, rootfs 
 	if err != nil {
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
+	if err := specgen.CheckWorkdir(rootfs, spec.Mounts, spec.Process.Cwd); err != nil {
+		return nil, &ExitError{ExitRuntimeFailed, err}
+	}
 	if err := specgen.CheckCommand(rootfs, spec.Mounts, spec.Process.Args, spec.Process.Env, spec.Process.Cwd); err != nil {
 		return nil, commandError(err)
 	}

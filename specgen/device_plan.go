@@ -170,32 +170,35 @@ func ruleMatches(r specs.LinuxDeviceCgroup, d specs.LinuxDevice) bool {
 	return (r.Type == "a" || r.Type == d.Type) && (r.Major == nil || *r.Major == d.Major) && (r.Minor == nil || *r.Minor == d.Minor)
 }
 
-// resolveHost follows the links of a --device host path to its node. A
-// path that passes through a link must end in /dev: a link elsewhere is
-// refused. A missing node wraps ErrDeviceMissing.
-func resolveHost(d DeviceSpec) (specs.LinuxDevice, error) {
+// resolveHost follows the links of a --device host path to its node and
+// returns the node and its path without links. A path that passes
+// through a link must end in /dev: a link elsewhere is refused. A missing
+// node wraps ErrDeviceMissing. Whatever is bound of the device is bound
+// from the returned path, never from d.Host again: a link swapped after
+// this check must not be followed by the mount.
+func resolveHost(d DeviceSpec) (specs.LinuxDevice, string, error) {
 	real, err := filepath.EvalSymlinks(d.Host)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return specs.LinuxDevice{}, fmt.Errorf("%w: --device %s: %w", ErrInvalidOption, d.Host, ErrDeviceMissing)
+			return specs.LinuxDevice{}, "", fmt.Errorf("%w: --device %s: %w", ErrInvalidOption, d.Host, ErrDeviceMissing)
 		}
-		return specs.LinuxDevice{}, fmt.Errorf("%w: --device %s: %w", ErrInvalidOption, d.Host, err)
+		return specs.LinuxDevice{}, "", fmt.Errorf("%w: --device %s: %w", ErrInvalidOption, d.Host, err)
 	}
 	if real != d.Host && !strings.HasPrefix(real, "/dev/") {
-		return specs.LinuxDevice{}, fmt.Errorf("%w: --device %s: the link leads to %s, outside /dev: a device link must point to a node in /dev", ErrInvalidOption, d.Host, real)
+		return specs.LinuxDevice{}, "", fmt.Errorf("%w: --device %s: the link leads to %s, outside /dev: a device link must point to a node in /dev", ErrInvalidOption, d.Host, real)
 	}
 	var st unix.Stat_t
 	if err := unix.Lstat(real, &st); err != nil {
 		if errors.Is(err, unix.ENOENT) {
-			return specs.LinuxDevice{}, fmt.Errorf("%w: --device %s: %w", ErrInvalidOption, d.Host, ErrDeviceMissing)
+			return specs.LinuxDevice{}, "", fmt.Errorf("%w: --device %s: %w", ErrInvalidOption, d.Host, ErrDeviceMissing)
 		}
-		return specs.LinuxDevice{}, fmt.Errorf("%w: --device %s: %w", ErrInvalidOption, d.Host, &os.PathError{Op: "stat", Path: real, Err: err})
+		return specs.LinuxDevice{}, "", fmt.Errorf("%w: --device %s: %w", ErrInvalidOption, d.Host, &os.PathError{Op: "stat", Path: real, Err: err})
 	}
 	dev, ok := deviceNode(d.Container, &st)
 	if !ok {
-		return specs.LinuxDevice{}, fmt.Errorf("%w: --device %s is not a character or block device: name a device node, like /dev/ttyUSB0", ErrInvalidOption, d.Host)
+		return specs.LinuxDevice{}, "", fmt.Errorf("%w: --device %s is not a character or block device: name a device node, like /dev/ttyUSB0", ErrInvalidOption, d.Host)
 	}
-	return dev, nil
+	return dev, real, nil
 }
 
 // Desired is what a container should have of the host's devices now.
@@ -219,7 +222,7 @@ func DesiredDevices(p *DevicePlan, devDir string, userNS bool) (*Desired, error)
 		return out, nil
 	}
 	for _, d := range p.Devices {
-		dev, err := resolveHost(d)
+		dev, real, err := resolveHost(d)
 		if errors.Is(err, ErrDeviceMissing) {
 			if d.Optional {
 				out.Missing = append(out.Missing, d)
@@ -235,16 +238,16 @@ func DesiredDevices(p *DevicePlan, devDir string, userNS bool) (*Desired, error)
 				return nil, fmt.Errorf("%w: --device %s: rootless containers have no device cgroup, so access %q cannot be enforced: "+
 					"give rw (the default), or run the container as root", ErrInvalidOption, d.Host, d.Permissions)
 			}
-			out.Binds = append(out.Binds, deviceBind(d))
+			out.Binds = append(out.Binds, deviceBind(d, real))
 			continue
 		}
 		major, minor := dev.Major, dev.Minor
 		out.Rules = append(out.Rules, specs.LinuxDeviceCgroup{Allow: true, Type: dev.Type, Major: &major, Minor: &minor, Access: d.Permissions})
-		if onDevpts(d.Host) {
+		if onDevpts(real) {
 			// A pseudo-terminal (the virtual serial port of socat, ser2net
 			// or a test's pty pair) opens only through its devpts: a node
 			// made elsewhere gives EIO. It is bound, and allowed by number.
-			out.Binds = append(out.Binds, deviceBind(d))
+			out.Binds = append(out.Binds, deviceBind(d, real))
 			continue
 		}
 		out.Nodes = append(out.Nodes, dev)
@@ -346,15 +349,21 @@ func ApplyDevices(s *specs.Spec, devDir string, userNS bool) ([]DeviceSpec, erro
 	return want.Missing, nil
 }
 
-// deviceBind binds a --device's host node at its container path: what a
+// deviceBind binds a --device's host node, at real (its path without
+// links, as resolveHost checked it), at its container path: what a
 // rootless container gets instead of a node, and a pseudo-terminal always.
 // ApplyDevices knows its binds by this shape (noexec, and a planned source).
-func deviceBind(d DeviceSpec) specs.Mount {
-	return specs.Mount{Destination: d.Container, Type: "bind", Source: d.Host, Options: []string{"bind", "nosuid", "noexec"}}
+func deviceBind(d DeviceSpec, real string) specs.Mount {
+	return specs.Mount{Destination: d.Container, Type: "bind", Source: real, Options: []string{"bind", "nosuid", "noexec"}}
 }
 
+// isPlanned says whether m is the bind of a planned device: at its
+// container path, from its host path as given (specs made before binds
+// used the resolved path) or from the node a link of it led to in /dev.
 func isPlanned(p *DevicePlan, m specs.Mount) bool {
-	return slices.ContainsFunc(p.Devices, func(d DeviceSpec) bool { return d.Container == m.Destination && d.Host == m.Source })
+	return slices.ContainsFunc(p.Devices, func(d DeviceSpec) bool {
+		return d.Container == m.Destination && (d.Host == m.Source || strings.HasPrefix(m.Source, "/dev/"))
+	})
 }
 
 func mountsDev(ms []specs.Mount) bool {

@@ -50,7 +50,7 @@ func TestResolveHostFollowsLinksOnlyIntoDev(t *testing.T) {
 	if err := os.Symlink("/dev/zero", in); err != nil {
 		t.Fatal(err)
 	}
-	dev, err := resolveHost(DeviceSpec{Host: in, Container: "/dev/z", Permissions: "r"})
+	dev, _, err := resolveHost(DeviceSpec{Host: in, Container: "/dev/z", Permissions: "r"})
 	if err != nil || dev.Type != "c" || dev.Major != 1 || dev.Minor != 5 || dev.Path != "/dev/z" {
 		t.Fatalf("a link to /dev/zero: %+v, %v", dev, err)
 	}
@@ -58,17 +58,17 @@ func TestResolveHostFollowsLinksOnlyIntoDev(t *testing.T) {
 	if err := os.Symlink("/etc/passwd", out); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := resolveHost(DeviceSpec{Host: out, Container: "/dev/x"}); err == nil || !strings.Contains(err.Error(), "outside /dev") {
+	if _, _, err := resolveHost(DeviceSpec{Host: out, Container: "/dev/x"}); err == nil || !strings.Contains(err.Error(), "outside /dev") {
 		t.Fatalf("a link out of /dev: %v", err)
 	}
-	if _, err := resolveHost(DeviceSpec{Host: "/etc/passwd", Container: "/dev/x"}); err == nil || !strings.Contains(err.Error(), "not a character or block device") {
+	if _, _, err := resolveHost(DeviceSpec{Host: "/etc/passwd", Container: "/dev/x"}); err == nil || !strings.Contains(err.Error(), "not a character or block device") {
 		t.Fatalf("a regular file: %v", err)
 	}
 	dangling := filepath.Join(dir, "gone")
 	if err := os.Symlink("/dev/edgerun-no-such-device", dangling); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := resolveHost(DeviceSpec{Host: dangling, Container: "/dev/x"}); !errors.Is(err, ErrDeviceMissing) {
+	if _, _, err := resolveHost(DeviceSpec{Host: dangling, Container: "/dev/x"}); !errors.Is(err, ErrDeviceMissing) {
 		t.Fatalf("a dangling link: %v", err)
 	}
 }
@@ -136,16 +136,7 @@ func TestWatchDirs(t *testing.T) {
 }
 
 func TestDesiredDevicesBindsAPseudoTerminal(t *testing.T) {
-	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	defer ptmx.Close()
-	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slave := fmt.Sprintf("/dev/pts/%d", n)
+	slave, n := ptySlave(t)
 	want, err := DesiredDevices(&DevicePlan{Devices: []DeviceSpec{{Host: slave, Container: "/dev/ttyUSB0", Permissions: "rwm"}}}, t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
@@ -159,4 +150,43 @@ func TestDesiredDevicesBindsAPseudoTerminal(t *testing.T) {
 	if len(want.Rules) != 1 || want.Rules[0].Major == nil || *want.Rules[0].Major < 136 || *want.Rules[0].Major > 143 || want.Rules[0].Minor == nil || *want.Rules[0].Minor != int64(n) {
 		t.Errorf("a pty slave: want its numbers allowed, got %+v", want.Rules)
 	}
+}
+
+// A pty named through a link is bound from the node the link led to when
+// it was checked: the mount must not follow the link again (it may have
+// been swapped for a link to a host file since).
+func TestDesiredDevicesBindsTheCheckedNodeNotTheLink(t *testing.T) {
+	slave, _ := ptySlave(t)
+	link := filepath.Join(t.TempDir(), "serial")
+	if err := os.Symlink(slave, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, userNS := range []bool{false, true} {
+		want, err := DesiredDevices(&DevicePlan{Devices: []DeviceSpec{{Host: link, Container: "/dev/ttyUSB0", Permissions: "rwm"}}}, t.TempDir(), userNS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want.Binds) != 1 || want.Binds[0].Source != slave {
+			t.Errorf("userNS %v: want the bind from %s (the checked node), got %+v", userNS, slave, want.Binds)
+		}
+		if !isPlanned(&DevicePlan{Devices: []DeviceSpec{{Host: link, Container: "/dev/ttyUSB0"}}}, want.Binds[0]) {
+			t.Errorf("userNS %v: ApplyDevices would not know its own bind %+v", userNS, want.Binds[0])
+		}
+	}
+}
+
+// ptySlave opens a pseudo-terminal for the test and returns its slave's
+// path and number; it skips where there are none.
+func ptySlave(t *testing.T) (string, int) {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	t.Cleanup(func() { ptmx.Close() })
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("/dev/pts/%d", n), n
 }

@@ -118,3 +118,45 @@ func TestContainerViewStaysInsideItsRoots(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckWorkdirRefusesLinksIntoProc(t *testing.T) {
+	rootfs := t.TempDir()
+	for name, target := range map[string]string{
+		"wd":     "/proc/self/fd/7",
+		"rel":    "../proc/self/cwd",
+		"chain":  "/wd",
+		"srv":    "/srv-real",
+		"inproc": "/proc",
+	} {
+		if err := os.Symlink(target, filepath.Join(rootfs, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(rootfs, "srv-real"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mounts := []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}}
+	for _, tt := range []struct{ cwd, want string }{
+		{"/", ""},
+		{"/srv", ""},
+		{"/srv/app", ""}, // missing: the runtime makes it
+		{"/wd", "leads to /proc/self/fd/7, in /proc"},
+		{"/rel", "leads to /proc/self/cwd, in /proc"},
+		{"/chain/x", "leads to /proc/self/fd/7/x, in /proc"},
+		{"/inproc", "leads to /proc, in /proc"},
+	} {
+		t.Run(tt.cwd, func(t *testing.T) {
+			err := CheckWorkdir(rootfs, mounts, tt.cwd)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("%s: %v", tt.cwd, err)
+				}
+				return
+			}
+			checkErr(t, err, tt.want)
+			if !errors.Is(err, ErrInvalidOption) {
+				t.Errorf("%s: %v is not ErrInvalidOption", tt.cwd, err)
+			}
+		})
+	}
+}

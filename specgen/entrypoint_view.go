@@ -2,6 +2,7 @@ package specgen
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -158,4 +159,36 @@ func (v *containerView) hostOf(p string) (string, string) {
 		return m.source, strings.TrimPrefix(strings.TrimPrefix(p, m.dest), "/")
 	}
 	return v.rootfs, strings.TrimPrefix(p, "/")
+}
+
+// resolve replaces the symbolic links of container path p the way the
+// container will follow them, as far as edgerun can see: up to a file
+// system that is not a bind mount (errUnseen) or a missing component,
+// where the rest stays as written.
+func (v *containerView) resolve(p string) string {
+	p = path.Clean("/" + p)
+	for links := 0; links <= 40; links++ {
+		next, done, err := v.step(p)
+		if err != nil || done {
+			return p
+		}
+		p = next
+	}
+	return p
+}
+
+// CheckWorkdir refuses a working directory whose symbolic links (the
+// image's, or a volume's) lead into /proc: /wd -> /proc/self/fd/7 is
+// CVE-2024-21626's leaked descriptor as much as -w /proc/self/fd/7, which
+// checkWorkdir refuses by name. A directory edgerun cannot resolve is left
+// to the runtime.
+func CheckWorkdir(rootfs string, mounts []specs.Mount, cwd string) error {
+	if cwd == "" {
+		return nil
+	}
+	real := newContainerView(rootfs, mounts).resolve(cwd)
+	if real == "/proc" || strings.HasPrefix(real, "/proc/") {
+		return fmt.Errorf("%w: the working directory %s leads to %s, in /proc: choose a directory of the container's file system", ErrInvalidOption, cwd, real)
+	}
+	return nil
 }

@@ -1,9 +1,7 @@
 package specgen
 
 import (
-	"fmt"
 	"os"
-	"path"
 	"slices"
 	"strings"
 
@@ -54,10 +52,11 @@ func ExecProcess(base *specs.Process, rootfs string, opts ExecOptions) (*specs.P
 		p.Env = append(p.Env, kv)
 	}
 	if opts.Workdir != "" {
-		if !path.IsAbs(opts.Workdir) {
-			return nil, fmt.Errorf("%w: -w %s: the working directory must be an absolute path", ErrInvalidOption, opts.Workdir)
+		cwd, err := checkWorkdir("-w", opts.Workdir)
+		if err != nil {
+			return nil, err
 		}
-		p.Cwd = opts.Workdir
+		p.Cwd = cwd
 	}
 	if opts.Privileged {
 		p.Capabilities = &specs.LinuxCapabilities{

@@ -304,6 +304,14 @@ func workingDir(image, flag string) (string, error) {
 			dir = "/" + dir // docker resolves an image's relative WorkingDir from /
 		}
 	}
+	return checkWorkdir(src, dir)
+}
+
+// checkWorkdir refuses a working directory that is not absolute or lies
+// in /proc (CVE-2024-21626: /proc/self/fd/N of a descriptor leaked into
+// the runtime's init is a host directory), and returns it clean. src
+// names where it came from, for the message.
+func checkWorkdir(src, dir string) (string, error) {
 	if !path.IsAbs(dir) {
 		return "", fmt.Errorf("%w: %s %q is not an absolute path", ErrInvalidOption, src, dir)
 	}

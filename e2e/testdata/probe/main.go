@@ -3,6 +3,8 @@
 // "NAME ok" when it succeeded, "NAME ERRNO-TEXT" when it failed.
 //
 // Usage: probe MAJOR:MINOR (a host block device to mknod and open)
+//
+//	probe exe-attack SECONDS (CVE-2019-5736, see exeattack.go)
 package main
 
 import (
@@ -15,6 +17,11 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == "exe-attack" {
+		secs, _ := strconv.Atoi(os.Args[2])
+		exeAttack(secs)
+		return
+	}
 	major, minor := uint32(8), uint32(0)
 	if len(os.Args) > 1 {
 		if a, b, ok := strings.Cut(os.Args[1], ":"); ok {
