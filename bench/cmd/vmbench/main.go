@@ -1,6 +1,5 @@
-// Command vmbench measures, inside a test VM (make bench-arm64, make bench-armv7;
-// hack/vm/bench.sh), the two figures issue 19 asks of small devices, as ratios taken in one
-// interleaved run:
+// Command vmbench measures, inside a test VM (make bench-arm64, hack/vm/bench.sh), the two
+// figures issue 19 asks of small devices, as ratios taken in one interleaved run:
 //
 //	vmbench start -edgerun E -root R -state S -runc RUNC -dir D [-rounds N] [-image REF]
 //	vmbench unpack -unpack U -blob B -dir D [-runs N]
