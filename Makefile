@@ -184,14 +184,17 @@ fuzz: deps
 
 ## test-vm: the VM matrix (hack/vm, docs/platforms.md): Debian's own x86-64 and arm64 kernels under
 ## qemu (TCG) with a busybox initramfs carrying edgerun, the test images and the root tests as static
-## test binaries: x86-64 cgroup v2, x86-64 with cgroup_disable=memory, arm64 cgroup v2, the
+## test binaries: x86-64 cgroup v2, x86-64 with cgroup_disable=memory, arm64 cgroup v2, armv7
+## (armhf kernel on virt, Cortex-A15) and armv6 (armel rpi kernel on raspi0, ARM1176; booted
+## once more with cgroup_disable=memory) with make cross's arm/v7 and arm/v6 binaries, the
 ## power-cut leg (x86-64, --root on a virtio disk, 20 cuts), the rootless leg (x86-64, the e2e
 ## suite as an ordinary user in a delegated cgroup) and the oci leg (x86-64 cgroup v2, test-oci's
 ## comparison, the table in out/vm/results/oci/oci-results.md), in parallel
 VM := $(CURDIR)/out/vm
 test-vm: vm-deps oci-deps build images
-	@$(MAKE) --no-print-directory bin/edgerun-linux-arm64
-	BIN=$(CURDIR)/$(BIN) BIN_ARM64=$(CURDIR)/bin/edgerun-linux-arm64 IMAGES=$(IMAGES) BUSYBOX=$(BUSYBOX) \
+	@$(MAKE) --no-print-directory bin/edgerun-linux-arm64 bin/edgerun-linux-arm-v7 bin/edgerun-linux-arm-v6
+	BIN=$(CURDIR)/$(BIN) BIN_ARM64=$(CURDIR)/bin/edgerun-linux-arm64 BIN_ARMV7=$(CURDIR)/bin/edgerun-linux-arm-v7 \
+		BIN_ARMV6=$(CURDIR)/bin/edgerun-linux-arm-v6 IMAGES=$(IMAGES) BUSYBOX=$(BUSYBOX) \
 		MKIMAGE=$(CURDIR)/$(MKIMAGE) VM=$(VM) OCI_BIN=$(OCI)/bin hack/vm/test.sh
 
 ## test-powercut: the power-cut leg alone, for the long run: CUTS power cuts (default 200; SEED=N
@@ -265,6 +268,7 @@ bench: bench-deps build
 	@$(MAKE) --no-print-directory bench-update
 	@$(MAKE) --no-print-directory bench-scale
 	@$(MAKE) --no-print-directory bench-arm64
+	@$(MAKE) --no-print-directory bench-armv7
 	bench/targets-report.sh
 
 ## bench-run: container start, edgerun vs runc vs podman, one hyperfine run (see bench/run-containers.sh);
@@ -313,15 +317,22 @@ bench-scale: bench-deps build images
 	$(GO) build -o $(BUILD)/scalesvg ./bench/cmd/scalesvg
 	bench/run-scale.sh $(BIN) $(IMAGES) $(BUILD)/scalesvg
 
-## bench-arm64: start and unpack ratios inside the arm64 VM (TCG): edgerun vs Debian's arm64 runc,
-## and vs busybox tar on the minbase layer bench/run.sh builds (see hack/vm/bench.sh)
-.PHONY: bench-arm64
+## bench-arm64, bench-armv7: start and unpack ratios inside the arm64 VM, or the armv7 one
+## (armhf kernel, Cortex-A15), under TCG: edgerun vs Debian's runc of that architecture, and vs
+## busybox tar on the minbase layer bench/run.sh builds (see hack/vm/bench.sh)
+.PHONY: bench-arm64 bench-armv7
 bench-arm64: vm-deps build images
 	@$(MAKE) --no-print-directory bin/edgerun-linux-arm64
 	@blob=$$(cat $${EDGERUN_BENCH_CACHE:-/var/cache/edgerun-bench}/oci-bookworm-minbase-full.blob 2>/dev/null) || \
 		{ echo "bench-arm64: no minbase layer yet: make bench builds it first (bench/run.sh)" >&2; exit 1; }; \
 	BIN_ARM64=$(CURDIR)/bin/edgerun-linux-arm64 IMAGES=$(IMAGES) MKIMAGE=$(CURDIR)/$(MKIMAGE) VM=$(VM) BLOB=$$blob \
-		hack/vm/bench.sh
+		hack/vm/bench.sh arm64
+bench-armv7: vm-deps build images
+	@$(MAKE) --no-print-directory bin/edgerun-linux-arm-v7
+	@blob=$$(cat $${EDGERUN_BENCH_CACHE:-/var/cache/edgerun-bench}/oci-bookworm-minbase-full.blob 2>/dev/null) || \
+		{ echo "bench-armv7: no minbase layer yet: make bench builds it first (bench/run.sh)" >&2; exit 1; }; \
+	BIN_ARMV7=$(CURDIR)/bin/edgerun-linux-arm-v7 IMAGES=$(IMAGES) MKIMAGE=$(CURDIR)/$(MKIMAGE) VM=$(VM) BLOB=$$blob \
+		hack/vm/bench.sh armv7
 
 ## bench-net: container start with bridge networking, edgerun vs podman (see bench/run-network.sh)
 .PHONY: bench-net

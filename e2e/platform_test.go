@@ -184,3 +184,61 @@ func TestInitIsPID1AndPassesTheExitCode(t *testing.T) {
 		t.Errorf("run --init: want edgerun-init as PID 1 and exit 7, got %s", r)
 	}
 }
+
+// requireArm32 skips unless this is the 32-bit ARM edgerun on a 32-bit ARM
+// kernel (the VM matrix's armv7 and armv6 legs), and returns the variant
+// the CPU's model name in /proc/cpuinfo says images must resolve to.
+func requireArm32(t *testing.T) string {
+	t.Helper()
+	if goruntime.GOARCH != "arm" {
+		t.Skipf("needs the 32-bit ARM edgerun on a 32-bit ARM kernel (the VM matrix runs it); this is %s", goruntime.GOARCH)
+	}
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "ARMv7 Processor rev 1 (v7l)" (Cortex-A15), "ARMv6-compatible processor
+	// rev 7 (v6l)" (ARM1176, whose "CPU architecture" line says 7).
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			switch v = strings.TrimSpace(v); {
+			case strings.HasPrefix(v, "ARMv6"):
+				return "v6"
+			case strings.HasPrefix(v, "ARMv7"):
+				return "v7"
+			}
+			t.Fatalf("/proc/cpuinfo model name %q: neither ARMv6 nor ARMv7", v)
+		}
+	}
+	t.Fatalf("/proc/cpuinfo has no model name:\n%s", b)
+	return ""
+}
+
+// The multi-arch sensor image resolves to the variant of the CPU it runs on
+// (arm/v6 on the Pi Zero's ARM1176, arm/v7 on a Cortex-A15), which runs,
+// under a memory limit where the kernel has the memory controller.
+func TestVMArm32RunsSensorVariant(t *testing.T) {
+	t.Parallel()
+	variant := requireArm32(t)
+	e := newEnv(t)
+	e.must("load", "-i", imagePath(t, "sensor"))
+	var imgs []struct {
+		Name     string `json:"name"`
+		Platform string `json:"platform"`
+	}
+	out := e.must("images", "--format", "json")
+	if err := json.Unmarshal([]byte(out), &imgs); err != nil {
+		t.Fatalf("images --format json: %v\n%s", err, out)
+	}
+	if want := "linux/arm/" + variant; len(imgs) != 1 || imgs[0].Platform != want {
+		t.Errorf("sensor loaded on an ARM%s core: want one %s image, got %s", variant, want, out)
+	}
+	args := []string{"run", "--rm"}
+	if !memoryControllerDisabled(t) {
+		args = append(args, "--memory", "32m")
+	}
+	r := e.run(append(args, "sensor")...)
+	if r.code != 0 || !strings.Contains(r.stdout, `"celsius"`) {
+		t.Errorf("the arm/%s sensor (%q): want a reading, got %s", variant, args, r)
+	}
+}

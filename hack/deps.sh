@@ -15,7 +15,8 @@
 #          + OCI runtime (bench/run-oci.sh): containerd
 #   vm     make test-vm and the qemu-user unit tests: qemu for x86-64 and arm64 (TCG), qemu-user,
 #          kmod (depmod/modprobe on the extracted kernels), cpio, e2fsprogs (mkfs.ext4 and e2fsck
-#          for the power-cut leg's disks); the kernels themselves are fetched by
+#          for the power-cut leg's disks), device-tree-compiler (fdtput: the Pi Zero leg's device
+#          tree, hack/vm/kernel.sh); the kernels themselves are fetched by
 #          hack/vm/kernel.sh with apt-get download (needs the cross group's arm64 lists)
 #   deb    make deb and deb-test: lintian (dpkg-deb and dpkg are Debian's own)
 #   lint   golangci-lint $GOLANGCI_LINT_VERSION built with the local Go into $TOOLS
@@ -41,7 +42,7 @@ pkgs_cross="gcc-aarch64-linux-gnu libc6-dev-arm64-cross libseccomp-dev:arm64
 gcc-arm-linux-gnueabihf libc6-dev-armhf-cross libseccomp-dev:armhf
 gcc-arm-linux-gnueabi libc6-dev-armel-cross libseccomp-dev:armel binutils file"
 pkgs_deb="lintian binutils"
-pkgs_vm="qemu-system-x86 qemu-system-arm qemu-user-static kmod cpio e2fsprogs"
+pkgs_vm="qemu-system-x86 qemu-system-arm qemu-user-static kmod cpio e2fsprogs device-tree-compiler"
 pkgs_bench="hyperfine debootstrap umoci tar gzip"
 pkgs_bench="$pkgs_bench runc podman skopeo jq time"
 pkgs_bench="$pkgs_bench docker-registry curl python3"

@@ -17,7 +17,7 @@ busybox=$3
 shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 release=$(cat "$kdir/release")
-kroot=$kdir/root
+kroot=$(cd "$kdir/root" && pwd) # absolute: modprobe prints absolute paths
 
 # The modules edgerun uses: overlay for root file systems, veth and bridge for networks,
 # nf_tables with NAT, masquerade, conntrack, fib and reject for NAT and port publishing.

@@ -12,12 +12,14 @@
 #                      it (rootless_setup below); the doctor and test steps after it run as USER
 #                      in the rootless tier (EDGERUN_TEST_ROOTLESS=1, mapping subids), and at the
 #                      end nothing of USER's may be left but its session
+#   lan                give the VM a LAN address (192.0.2.10 on a dummy link; qemu runs it
+#                      with -nic none), so published ports are tried on the host's address too
 #   oci                the OCI conformance comparison of make test-oci (/oci-conformance.sh,
 #                      hack/vm/oci-stage.sh): the validation programs in /oci/bin against
 #                      runc and edgerun-oci; its table goes to the console between "@@VM
 #                      oci-begin" and "@@VM oci-end RC" (the host runner wants RC 0: edgerun-oci
 #                      passes every suite runc passes)
-#   bench              the arm64 benchmark (make bench-arm64): /bench.sh (hack/vm/bench-guest.sh),
+#   bench              the arm benchmark (make bench-arm64, bench-armv7): /bench.sh (hack/vm/bench-guest.sh),
 #                      its output between "@@VM bench-begin" and "@@VM bench-end RC" (RC 0 wanted)
 #   powercut           one boot of the power-cut leg: /powercut.sh (hack/vm/powercut-guest.sh)
 #                      verifies the disk after the previous cut and runs the workload until the
@@ -64,8 +66,13 @@ rootless_setup() {
 		chown "$uid:$uid" "$d" "$d/cgroup.procs" "$d/cgroup.subtree_control" "$d/cgroup.threads" || return 1
 	done
 	chmod 0666 /dev/net/tun
-	ip link add lan0 type dummy && ip addr add 192.0.2.10/24 dev lan0 && ip link set lan0 up || return 1
+	lan || return 1
 	as=$u
+}
+
+# lan: the VM's LAN address, 192.0.2.10 on the dummy link lan0.
+lan() {
+	ip link add lan0 type dummy && ip addr add 192.0.2.10/24 dev lan0 && ip link set lan0 up
 }
 
 # run_as CMD...: CMD as root, or after a rootless step as that user (busybox su keeps the
@@ -112,6 +119,11 @@ while read -r kind a b; do
 			break
 		fi
 		echo "@@VM rootless $a: uid $uid, subordinate IDs $subids, cgroup $cg delegated (controllers: $(cat "$cg/cgroup.controllers"))" ;;
+	lan)
+		if ! lan; then
+			echo "@@VM error: could not give the VM its LAN address"
+			rc=1
+		fi ;;
 	doctor)
 		echo "@@VM doctor-begin"
 		(cd / && run_as edgerun doctor </dev/null)

@@ -5,6 +5,8 @@
 #   VM                                     the work directory (out/vm)
 #   OCI_BIN                                the OCI validation programs (make oci-deps; only the
 #                                          oci leg needs them)
+#   BIN_ARMV7 BIN_ARMV6                    the static arm/v7 and arm/v6 binaries (make cross's);
+#                                          only the armv7 and armv6 legs need them
 # It fetches Debian's kernels (hack/vm/kernel.sh), assembles one initramfs per architecture
 # (stage.sh, initramfs.sh), then boots the matrix in parallel (run.sh), each VM with its own
 # timeout, and fails when any VM fails. VM_ONLY="v2 arm64" runs a part of the matrix, and
@@ -19,6 +21,11 @@
 # The oci leg boots an initramfs of its own on the amd64 kernel (cgroup v2, as the v2 leg):
 # edgerun, Debian's runc and the runtime-tools validation programs (hack/vm/oci-stage.sh), and
 # runs the conformance comparison of make test-oci (hack/vm/suites/oci).
+# The 32-bit ARM legs: armv7 boots Debian's armhf armmp-lpae kernel on qemu's virt (Cortex-A15)
+# with the arm/v7 binary; armv6 and armv6-nomemory (booted with cgroup_disable=memory) boot
+# Debian's armel rpi kernel on qemu's raspi0 (ARM1176, 512 MiB, one CPU) with the arm/v6
+# binary. Each carries an arm busybox image of its own and only the e2e test binary
+# (STAGE_PACKAGES): under TCG a 32-bit ARM guest is the slowest of the matrix.
 set -eu
 : "${BIN:?}" "${BIN_ARM64:?}" "${IMAGES:?}" "${BUSYBOX:?}" "${MKIMAGE:?}" "${VM:?}"
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,10 +34,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 matrix="v2 amd64 -
 nomemory amd64 cgroup_disable=memory
 arm64 arm64 -
+armv7 armv7 -
+armv6 armv6 -
+armv6-nomemory armv6 cgroup_disable=memory
 powercut amd64 -
 rootless amd64 -
 oci amd64 -"
-only=${VM_ONLY:-v2 nomemory arm64 powercut rootless oci}
+only=${VM_ONLY:-v2 nomemory arm64 armv7 armv6 armv6-nomemory powercut rootless oci}
 wanted() { case " $only " in *" $1 "*) return 0 ;; esac; return 1; }
 
 start=$(date +%s)
@@ -67,6 +77,24 @@ if wanted arm64; then
 	cp -a "$IMAGES/busybox" "$VM/arm64/images/busybox-amd64"
 	"$here/stage.sh" arm64 "$VM/arm64/stage" "$BIN_ARM64" "$VM/arm64/images"
 	"$here/initramfs.sh" "$VM/arm64/initrd" "$VM/arm64" "$VM/arm64/busybox" "$VM/arm64/stage"
+fi
+# arm32 LEG BIN PLATFORM: the kernel, images and initramfs of a 32-bit ARM leg: its own
+# busybox (armhf for v7, armel for v6) as the busybox image, the multi-arch sensor, and the
+# e2e test binary.
+arm32() {
+	"$here/kernel.sh" "$1" "$VM/$1"
+	rm -rf "$VM/$1/images"
+	mkdir -p "$VM/$1/images"
+	"$MKIMAGE" busybox -o "$VM/$1/images/busybox" -platform "$3" -exec qemu-arm-static -bin "$VM/$1/busybox"
+	cp -a "$IMAGES/sensor" "$VM/$1/images/sensor"
+	STAGE_PACKAGES=e2e "$here/stage.sh" "$1" "$VM/$1/stage" "$2" "$VM/$1/images"
+	"$here/initramfs.sh" "$VM/$1/initrd" "$VM/$1" "$VM/$1/busybox" "$VM/$1/stage"
+}
+if wanted armv7; then
+	arm32 armv7 "${BIN_ARMV7:?BIN_ARMV7: the arm/v7 binary}" linux/arm/v7
+fi
+if wanted armv6 || wanted armv6-nomemory; then
+	arm32 armv6 "${BIN_ARMV6:?BIN_ARMV6: the arm/v6 binary}" linux/arm/v6
 fi
 echo "test-vm: built in $(($(date +%s) - start))s; booting: $only"
 
