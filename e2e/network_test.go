@@ -118,9 +118,12 @@ func hostAddress(t *testing.T) string {
 	return ""
 }
 
+// getReading GETs url until the container's server answers, bounded by
+// cmdTimeout: a TCG VM that shares the host's CPUs with eight others may
+// take many seconds to start it (nothing here measures time).
 func getReading(url string) (string, error) {
 	var err error
-	for range 100 {
+	for deadline := time.Now().Add(cmdTimeout); ; time.Sleep(50 * time.Millisecond) {
 		var resp *http.Response
 		c := http.Client{Timeout: 2 * time.Second}
 		if resp, err = c.Get(url); err == nil {
@@ -128,9 +131,10 @@ func getReading(url string) (string, error) {
 			resp.Body.Close()
 			return string(b), nil
 		}
-		time.Sleep(50 * time.Millisecond)
+		if time.Now().After(deadline) {
+			return "", err
+		}
 	}
-	return "", err
 }
 
 func TestPublishedPortServesTheHostOnLocalhostAndItsAddressAndRmLeavesNothing(t *testing.T) {
