@@ -132,20 +132,27 @@ func requireArm64(t *testing.T) {
 	}
 }
 
+// loadSensor loads the multi-arch sensor image and returns the images
+// edgerun then lists, with the listing's JSON for messages.
+func (e *env) loadSensor() (imgs []struct {
+	Name     string `json:"name"`
+	Platform string `json:"platform"`
+}, out string) {
+	e.t.Helper()
+	e.must("load", "-i", imagePath(e.t, "sensor"))
+	out = e.must("images", "--format", "json")
+	if err := json.Unmarshal([]byte(out), &imgs); err != nil {
+		e.t.Fatalf("images --format json: %v\n%s", err, out)
+	}
+	return imgs, out
+}
+
 // The multi-arch sensor image resolves to its arm64 variant, which runs.
 func TestVMArm64RunsSensorVariant(t *testing.T) {
 	t.Parallel()
 	requireArm64(t)
 	e := newEnv(t)
-	e.must("load", "-i", imagePath(t, "sensor"))
-	var imgs []struct {
-		Name     string `json:"name"`
-		Platform string `json:"platform"`
-	}
-	out := e.must("images", "--format", "json")
-	if err := json.Unmarshal([]byte(out), &imgs); err != nil {
-		t.Fatalf("images --format json: %v\n%s", err, out)
-	}
+	imgs, out := e.loadSensor()
 	if len(imgs) != 1 || !strings.HasPrefix(imgs[0].Platform, "linux/arm64") {
 		t.Errorf("sensor loaded on arm64: want one linux/arm64 image, got %s", out)
 	}
@@ -221,15 +228,7 @@ func TestVMArm32RunsSensorVariant(t *testing.T) {
 	t.Parallel()
 	variant := requireArm32(t)
 	e := newEnv(t)
-	e.must("load", "-i", imagePath(t, "sensor"))
-	var imgs []struct {
-		Name     string `json:"name"`
-		Platform string `json:"platform"`
-	}
-	out := e.must("images", "--format", "json")
-	if err := json.Unmarshal([]byte(out), &imgs); err != nil {
-		t.Fatalf("images --format json: %v\n%s", err, out)
-	}
+	imgs, out := e.loadSensor()
 	if want := "linux/arm/" + variant; len(imgs) != 1 || imgs[0].Platform != want {
 		t.Errorf("sensor loaded on an ARM%s core: want one %s image, got %s", variant, want, out)
 	}
