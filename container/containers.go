@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/opencontainers/runc/libcontainer"
-
 	"github.com/edgerun/edgerun/internal/fault"
 	"github.com/edgerun/edgerun/internal/ids"
 )
@@ -79,11 +77,8 @@ func (r *Runtime) refreshLocked(rec *Record, locked bool) {
 			// the state of a container that already runs.
 			return
 		}
-		c := r.loadLibcontainer(rec.ID)
-		if c != nil {
-			if st, err := c.Status(); err == nil && (st == libcontainer.Running || st == libcontainer.Paused) {
-				return
-			}
+		if r.initRuns(rec.ID, false) {
+			return
 		}
 		if r.cgroupPopulated(rec.ID) {
 			return // its processes run, whatever became of the runtime state

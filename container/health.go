@@ -126,6 +126,13 @@ func (r *Runtime) probe(ctx context.Context, rec *Record) (*health.State, error)
 		return nil, fmt.Errorf("%w: container %s: not probed", ErrPaused, rec.Name)
 	}
 	res := r.runProbe(ctx, rec, cfg)
+	if res.ExitCode != 0 && !r.initRuns(rec.ID, true) {
+		// The container is ending (stop's signal reached it before its
+		// monitor recorded the exit): the kernel kills a probe in it as
+		// its init exits, or the probe cannot enter it. That is no
+		// failure of its health, as in docker.
+		return nil, fmt.Errorf("%w: container %s ended while it was probed", ErrNotRunning, rec.Name)
+	}
 	if r.paused(rec.ID) {
 		return nil, fmt.Errorf("%w: container %s: the probe does not count", ErrPaused, rec.Name)
 	}

@@ -1,14 +1,17 @@
 package container
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/opencontainers/runc/libcontainer"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -28,6 +31,56 @@ import (
 // monitorAlive says whether the container's recorded monitor still runs.
 func monitorAlive(rec *Record) bool {
 	return rec.MonitorPid > 0 && isMonitorOf(rec.MonitorPid, rec.ID)
+}
+
+// initRuns says whether the container's init still runs: not gone, not a
+// zombie its monitor has yet to reap, and, unless dying counts as
+// running, not exiting. An init of a PID namespace that exits first
+// kills every other process in it and waits for them, so a process of
+// the container can end by SIGKILL while its init still looks alive to
+// libcontainer; the kernel's PF_EXITING flag says so from the start.
+func (r *Runtime) initRuns(id string, dyingEnds bool) bool {
+	lc := r.loadLibcontainer(id)
+	if lc == nil {
+		return false
+	}
+	st, err := lc.Status()
+	if err != nil || (st != libcontainer.Running && st != libcontainer.Paused) {
+		return false
+	}
+	if !dyingEnds {
+		return true
+	}
+	s, err := lc.State()
+	return err == nil && !exiting(s.InitProcessPid)
+}
+
+// pfExiting is the kernel's PF_EXITING task flag (include/linux/sched.h).
+const pfExiting = 0x4
+
+// exiting says whether process pid has begun to exit, from the flags
+// field of /proc/PID/stat (the ninth; the command name before it is in
+// parentheses and may hold spaces).
+func exiting(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // gone
+	}
+	return statExiting(b)
+}
+
+// statExiting is exiting's reading of a /proc/PID/stat line.
+func statExiting(b []byte) bool {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 7 {
+		return false
+	}
+	flags, err := strconv.ParseUint(f[6], 10, 64)
+	return err == nil && flags&pfExiting != 0
 }
 
 // owned says whether a live process owns the container: its owner lock

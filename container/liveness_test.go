@@ -173,3 +173,23 @@ func TestRefreshReadsTheRecordAgainOnceTheOwnerIsGone(t *testing.T) {
 		t.Fatalf("refreshed a lost container: state %s, exit code %d; want exited, -1", lost.State, lost.ExitCode)
 	}
 }
+
+func TestStatExitingReadsPFExiting(t *testing.T) {
+	for _, tt := range []struct {
+		name, stat string
+		want       bool
+	}{
+		{"running", "42 (sh) S 1 42 42 0 -1 4194560 120 0 0 0", false},
+		{"exiting", "42 (sh) S 1 42 42 0 -1 4194564 120 0 0 0", true},
+		{"a name with a paren and spaces", "42 (a) b (c) S 1 42 42 0 -1 4 120", true},
+		{"short", "42 (sh) S 1", false},
+		{"malformed", "42 sh S 1 42 42 0 -1 4", false},
+	} {
+		if got := statExiting([]byte(tt.stat)); got != tt.want {
+			t.Errorf("%s: statExiting(%q) = %v, want %v", tt.name, tt.stat, got, tt.want)
+		}
+	}
+	if exiting(os.Getpid()) {
+		t.Errorf("exiting(self) = true, want false")
+	}
+}
