@@ -43,8 +43,9 @@ func (r *Runtime) died(rec *Record) {
 	if rec.StartedAt.IsZero() {
 		return
 	}
-	if rec.OOMKilled {
+	if rec.oomUnseen {
 		r.event(rec, "oom", nil)
+		rec.oomUnseen = false
 	}
 	extra := map[string]string{"exitCode": strconv.Itoa(rec.ExitCode)}
 	if !rec.FinishedAt.Before(rec.StartedAt) {

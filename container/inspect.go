@@ -93,7 +93,7 @@ func buildInspect(in inspectInput) *InspectDoc {
 func inspectState(rec *Record, h *health.State) InspectState {
 	s := InspectState{
 		Status: string(rec.State), Running: rec.State == StateRunning, Restarting: rec.State == StateRestarting,
-		OOMKilled: rec.OOMKilled, ExitCode: rec.ExitCode, Error: rec.Error,
+		OOMKilled: rec.OOMKilled, OOMKills: rec.OOMKills, LastOOMAt: rec.LastOOM, ExitCode: rec.ExitCode, Error: rec.Error,
 		StartedAt: rec.StartedAt, FinishedAt: rec.FinishedAt,
 	}
 	if rec.State == StateRunning {

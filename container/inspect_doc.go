@@ -34,11 +34,16 @@ type InspectDoc struct {
 
 // InspectState is docker's State.
 type InspectState struct {
-	Status     string         `json:"Status"` // created, running, restarting, exited
-	Running    bool           `json:"Running"`
-	Paused     bool           `json:"Paused"`
-	Restarting bool           `json:"Restarting"`
-	OOMKilled  bool           `json:"OOMKilled"`
+	Status     string `json:"Status"` // created, running, restarting, exited
+	Running    bool   `json:"Running"`
+	Paused     bool   `json:"Paused"`
+	Restarting bool   `json:"Restarting"`
+	OOMKilled  bool   `json:"OOMKilled"` // the init was killed (the run ended with it)
+	// OOMKills counts the processes of the container the kernel's OOM
+	// killer killed in its current (or last) run, children included;
+	// LastOOMAt is when the last was noticed (edgerun's, not docker's).
+	OOMKills   uint64         `json:"OOMKills"`
+	LastOOMAt  time.Time      `json:"LastOOMAt"`
 	Dead       bool           `json:"Dead"`
 	Pid        int            `json:"Pid"`
 	ExitCode   int            `json:"ExitCode"`

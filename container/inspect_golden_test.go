@@ -108,6 +108,7 @@ func TestInspectDocumentGolden(t *testing.T) {
 	exited := fixtureRecord()
 	exited.State, exited.Pid, exited.ExitCode, exited.OOMKilled = StateExited, 0, 137, true
 	exited.FinishedAt = t0.Add(time.Hour)
+	exited.OOMKills, exited.LastOOM = 2, t0.Add(time.Hour-time.Second)
 	exited.Network = NetworkRecord{Mode: NetworkNone}
 	exited.Lifecycle = Lifecycle{}
 	for name, in := range map[string]inspectInput{

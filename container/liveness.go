@@ -58,9 +58,11 @@ func (r *Runtime) initRuns(id string, dyingEnds bool) bool {
 // pfExiting is the kernel's PF_EXITING task flag (include/linux/sched.h).
 const pfExiting = 0x4
 
-// exiting says whether process pid has begun to exit, from the flags
-// field of /proc/PID/stat (the ninth; the command name before it is in
-// parentheses and may hold spaces).
+// exiting says whether process pid has begun to exit, or is bound to: a
+// SIGKILL is pending (the OOM killer's, say, not yet acted on), from
+// /proc/PID/stat's flags (the ninth field) and pending signals (the
+// 31st). The command name before them is in parentheses and may hold
+// spaces.
 func exiting(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -79,8 +81,15 @@ func statExiting(b []byte) bool {
 	if len(f) < 7 {
 		return false
 	}
-	flags, err := strconv.ParseUint(f[6], 10, 64)
-	return err == nil && flags&pfExiting != 0
+	// f[0] is field 3 (state): flags is f[6], signal f[28].
+	if flags, err := strconv.ParseUint(f[6], 10, 64); err == nil && flags&pfExiting != 0 {
+		return true
+	}
+	if len(f) > 28 {
+		sig, err := strconv.ParseUint(f[28], 10, 64)
+		return err == nil && sig&(1<<(unix.SIGKILL-1)) != 0
+	}
+	return false
 }
 
 // owned says whether a live process owns the container: its owner lock

@@ -183,6 +183,8 @@ func TestStatExitingReadsPFExiting(t *testing.T) {
 		{"exiting", "42 (sh) S 1 42 42 0 -1 4194564 120 0 0 0", true},
 		{"a name with a paren and spaces", "42 (a) b (c) S 1 42 42 0 -1 4 120", true},
 		{"short", "42 (sh) S 1", false},
+		{"SIGKILL pending", "42 (sh) S 1 42 42 0 -1 4194560" + strings.Repeat(" 0", 21) + " 256 0 0 0", true},
+		{"SIGTERM pending", "42 (sh) S 1 42 42 0 -1 4194560" + strings.Repeat(" 0", 21) + " 16384 0 0 0", false},
 		{"malformed", "42 sh S 1 42 42 0 -1 4", false},
 	} {
 		if got := statExiting([]byte(tt.stat)); got != tt.want {

@@ -133,6 +133,9 @@ func (m *monitor) run() error {
 				started = time.Now()
 				m.unlock()
 				m.report(nil)
+				if run.oom != nil {
+					_ = m.r.noticeOOM(context.Background(), m.id) // a kill before the watch began
+				}
 				m.shed(rec, run, started, backoff) // returns only if the re-exec failed
 			}
 		}
@@ -140,8 +143,10 @@ func (m *monitor) run() error {
 		if !exited {
 			m.copyOutput(run)
 			stopProbes := m.r.probeLoop(m.id, rec.HealthCheck, started)
+			stopOOM := m.r.oomLoop(m.id, run.oom)
 			debug.FreeOSMemory()
 			code = run.wait()
+			stopOOM()
 			stopProbes()
 		}
 		if rec, err = m.relock(); err != nil {
@@ -200,12 +205,14 @@ func (m *monitor) start(rec *Record) (*monitorRun, error) {
 	rec.RestartDelay = 0
 	rec.MonitorPid, rec.MonitorLost, rec.HostRestarted, rec.Error, rec.BootID = os.Getpid(), false, false, "", m.r.bootID()
 	rec.HealthRestart, rec.Paused = false, false
+	rec.resetOOM()
 	if err := m.r.saveRecord(rec); err != nil {
 		_ = m.r.destroyLibcontainer(m.id)
 		return nil, &ExitError{ExitRuntimeFailed, err}
 	}
 	m.r.event(rec, "start", nil)
 	m.r.resetHealth(rec)
+	run.oom = m.r.watchOOM(m.id)
 	fault.Point("monitor/after-start")
 	return run, nil
 }
@@ -249,14 +256,15 @@ func (m *monitor) relock() (*Record, error) {
 // when the monitor's work is done.
 func (m *monitor) exited(rec *Record, code int, backoff time.Duration) bool {
 	defer m.unlock()
-	oom := false
+	var paths map[string]string
 	if c := m.r.loadLibcontainer(m.id); c != nil {
 		if st, err := c.State(); err == nil {
-			oom = cgroups.OOMKilled(st.CgroupPaths)
+			paths = st.CgroupPaths
 		}
 	}
+	m.r.endOOM(rec, paths, code)
 	_ = m.r.destroyLibcontainer(m.id)
-	rec.Pid, rec.ExitCode, rec.OOMKilled, rec.FinishedAt = 0, code, oom, time.Now().UTC()
+	rec.Pid, rec.ExitCode, rec.FinishedAt = 0, code, time.Now().UTC()
 	rec.Paused = false
 	// --health-on-failure restart: started again whatever the policy.
 	healthRestart := rec.HealthRestart && !rec.StoppedByUser
@@ -331,6 +339,7 @@ type monitorRun struct {
 	streams []*os.File            // the container's output: stdout, stderr (or the pty)
 	names   []string              // their stream names in the log
 	keep    []*os.File            // stdin's write end with -i: held open for the run
+	oom     *cgroups.OOMWatch     // the OOM kills' notice, nil without a memory cgroup
 	copied  chan struct{}         // closed when the output is drained
 }
 

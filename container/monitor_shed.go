@@ -29,8 +29,8 @@ import (
 // relay/relay.c:
 //
 //	edgerun-mon NAME __monitor ROOT STATE ID relay PID STARTED BACKOFF log=PATH
-//	    max-size=N max-file=N [health=MS,MS,MS,MS] [devices=DIR:DIR...] owner=FD stdout=FD
-//	    [stderr=FD] [keep=FD]
+//	    max-size=N max-file=N [health=MS,MS,MS,MS] [devices=DIR:DIR...] [oom=FD[,FD]]
+//	    owner=FD stdout=FD [stderr=FD] [keep=FD]
 //	edgerun-mon NAME __monitor ROOT STATE ID resume PID STARTED BACKOFF [exit=CODE]
 //	    [wake=1] owner=FD [stdout=FD stderr=FD keep=FD]
 
@@ -66,8 +66,18 @@ func (m *monitor) shed(rec *Record, run *monitorRun, started time.Time, backoff 
 	if dirs := m.r.hotplugDirs(m.id); len(dirs) > 0 {
 		args = append(args, "devices="+strings.Join(dirs, ":"))
 	}
-	args = append(args, "owner="+strconv.Itoa(int(m.owner.Fd())))
 	fds := []uintptr{m.owner.Fd()}
+	if run.oom != nil {
+		note, events := run.oom.Fds()
+		arg := "oom=" + strconv.Itoa(int(note))
+		fds = append(fds, note)
+		if events != ^uintptr(0) {
+			arg += "," + strconv.Itoa(int(events))
+			fds = append(fds, events)
+		}
+		args = append(args, arg)
+	}
+	args = append(args, "owner="+strconv.Itoa(int(m.owner.Fd())))
 	for i, f := range run.streams {
 		args = append(args, run.names[i]+"="+strconv.Itoa(int(f.Fd())))
 		fds = append(fds, f.Fd())
@@ -86,6 +96,12 @@ func (m *monitor) shed(rec *Record, run *monitorRun, started time.Time, backoff 
 	// Still here: undo and carry on in this image.
 	for _, fd := range fds {
 		_, _ = unix.FcntlInt(fd, unix.F_SETFD, unix.FD_CLOEXEC)
+	}
+	if run.oom != nil {
+		// Fds left it blocking, which a Go Wait cannot be woken from:
+		// oomLoop makes a new one.
+		_ = run.oom.Close()
+		run.oom = nil
 	}
 	if lw, lerr := logfile.Open(m.r.logPath(m.id), m.log.MaxSize(), m.log.MaxFile()); lerr == nil {
 		m.log = lw
@@ -111,6 +127,13 @@ func parseResume(args []string) (*resumed, *os.File, error) {
 		name, v, ok := strings.Cut(a, "=")
 		switch name {
 		case "log", "max-size", "max-file", "health", "devices": // the C monitor's: the record says the same
+			continue
+		case "oom": // the C monitor's OOM watch: a Go monitor makes its own (oomLoop)
+			for _, fd := range strings.Split(v, ",") {
+				if n, err := strconv.Atoi(fd); err == nil && n > 2 {
+					_ = unix.Close(n)
+				}
+			}
 			continue
 		}
 		fd, err := strconv.Atoi(v)

@@ -41,7 +41,17 @@ type Record struct {
 	StartedAt  time.Time `json:"startedAt,omitzero"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	ExitCode   int       `json:"exitCode"`
-	OOMKilled  bool      `json:"oomKilled,omitempty"`
+	// OOMKilled: the kernel's OOM killer killed the init (the run
+	// ended with it); OOMKills counts every process of the container it
+	// killed in the run, children included, LastOOM when the last was
+	// noticed, OOMChildKills those counted while the init lived (oom.go).
+	OOMKilled     bool      `json:"oomKilled,omitempty"`
+	OOMKills      uint64    `json:"oomKills,omitempty"`
+	LastOOM       time.Time `json:"lastOOM,omitzero"`
+	OOMChildKills uint64    `json:"oomChildKills,omitempty"`
+	// oomUnseen: the end of the run found kills not yet journaled
+	// (endOOM); died journals an oom event for them.
+	oomUnseen bool
 	// Paused: edgerun pause froze it (its freezer cgroup); cleared by
 	// unpause and when the container ends.
 	Paused bool `json:"paused,omitempty"`

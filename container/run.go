@@ -282,6 +282,7 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 	}
 	pid, _ := proc.Pid()
 	c.rec.State, c.rec.Pid, c.rec.StartedAt = StateRunning, pid, time.Now().UTC()
+	c.rec.resetOOM()
 	if err := r.saveRecord(c.rec); err != nil {
 		_ = proc.Signal(unix.SIGKILL)
 	} else {
@@ -299,7 +300,9 @@ func (r *Runtime) runForeground(ctx context.Context, c *created, opts *RunOption
 	c.lock.Unlock()
 	c.lock = nil
 	stopProbes := r.probeLoop(c.rec.ID, c.rec.HealthCheck, c.rec.StartedAt)
+	stopOOM := r.oomLoop(c.rec.ID, nil)
 	ps, werr := proc.Wait()
+	stopOOM()
 	stopProbes()
 	io.wait()
 	fault.Point("run/after-exit")
@@ -355,20 +358,24 @@ func (r *Runtime) finish(ctx context.Context, c *created, code int, started, rem
 			return err
 		}
 		c.lock = lock
-		if _, err := r.loadRecord(c.rec.ID); err != nil {
+		cur, err := r.loadRecord(c.rec.ID)
+		if err != nil {
 			// Removed while it ran (rm -f): nothing is left to record.
 			r.unlock(c.lock, c.rec.ID)
 			return nil
 		}
+		// What the OOM watch recorded meanwhile (oomLoop).
+		c.rec.OOMKills, c.rec.LastOOM, c.rec.OOMChildKills = cur.OOMKills, cur.LastOOM, cur.OOMChildKills
 	}
 	defer r.unlock(c.lock, c.rec.ID)
-	oom := false
+	var paths map[string]string
 	if st, err := c.lc.State(); err == nil {
-		oom = cgroups.OOMKilled(st.CgroupPaths)
+		paths = st.CgroupPaths
 	}
+	r.endOOM(c.rec, paths, code)
 	errs := []error{r.destroyLibcontainer(c.rec.ID)}
 	c.rec.State, c.rec.Pid, c.rec.FinishedAt = StateExited, 0, time.Now().UTC()
-	c.rec.ExitCode, c.rec.OOMKilled, c.rec.Paused = code, oom, false
+	c.rec.ExitCode, c.rec.Paused = code, false
 	if !started {
 		c.rec.ExitCode = ExitRuntimeFailed
 	}

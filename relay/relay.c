@@ -3,8 +3,8 @@
 // Go monitor starts the container, then re-executes this binary as
 //
 //	edgerun-mon NAME __monitor ROOT STATE ID relay PID STARTED BACKOFF log=PATH
-//	    max-size=N max-file=N [health=MS,MS,MS,MS] [devices=DIR:DIR...] owner=FD stdout=FD
-//	    [stderr=FD] [keep=FD]
+//	    max-size=N max-file=N [health=MS,MS,MS,MS] [devices=DIR:DIR...] [oom=FD[,FD]]
+//	    owner=FD stdout=FD [stderr=FD] [keep=FD]
 //
 // This constructor takes that over before the Go runtime starts: it holds
 // the owner lock (inherited), relays the output streams to the log in the
@@ -18,6 +18,10 @@
 // With devices=DIR:DIR... it follows the container's host devices
 // (devwatch.c): a change in one of those directories runs
 // "edgerun-dev __devices ROOT STATE ID" as its child.
+//
+// With oom=NOTE[,EVENTS] it follows the OOM kills in the container's
+// memory cgroup (oomwatch.c): the kernel's notice runs
+// "edgerun-oom __oom ROOT STATE ID" as its child to record them.
 //
 // With health=INTERVAL,START_INTERVAL,START_PERIOD,TIMEOUT (milliseconds)
 // it also probes the container's health check: at each due time it runs
@@ -44,6 +48,7 @@
 #include <unistd.h>
 
 #include "devwatch.h"
+#include "oomwatch.h"
 #include "probe.h"
 
 #define RELAY_LINE_MAX (16 << 10) // logfile.LineMax
@@ -75,6 +80,7 @@ struct relay {
 	sigset_t mask; // the signal mask to give the Go monitor
 	struct relay_health health;
 	struct relay_devices devices;
+	struct relay_oom oom;
 	struct relay_stream streams[RELAY_STREAMS];
 	struct relay_log log;
 	char rbuf[RELAY_READ];
@@ -105,6 +111,7 @@ static int relay_parse(struct relay *r, int argc, char **argv)
 {
 	long long v;
 	r->owner = r->keep = -1;
+	r->oom.note = r->oom.events = -1;
 	r->log.max_size = 0;
 	if (parse_int(argv[6], &v) < 0 || v <= 0 || v > INT_MAX)
 		return -1;
@@ -146,6 +153,9 @@ static int relay_parse(struct relay *r, int argc, char **argv)
 			if (*val != '/')
 				return -1;
 			r->devices.dirs = val;
+		} else if (klen == 3 && strncmp(a, "oom", 3) == 0) {
+			if (oomwatch_parse(&r->oom, val) < 0)
+				return -1;
 		} else if (klen == 6 && strncmp(a, "health", 6) == 0) {
 			if (probe_parse(&r->health, val) < 0)
 				return -1;
@@ -352,8 +362,8 @@ static int relay_loop(struct relay *r, int sfd)
 {
 	int code = -2;
 	long long deadline = 0;
-	struct pollfd pfd[RELAY_STREAMS + 2];
-	struct relay_stream *ps[RELAY_STREAMS + 2];
+	struct pollfd pfd[RELAY_STREAMS + 3];
+	struct relay_stream *ps[RELAY_STREAMS + 3];
 	if (r->health.interval > 0) {
 		r->health.status = PROBE_STARTING;
 		r->health.due = relay_now_ms() + probe_next(&r->health);
@@ -361,16 +371,23 @@ static int relay_loop(struct relay *r, int sfd)
 	for (;;) {
 		probe_reap(&r->health);
 		devwatch_reap(&r->devices);
+		oomwatch_reap(&r->oom);
 		if (code == -2 && (code = reap(r->pid)) != -2) {
 			deadline = relay_now_ms() + RELAY_DRAIN_MS;
 			probe_stop(&r->health);
 			devwatch_stop(&r->devices);
+			oomwatch_stop(&r->oom);
 		}
-		int n = 0, timeout = -1, ino = -1;
+		int n = 0, timeout = -1, ino = -1, oom = -1;
 		if (code == -2 && r->health.interval > 0)
 			timeout = (int)min_ll(probe_tick(&r->health), INT_MAX);
 		if (code == -2 && devwatch_fd(&r->devices) >= 0) {
 			long long t = devwatch_tick(&r->devices);
+			if (t >= 0 && (timeout < 0 || t < timeout))
+				timeout = (int)min_ll(t, INT_MAX);
+		}
+		if (code == -2 && oomwatch_fd(&r->oom) >= 0) {
+			long long t = oomwatch_tick(&r->oom);
 			if (t >= 0 && (timeout < 0 || t < timeout))
 				timeout = (int)min_ll(t, INT_MAX);
 		}
@@ -383,6 +400,12 @@ static int relay_loop(struct relay *r, int sfd)
 			pfd[n].events = POLLIN;
 			ps[n++] = NULL;
 		}
+		if (oomwatch_fd(&r->oom) >= 0) {
+			oom = n;
+			pfd[n].fd = oomwatch_fd(&r->oom);
+			pfd[n].events = POLLIN;
+			ps[n++] = NULL;
+		}
 		for (int i = 0; i < r->nstreams; i++) {
 			if (r->streams[i].fd >= 0) {
 				pfd[n].fd = r->streams[i].fd;
@@ -392,7 +415,7 @@ static int relay_loop(struct relay *r, int sfd)
 		}
 		if (code != -2) {
 			long long left = deadline - relay_now_ms();
-			if (n == 1 + (ino >= 0) || left <= 0)
+			if (n == 1 + (ino >= 0) + (oom >= 0) || left <= 0)
 				return code;
 			timeout = (int)left;
 		}
@@ -406,6 +429,8 @@ static int relay_loop(struct relay *r, int sfd)
 		}
 		if (ino >= 0 && (pfd[ino].revents & POLLIN))
 			devwatch_read(&r->devices);
+		if (oom >= 0 && (pfd[oom].revents & POLLIN))
+			oomwatch_read(&r->oom);
 		for (int i = 1; i < n; i++)
 			if (ps[i] != NULL && (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				stream_read(r, ps[i]);
@@ -457,6 +482,8 @@ __attribute__((constructor)) static void edgerun_name(int argc, char **argv, cha
 		prctl(PR_SET_NAME, "edgerun-probe", 0, 0, 0);
 	else if (strcmp(argv[1], "__devices") == 0)
 		prctl(PR_SET_NAME, "edgerun-dev", 0, 0, 0);
+	else if (strcmp(argv[1], "__oom") == 0)
+		prctl(PR_SET_NAME, "edgerun-oom", 0, 0, 0);
 }
 
 __attribute__((constructor)) static void edgerun_relay(int argc, char **argv, char **envp)
@@ -479,12 +506,14 @@ __attribute__((constructor)) static void edgerun_relay(int argc, char **argv, ch
 	r->health.mask = old;
 	r->devices.argv = argv;
 	r->devices.mask = old;
+	r->oom.argv = argv;
+	r->oom.mask = old;
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return;
 	}
-	if (devwatch_open(&r->devices) < 0) {
+	if (devwatch_open(&r->devices) < 0 || oomwatch_open(&r->oom) < 0) {
 		close(sfd);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return; // the Go monitor resumes instead
@@ -508,6 +537,7 @@ __attribute__((constructor)) static void edgerun_relay(int argc, char **argv, ch
 	if (r->log.fd >= 0)
 		close(r->log.fd);
 	devwatch_stop(&r->devices);
+	oomwatch_stop(&r->oom);
 	close(sfd);
 	relay_back(r, code, &old);
 }

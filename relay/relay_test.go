@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/edgerun/edgerun/logfile"
 )
 
@@ -27,6 +29,15 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Getenv("RELAY_TEST_NAMES") == "1" {
 		comm, _ := os.ReadFile("/proc/self/comm")
 		fmt.Printf("%s|%s", strings.TrimSpace(string(comm)), os.Args[0])
+		os.Exit(0)
+	}
+	// TestCMonitorRunsTheOOMRecorder: the C monitor's recorder of OOM kills.
+	if len(os.Args) == 5 && os.Args[1] == "__oom" {
+		f, err := os.OpenFile(os.Getenv("RELAY_TEST_OOM_LOG"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err == nil {
+			fmt.Fprintln(f, strings.Join(os.Args, " "))
+			f.Close()
+		}
 		os.Exit(0)
 	}
 	if len(os.Args) > 6 && os.Args[1] == "__monitor" && os.Args[5] == "resume" {
@@ -54,6 +65,13 @@ func relayExpected() map[string][]string {
 // monitor) and returns the arguments it executed the Go monitor with.
 func runCRelay(t *testing.T, script, log string, maxSize int64, maxFile int) string {
 	t.Helper()
+	return runCRelayWith(t, script, log, maxSize, maxFile, "")
+}
+
+// runCRelayWith is runCRelay with more arguments for the C monitor (its
+// descriptors from 8 on are extra's).
+func runCRelayWith(t *testing.T, script, log string, maxSize int64, maxFile int, more string, extra ...*os.File) string {
+	t.Helper()
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -71,13 +89,13 @@ func runCRelay(t *testing.T, script, log string, maxSize int64, maxFile int) str
 		t.Fatal(err)
 	}
 	sh := `( ` + script + ` ) >&6 2>&7 & exec 6>&- 7>&-
-exec "$0" __monitor root state id relay $! 0 0 log="$1" max-size="$2" max-file="$3" owner=3 stdout=4 stderr=5`
+exec "$0" __monitor root state id relay $! 0 0 log="$1" max-size="$2" max-file="$3" ` + more + ` owner=3 stdout=4 stderr=5`
 	cmd := exec.Command("/bin/sh", "-c", sh, exe, log, strconv.FormatInt(maxSize, 10), strconv.Itoa(maxFile))
-	cmd.ExtraFiles = []*os.File{owner, outR, errR, outW, errW}
+	cmd.ExtraFiles = append([]*os.File{owner, outR, errR, outW, errW}, extra...)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 	err = cmd.Start()
-	for _, f := range cmd.ExtraFiles {
+	for _, f := range cmd.ExtraFiles[:5] {
 		f.Close()
 	}
 	if err != nil {
@@ -243,6 +261,7 @@ func TestMonitorAndProbeNameThemselves(t *testing.T) {
 		{[]string{"edgerun-mon web", "__monitor", "root", "state", "id"}, "edgerun-mon|edgerun-mon web"},
 		{[]string{"edgerun-mon web", "__monitor", "root", "state", "id", "resume", "1", "0", "0", "exit=0"}, "edgerun-mon|edgerun-mon web"},
 		{[]string{"edgerun-probe", "__health", "root", "state", "id"}, "edgerun-probe|edgerun-probe"},
+		{[]string{"edgerun-oom", "__oom", "root", "state", "id"}, "edgerun-oom|edgerun-oom"},
 		{[]string{"edgerun", "ps"}, exeComm + "|edgerun"},
 	}
 	for _, tt := range tests {
@@ -256,5 +275,77 @@ func TestMonitorAndProbeNameThemselves(t *testing.T) {
 		if string(out) != tt.want {
 			t.Errorf("%q shows as comm|argv[0] %q, want %q", tt.args, out, tt.want)
 		}
+	}
+}
+
+// The C monitor runs the OOM recorder ("edgerun-oom __oom ROOT STATE ID")
+// at the kernel's notice: any v1 eventfd notice, and a v2 change of
+// memory.events only when its oom_kill counter moved (the files here
+// stand for the cgroup's; the test binary stands for the recorder).
+func TestCMonitorRunsTheOOMRecorder(t *testing.T) {
+	for _, v2 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "v1 eventfd", true: "v2 memory.events"}[v2], func(t *testing.T) {
+			dir := t.TempDir()
+			recorded := filepath.Join(dir, "recorded")
+			t.Setenv("RELAY_TEST_OOM_LOG", recorded)
+			events := filepath.Join(dir, "memory.events")
+			write := func(s string) {
+				if err := os.WriteFile(events, []byte(s), 0o600); err != nil {
+					t.Error(err)
+				}
+			}
+			write("low 0\nhigh 0\nmax 0\noom 0\noom_kill 2\n")
+			var note *os.File
+			var extra []*os.File
+			more := "oom=8"
+			var poke []func()
+			if v2 {
+				fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := unix.InotifyAddWatch(fd, events, unix.IN_MODIFY); err != nil {
+					t.Fatal(err)
+				}
+				note = os.NewFile(uintptr(fd), "inotify")
+				ev, err := os.Open(events)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ev.Close()
+				extra, more = []*os.File{note, ev}, "oom=8,9"
+				poke = []func(){
+					func() { write("low 0\nhigh 0\nmax 9\noom 0\noom_kill 2\n") }, // another counter: nothing to record
+					func() { write("low 0\nhigh 0\nmax 9\noom 1\noom_kill 3\n") }, // a kill
+				}
+			} else {
+				fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+				if err != nil {
+					t.Fatal(err)
+				}
+				note = os.NewFile(uintptr(fd), "eventfd")
+				extra = []*os.File{note}
+				poke = []func(){func() {
+					if _, err := note.Write([]byte{1, 0, 0, 0, 0, 0, 0, 0}); err != nil {
+						t.Error(err)
+					}
+				}}
+			}
+			defer note.Close()
+			go func() {
+				for _, p := range poke {
+					time.Sleep(300 * time.Millisecond)
+					p()
+				}
+			}()
+			args := runCRelayWith(t, "sleep 1.5", filepath.Join(dir, "log"), logfile.DefaultMaxSize, logfile.DefaultMaxFile, more, extra...)
+			if strings.Contains(args, "oom=") {
+				t.Errorf("the Go monitor got the OOM watch back: %s", args)
+			}
+			got, _ := os.ReadFile(recorded)
+			if want := "edgerun-oom __oom root state id\n"; string(got) != want {
+				t.Errorf("recorders run: %q, want one: %q", got, want)
+			}
+		})
 	}
 }

@@ -53,6 +53,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == container.DevicesCommand {
 		os.Exit(container.DevicesMain(os.Args[2:]))
 	}
+	// A running container's OOM kills, recorded by its monitor's child.
+	if len(os.Args) > 1 && os.Args[1] == container.OOMCommand {
+		os.Exit(container.OOMMain(os.Args[2:]))
+	}
 	// One probe of a container's health check, run by its monitor.
 	if len(os.Args) > 1 && os.Args[1] == container.HealthCommand {
 		os.Exit(container.ProbeMain(os.Args[2:]))
