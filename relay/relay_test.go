@@ -65,12 +65,13 @@ func relayExpected() map[string][]string {
 // monitor) and returns the arguments it executed the Go monitor with.
 func runCRelay(t *testing.T, script, log string, maxSize int64, maxFile int) string {
 	t.Helper()
-	return runCRelayWith(t, script, log, maxSize, maxFile, "")
+	return runCRelayWith(t, script, log, maxSize, maxFile, "", nil)
 }
 
 // runCRelayWith is runCRelay with more arguments for the C monitor (its
-// descriptors from 8 on are extra's).
-func runCRelayWith(t *testing.T, script, log string, maxSize int64, maxFile int, more string, extra ...*os.File) string {
+// descriptors from 8 on are extra's); started, if not nil, gets the
+// monitor's PID once it runs.
+func runCRelayWith(t *testing.T, script, log string, maxSize int64, maxFile int, more string, started func(pid int), extra ...*os.File) string {
 	t.Helper()
 	outR, outW, err := os.Pipe()
 	if err != nil {
@@ -100,6 +101,9 @@ exec "$0" __monitor root state id relay $! 0 0 log="$1" max-size="$2" max-file="
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	if started != nil {
+		go started(cmd.Process.Pid) // sh executes the monitor in its own process
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("the C monitor or the Go monitor it executed failed: %v (output %q)", err, stdout.String())
@@ -300,7 +304,7 @@ func TestCMonitorRunsTheOOMRecorder(t *testing.T) {
 			more := "oom=8"
 			var poke []func()
 			if v2 {
-				fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+				fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -319,7 +323,7 @@ func TestCMonitorRunsTheOOMRecorder(t *testing.T) {
 					func() { write("low 0\nhigh 0\nmax 9\noom 1\noom_kill 3\n") }, // a kill
 				}
 			} else {
-				fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+				fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -332,13 +336,20 @@ func TestCMonitorRunsTheOOMRecorder(t *testing.T) {
 				}}
 			}
 			defer note.Close()
-			go func() {
+			// The notice is given blocking, as Go's Fd leaves it: the C
+			// monitor has taken it over once it made it non-blocking.
+			started := func(pid int) {
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+					if nonblocking(pid, 8) {
+						break
+					}
+				}
 				for _, p := range poke {
 					time.Sleep(300 * time.Millisecond)
 					p()
 				}
-			}()
-			args := runCRelayWith(t, "sleep 1.5", filepath.Join(dir, "log"), logfile.DefaultMaxSize, logfile.DefaultMaxFile, more, extra...)
+			}
+			args := runCRelayWith(t, "sleep 2", filepath.Join(dir, "log"), logfile.DefaultMaxSize, logfile.DefaultMaxFile, more, started, extra...)
 			if strings.Contains(args, "oom=") {
 				t.Errorf("the Go monitor got the OOM watch back: %s", args)
 			}
@@ -348,4 +359,19 @@ func TestCMonitorRunsTheOOMRecorder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nonblocking says whether process pid's descriptor fd is O_NONBLOCK.
+func nonblocking(pid, fd int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", pid, fd))
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "flags:"); ok {
+			flags, err := strconv.ParseUint(strings.TrimSpace(v), 8, 64)
+			return err == nil && flags&unix.O_NONBLOCK != 0
+		}
+	}
+	return false
 }
