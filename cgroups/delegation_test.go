@@ -105,3 +105,16 @@ func TestValidateDelegatedRefusesAControllerTheDelegationLacks(t *testing.T) {
 		t.Fatalf("no delegation (root): %v", err)
 	}
 }
+
+// TestValidateDelegatedMemoryFlags: a rootless soft limit needs the
+// memory controller in the delegation, as --memory does.
+func TestValidateDelegatedMemoryFlags(t *testing.T) {
+	d := "/user.slice/user-1000.slice/user@1000.service"
+	if err := ValidateDelegated(Limits{MemoryReservation: 64 << 20}, fakeV2(t, d, "memory pids cpu"), d); err != nil {
+		t.Fatalf("--memory-reservation with memory delegated: %v", err)
+	}
+	err := ValidateDelegated(Limits{MemoryReservation: 64 << 20}, fakeV2(t, d, "pids cpu"), d)
+	if !errors.Is(err, ErrControllerUnavailable) || !strings.Contains(err.Error(), "--memory-reservation needs the memory controller") {
+		t.Fatalf("--memory-reservation without memory delegated: %v", err)
+	}
+}

@@ -12,6 +12,10 @@ var (
 	// ErrControllerUnavailable is wrapped when a limit needs a cgroup
 	// controller that the host kernel does not provide.
 	ErrControllerUnavailable = errors.New("cgroup controller unavailable")
+	// ErrUnsupportedLimit is wrapped when a limit flag asks for what the
+	// kernel, or this host's cgroup version, has no way to do
+	// (--kernel-memory anywhere, --oom-kill-disable on cgroup v2).
+	ErrUnsupportedLimit = errors.New("limit not supported")
 	// ErrNoCgroups is returned by Detect when no cgroup file system is mounted.
 	ErrNoCgroups = errors.New("no cgroup file system mounted")
 )

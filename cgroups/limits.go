@@ -27,24 +27,29 @@ const (
 // Flags holds the limit flags exactly as the user typed them; an empty
 // string means the flag was not given.
 type Flags struct {
-	Memory      string // --memory, e.g. "256m"
-	MemorySwap  string // --memory-swap, memory+swap; "-1" is unlimited swap
-	CPUs        string // --cpus, e.g. "1.5"
-	CPUShares   string // --cpu-shares
-	CPUSetCPUs  string // --cpuset-cpus, e.g. "0-2,4"
-	PidsLimit   string // --pids-limit; "0" and "-1" are unlimited
-	OOMScoreAdj string // --oom-score-adj, -1000..1000
+	Memory            string // --memory, e.g. "256m"
+	MemorySwap        string // --memory-swap, memory+swap; "-1" is unlimited swap
+	MemoryReservation string `json:",omitempty"` // --memory-reservation, the soft limit, e.g. "128m"
+	KernelMemory      string `json:",omitempty"` // --kernel-memory: refused unless "" or "0"
+	OOMKillDisable    bool   `json:",omitempty"` // --oom-kill-disable (cgroup v1 only)
+	CPUs              string // --cpus, e.g. "1.5"
+	CPUShares         string // --cpu-shares
+	CPUSetCPUs        string // --cpuset-cpus, e.g. "0-2,4"
+	PidsLimit         string // --pids-limit; "0" and "-1" are unlimited
+	OOMScoreAdj       string // --oom-score-adj, -1000..1000
 }
 
 // Limits are parsed resource limits. Zero values mean "not set".
 type Limits struct {
-	Memory      int64   // bytes
-	MemorySwap  int64   // bytes of memory+swap, -1 for unlimited swap
-	NanoCPUs    int64   // CPUs in units of 1e-9
-	CPUShares   uint64  // relative weight
-	CPUSet      CPUList // CPUs the container may run on
-	PidsLimit   int64   // maximum number of tasks, > 0 when set
-	OOMScoreAdj *int    // nil when not set
+	Memory            int64   // bytes
+	MemorySwap        int64   // bytes of memory+swap, -1 for unlimited swap
+	MemoryReservation int64   // bytes of the soft limit (v1 soft_limit_in_bytes, v2 memory.low)
+	OOMKillDisable    bool    // no OOM kill at the memory limit: the tasks wait (v1 only)
+	NanoCPUs          int64   // CPUs in units of 1e-9
+	CPUShares         uint64  // relative weight
+	CPUSet            CPUList // CPUs the container may run on
+	PidsLimit         int64   // maximum number of tasks, > 0 when set
+	OOMScoreAdj       *int    // nil when not set
 }
 
 // CgroupFlags names the flags of l that need a cgroup (--oom-score-adj
@@ -55,8 +60,10 @@ func (l Limits) CgroupFlags() []string {
 		set  bool
 		name string
 	}{
-		{l.Memory != 0, "--memory"}, {l.MemorySwap > 0, "--memory-swap"}, {l.NanoCPUs != 0, "--cpus"},
-		{l.CPUShares != 0, "--cpu-shares"}, {len(l.CPUSet) > 0, "--cpuset-cpus"}, {l.PidsLimit > 0, "--pids-limit"},
+		{l.Memory != 0, "--memory"}, {l.MemorySwap > 0, "--memory-swap"},
+		{l.MemoryReservation != 0, "--memory-reservation"}, {l.OOMKillDisable, "--oom-kill-disable"},
+		{l.NanoCPUs != 0, "--cpus"}, {l.CPUShares != 0, "--cpu-shares"}, {len(l.CPUSet) > 0, "--cpuset-cpus"},
+		{l.PidsLimit > 0, "--pids-limit"},
 	} {
 		if x.set {
 			f = append(f, x.name)
@@ -76,6 +83,13 @@ func ParseLimits(f Flags) (Limits, error) {
 	if l.MemorySwap, err = ParseMemorySwap(f.MemorySwap, l.Memory); err != nil {
 		return Limits{}, err
 	}
+	if l.MemoryReservation, err = ParseMemoryReservation(f.MemoryReservation, l.Memory); err != nil {
+		return Limits{}, err
+	}
+	if err := CheckKernelMemory(f.KernelMemory); err != nil {
+		return Limits{}, err
+	}
+	l.OOMKillDisable = f.OOMKillDisable
 	if l.NanoCPUs, err = ParseCPUs(f.CPUs); err != nil {
 		return Limits{}, err
 	}
@@ -131,6 +145,48 @@ func ParseMemorySwap(s string, memory int64) (int64, error) {
 		return 0, fmt.Errorf("%w: --memory-swap %q is smaller than --memory (%s): it is the total of memory and swap, so make it at least as large as --memory", ErrInvalidLimit, s, units.BytesSize(float64(memory)))
 	}
 	return n, nil
+}
+
+// ParseMemoryReservation parses --memory-reservation, docker's soft limit,
+// in --memory's units. "" and "0" mean unset; values under 6 MiB are
+// refused, and with --memory it may not be above it (docker's rule).
+func ParseMemoryReservation(s string, memory int64) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := units.RAMInBytes(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%w: --memory-reservation %q: want a size like 128m or 1g (units b, k, m, g)", ErrInvalidLimit, s)
+	}
+	if n != 0 && n < MinMemory {
+		return 0, fmt.Errorf("%w: --memory-reservation %q: the minimum memory reservation is 6m", ErrInvalidLimit, s)
+	}
+	if memory > 0 && n > memory {
+		return 0, fmt.Errorf("%w: --memory-reservation %q is above --memory (%s): the reservation is a soft limit the kernel reclaims down to "+
+			"when memory is short, so it must be at most the hard limit: lower --memory-reservation or raise --memory",
+			ErrInvalidLimit, s, units.BytesSize(float64(memory)))
+	}
+	return n, nil
+}
+
+// CheckKernelMemory refuses --kernel-memory ("" and "0", no limit, pass):
+// Linux has no kernel memory limit to set any more. cgroup v1's
+// memory.kmem.limit_in_bytes was deprecated in 5.4 (a warning) and
+// refuses every value since 5.16; 6.6 removed the file and brought it
+// back in the same release as a knob that ignores what is written, for
+// old runtimes that fail without it. cgroup v2 never had one. Kernel
+// memory is charged to the memory limit instead: on v2 always, on v1
+// since kernel memory accounting is on by default (4.6). docker ignores
+// the flag on v2 with a warning; a gateway's firmware reads no warnings,
+// so edgerun refuses it.
+func CheckKernelMemory(s string) error {
+	if s == "" || s == "0" {
+		return nil
+	}
+	return fmt.Errorf("%w: --kernel-memory %q: Linux no longer limits kernel memory separately "+
+		"(cgroup v1's memory.kmem.limit_in_bytes was deprecated in 5.4 and sets nothing since 5.16; cgroup v2 never had it), "+
+		"and a container's kernel memory counts against --memory: drop --kernel-memory, and size --memory to include it",
+		ErrUnsupportedLimit, s)
 }
 
 // ParseCPUs parses --cpus ("1.5") into nano CPUs. "" and "0" mean unset;
@@ -216,10 +272,19 @@ func (l Limits) CPUQuota() int64 {
 func (l Limits) Resources() *specs.LinuxResources {
 	var r specs.LinuxResources
 	set := false
-	if l.Memory > 0 {
-		mem := &specs.LinuxMemory{Limit: ptr(l.Memory)}
+	if l.Memory > 0 || l.MemoryReservation > 0 || l.OOMKillDisable {
+		mem := &specs.LinuxMemory{}
+		if l.Memory > 0 {
+			mem.Limit = ptr(l.Memory)
+		}
 		if l.MemorySwap != 0 {
 			mem.Swap = ptr(l.MemorySwap)
+		}
+		if l.MemoryReservation > 0 {
+			mem.Reservation = ptr(l.MemoryReservation)
+		}
+		if l.OOMKillDisable {
+			mem.DisableOOMKiller = ptr(true)
 		}
 		r.Memory, set = mem, true
 	}

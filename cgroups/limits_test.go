@@ -3,6 +3,7 @@ package cgroups
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -182,5 +183,100 @@ func TestParseLimitsRejectsEachBadFlag(t *testing.T) {
 		if _, err := ParseLimits(f); !errors.Is(err, ErrInvalidLimit) {
 			t.Errorf("ParseLimits(%+v) error = %v, want ErrInvalidLimit", f, err)
 		}
+	}
+}
+
+// TestParseMemoryReservation: docker's soft limit, in --memory's units,
+// at least 6m, and at most --memory when both are set (equal is docker's
+// rule too). Every error names the flag and what to do.
+func TestParseMemoryReservation(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		memory  int64
+		want    int64
+		wantErr string
+	}{
+		{"unset", "", 256 << 20, 0, ""},
+		{"zero is unset", "0", 0, 0, ""},
+		{"alone", "128m", 0, 128 << 20, ""},
+		{"below memory", "128m", 256 << 20, 128 << 20, ""},
+		{"equal to memory", "256m", 256 << 20, 256 << 20, ""},
+		{"bytes", "7340032", 0, 7 << 20, ""},
+		{"above memory", "512m", 256 << 20, 0, "lower --memory-reservation or raise --memory"},
+		{"under the minimum", "5m", 0, 0, "the minimum memory reservation is 6m"},
+		{"negative", "-1", 0, 0, "want a size like 128m"},
+		{"garbage", "half", 0, 0, "want a size like 128m"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseMemoryReservation(tt.in, tt.memory)
+			if got != tt.want || (err == nil) != (tt.wantErr == "") {
+				t.Fatalf("ParseMemoryReservation(%q, %d) = %d, %v; want %d, error %q", tt.in, tt.memory, got, err, tt.want, tt.wantErr)
+			}
+			if err != nil && (!errors.Is(err, ErrInvalidLimit) || !strings.Contains(err.Error(), "--memory-reservation") ||
+				!strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error %q: want ErrInvalidLimit naming --memory-reservation and saying %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestKernelMemoryIsRefused: any kernel memory limit is refused with the
+// reason and the fix; "" and "0" ask for none and pass.
+func TestKernelMemoryIsRefused(t *testing.T) {
+	for _, in := range []string{"", "0"} {
+		if err := CheckKernelMemory(in); err != nil {
+			t.Errorf("CheckKernelMemory(%q) = %v, want nil", in, err)
+		}
+	}
+	for _, in := range []string{"64m", "1", "-1", "lots"} {
+		err := CheckKernelMemory(in)
+		if !errors.Is(err, ErrUnsupportedLimit) {
+			t.Fatalf("CheckKernelMemory(%q) = %v, want ErrUnsupportedLimit", in, err)
+		}
+		for _, want := range []string{"--kernel-memory", "memory.kmem.limit_in_bytes", "cgroup v2", "counts against --memory", "drop --kernel-memory"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("CheckKernelMemory(%q) = %q, does not say %q", in, err, want)
+			}
+		}
+	}
+	if _, err := ParseLimits(Flags{Memory: "64m", KernelMemory: "32m"}); !errors.Is(err, ErrUnsupportedLimit) {
+		t.Errorf("ParseLimits with --kernel-memory: %v, want ErrUnsupportedLimit", err)
+	}
+}
+
+// TestMemoryFlagsResources: the soft limit and the OOM killer switch go
+// to the spec's memory block, also without --memory, and need a cgroup.
+func TestMemoryFlagsResources(t *testing.T) {
+	tests := []struct {
+		name  string
+		f     Flags
+		want  *specs.LinuxMemory
+		flags []string
+	}{
+		{"reservation alone", Flags{MemoryReservation: "64m"},
+			&specs.LinuxMemory{Reservation: ptr(int64(64 << 20))}, []string{"--memory-reservation"}},
+		{"oom-kill-disable alone", Flags{OOMKillDisable: true},
+			&specs.LinuxMemory{DisableOOMKiller: ptr(true)}, []string{"--oom-kill-disable"}},
+		{"all three", Flags{Memory: "128m", MemoryReservation: "64m", OOMKillDisable: true},
+			&specs.LinuxMemory{Limit: ptr(int64(128 << 20)), Reservation: ptr(int64(64 << 20)), DisableOOMKiller: ptr(true)},
+			[]string{"--memory", "--memory-reservation", "--oom-kill-disable"}},
+		{"kernel memory 0 asks nothing", Flags{KernelMemory: "0"}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := mustLimits(t, tt.f)
+			var got *specs.LinuxMemory
+			if r := l.Resources(); r != nil {
+				got = r.Memory
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Resources().Memory = %+v, want %+v", got, tt.want)
+			}
+			if f := l.CgroupFlags(); !reflect.DeepEqual(f, tt.flags) {
+				t.Errorf("CgroupFlags() = %q, want %q", f, tt.flags)
+			}
+		})
 	}
 }

@@ -11,14 +11,21 @@ import (
 )
 
 // Validate checks limits against the host: every limit that is set needs
-// its controller, --cpus may not exceed the online CPUs and --cpuset-cpus
-// may only name online CPUs. Limits that are not set need nothing, so a
-// host without the memory controller still runs containers without
-// --memory.
+// its controller, --oom-kill-disable needs cgroup v1's memory controller,
+// --cpus may not exceed the online CPUs and --cpuset-cpus may only name
+// online CPUs. Limits that are not set need nothing, so a host without
+// the memory controller still runs containers without --memory.
 func Validate(l Limits, h *Host) error {
 	var errs []error
 	for _, u := range l.uses() {
 		errs = append(errs, h.need(u.controller, u.flag))
+	}
+	if l.OOMKillDisable && h.Mode == ModeUnified {
+		// v2 has no memory.oom_control; libcontainer would drop the
+		// setting without a word, docker drops it with a warning.
+		errs = append(errs, fmt.Errorf("%w: --oom-kill-disable: this host has cgroup v2, which cannot turn off the OOM killer of a cgroup "+
+			"(only cgroup v1's memory.oom_control can): drop --oom-kill-disable; to keep the kernel from choosing the container's processes, "+
+			"use --oom-score-adj=-1000", ErrUnsupportedLimit))
 	}
 	if l.Memory > 0 && l.MemorySwap != 0 && h.Controllers["memory"] && !h.SwapAccounting {
 		errs = append(errs, fmt.Errorf("%w: swap accounting is disabled on this kernel, so --memory-swap cannot be enforced: "+
@@ -33,6 +40,19 @@ func Validate(l Limits, h *Host) error {
 	return errors.Join(errs...)
 }
 
+// Warnings are what the user should know about limits Validate took:
+// --oom-kill-disable without --memory, as docker warns (its words, "may
+// be dangerous", leave out why: the host's OOM killer ignores the flag).
+func (l Limits) Warnings() []string {
+	if l.OOMKillDisable && l.Memory == 0 {
+		return []string{"--oom-kill-disable without --memory does not protect the container: it turns off the OOM killer " +
+			"of the container's own memory limit, and when the host runs out of memory the kernel's OOM killer still chooses " +
+			"among all processes, this container's too: set --memory as well (the container then waits at its limit " +
+			"instead of losing a process), or use --oom-score-adj=-1000 to keep the kernel from choosing it"}
+	}
+	return nil
+}
+
 // use is a controller a set limit needs, and the flag that set it.
 type use struct{ controller, flag string }
 
@@ -41,6 +61,12 @@ func (l Limits) uses() []use {
 	var u []use
 	if l.Memory > 0 {
 		u = append(u, use{"memory", "--memory"})
+	}
+	if l.MemoryReservation > 0 {
+		u = append(u, use{"memory", "--memory-reservation"})
+	}
+	if l.OOMKillDisable {
+		u = append(u, use{"memory", "--oom-kill-disable"})
 	}
 	if l.NanoCPUs > 0 {
 		u = append(u, use{"cpu", "--cpus"})

@@ -101,3 +101,52 @@ func TestValidateSwapNeedsAccounting(t *testing.T) {
 		t.Fatalf("error = %v, want swapaccount hint", err)
 	}
 }
+
+// TestValidateMemoryFlags: --memory-reservation and --oom-kill-disable
+// need the memory controller; --oom-kill-disable needs cgroup v1's (a
+// hybrid host has it) and is refused on v2 with what to do instead.
+func TestValidateMemoryFlags(t *testing.T) {
+	tests := []struct {
+		name, host string
+		f          Flags
+		want       error  // nil: accepted
+		says       string // what the error says
+	}{
+		{"reservation v1", "hybrid", Flags{MemoryReservation: "64m"}, nil, ""},
+		{"reservation v2", "v2", Flags{Memory: "128m", MemoryReservation: "64m"}, nil, ""},
+		{"oom-kill-disable hybrid", "hybrid", Flags{Memory: "64m", OOMKillDisable: true}, nil, ""},
+		{"oom-kill-disable v2", "v2", Flags{Memory: "64m", OOMKillDisable: true}, ErrUnsupportedLimit, "drop --oom-kill-disable"},
+		{"oom-kill-disable v2 says the alternative", "v2", Flags{OOMKillDisable: true}, ErrUnsupportedLimit, "--oom-score-adj=-1000"},
+		{"reservation without memory controller v1", "pi-v1-nomemory", Flags{MemoryReservation: "64m"}, ErrControllerUnavailable, "or run without --memory-reservation"},
+		{"reservation without memory controller v2", "pi-v2-nomemory", Flags{MemoryReservation: "64m"}, ErrControllerUnavailable, "cgroup_enable=memory"},
+		{"oom-kill-disable without memory controller", "pi-v1-nomemory", Flags{OOMKillDisable: true}, ErrControllerUnavailable, "or run without --oom-kill-disable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Validate(mustLimits(t, tt.f), detect(t, tt.host))
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Validate = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.says) {
+				t.Fatalf("Validate = %v, want %v saying %q", err, tt.want, tt.says)
+			}
+		})
+	}
+}
+
+// TestOOMKillDisableWithoutMemoryWarns: as docker, --oom-kill-disable
+// without --memory is taken with a warning, which says why and what to do.
+func TestOOMKillDisableWithoutMemoryWarns(t *testing.T) {
+	w := mustLimits(t, Flags{OOMKillDisable: true}).Warnings()
+	if len(w) != 1 || !strings.Contains(w[0], "--oom-kill-disable without --memory") || !strings.Contains(w[0], "set --memory") {
+		t.Fatalf("Warnings() = %q", w)
+	}
+	for _, f := range []Flags{{Memory: "64m", OOMKillDisable: true}, {Memory: "64m"}, {MemoryReservation: "64m"}} {
+		if w := mustLimits(t, f).Warnings(); w != nil {
+			t.Errorf("Warnings() of %+v = %q, want none", f, w)
+		}
+	}
+}

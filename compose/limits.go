@@ -10,22 +10,49 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-func (p *parser) memLimit(b *builder, e entry) error {
+func (p *parser) memLimit(b *builder, e entry) (err error) {
+	b.s.MemLimit, err = p.size(e)
+	return err
+}
+
+func (p *parser) memReservation(b *builder, e entry) (err error) {
+	b.reservation = e
+	b.s.MemReservation, err = p.size(e)
+	return err
+}
+
+func (p *parser) oomKillDisable(b *builder, e entry) (err error) {
+	b.s.OOMKillDisable, err = p.boolean(e.v, e.path)
+	return err
+}
+
+// checkReservation refuses a mem_reservation above mem_limit, as run
+// refuses --memory-reservation above --memory.
+func (p *parser) checkReservation(b *builder) error {
+	r, l := b.s.MemReservation, b.s.MemLimit
+	if r == 0 || l == 0 || r <= l {
+		return nil
+	}
+	return p.invalid(b.reservation.v, b.reservation.path, "%s is above mem_limit (%s): the reservation is a soft limit, at most the hard one: "+
+		"lower mem_reservation or raise mem_limit", units.BytesSize(float64(r)), units.BytesSize(float64(l)))
+}
+
+// size reads a memory size (mem_limit, mem_reservation): "256m", or a
+// number of bytes.
+func (p *parser) size(e entry) (int64, error) {
 	d := deref(e.v)
 	s, err := p.scalar(e.v, e.path, `a size like "256m" or a number of bytes`)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if d.Tag == "!!int" {
-		b.s.MemLimit, err = p.integer(e.v, e.path, 0)
-		return err
+		return p.integer(e.v, e.path, 0)
 	}
 	n, err := units.RAMInBytes(s)
 	if err != nil || n < 0 {
-		return p.invalid(e.v, e.path, `want a size like "256m" or a number of bytes, got %q`, s)
+		return 0, p.invalid(e.v, e.path, `want a size like "256m" or a number of bytes, got %q`, s)
 	}
-	b.s.MemLimit = n
-	return nil
+	return n, nil
 }
 
 func (p *parser) cpus(b *builder, e entry) error {

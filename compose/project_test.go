@@ -126,9 +126,27 @@ func TestDigest(t *testing.T) {
 		{"A: 1", "A: 3"}, {"x=1", "x=3"}, {"'80:80'", "'90:80'"}, {"[a, b]", "[b, a]"}, {"'/h:/h'", "'/h:/h:ro'"},
 		{"image: alpine", "image: alpine:3"}, {"cap_add: [A, B]", "cap_add: [A]"},
 		{"depends_on: [d]", "depends_on: {d: {condition: service_healthy}}"},
+		{"image: alpine\n", "image: alpine\n    mem_reservation: 64m\n"}, {"image: alpine\n", "image: alpine\n    oom_kill_disable: true\n"},
 	} {
 		if d := digest(strings.Replace(a, change.from, change.to, 1)); d == da {
 			t.Errorf("%s -> %s: the digest did not change", change.from, change.to)
 		}
+	}
+}
+
+// TestDigestOfAServiceWithoutTheNewKeysIsKept: a key added to apply must
+// not change the digest of services that do not use it, or the first
+// apply after an upgrade would replace every container. The digest here
+// is the one this service had before mem_reservation and
+// oom_kill_disable existed.
+func TestDigestOfAServiceWithoutTheNewKeysIsKept(t *testing.T) {
+	file := "services:\n  web:\n    image: busybox:1.36\n    command: [httpd, -f]\n    environment: {A: b}\n" +
+		"    ports: ['8080:80']\n    mem_limit: 64m\n    cpus: 0.5\n    pids_limit: 50\n    restart: always\n"
+	p, err := Parse("s.yaml", []byte(file), "/base", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Services[0].Digest(), "sha256:907ba2256b338b2b225d35ef49d527a83e748446ac405c90bb32bf8836016c2d"; got != want {
+		t.Fatalf("digest = %s, want %s", got, want)
 	}
 }

@@ -48,12 +48,22 @@ type Service struct {
 	Init            *bool
 	LogMaxSize      string // the json-file max-size option, like "10m"
 	LogMaxFile      int    // the json-file max-file option, 0: not set
+
+	// MemReservation (bytes, 0: none) and OOMKillDisable are left out of
+	// the digest's JSON when unset, so that services which do not use
+	// them keep the digest they had before these keys existed (a changed
+	// digest replaces the container).
+	MemReservation int64 `json:",omitempty"`
+	OOMKillDisable bool  `json:",omitempty"`
 }
 
 // builder is the state of one service while its keys are read.
 type builder struct {
 	s            *Service
 	env, fileEnv map[string]string
+	// reservation is the mem_reservation entry, checked against mem_limit
+	// once both are read.
+	reservation entry
 }
 
 // field reads one key of a service.
@@ -90,6 +100,8 @@ var fields = map[string]field{
 	"stop_grace_period": (*parser).stopGrace,
 	"init":              (*parser).initFlag,
 	"logging":           (*parser).logging,
+	"mem_reservation":   (*parser).memReservation,
+	"oom_kill_disable":  (*parser).oomKillDisable,
 }
 
 func serviceKeys() string {
@@ -135,6 +147,9 @@ func (p *parser) service(se entry) (*Service, error) {
 		if err := f(p, b, e); err != nil {
 			return nil, err
 		}
+	}
+	if err := p.checkReservation(b); err != nil {
+		return nil, err
 	}
 	if b.s.Image == "" {
 		return nil, p.invalid(se.k, child(se.path, "image"), "missing: every service needs an image (edgerun apply does not build)")

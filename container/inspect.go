@@ -227,6 +227,7 @@ func hostConfig(in inspectInput) HostConfig {
 	}
 	h.Memory, h.MemorySwap, h.NanoCpus, h.CpuShares, h.PidsLimit = l.Memory, l.MemorySwap, l.NanoCPUs, l.CPUShares, l.PidsLimit
 	h.CpusetCpus = q.Limits.CPUSetCPUs
+	h.MemoryReservation, h.OomKillDisable = l.MemoryReservation, l.OOMKillDisable
 	if l.OOMScoreAdj != nil {
 		h.OomScoreAdj = *l.OOMScoreAdj
 	}

@@ -89,6 +89,9 @@ type HostConfig struct {
 	PidsLimit      int64                    `json:"PidsLimit"`
 	OomScoreAdj    int                      `json:"OomScoreAdj"`
 	ShmSize        int64                    `json:"ShmSize"` // bytes of /dev/shm
+
+	MemoryReservation int64 `json:"MemoryReservation"` // bytes of --memory-reservation, 0 when unset
+	OomKillDisable    bool  `json:"OomKillDisable"`
 }
 
 // PortBinding is a host side of a published port.

@@ -87,7 +87,7 @@ func fixtureInput() inspectInput {
 				Tmpfs:   []string{"/tmp:size=16m"}, VolumePaths: map[string]string{"data": "/var/lib/edgerun/volumes/data/_data"},
 				CapAdd: []string{"NET_RAW"}, CapDrop: []string{"MKNOD"}, ReadOnly: true,
 			},
-			Limits: cgroups.Flags{Memory: "256m", CPUs: "1.5", PidsLimit: "100", CPUSetCPUs: "0-1"},
+			Limits: cgroups.Flags{Memory: "256m", MemoryReservation: "128m", OOMKillDisable: true, CPUs: "1.5", PidsLimit: "100", CPUSetCPUs: "0-1"},
 			Net:    NetOptions{Mode: NetworkBridge, Publish: []string{"8080:8080"}},
 		},
 		spec: &specs.Spec{Hostname: "4f1c9d3ab7e2", Process: &specs.Process{

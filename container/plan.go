@@ -56,6 +56,9 @@ func (r *Runtime) plan(ctx context.Context, opts *RunOptions, detach bool) (*run
 	} else if err := cgroups.ValidateDelegated(limits, host, r.cgroupParent); err != nil {
 		return nil, err
 	}
+	for _, w := range limits.Warnings() {
+		opts.notice(w)
+	}
 	life, err := newLifecycle(opts, detach)
 	if err != nil {
 		return nil, err

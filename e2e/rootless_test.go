@@ -72,7 +72,8 @@ func TestRootlessRefusesLimitsWithoutACgroup(t *testing.T) {
 	}
 	e := newEnv(t)
 	e.loadBusybox()
-	for _, flag := range [][]string{{"--memory", "64m"}, {"--pids-limit", "20"}, {"--cpus", "0.5"}, {"--cpuset-cpus", "0"}} {
+	for _, flag := range [][]string{{"--memory", "64m"}, {"--pids-limit", "20"}, {"--cpus", "0.5"}, {"--cpuset-cpus", "0"},
+		{"--memory-reservation", "64m"}, {"--oom-kill-disable"}} {
 		r := e.run(append(append([]string{"run", "--rm", "--name", "limited"}, flag...), "busybox", "true")...)
 		if r.code != 125 || !strings.Contains(r.stderr, flag[0]) || !strings.Contains(r.stderr, "cgroup") {
 			t.Errorf("%s without a cgroup: want exit 125 naming the flag and the missing cgroup, got %s", flag[0], r)

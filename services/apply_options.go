@@ -69,6 +69,10 @@ func runOptions(file, project string, s *compose.Service) (container.RunOptions,
 	if s.MemLimit > 0 {
 		o.Limits.Memory = strconv.FormatInt(s.MemLimit, 10)
 	}
+	if s.MemReservation > 0 {
+		o.Limits.MemoryReservation = strconv.FormatInt(s.MemReservation, 10)
+	}
+	o.Limits.OOMKillDisable = s.OOMKillDisable
 	if s.CPUs > 0 {
 		o.Limits.CPUs = strconv.FormatFloat(s.CPUs, 'f', -1, 64)
 	}
