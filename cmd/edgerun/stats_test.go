@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -155,14 +156,20 @@ func TestStatsNoteIsPrintedOnceOffATerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.notice("memory accounting is off on this kernel")
+	o.notice(cgroups.MemoryOffNote("console=ttyS0 cgroup_disable=memory"))
 	for range 3 {
 		if err := o.emit([]container.ContainerStats{statsNoMemory}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := strings.Count(stderr.String(), "memory accounting is off"); got != 1 {
-		t.Errorf("the note %d times on stderr, want once:\n%s", got, stderr.String())
+	note := regexp.MustCompile(`^edgerun: note: memory accounting is off on this kernel \(.+\), so stats shows no memory figures \(--\): .+ and reboot\n$`)
+	if !note.MatchString(stderr.String()) {
+		t.Errorf("want the note once on stderr, as %s, got:\n%s", note, stderr.String())
+	}
+	for _, part := range []string{"note: memory accounting is off on this kernel (", "), so stats shows no memory figures (--): "} {
+		if !strings.Contains(stderr.String(), part) { // docs/cli.md's Error messages
+			t.Errorf("the note lacks %q: %s", part, stderr.String())
+		}
 	}
 	if got := strings.Count(stdout.String(), "\033[2J\033[H"); got != 3 {
 		t.Errorf("a streamed table redraws each round: %d clears", got)
