@@ -131,6 +131,24 @@ func EnableParam(controller string) string {
 	return "cgroup_enable=" + controller
 }
 
+// CmdlineFix is where a kernel parameter goes, after "add `PARAM` ": on a
+// Raspberry Pi (and most ARM boards) cmdline.txt, elsewhere GRUB's
+// default command line (edgerun doctor and stats give the same fix).
+const CmdlineFix = "to the single line of /boot/firmware/cmdline.txt (Raspberry Pi OS bookworm; /boot/cmdline.txt before), " +
+	"or to GRUB_CMDLINE_LINUX in /etc/default/grub then update-grub, and reboot"
+
+// MemoryOffNote tells that the kernel keeps no memory figures for
+// containers (Usage.MemoryAccounting false) and how to change that, given
+// the kernel command line (/proc/cmdline).
+func MemoryOffNote(cmdline string) string {
+	why, fix := "the memory cgroup controller is not enabled", "add `"+EnableParam("memory")+"` "
+	if slices.Contains(strings.Fields(cmdline), "cgroup_disable=memory") {
+		why = "the memory cgroup controller is disabled by cgroup_disable=memory on the kernel command line"
+		fix = "remove cgroup_disable=memory and add `" + EnableParam("memory") + "` "
+	}
+	return "memory accounting is off on this kernel (" + why + "), so stats shows no memory figures (--): " + fix + CmdlineFix
+}
+
 // Is makes errors.Is(err, ErrControllerUnavailable) true.
 func (e *ControllerError) Is(target error) bool { return target == ErrControllerUnavailable }
 

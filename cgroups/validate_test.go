@@ -150,3 +150,30 @@ func TestOOMKillDisableWithoutMemoryWarns(t *testing.T) {
 		}
 	}
 }
+
+func TestMemoryOffNoteSaysWhyAndHowToEnable(t *testing.T) {
+	for _, tc := range []struct {
+		cmdline   string
+		has, lack []string
+	}{
+		{"console=ttyS0 cgroup_disable=memory quiet\n",
+			[]string{"memory accounting is off on this kernel", "disabled by cgroup_disable=memory", "remove cgroup_disable=memory",
+				"`cgroup_enable=memory cgroup_memory=1`", "/boot/firmware/cmdline.txt", "reboot"}, nil},
+		{"console=ttyS0 cgroup_disable=memoryx",
+			[]string{"memory accounting is off on this kernel", "not enabled", "add `cgroup_enable=memory cgroup_memory=1`", "/boot/firmware/cmdline.txt"},
+			[]string{"remove"}},
+		{"", []string{"not enabled", "GRUB_CMDLINE_LINUX"}, []string{"remove"}},
+	} {
+		note := MemoryOffNote(tc.cmdline)
+		for _, s := range tc.has {
+			if !strings.Contains(note, s) {
+				t.Errorf("cmdline %q: note %q lacks %q", tc.cmdline, note, s)
+			}
+		}
+		for _, s := range tc.lack {
+			if strings.Contains(note, s) {
+				t.Errorf("cmdline %q: note %q has %q", tc.cmdline, note, s)
+			}
+		}
+	}
+}

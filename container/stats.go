@@ -12,8 +12,9 @@ import (
 )
 
 // ContainerStats is one measurement of a running container: CPU (percent
-// of one CPU over the interval), memory and pids from its cgroup (v1 or
-// v2), network counters from its network namespace.
+// of one CPU over the interval), memory, pids, block I/O and pressure from
+// its cgroup (v1 or v2, read by libcontainer's cgroup library), network
+// counters from its network namespace.
 type ContainerStats struct {
 	ID         string  `json:"id"`
 	Name       string  `json:"name"`
@@ -30,6 +31,10 @@ type StatsOptions struct {
 	Stream   bool          // go on until ctx ends (else one round)
 	// Emit receives each round, in the order of Refs (or newest first).
 	Emit func([]ContainerStats) error
+	// Notice receives, once, the note that the kernel keeps no memory
+	// figures (cgroups.MemoryOffNote) when the host has no memory
+	// controller and a container was measured.
+	Notice func(string)
 }
 
 type statSample struct {
@@ -46,12 +51,14 @@ func (r *Runtime) Stats(ctx context.Context, opts StatsOptions) error {
 	if err != nil {
 		return err
 	}
+	memory := r.memoryAccounted()
 	prev := map[string]statSample{}
 	for _, rec := range recs {
-		if s, ok := r.sample(rec); ok {
+		if s, ok := r.sample(rec, memory); ok {
 			prev[rec.ID] = s
 		}
 	}
+	noted := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -60,9 +67,14 @@ func (r *Runtime) Stats(ctx context.Context, opts StatsOptions) error {
 		}
 		var round []ContainerStats
 		for _, rec := range recs {
-			cur, ok := r.sample(rec)
+			cur, ok := r.sample(rec, memory)
 			if !ok {
 				continue // stopped meanwhile
+			}
+			if !memory && !noted && opts.Notice != nil {
+				noted = true
+				cmdline, _ := os.ReadFile("/proc/cmdline")
+				opts.Notice(cgroups.MemoryOffNote(string(cmdline)))
 			}
 			if p, ok := prev[rec.ID]; ok && cur.stats.CPUTimeNs >= p.stats.CPUTimeNs {
 				wall := cur.at.Sub(p.at)
@@ -102,8 +114,20 @@ func (r *Runtime) statsTargets(refs []string) ([]*Record, error) {
 	return recs, nil
 }
 
+// memoryAccounted says whether the host has the memory controller, so
+// that cgroups keep memory figures (true when the layout cannot be read:
+// the library's view decides then).
+func (r *Runtime) memoryAccounted() bool {
+	if r.cgroupless() != nil {
+		return true // figures from procfs
+	}
+	h, err := cgroups.Detect("/")
+	return err != nil || h.Controllers["memory"]
+}
+
 // sample reads one container's counters; false when it is not running.
-func (r *Runtime) sample(rec *Record) (statSample, bool) {
+// memory is memoryAccounted's answer.
+func (r *Runtime) sample(rec *Record, memory bool) (statSample, bool) {
 	c := r.loadLibcontainer(rec.ID)
 	if c == nil {
 		return statSample{}, false
@@ -125,7 +149,7 @@ func (r *Runtime) sample(rec *Record) (statSample, bool) {
 		if err != nil || st.CgroupStats == nil {
 			return statSample{}, false
 		}
-		s.Usage = cgroups.UsageOf(st.CgroupStats)
+		s.Usage = cgroups.UsageOf(st.CgroupStats, memory)
 	}
 	s.NetRx, s.NetTx = netns.Counters(state.InitProcessPid)
 	return statSample{at: time.Now(), stats: s}, true

@@ -19,9 +19,8 @@ var limitControllers = []struct{ name, flags string }{
 }
 
 // cmdlineFix is where a Raspberry Pi (and most ARM boards) sets kernel
-// parameters.
-const cmdlineFix = "to the single line of /boot/firmware/cmdline.txt (Raspberry Pi OS bookworm; /boot/cmdline.txt before), " +
-	"or to GRUB_CMDLINE_LINUX in /etc/default/grub then update-grub, and reboot"
+// parameters; stats' note gives the same.
+const cmdlineFix = cgroups.CmdlineFix
 
 func checkCgroups(root string) []Check {
 	h, err := cgroups.Detect(root)

@@ -218,11 +218,16 @@ func TestRootlessStatsComeFromTheContainersProcesses(t *testing.T) {
 	e.loadBusybox()
 	e.runD("--name", "burn", "busybox", "sh", "-c", "sleep 1000 & while :; do :; done")
 	var st struct {
-		CPUTimeNs  uint64  `json:"cpuTimeNs"`
-		CPUPercent float64 `json:"cpuPercent"`
-		MemUsage   uint64  `json:"memUsage"`
-		MemLimit   uint64  `json:"memLimit"`
-		Pids       uint64  `json:"pids"`
+		CPUTimeNs   uint64          `json:"cpuTimeNs"`
+		CPUPercent  float64         `json:"cpuPercent"`
+		MemUsage    uint64          `json:"memUsage"`
+		MemLimit    uint64          `json:"memLimit"`
+		MemCache    uint64          `json:"memCache"`
+		MemAnon     uint64          `json:"memAnon"`
+		MemKernel   *uint64         `json:"memKernel"`
+		Swap        *uint64         `json:"swap"`
+		MemPressure json.RawMessage `json:"memPressure"`
+		Pids        uint64          `json:"pids"`
 	}
 	out := e.must("stats", "--no-stream", "--format", "json", "burn")
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
@@ -230,6 +235,11 @@ func TestRootlessStatsComeFromTheContainersProcesses(t *testing.T) {
 	}
 	if st.CPUTimeNs == 0 || st.CPUPercent <= 0 || st.MemUsage == 0 || st.MemLimit == 0 || st.Pids != 2 {
 		t.Fatalf("stats of a busy rootless container with 2 processes and no cgroup: %+v", st)
+	}
+	// Resident memory splits into cache and anon; what only a cgroup
+	// counts is left out, not 0.
+	if st.MemAnon == 0 || st.MemCache+st.MemAnon != st.MemUsage || st.MemKernel != nil || st.Swap != nil || st.MemPressure != nil {
+		t.Errorf("stats of a rootless container without a cgroup: %s", out)
 	}
 	e.must("rm", "-f", "burn")
 }
