@@ -137,18 +137,30 @@ images: $(MKIMAGE)
 
 ## test: unit, integration (root) and end-to-end tests; go test -v output is what CI reads;
 ## then the amd64 .deb (deb-test: seconds; the arm packages are built by make deb only, since
-## the cross builds are not part of make test), the rootless tier (test-rootless), the OCI conformance comparison (test-oci), the proof
-## suite (test-reliability), the fuzzers for a bounded time (fuzz), the pure-Go unit tests for
-## arm64/armv7 under qemu-user and the VM matrix (test-vm)
-test: deps sigstore-deps build images
+## the cross builds are not part of make test), and then, side by side, the VM matrix (test-vm)
+## and the host's other tiers one after another: the rootless tier (test-rootless), the OCI
+## conformance comparison (test-oci), the proof suite (test-reliability), the fuzzers for a
+## bounded time (fuzz) and the pure-Go unit tests for arm64/armv7 under qemu-user (cross-test).
+## The VM matrix keeps the CPUs busy for 25 minutes; the host tiers, which wait on processes and
+## sleeps as much as they compute, fill its gaps instead of adding their 15 minutes after it.
+## Its output goes to out/test-vm.log and is printed after them, so go test's lines never mix.
+## Every tier runs even when one fails; make test fails if any did.
+# What the tiers share is made before they run side by side (-o: not made again by each).
+TIERS_MADE := -o deps -o build -o images -o vm-deps -o oci-deps
+test: deps sigstore-deps vm-deps oci-deps build images
 	$(GO) test -tags '$(TAGS)' -v -count=1 ./... ./testdata/sensor
 	@$(MAKE) --no-print-directory deb-test
-	@$(MAKE) --no-print-directory test-rootless
-	@$(MAKE) --no-print-directory test-oci
-	@$(MAKE) --no-print-directory test-reliability
-	@$(MAKE) --no-print-directory fuzz
-	@$(MAKE) --no-print-directory cross-test
-	@$(MAKE) --no-print-directory test-vm
+	@mkdir -p out; \
+	$(MAKE) --no-print-directory $(TIERS_MADE) test-vm >out/test-vm.log 2>&1 </dev/null & vm=$$!; \
+	rc=0; \
+	for tier in test-rootless test-oci test-reliability fuzz cross-test; do \
+		$(MAKE) --no-print-directory $(TIERS_MADE) $$tier || { echo "make test: $$tier failed"; rc=1; }; \
+	done; \
+	echo "make test: the host tiers are done; the VM matrix:"; \
+	wait $$vm || { rc=1; vmfail=1; }; \
+	cat out/test-vm.log; \
+	[ -z "$${vmfail:-}" ] || echo "make test: test-vm failed"; \
+	exit $$rc
 
 ## test-rootless: the rootless tier: the e2e suite as two throwaway ordinary users (with and
 ## without subordinate IDs) through setpriv, then checks nothing of them is left
