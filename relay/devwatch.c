@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,19 +66,7 @@ void devwatch_read(struct relay_devices *d)
 
 static void devwatch_start(struct relay_devices *d)
 {
-	pid_t p = fork();
-	if (p == 0) {
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &d->mask, NULL);
-		if (syscall(SYS_close_range, 3U, ~0U, 0) != 0)
-			for (int fd = 3; fd < 1024; fd++)
-				close(fd);
-		char *args[] = {"edgerun-dev", "__devices", d->argv[2], d->argv[3], d->argv[4], NULL};
-		execve("/proc/self/exe", args, environ);
-		_exit(2);
-	}
+	pid_t p = relay_spawn("edgerun-dev", "__devices", d->argv, &d->mask);
 	if (p < 0) { // out of processes: try again in a second
 		d->due = relay_now_ms() + 1000;
 		return;

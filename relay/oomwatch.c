@@ -5,7 +5,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,19 +93,7 @@ void oomwatch_read(struct relay_oom *o)
 
 static void oomwatch_start(struct relay_oom *o)
 {
-	pid_t p = fork();
-	if (p == 0) {
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &o->mask, NULL);
-		if (syscall(SYS_close_range, 3U, ~0U, 0) != 0)
-			for (int fd = 3; fd < 1024; fd++)
-				close(fd);
-		char *args[] = {"edgerun-oom", "__oom", o->argv[2], o->argv[3], o->argv[4], NULL};
-		execve("/proc/self/exe", args, environ);
-		_exit(2);
-	}
+	pid_t p = relay_spawn("edgerun-oom", "__oom", o->argv, &o->mask);
 	if (p < 0) { // out of processes (the OOM may be why): try again in a second
 		o->due = relay_now_ms() + 1000;
 		return;

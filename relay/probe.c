@@ -67,19 +67,29 @@ static void close_from(int lowfd)
 // probe_start runs one probe as a child: "edgerun-probe __health ROOT STATE ID",
 // with none of the monitor's descriptors (the owner lock above all) and
 // the signal dispositions of an ordinary process.
-void probe_start(struct relay_health *h)
+// relay_spawn runs "/proc/self/exe CMD ROOT STATE ID" (argv[0] name, the
+// rest from the monitor's argv) as the monitor's child, with the default
+// signal dispositions, the given mask and no descriptor past stderr. It
+// returns the child's PID, or -1 when fork failed.
+pid_t relay_spawn(const char *name, const char *cmd, char **argv, const sigset_t *mask)
 {
 	pid_t p = fork();
 	if (p == 0) {
 		signal(SIGHUP, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &h->mask, NULL);
+		sigprocmask(SIG_SETMASK, mask, NULL);
 		close_from(3);
-		char *args[] = {"edgerun-probe", "__health", h->argv[2], h->argv[3], h->argv[4], NULL};
+		char *args[] = {(char *)name, (char *)cmd, argv[2], argv[3], argv[4], NULL};
 		execve("/proc/self/exe", args, environ);
 		_exit(2);
 	}
+	return p;
+}
+
+void probe_start(struct relay_health *h)
+{
+	pid_t p = relay_spawn("edgerun-probe", "__health", h->argv, &h->mask);
 	if (p < 0) { // out of processes: try again at the next interval
 		h->due = relay_now_ms() + h->interval;
 		return;

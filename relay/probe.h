@@ -1,4 +1,5 @@
-// The health probes of the C monitor (relay.c): when a container has a
+// The health probes of the C monitor (relay.c), and relay_spawn, how it
+// runs every child of its own (probes, device syncs, OOM recorders): when a container has a
 // health check, the monitor runs "exe __health ROOT STATE ID"
 // (container/health.go) as its child at each due time, one at a time, and
 // reads the status the probe left from its exit code to time the next one.
@@ -6,6 +7,7 @@
 #define EDGERUN_RELAY_PROBE_H
 
 #include <signal.h>
+#include <sys/types.h>
 #include <time.h>
 
 // What the exit code of a probe says (container/health.go).
@@ -30,6 +32,8 @@ static inline long long relay_now_ms(void)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
+
+pid_t relay_spawn(const char *name, const char *cmd, char **argv, const sigset_t *mask);
 
 int probe_parse(struct relay_health *h, char *val);
 long long probe_next(const struct relay_health *h);
