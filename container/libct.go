@@ -1,6 +1,7 @@
 package container
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -109,21 +110,22 @@ func killAndDestroy(c *libcontainer.Container, cgroupless bool) error {
 		}
 		_ = c.Signal(killSignal)
 		// Destroy refuses a running container: wait for the kill to land.
-		for i := 0; i < 500; i++ {
-			if st, err := c.Status(); err != nil || st == libcontainer.Stopped {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		pollUntil(context.Background(), killWait, 100*time.Millisecond, func() bool {
+			st, err := c.Status()
+			return err != nil || st == libcontainer.Stopped
+		})
 	}
 	err := c.Destroy()
 	// A process joining the container as it dies (an exec, a health
 	// probe's check: libcontainer's setns init) can keep it "running" a
-	// moment longer: kill again and retry, for a few seconds.
-	for i := 0; i < 50 && errors.Is(err, libcontainer.ErrRunning); i++ {
+	// moment longer: kill again and retry.
+	for deadline := time.Now().Add(killWait); errors.Is(err, libcontainer.ErrRunning) && time.Now().Before(deadline); {
 		_ = c.Signal(killSignal)
 		time.Sleep(100 * time.Millisecond)
 		err = c.Destroy()
+	}
+	if errors.Is(err, libcontainer.ErrRunning) {
+		return fmt.Errorf("its processes did not die within %s of SIGKILL (a process stuck in the kernel, state D in ps, cannot die until its I/O ends): try again later: %w", killWait, err)
 	}
 	if err != nil && errors.Is(err, os.ErrNotExist) {
 		err = nil
@@ -196,7 +198,7 @@ func initExecCode(err error) int {
 	return 0
 }
 
-// waitPidNamespaceEmpty returns a function that waits (at most 5 s) until
+// waitPidNamespaceEmpty returns a function that waits (at most killWait) until
 // no process is left in the PID namespace init has now: killing a
 // namespace's init makes the kernel kill the rest, which takes a moment;
 // a container without a cgroup (rootless) is gone only then.
@@ -206,11 +208,6 @@ func waitPidNamespaceEmpty(init int) func() {
 		return func() {}
 	}
 	return func() {
-		for i := 0; i < 500; i++ {
-			if len(pidNamespaceMembersOf(ns)) == 0 {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		pollUntil(context.Background(), killWait, 50*time.Millisecond, func() bool { return len(pidNamespaceMembersOf(ns)) == 0 })
 	}
 }

@@ -18,8 +18,11 @@ import (
 // SIGKILL, as docker's.
 const DefaultStopTimeout = 10 * time.Second
 
-// killWait bounds the wait for a SIGKILLed container to be recorded.
-const killWait = 10 * time.Second
+// killWait bounds the waits for a SIGKILL to end a container and for its
+// end to be recorded. A kill lands at once on a healthy machine; a starved
+// one (a TCG VM sharing two CPUs with eight others) has taken over ten
+// seconds. Only a process stuck in the kernel outlives it.
+const killWait = 60 * time.Second
 
 // Stop stops a container: the image's StopSignal (default SIGTERM), then
 // SIGKILL after timeout (negative: the container's --stop-timeout, else

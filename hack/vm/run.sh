@@ -101,10 +101,14 @@ done | grep -q x && fail=1
 # CI shows this output and not the console.
 if [ -n "$fail" ]; then
 	for t in $(sed -n 's/^ *--- FAIL: \([^ ]*\) .*/\1/p' "$log" | sort -u); do
+		# A message's later lines (a command's stdout and stderr) are
+		# indented under its first.
 		awk -v t="$t" '
-			/^=== (RUN|CONT|NAME|PAUSE) / { in_t = ($3 == t); next }
-			/^ *--- (PASS|FAIL|SKIP): / { in_t = 0; next }
-			in_t && /^ +[^ ]+\.go:[0-9]+: / { print t ": " $0; if (++n >= 20) exit }
+			/^=== (RUN|CONT|NAME|PAUSE) / { in_t = ($3 == t); more = 0; next }
+			/^ *--- (PASS|FAIL|SKIP): / { in_t = 0; more = 0; next }
+			in_t && /^ +[^ ]+\.go:[0-9]+: / { print t ": " $0; more = 1; if (++n >= 60) exit; next }
+			in_t && more && /^ / { print t ": " $0; if (++n >= 60) exit; next }
+			{ more = 0 }
 		' "$log" >&2
 	done
 fi
