@@ -171,7 +171,7 @@ while read -r kind a b; do
 				continue
 			fi
 			echo "@@VM test-begin $p $(cut -d' ' -f1 /proc/uptime)"
-			(cd "/src/$p" && run_as "/tests/$p.test" -test.v -test.count=1 -test.timeout 30m -test.run "$run" -test.skip "$skip" </dev/null 2>&1)
+			(cd "/src/$p" && run_as "/tests/$p.test" -test.v -test.count=1 -test.timeout 45m -test.run "$run" -test.skip "$skip" </dev/null 2>&1)
 			r=$?
 			echo "@@VM test-end $p $r $(cut -d' ' -f1 /proc/uptime)"
 			[ "$r" = 0 ] || rc=1
