@@ -91,7 +91,7 @@ func (r *Runtime) Exec(ctx context.Context, ref string, opts ExecOptions) (int, 
 	ev := r.execEvents(rec, opts.Args)
 	if opts.Detach {
 		if err := lc.Run(proc); err != nil {
-			err = startError(err)
+			err = execError(err)
 			return exitCodeOf(err), err
 		}
 		ev.started()
@@ -105,7 +105,7 @@ func (r *Runtime) Exec(ctx context.Context, ref string, opts ExecOptions) (int, 
 	defer stdio.close()
 	defer forwardSignals(proc, stdio)()
 	if err := lc.Run(proc); err != nil {
-		err = startError(err)
+		err = execError(err)
 		return exitCodeOf(err), err
 	}
 	ev.started()

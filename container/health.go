@@ -230,7 +230,7 @@ func (r *Runtime) runProbe(ctx context.Context, rec *Record, cfg *health.Config)
 	err = lc.Run(proc)
 	pw.Close()
 	if err != nil {
-		err = startError(err)
+		err = execError(err)
 		return fail(exitCodeOf(err), err)
 	}
 	timer := time.AfterFunc(cfg.Timeout, func() { _ = proc.Signal(unix.SIGKILL) })

@@ -182,17 +182,22 @@ const killSignal = unix.SIGKILL
 // initExecCode reads docker's exit code from a failed exec in
 // libcontainer's init, which reaches us as text over its sync pipe, not
 // as an errno: 127 when the command is missing, 126 when it cannot be
-// run, 0 for any other error.
+// run, 0 for any other error. A container's init says "error during
+// container init: exec: ..."; the init of an exec joining a running
+// container (setns) says "unable to start container process: exec: ...".
 func initExecCode(err error) int {
 	msg := err.Error()
 	_, exe, ok := strings.Cut(msg, "error during container init: exec: ")
+	if !ok {
+		_, exe, ok = strings.Cut(msg, "unable to start container process: exec: ")
+	}
 	if !ok {
 		return 0
 	}
 	switch {
 	case strings.Contains(exe, "no such file or directory"), strings.Contains(exe, "executable file not found"):
 		return ExitCommandNotFound
-	case strings.Contains(exe, "permission denied"), strings.Contains(exe, "exec format error"):
+	case strings.Contains(exe, "permission denied"), strings.Contains(exe, "exec format error"), strings.Contains(exe, "is a directory"):
 		return ExitCannotInvoke
 	}
 	return 0

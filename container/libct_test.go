@@ -23,6 +23,12 @@ func TestInitExecCode(t *testing.T) {
 		{`unable to start container process: error during container init: exec format error`, 0},
 		{`unable to start container process: error during container init: unable to apply caps: operation not permitted`, 0},
 		{`mount /proc: no such file or directory`, 0},
+		// an exec's (setns) init: the command is checked there, not in the
+		// image, when it is under /proc
+		{`unable to start container process: exec: "/proc/nosuch": stat /proc/nosuch: no such file or directory`, ExitCommandNotFound},
+		{`unable to start container process: exec: "/proc/self/fd/9": permission denied`, ExitCannotInvoke},
+		{`unable to start container process: exec: "/proc/1": is a directory`, ExitCannotInvoke},
+		{`unable to start container process: can't copy bootstrap data to pipe: broken pipe`, 0},
 	}
 	for _, tt := range tests {
 		if got := initExecCode(errors.New(tt.msg)); got != tt.want {

@@ -320,14 +320,20 @@ func (r *Runtime) execStarted(c *created) error {
 }
 
 // startError maps libcontainer's start failures to docker's exit codes.
-func startError(err error) error {
+func startError(err error) error { return launchError("start container", err) }
+
+// execError is startError for a process started in a running container
+// (exec, a health check).
+func execError(err error) error { return launchError("exec in the container", err) }
+
+func launchError(doing string, err error) error {
 	switch {
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, unix.ENOENT), initExecCode(err) == ExitCommandNotFound:
-		return &ExitError{ExitCommandNotFound, fmt.Errorf("start container: %w", err)}
+		return &ExitError{ExitCommandNotFound, fmt.Errorf("%s: %w", doing, err)}
 	case errors.Is(err, unix.EACCES), errors.Is(err, unix.ENOEXEC), errors.Is(err, unix.EPERM), initExecCode(err) == ExitCannotInvoke:
-		return &ExitError{ExitCannotInvoke, fmt.Errorf("start container: %w", err)}
+		return &ExitError{ExitCannotInvoke, fmt.Errorf("%s: %w", doing, err)}
 	}
-	return &ExitError{ExitRuntimeFailed, fmt.Errorf("start container: %w", err)}
+	return &ExitError{ExitRuntimeFailed, fmt.Errorf("%s: %w", doing, err)}
 }
 
 // waitCode is the shell's convention: the exit status, or 128+N when the

@@ -22,6 +22,10 @@ func TestExecExitCodesEnvUserWorkdirAndStdin(t *testing.T) {
 		{[]string{"exec", "box", "sh", "-c", "kill -9 $$"}, 137, "", ""},
 		{[]string{"exec", "box", "nosuch"}, 127, "", "not found"},
 		{[]string{"exec", "box", "/etc/passwd"}, 126, "", "not an executable"},
+		// Under /proc the command is looked up by the exec's own init, in the
+		// container, not in the image: the same codes.
+		{[]string{"exec", "box", "/proc/nosuch"}, 127, "", "no such file"},
+		{[]string{"exec", "box", "/proc/1"}, 126, "", "is a directory"},
 		{[]string{"exec", "-e", "FOO=bar", "-u", "1000:1000", "-w", "/tmp", "box", "sh", "-c", "echo $FOO $(id -u):$(id -g) $(pwd)"}, 0, "bar 1000:1000 /tmp\n", ""},
 		// The exec'd process is in the container's PID namespace and cgroup.
 		{[]string{"exec", "box", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"}, 0, "sleep 1000 ", ""},
