@@ -115,15 +115,17 @@ func killAndDestroy(c *libcontainer.Container, cgroupless bool) error {
 			return err != nil || st == libcontainer.Stopped
 		})
 	}
-	err := c.Destroy()
 	// A process joining the container as it dies (an exec, a health
 	// probe's check: libcontainer's setns init) can keep it "running" a
 	// moment longer: kill again and retry.
-	for deadline := time.Now().Add(killWait); errors.Is(err, libcontainer.ErrRunning) && time.Now().Before(deadline); {
-		_ = c.Signal(killSignal)
-		time.Sleep(100 * time.Millisecond)
-		err = c.Destroy()
-	}
+	var err error
+	pollUntil(context.Background(), killWait, 100*time.Millisecond, func() bool {
+		if err = c.Destroy(); errors.Is(err, libcontainer.ErrRunning) {
+			_ = c.Signal(killSignal)
+			return false
+		}
+		return true
+	})
 	if errors.Is(err, libcontainer.ErrRunning) {
 		return fmt.Errorf("its processes did not die within %s of SIGKILL (a process stuck in the kernel, state D in ps, cannot die until its I/O ends): try again later: %w", killWait, err)
 	}
